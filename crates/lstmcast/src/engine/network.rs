@@ -1,0 +1,537 @@
+//! Stacked LSTM layers and a linear dense head on flat `f32` parameters, with a reusable
+//! [`Workspace`] that holds every activation of a batch so that training allocates nothing per
+//! batch.
+//!
+//! Per layer the input projection of all time steps is one GEMM; each step adds `h(t−1) · U` for
+//! all four gates (one GEMM, or a vector kernel for a batch of one) and runs one fused gate pass.
+//! Backpropagation through time mirrors it: one fused pass and one GEMM per step, then the weight
+//! gradients as one GEMM each over all steps.
+//!
+//! Layouts: the input batch is time-major `x: [steps, batch, inputs]`; outputs are
+//! `[batch, outputs]`. Parameters use Keras' shapes and gate order i, f, c, o.
+
+use super::init::{glorot_uniform, orthogonal};
+use super::kernels::{gemv_acc, lstm_backward, lstm_forward};
+use crate::error::{Error, Result};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+/// The shape of a network.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkSpec {
+    /// Inputs per time step.
+    pub n_inputs: usize,
+    /// Units of each LSTM layer, bottom first (e.g. `[64, 32]`).
+    pub layers: Vec<usize>,
+    /// Outputs of the dense head (`horizon · targets`).
+    pub n_outputs: usize,
+    /// Fraction of each LSTM layer's inputs dropped in training (one mask per sequence), 0..1.
+    pub dropout: f32,
+    /// Fraction of each LSTM layer's recurrent state dropped in training (variational), 0..1.
+    pub recurrent_dropout: f32,
+}
+
+impl NetworkSpec {
+    /// Checks sizes and dropout rates.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] naming the field.
+    pub fn validate(&self) -> Result<()> {
+        if self.n_inputs == 0 || self.n_outputs == 0 {
+            return Err(Error::config("model", "a network needs at least one input and one output"));
+        }
+        if self.layers.is_empty() || self.layers.iter().any(|&u| u == 0 || u > 4096) {
+            return Err(Error::config("layers", format!("{:?}: give one or more unit counts between 1 and 4096, like 64,32", self.layers)));
+        }
+        for (name, p) in [("dropout", self.dropout), ("recurrent_dropout", self.recurrent_dropout)] {
+            if !(0.0..1.0).contains(&p) {
+                return Err(Error::config(name, format!("{p} must be in [0, 1)")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where one named tensor lives in the flat parameter vector.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParamInfo {
+    /// Keras-style name, e.g. `lstm_0/kernel`, `dense/bias`.
+    pub name: String,
+    /// Keras shape, e.g. `[inputs, 4·units]`.
+    pub shape: Vec<usize>,
+    /// Offset in the flat vector.
+    pub offset: usize,
+}
+
+impl ParamInfo {
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Whether the tensor is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A network: its spec and its parameters as one flat vector of named tensors.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Network {
+    spec: NetworkSpec,
+    params: Vec<f32>,
+    layout: Vec<ParamInfo>,
+}
+
+fn layout_for(spec: &NetworkSpec) -> Vec<ParamInfo> {
+    let mut out = Vec::new();
+    let mut off = 0;
+    let mut push = |name: String, shape: Vec<usize>| {
+        let len: usize = shape.iter().product();
+        out.push(ParamInfo { name, shape, offset: off });
+        off += len;
+    };
+    let mut input = spec.n_inputs;
+    for (l, &h) in spec.layers.iter().enumerate() {
+        push(format!("lstm_{l}/kernel"), vec![input, 4 * h]);
+        push(format!("lstm_{l}/recurrent_kernel"), vec![h, 4 * h]);
+        push(format!("lstm_{l}/bias"), vec![4 * h]);
+        input = h;
+    }
+    push("dense/kernel".into(), vec![input, spec.n_outputs]);
+    push("dense/bias".into(), vec![spec.n_outputs]);
+    out
+}
+
+impl Network {
+    /// A network initialised as Keras does: glorot-uniform kernels, orthogonal recurrent kernels,
+    /// zero biases with forget-gate biases 1.
+    ///
+    /// # Errors
+    /// An invalid spec.
+    pub fn new<R: Rng>(spec: NetworkSpec, rng: &mut R) -> Result<Network> {
+        let mut net = Network::zeros(spec)?;
+        let mut input = net.spec.n_inputs;
+        for l in 0..net.spec.layers.len() {
+            let h = net.spec.layers[l];
+            let (k, u, b) = (net.layout[3 * l].offset, net.layout[3 * l + 1].offset, net.layout[3 * l + 2].offset);
+            glorot_uniform(rng, input, 4 * h, &mut net.params[k..k + input * 4 * h]);
+            orthogonal(rng, h, 4 * h, &mut net.params[u..u + h * 4 * h]);
+            net.params[b + h..b + 2 * h].fill(1.0);
+            input = h;
+        }
+        let d = &net.layout[3 * net.spec.layers.len()];
+        let (off, len) = (d.offset, d.len());
+        glorot_uniform(rng, input, net.spec.n_outputs, &mut net.params[off..off + len]);
+        Ok(net)
+    }
+
+    /// A network with every parameter zero (to be filled by [`Network::set_params`]).
+    ///
+    /// # Errors
+    /// An invalid spec.
+    pub fn zeros(spec: NetworkSpec) -> Result<Network> {
+        spec.validate()?;
+        let layout = layout_for(&spec);
+        let n = layout.last().map(|p| p.offset + p.len()).unwrap_or(0);
+        Ok(Network { spec, params: vec![0.0; n], layout })
+    }
+
+    /// The spec.
+    pub fn spec(&self) -> &NetworkSpec {
+        &self.spec
+    }
+
+    /// All parameters, flat, in [`Network::layout`] order.
+    pub fn params(&self) -> &[f32] {
+        &self.params
+    }
+
+    /// Mutable parameters (for the optimiser).
+    pub fn params_mut(&mut self) -> &mut [f32] {
+        &mut self.params
+    }
+
+    /// Replaces every parameter.
+    ///
+    /// # Errors
+    /// A length mismatch.
+    pub fn set_params(&mut self, params: &[f32]) -> Result<()> {
+        if params.len() != self.params.len() {
+            return Err(Error::config("params", format!("expected {} parameters, got {}", self.params.len(), params.len())));
+        }
+        self.params.copy_from_slice(params);
+        Ok(())
+    }
+
+    /// Named tensors with their shapes and offsets.
+    pub fn layout(&self) -> &[ParamInfo] {
+        &self.layout
+    }
+
+    /// One named tensor.
+    pub fn param(&self, name: &str) -> Option<&[f32]> {
+        self.layout.iter().find(|p| p.name == name).map(|p| &self.params[p.offset..p.offset + p.len()])
+    }
+
+    /// Mutable access to one named tensor.
+    pub fn param_mut(&mut self, name: &str) -> Option<&mut [f32]> {
+        let p = self.layout.iter().find(|p| p.name == name)?.clone();
+        Some(&mut self.params[p.offset..p.offset + p.len()])
+    }
+
+    /// Total number of parameters.
+    pub fn n_params(&self) -> usize {
+        self.params.len()
+    }
+
+    fn layer_params(&self, l: usize) -> (&[f32], &[f32], &[f32]) {
+        let t = |i: usize| {
+            let p = &self.layout[3 * l + i];
+            &self.params[p.offset..p.offset + p.len()]
+        };
+        (t(0), t(1), t(2))
+    }
+
+    fn dense_params(&self) -> (&[f32], &[f32]) {
+        let n = 3 * self.spec.layers.len();
+        let t = |i: usize| {
+            let p = &self.layout[n + i];
+            &self.params[p.offset..p.offset + p.len()]
+        };
+        (t(0), t(1))
+    }
+}
+
+/// `C[m,n] = op(A)[m,k] · op(B)[k,n] + beta · C`; `at`: A is stored `[k, m]`; `bt`: B is stored `[n, k]`.
+#[allow(clippy::too_many_arguments)]
+fn gemm(m: usize, k: usize, n: usize, a: &[f32], at: bool, b: &[f32], bt: bool, c: &mut [f32], beta: f32) {
+    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "gemm shapes");
+    if m == 0 || n == 0 {
+        return;
+    }
+    let (rsa, csa) = if at { (1, m as isize) } else { (k as isize, 1) };
+    let (rsb, csb) = if bt { (1, k as isize) } else { (n as isize, 1) };
+    // SAFETY: the asserts above guarantee every index the strides reach is inside the slices.
+    unsafe {
+        matrixmultiply::sgemm(m, k, n, 1.0, a.as_ptr(), rsa, csa, b.as_ptr(), rsb, csb, beta, c.as_mut_ptr(), n as isize, 1);
+    }
+}
+
+/// Per-layer activations and gradients for one batch.
+#[derive(Debug, Default, Clone)]
+struct LayerBuf {
+    x_drop: Vec<f32>,   // [T·B, I] inputs after the dropout mask
+    in_mask: Vec<f32>,  // [B, I]
+    rec_mask: Vec<f32>, // [B, H]
+    h_drop: Vec<f32>,   // [T·B, H] h(t−1) after the recurrent mask
+    z: Vec<f32>,        // [T·B, 4H] pre-activations, then activated gates
+    c: Vec<f32>,        // [(T+1)·B, H], slot 0 = 0
+    tc: Vec<f32>,       // [T·B, H] tanh(c)
+    h: Vec<f32>,        // [(T+1)·B, H], slot 0 = 0
+    dz: Vec<f32>,       // [T·B, 4H]
+    dh_in: Vec<f32>,    // [T·B, H] ∂L/∂h(t) from the layer above (or the head)
+    dh_rec: Vec<f32>,   // [B, H]
+    dc: Vec<f32>,       // [B, H]
+}
+
+fn grow(v: &mut Vec<f32>, n: usize) {
+    if v.len() < n {
+        v.resize(n, 0.0);
+    }
+}
+
+/// Reusable buffers for one network: activations, gradients and outputs of one batch. Grows to
+/// the largest batch seen and never shrinks, so steady-state training allocates nothing.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    layers: Vec<LayerBuf>,
+    batch: usize,
+    steps: usize,
+    dropped_inputs: bool,
+    dropped_state: bool,
+    n_outputs: usize,
+    out: Vec<f32>,
+    dout: Vec<f32>,
+    grad: Vec<f32>,
+}
+
+impl Workspace {
+    /// Empty buffers for `net`.
+    pub fn new(net: &Network) -> Workspace {
+        Workspace {
+            layers: vec![LayerBuf::default(); net.spec.layers.len()],
+            batch: 0,
+            steps: 0,
+            dropped_inputs: false,
+            dropped_state: false,
+            n_outputs: net.spec.n_outputs,
+            out: Vec::new(),
+            dout: Vec::new(),
+            grad: vec![0.0; net.n_params()],
+        }
+    }
+
+    fn ensure(&mut self, net: &Network, batch: usize, steps: usize, train: bool) {
+        let (b, t) = (batch, steps);
+        let mut input = net.spec.n_inputs;
+        for (buf, &h) in self.layers.iter_mut().zip(&net.spec.layers) {
+            grow(&mut buf.z, t * b * 4 * h);
+            grow(&mut buf.c, (t + 1) * b * h);
+            grow(&mut buf.tc, t * b * h);
+            grow(&mut buf.h, (t + 1) * b * h);
+            if train {
+                if net.spec.dropout > 0.0 {
+                    grow(&mut buf.x_drop, t * b * input);
+                    grow(&mut buf.in_mask, b * input);
+                }
+                if net.spec.recurrent_dropout > 0.0 {
+                    grow(&mut buf.h_drop, t * b * h);
+                    grow(&mut buf.rec_mask, b * h);
+                }
+            }
+            input = h;
+        }
+        grow(&mut self.out, b * net.spec.n_outputs);
+        grow(&mut self.dout, b * net.spec.n_outputs);
+        self.batch = b;
+        self.steps = t;
+    }
+
+    /// The outputs of the last forward pass, `[batch, outputs]`.
+    pub fn output(&self) -> &[f32] {
+        &self.out[..self.batch * self.n_outputs]
+    }
+
+    /// The gradient of the last backward pass, flat in [`Network::layout`] order.
+    pub fn grad(&self) -> &[f32] {
+        &self.grad
+    }
+
+    /// The hidden sequence of LSTM layer `l` from the last forward pass, time-major
+    /// `[steps, batch, units]`.
+    pub fn hidden_sequence(&self, net: &Network, l: usize) -> &[f32] {
+        let bh = self.batch * net.spec.layers[l];
+        &self.layers[l].h[bh..bh * (self.steps + 1)]
+    }
+
+    /// The cell states of layer `l` at the last step, `[batch, units]`.
+    pub fn final_cell(&self, net: &Network, l: usize) -> &[f32] {
+        let bh = self.batch * net.spec.layers[l];
+        &self.layers[l].c[bh * self.steps..bh * (self.steps + 1)]
+    }
+}
+
+fn dropout_mask<R: Rng>(rng: &mut R, rate: f32, mask: &mut [f32]) {
+    let keep = 1.0 - rate;
+    let scale = 1.0 / keep;
+    for m in mask.iter_mut() {
+        *m = if rng.gen::<f32>() < keep { scale } else { 0.0 };
+    }
+}
+
+impl Network {
+    /// Forward pass over `x` (time-major `[steps, batch, inputs]`); the outputs land in
+    /// `ws.output()` (`[batch, outputs]`). With `rng` (training) dropout masks are drawn from it;
+    /// without, dropout is off (inference).
+    pub fn forward<R: Rng>(&self, ws: &mut Workspace, x: &[f32], batch: usize, steps: usize, mut rng: Option<&mut R>) {
+        let train = rng.is_some();
+        assert_eq!(x.len(), steps * batch * self.spec.n_inputs, "x must be [steps, batch, inputs]");
+        assert!(steps > 0 && batch > 0, "empty batch");
+        ws.ensure(self, batch, steps, train);
+        let (b, t) = (batch, steps);
+        ws.dropped_inputs = train && self.spec.dropout > 0.0;
+        ws.dropped_state = train && self.spec.recurrent_dropout > 0.0;
+        let mut input_size = self.spec.n_inputs;
+        for l in 0..self.spec.layers.len() {
+            let h = self.spec.layers[l];
+            let (w, u, bias) = self.layer_params(l);
+            let (below, rest) = ws.layers.split_at_mut(l);
+            let buf = &mut rest[0];
+            let mut input: &[f32] = if l == 0 { x } else { &below[l - 1].h[b * input_size..b * input_size * (t + 1)] };
+            if ws.dropped_inputs {
+                let r = rng.as_deref_mut().expect("train has rng");
+                dropout_mask(r, self.spec.dropout, &mut buf.in_mask[..b * input_size]);
+                let mask = &buf.in_mask[..b * input_size];
+                for (dst, src) in buf.x_drop[..t * b * input_size].chunks_exact_mut(b * input_size).zip(input.chunks_exact(b * input_size)) {
+                    for ((d, s), m) in dst.iter_mut().zip(src).zip(mask) {
+                        *d = s * m;
+                    }
+                }
+                input = &buf.x_drop[..t * b * input_size];
+            }
+            if ws.dropped_state {
+                let r = rng.as_deref_mut().expect("train has rng");
+                dropout_mask(r, self.spec.recurrent_dropout, &mut buf.rec_mask[..b * h]);
+            }
+            let g4 = 4 * h;
+            let z = &mut buf.z[..t * b * g4];
+            for row in z.chunks_exact_mut(g4) {
+                row.copy_from_slice(bias);
+            }
+            gemm(t * b, input_size, g4, input, false, w, false, z, 1.0);
+            buf.c[..b * h].fill(0.0);
+            buf.h[..b * h].fill(0.0);
+            for s in 0..t {
+                let zs = &mut buf.z[s * b * g4..(s + 1) * b * g4];
+                if s > 0 {
+                    let mut hp = &buf.h[s * b * h..(s + 1) * b * h];
+                    if ws.dropped_state {
+                        let hd = &mut buf.h_drop[s * b * h..(s + 1) * b * h];
+                        for ((d, v), m) in hd.iter_mut().zip(hp).zip(buf.rec_mask[..b * h].iter()) {
+                            *d = v * m;
+                        }
+                        hp = &buf.h_drop[s * b * h..(s + 1) * b * h];
+                    }
+                    if b == 1 {
+                        gemv_acc(hp, u, zs);
+                    } else {
+                        gemm(b, h, g4, hp, false, u, false, zs, 1.0);
+                    }
+                }
+                let (c_lo, c_hi) = buf.c.split_at_mut((s + 1) * b * h);
+                lstm_forward(
+                    zs,
+                    &c_lo[s * b * h..],
+                    &mut c_hi[..b * h],
+                    &mut buf.tc[s * b * h..(s + 1) * b * h],
+                    &mut buf.h[(s + 1) * b * h..(s + 2) * b * h],
+                    h,
+                );
+            }
+            if ws.dropped_state {
+                buf.h_drop[..b * h].fill(0.0);
+            }
+            input_size = h;
+        }
+        let (wd, bd) = self.dense_params();
+        let o = self.spec.n_outputs;
+        let last = &ws.layers[self.spec.layers.len() - 1];
+        let h_last = &last.h[t * b * input_size..(t + 1) * b * input_size];
+        let out = &mut ws.out[..b * o];
+        for row in out.chunks_exact_mut(o) {
+            row.copy_from_slice(bd);
+        }
+        if b == 1 {
+            gemv_acc(h_last, wd, out);
+        } else {
+            gemm(b, input_size, o, h_last, false, wd, false, out, 1.0);
+        }
+    }
+
+    /// Inference on `x` (time-major `[steps, batch, inputs]`), no dropout; returns
+    /// `[batch, outputs]` (a view into the workspace).
+    pub fn predict<'w>(&self, ws: &'w mut Workspace, x: &[f32], batch: usize, steps: usize) -> &'w [f32] {
+        self.forward::<rand_chacha::ChaCha8Rng>(ws, x, batch, steps, None);
+        &ws.out[..batch * self.spec.n_outputs]
+    }
+
+    /// Mean squared error of the last forward pass against `y [batch, outputs]`, and the gradient
+    /// of every parameter by backpropagation through time (into `ws.grad()`). Returns the loss.
+    pub fn backward(&self, ws: &mut Workspace, x: &[f32], y: &[f32]) -> f32 {
+        let (b, t) = (ws.batch, ws.steps);
+        let o = self.spec.n_outputs;
+        assert_eq!(y.len(), b * o, "y must be [batch, outputs]");
+        let n_layers = self.spec.layers.len();
+        for (buf, &h) in ws.layers.iter_mut().zip(&self.spec.layers) {
+            grow(&mut buf.dz, t * b * 4 * h);
+            grow(&mut buf.dh_in, t * b * h);
+            grow(&mut buf.dh_rec, b * h);
+            grow(&mut buf.dc, b * h);
+        }
+        let denom = (b * o) as f32;
+        let mut loss = 0f64;
+        for ((d, &p), &yv) in ws.dout[..b * o].iter_mut().zip(&ws.out[..b * o]).zip(y) {
+            let e = p - yv;
+            loss += (e as f64) * (e as f64);
+            *d = 2.0 * e / denom;
+        }
+        let loss = (loss / denom as f64) as f32;
+
+        // Dense head.
+        let h_top = self.spec.layers[n_layers - 1];
+        let dense_k = &self.layout[3 * n_layers];
+        let dense_b = &self.layout[3 * n_layers + 1];
+        let (wd, _) = self.dense_params();
+        {
+            let top = &mut ws.layers[n_layers - 1];
+            let h_last = &top.h[t * b * h_top..(t + 1) * b * h_top];
+            let gk = &mut ws.grad[dense_k.offset..dense_k.offset + dense_k.len()];
+            gemm(h_top, b, o, h_last, true, &ws.dout[..b * o], false, gk, 0.0);
+            let gb = &mut ws.grad[dense_b.offset..dense_b.offset + o];
+            gb.fill(0.0);
+            for row in ws.dout[..b * o].chunks_exact(o) {
+                for (g, d) in gb.iter_mut().zip(row) {
+                    *g += d;
+                }
+            }
+            top.dh_in[..(t - 1) * b * h_top].fill(0.0);
+            gemm(b, o, h_top, &ws.dout[..b * o], false, wd, true, &mut top.dh_in[(t - 1) * b * h_top..t * b * h_top], 0.0);
+        }
+
+        // LSTM layers, top to bottom.
+        for l in (0..n_layers).rev() {
+            let h = self.spec.layers[l];
+            let g4 = 4 * h;
+            let input_size = if l == 0 { self.spec.n_inputs } else { self.spec.layers[l - 1] };
+            let (w, u, _) = self.layer_params(l);
+            let (pk, pu, pb) = (&self.layout[3 * l], &self.layout[3 * l + 1], &self.layout[3 * l + 2]);
+            let (below, rest) = ws.layers.split_at_mut(l);
+            let buf = &mut rest[0];
+            buf.dh_rec[..b * h].fill(0.0);
+            buf.dc[..b * h].fill(0.0);
+            for s in (0..t).rev() {
+                lstm_backward(
+                    &buf.z[s * b * g4..(s + 1) * b * g4],
+                    &buf.c[s * b * h..(s + 1) * b * h],
+                    &buf.tc[s * b * h..(s + 1) * b * h],
+                    &buf.dh_in[s * b * h..(s + 1) * b * h],
+                    &buf.dh_rec[..b * h],
+                    &mut buf.dc[..b * h],
+                    &mut buf.dz[s * b * g4..(s + 1) * b * g4],
+                    h,
+                );
+                if s > 0 {
+                    gemm(b, g4, h, &buf.dz[s * b * g4..(s + 1) * b * g4], false, u, true, &mut buf.dh_rec[..b * h], 0.0);
+                    if ws.dropped_state {
+                        for (d, m) in buf.dh_rec[..b * h].iter_mut().zip(&buf.rec_mask[..b * h]) {
+                            *d *= m;
+                        }
+                    }
+                }
+            }
+            let dz = &buf.dz[..t * b * g4];
+            // ∂U = Σ_t h(t−1)ᵀ dz(t): one GEMM over all steps (slot 0 of h is zero).
+            let h_prev: &[f32] = if ws.dropped_state { &buf.h_drop[..t * b * h] } else { &buf.h[..t * b * h] };
+            gemm(h, t * b, g4, h_prev, true, dz, false, &mut ws.grad[pu.offset..pu.offset + h * g4], 0.0);
+            let input: &[f32] = if ws.dropped_inputs {
+                &buf.x_drop[..t * b * input_size]
+            } else if l == 0 {
+                x
+            } else {
+                &below[l - 1].h[b * input_size..(t + 1) * b * input_size]
+            };
+            gemm(input_size, t * b, g4, input, true, dz, false, &mut ws.grad[pk.offset..pk.offset + input_size * g4], 0.0);
+            let gb = &mut ws.grad[pb.offset..pb.offset + g4];
+            gb.fill(0.0);
+            for row in dz.chunks_exact(g4) {
+                for (g, d) in gb.iter_mut().zip(row) {
+                    *g += d;
+                }
+            }
+            if l > 0 {
+                let dx = &mut below[l - 1].dh_in[..t * b * input_size];
+                gemm(t * b, g4, input_size, dz, false, w, true, dx, 0.0);
+                if ws.dropped_inputs {
+                    let mask = &buf.in_mask[..b * input_size];
+                    for chunk in dx.chunks_exact_mut(b * input_size) {
+                        for (d, m) in chunk.iter_mut().zip(mask) {
+                            *d *= m;
+                        }
+                    }
+                }
+            }
+        }
+        loss
+    }
+}

@@ -1,0 +1,107 @@
+//! The crate's one error type. Every variant names what went wrong and carries what a user
+//! needs to fix it: the file, line and column, the field, or the sizes involved.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in lstmcast.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A CSV problem at a known place. `line` is 1-based and counts the header as line 1.
+    #[error("{path}:{line}{}: {reason}", column.as_ref().map(|c| format!(", column '{c}'")).unwrap_or_default())]
+    Csv {
+        /// The CSV file.
+        path: PathBuf,
+        /// 1-based line number (the header is line 1); 0 when not tied to a line.
+        line: usize,
+        /// The column's name, when the problem is in one column.
+        column: Option<String>,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+    /// A column was asked for that the file does not have.
+    #[error("{path}: no column named '{name}' (available: {})", available.join(", "))]
+    MissingColumn {
+        /// The CSV file.
+        path: PathBuf,
+        /// The name asked for.
+        name: String,
+        /// The columns the file has.
+        available: Vec<String>,
+    },
+    /// A configuration value is out of range or inconsistent.
+    #[error("invalid configuration: {field}: {reason}")]
+    InvalidConfig {
+        /// The field, as named in the config file or the flag.
+        field: String,
+        /// What is wrong and what is allowed.
+        reason: String,
+    },
+    /// The series is too short for what was asked.
+    #[error("not enough data: {what} needs at least {needed} rows, got {got}")]
+    NotEnoughData {
+        /// What needed the rows (e.g. "the test split with lookback 24 and horizon 1").
+        what: String,
+        /// Rows needed.
+        needed: usize,
+        /// Rows available.
+        got: usize,
+    },
+    /// A saved model folder is missing parts, corrupted, or does not fit.
+    #[error("model folder {path}: {reason}")]
+    ModelFolder {
+        /// The folder or file inside it.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Training diverged (NaN or infinite loss).
+    #[error("training diverged at epoch {epoch}, batch {batch}: the loss is {loss}; lower --learning-rate or set --clip-norm")]
+    Diverged {
+        /// 1-based epoch.
+        epoch: usize,
+        /// 1-based batch within the epoch.
+        batch: usize,
+        /// The offending loss value.
+        loss: f32,
+    },
+    /// A forecast cannot be produced as asked.
+    #[error("cannot forecast: {0}")]
+    Forecast(String),
+    /// Writing a plot failed.
+    #[error("plot {path}: {reason}")]
+    Plot {
+        /// The output file.
+        path: PathBuf,
+        /// What the plotting backend reported.
+        reason: String,
+    },
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Shorthand for [`Error::InvalidConfig`].
+    pub fn config(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::InvalidConfig { field: field.into(), reason: reason.into() }
+    }
+
+    /// Shorthand for [`Error::Io`].
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { path: path.into(), source }
+    }
+
+    /// Shorthand for [`Error::ModelFolder`].
+    pub fn model(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        Error::ModelFolder { path: path.into(), reason: reason.into() }
+    }
+}

@@ -1,0 +1,19 @@
+//! lstmcast: train LSTM forecasters on time-series CSVs the way an expert would.
+//!
+//! The data flows one way: CSV → [`TimeSeries`] → [`Splits`] → fitted [`Scaler`] → [`Windows`] →
+//! [`engine`] → trained model → forecasts and metrics → run folder.
+
+pub mod data;
+pub mod engine;
+pub mod error;
+pub mod scale;
+pub mod split;
+pub mod time;
+pub mod window;
+
+pub use data::{load_csv, Fill, LoadOptions, TimeSeries};
+pub use error::{Error, Result};
+pub use scale::{Scaler, ScalerKind};
+pub use split::{SplitSpec, Splits};
+pub use time::{Frequency, Timestamp};
+pub use window::Windows;

@@ -1,0 +1,341 @@
+//! Timestamps and sampling frequencies: parsing ISO 8601 dates, datetimes and integer indices,
+//! inferring a regular step, and continuing a series into the future (calendar-aware for months).
+
+use chrono::{DateTime, Datelike, Duration, FixedOffset, Months, NaiveDate, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// One point in time of a series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Timestamp {
+    /// An integer index (step, period number).
+    Index(i64),
+    /// A calendar date without time of day.
+    Date(NaiveDate),
+    /// A date and time; `offset` is the UTC offset in seconds when the text had one.
+    DateTime {
+        /// Local (wall-clock) date and time as written.
+        local: NaiveDateTime,
+        /// UTC offset in seconds, `None` for a naive datetime.
+        offset: Option<i32>,
+    },
+}
+
+impl Timestamp {
+    /// Parses an ISO 8601 date (`2020-01-31`), datetime (`2020-01-31T12:00`, `2020-01-31 12:00:05`,
+    /// optional fractional seconds, optional `Z` or `±HH:MM` offset) or an integer index.
+    /// Returns `None` when the text is none of these.
+    pub fn parse(text: &str) -> Option<Timestamp> {
+        let s = text.trim();
+        if s.is_empty() {
+            return None;
+        }
+        if let Ok(i) = s.parse::<i64>() {
+            return Some(Timestamp::Index(i));
+        }
+        if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+            return Some(Timestamp::Date(d));
+        }
+        let with_t = s.replacen(' ', "T", 1);
+        // Offsets: `Z`, `+01:00`, `+0100`.
+        for fmt in ["%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M%:z", "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%z"] {
+            let candidate = if let Some(stripped) = with_t.strip_suffix('Z') {
+                format!("{stripped}+00:00")
+            } else {
+                with_t.clone()
+            };
+            if let Ok(dt) = DateTime::<FixedOffset>::parse_from_str(&candidate, fmt) {
+                return Some(Timestamp::DateTime {
+                    local: dt.naive_local(),
+                    offset: Some(dt.offset().local_minus_utc()),
+                });
+            }
+        }
+        for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+            if let Ok(local) = NaiveDateTime::parse_from_str(&with_t, fmt) {
+                return Some(Timestamp::DateTime { local, offset: None });
+            }
+        }
+        None
+    }
+
+    /// Seconds since the Unix epoch in UTC (naive times read as UTC); the index itself for
+    /// [`Timestamp::Index`]. Used for ordering and spacing.
+    pub fn seconds(&self) -> i64 {
+        match *self {
+            Timestamp::Index(i) => i,
+            Timestamp::Date(d) => d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp()).unwrap_or(0),
+            Timestamp::DateTime { local, offset } => local.and_utc().timestamp() - offset.unwrap_or(0) as i64,
+        }
+    }
+
+    fn local(&self) -> Option<NaiveDateTime> {
+        match *self {
+            Timestamp::Index(_) => None,
+            Timestamp::Date(d) => d.and_hms_opt(0, 0, 0),
+            Timestamp::DateTime { local, .. } => Some(local),
+        }
+    }
+
+    fn with_local(&self, local: NaiveDateTime) -> Timestamp {
+        match *self {
+            Timestamp::Index(i) => Timestamp::Index(i),
+            Timestamp::Date(_) => Timestamp::Date(local.date()),
+            Timestamp::DateTime { offset, .. } => Timestamp::DateTime { local, offset },
+        }
+    }
+
+    /// Whether the two timestamps are of the same kind (index, date, datetime).
+    pub fn same_kind(&self, other: &Timestamp) -> bool {
+        std::mem::discriminant(self) == std::mem::discriminant(other)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Timestamp::Index(i) => write!(f, "{i}"),
+            Timestamp::Date(d) => write!(f, "{}", d.format("%Y-%m-%d")),
+            Timestamp::DateTime { local, offset } => {
+                write!(f, "{}", local.format("%Y-%m-%dT%H:%M:%S"))?;
+                match offset {
+                    None => Ok(()),
+                    Some(0) => write!(f, "Z"),
+                    Some(o) => {
+                        let sign = if o < 0 { '-' } else { '+' };
+                        let a = o.abs();
+                        write!(f, "{sign}{:02}:{:02}", a / 3600, (a % 3600) / 60)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A regular sampling step, inferred from the timestamps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "unit", content = "every", rename_all = "snake_case")]
+pub enum Frequency {
+    /// An integer index stepping by this amount.
+    Step(i64),
+    /// A fixed number of seconds (seconds, minutes, hours, days, weeks).
+    Seconds(i64),
+    /// A number of calendar months (1 monthly, 3 quarterly, 12 yearly), same day of month.
+    Months(u32),
+}
+
+impl Frequency {
+    /// Human-readable name: "monthly", "hourly", "every 30 minutes", ...
+    pub fn describe(&self) -> String {
+        match *self {
+            Frequency::Step(1) => "integer index, step 1".into(),
+            Frequency::Step(s) => format!("integer index, step {s}"),
+            Frequency::Months(1) => "monthly".into(),
+            Frequency::Months(3) => "quarterly".into(),
+            Frequency::Months(12) => "yearly".into(),
+            Frequency::Months(m) => format!("every {m} months"),
+            Frequency::Seconds(s) => match s {
+                604_800 => "weekly".into(),
+                86_400 => "daily".into(),
+                3_600 => "hourly".into(),
+                60 => "every minute".into(),
+                1 => "every second".into(),
+                s if s % 86_400 == 0 => format!("every {} days", s / 86_400),
+                s if s % 3_600 == 0 => format!("every {} hours", s / 3_600),
+                s if s % 60 == 0 => format!("every {} minutes", s / 60),
+                s => format!("every {s} seconds"),
+            },
+        }
+    }
+
+    /// The usual seasonal period for this frequency: 24 hourly, 48 half-hourly, 7 daily,
+    /// 52 weekly, 12 monthly, 4 quarterly, else 1.
+    pub fn default_season(&self) -> usize {
+        match *self {
+            Frequency::Seconds(3_600) => 24,
+            Frequency::Seconds(1_800) => 48,
+            Frequency::Seconds(86_400) => 7,
+            Frequency::Seconds(604_800) => 52,
+            Frequency::Months(1) => 12,
+            Frequency::Months(3) => 4,
+            _ => 1,
+        }
+    }
+
+    /// The timestamp `k` steps after `t`. Months keep the day of month (clamped to the month's end).
+    pub fn advance(&self, t: &Timestamp, k: i64) -> Option<Timestamp> {
+        match (*self, t) {
+            (Frequency::Step(s), Timestamp::Index(i)) => Some(Timestamp::Index(i + s * k)),
+            (Frequency::Seconds(s), _) => {
+                let local = t.local()?;
+                Some(t.with_local(local.checked_add_signed(Duration::seconds(s * k))?))
+            }
+            (Frequency::Months(m), _) => {
+                let local = t.local()?;
+                let months = Months::new(u32::try_from(m as i64 * k).ok()?);
+                Some(t.with_local(local.checked_add_months(months)?))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// What the inference found: a regular frequency, or the first irregular gap.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Spacing {
+    /// Every consecutive pair is one step of this frequency.
+    Regular(Frequency),
+    /// Not regular: the most common step, and the first pair (0-based row indices) that breaks it.
+    Irregular {
+        /// The most common spacing, if it is itself a known frequency.
+        typical: Option<Frequency>,
+        /// Row index of the first timestamp of the first odd pair.
+        first_odd_row: usize,
+        /// Description of the odd gap.
+        gap: String,
+    },
+}
+
+fn month_index(d: NaiveDateTime) -> i64 {
+    d.year() as i64 * 12 + d.month0() as i64
+}
+
+/// Infers the sampling frequency of strictly increasing timestamps (at least two).
+pub fn infer_frequency(ts: &[Timestamp]) -> Spacing {
+    if ts.len() < 2 {
+        return Spacing::Irregular { typical: None, first_odd_row: 0, gap: "fewer than two timestamps".into() };
+    }
+    // Index data: integer steps.
+    if let Timestamp::Index(_) = ts[0] {
+        let step = ts[1].seconds() - ts[0].seconds();
+        return match ts.windows(2).position(|w| w[1].seconds() - w[0].seconds() != step) {
+            None => Spacing::Regular(Frequency::Step(step)),
+            Some(i) => Spacing::Irregular {
+                typical: Some(Frequency::Step(step)),
+                first_odd_row: i,
+                gap: format!("{} → {} (step {}, expected {step})", ts[i], ts[i + 1], ts[i + 1].seconds() - ts[i].seconds()),
+            },
+        };
+    }
+    // Calendar months: same day-of-month and time, whole month steps.
+    let locals: Vec<NaiveDateTime> = ts.iter().filter_map(|t| t.local()).collect();
+    let same_anchor = locals.iter().all(|d| d.day() == locals[0].day() && d.time() == locals[0].time());
+    if same_anchor && locals[0].day() <= 28 {
+        let step = month_index(locals[1]) - month_index(locals[0]);
+        if step > 0 {
+            return match locals.windows(2).position(|w| month_index(w[1]) - month_index(w[0]) != step) {
+                None => Spacing::Regular(Frequency::Months(step as u32)),
+                Some(i) => Spacing::Irregular {
+                    typical: Some(Frequency::Months(step as u32)),
+                    first_odd_row: i,
+                    gap: format!("{} → {}", ts[i], ts[i + 1]),
+                },
+            };
+        }
+    }
+    // Fixed seconds: the most common gap among the first 1000 must hold everywhere.
+    let gaps: Vec<i64> = ts.windows(2).map(|w| w[1].seconds() - w[0].seconds()).collect();
+    let mut sample: Vec<i64> = gaps.iter().take(1000).copied().collect();
+    sample.sort_unstable();
+    let mut best = (sample[0], 0usize);
+    let mut run = (sample[0], 0usize);
+    for &g in &sample {
+        if g == run.0 {
+            run.1 += 1;
+        } else {
+            run = (g, 1);
+        }
+        if run.1 > best.1 {
+            best = run;
+        }
+    }
+    let step = best.0;
+    match gaps.iter().position(|&g| g != step) {
+        None => Spacing::Regular(Frequency::Seconds(step)),
+        Some(i) => Spacing::Irregular {
+            typical: Some(Frequency::Seconds(step)),
+            first_odd_row: i,
+            gap: format!(
+                "{} → {} is {}, expected {}",
+                ts[i],
+                ts[i + 1],
+                Frequency::Seconds(gaps[i]).describe().trim_start_matches("every "),
+                Frequency::Seconds(step).describe()
+            ),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_all(xs: &[&str]) -> Vec<Timestamp> {
+        xs.iter().map(|s| Timestamp::parse(s).unwrap()).collect()
+    }
+
+    #[test]
+    fn parses_every_supported_form() {
+        assert!(matches!(Timestamp::parse("2020-01-31"), Some(Timestamp::Date(_))));
+        assert!(matches!(Timestamp::parse("17"), Some(Timestamp::Index(17))));
+        for s in ["2020-01-31T12:00", "2020-01-31 12:00", "2020-01-31T12:00:05", "2020-01-31 12:00:05.250"] {
+            assert!(matches!(Timestamp::parse(s), Some(Timestamp::DateTime { offset: None, .. })), "{s}");
+        }
+        let z = Timestamp::parse("2013-01-01T06:00:00Z").unwrap();
+        let plus = Timestamp::parse("2013-01-01T07:00:00+01:00").unwrap();
+        assert_eq!(z.seconds(), plus.seconds(), "same instant in two offsets");
+        assert_eq!(z.to_string(), "2013-01-01T06:00:00Z");
+        assert_eq!(plus.to_string(), "2013-01-01T07:00:00+01:00");
+        for bad in ["", "yesterday", "2020-13-01", "2020-02-30", "1.5"] {
+            assert_eq!(Timestamp::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn infers_daily_monthly_hourly_half_hourly_and_integer() {
+        let daily = parse_all(&["2021-03-01", "2021-03-02", "2021-03-03"]);
+        assert_eq!(infer_frequency(&daily), Spacing::Regular(Frequency::Seconds(86_400)));
+        let monthly = parse_all(&["2020-11-01", "2020-12-01", "2021-01-01", "2021-02-01", "2021-03-01"]);
+        assert_eq!(infer_frequency(&monthly), Spacing::Regular(Frequency::Months(1)));
+        let quarterly = parse_all(&["2020-01-01", "2020-04-01", "2020-07-01"]);
+        assert_eq!(infer_frequency(&quarterly), Spacing::Regular(Frequency::Months(3)));
+        let hourly = parse_all(&["2013-01-01T22:00:00Z", "2013-01-01T23:00:00Z", "2013-01-02T00:00:00Z"]);
+        assert_eq!(infer_frequency(&hourly), Spacing::Regular(Frequency::Seconds(3_600)));
+        let half = parse_all(&["2020-01-01 00:00", "2020-01-01 00:30", "2020-01-01 01:00"]);
+        let f = match infer_frequency(&half) {
+            Spacing::Regular(f) => f,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(f, Frequency::Seconds(1_800));
+        assert_eq!(f.describe(), "every 30 minutes");
+        assert_eq!(f.default_season(), 48);
+        let ints = parse_all(&["0", "2", "4", "6"]);
+        assert_eq!(infer_frequency(&ints), Spacing::Regular(Frequency::Step(2)));
+    }
+
+    #[test]
+    fn irregular_spacing_names_the_first_odd_gap() {
+        let ts = parse_all(&["2021-03-01", "2021-03-02", "2021-03-05", "2021-03-06"]);
+        match infer_frequency(&ts) {
+            Spacing::Irregular { typical, first_odd_row, gap } => {
+                assert_eq!(typical, Some(Frequency::Seconds(86_400)));
+                assert_eq!(first_odd_row, 1);
+                assert!(gap.contains("2021-03-02") && gap.contains("2021-03-05"), "{gap}");
+            }
+            other => panic!("expected irregular, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn advance_is_calendar_aware() {
+        let jan31 = Timestamp::parse("2021-01-31").unwrap();
+        // Month-end data is not inferred as monthly (day 31 > 28), but advancing by months clamps.
+        assert_eq!(Frequency::Months(1).advance(&jan31, 1).unwrap().to_string(), "2021-02-28");
+        let dec = Timestamp::parse("1960-12-01").unwrap();
+        assert_eq!(Frequency::Months(1).advance(&dec, 1).unwrap().to_string(), "1961-01-01");
+        assert_eq!(Frequency::Months(3).advance(&dec, 2).unwrap().to_string(), "1961-06-01");
+        let t = Timestamp::parse("2020-01-01T23:30:00Z").unwrap();
+        assert_eq!(Frequency::Seconds(1800).advance(&t, 1).unwrap().to_string(), "2020-01-02T00:00:00Z");
+        assert_eq!(Frequency::Step(5).advance(&Timestamp::Index(10), 3), Some(Timestamp::Index(25)));
+    }
+}

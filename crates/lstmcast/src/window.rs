@@ -1,0 +1,110 @@
+//! Sliding windows as index views into one row-major scaled matrix: memory stays O(rows ·
+//! columns), and gathering a batch writes into a caller-owned, reused buffer.
+//!
+//! A window with origin `t` has inputs at rows `[t − lookback, t)` (every column) and targets at
+//! rows `[t, t + horizon)` (the first `n_targets` columns).
+
+use std::ops::Range;
+
+/// A set of windows over a row-major matrix `[rows, n_cols]`; the first `n_targets` columns are
+/// the targets and every column is an input.
+#[derive(Debug, Clone, Copy)]
+pub struct Windows<'a> {
+    data: &'a [f32],
+    n_cols: usize,
+    n_targets: usize,
+    lookback: usize,
+    horizon: usize,
+    origins: (usize, usize),
+}
+
+impl<'a> Windows<'a> {
+    /// Windows with origins in `origins` over `data` (`[rows, n_cols]`, row-major).
+    ///
+    /// Panics (debug) when an origin's inputs or targets fall outside the data: callers derive
+    /// origins from [`crate::split::Splits::window_origins`].
+    pub fn new(data: &'a [f32], n_cols: usize, n_targets: usize, lookback: usize, horizon: usize, origins: Range<usize>) -> Self {
+        debug_assert!(n_cols > 0 && n_targets <= n_cols && data.len() % n_cols == 0);
+        debug_assert!(origins.is_empty() || (origins.start >= lookback && origins.end + horizon - 1 <= data.len() / n_cols));
+        Windows { data, n_cols, n_targets, lookback, horizon, origins: (origins.start, origins.end) }
+    }
+
+    /// Number of windows.
+    pub fn len(&self) -> usize {
+        self.origins.1 - self.origins.0
+    }
+
+    /// Whether there are no windows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Inputs per time step.
+    pub fn n_inputs(&self) -> usize {
+        self.n_cols
+    }
+
+    /// Target columns.
+    pub fn n_targets(&self) -> usize {
+        self.n_targets
+    }
+
+    /// Time steps per window.
+    pub fn lookback(&self) -> usize {
+        self.lookback
+    }
+
+    /// Steps ahead per window.
+    pub fn horizon(&self) -> usize {
+        self.horizon
+    }
+
+    /// Outputs per window: `horizon · n_targets`, ordered step-major (`[step][target]`).
+    pub fn n_outputs(&self) -> usize {
+        self.horizon * self.n_targets
+    }
+
+    /// Row index of window `i`'s first target.
+    pub fn origin(&self, i: usize) -> usize {
+        self.origins.0 + i
+    }
+
+    /// Writes the windows `idx` into `x` (time-major `[lookback, idx.len(), n_inputs]`) and `y`
+    /// (`[idx.len(), horizon · n_targets]`). Both buffers must have exactly that size.
+    pub fn gather(&self, idx: &[usize], x: &mut [f32], y: &mut [f32]) {
+        let (b, f, l) = (idx.len(), self.n_cols, self.lookback);
+        debug_assert_eq!(x.len(), l * b * f);
+        debug_assert_eq!(y.len(), b * self.n_outputs());
+        for (j, &w) in idx.iter().enumerate() {
+            let t = self.origin(w);
+            for s in 0..l {
+                let row = t - l + s;
+                x[(s * b + j) * f..(s * b + j + 1) * f].copy_from_slice(&self.data[row * f..(row + 1) * f]);
+            }
+            for h in 0..self.horizon {
+                let row = t + h;
+                let dst = j * self.n_outputs() + h * self.n_targets;
+                y[dst..dst + self.n_targets].copy_from_slice(&self.data[row * f..row * f + self.n_targets]);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gather_is_time_major_and_targets_step_major() {
+        // 6 rows, 2 columns: value = 10·row + col.
+        let data: Vec<f32> = (0..6).flat_map(|r| [10.0 * r as f32, 10.0 * r as f32 + 1.0]).collect();
+        let w = Windows::new(&data, 2, 2, 2, 2, 2..5);
+        assert_eq!(w.len(), 3);
+        let (mut x, mut y) = (vec![0.0; 2 * 2 * 2], vec![0.0; 2 * 4]);
+        w.gather(&[2, 0], &mut x, &mut y);
+        // window 2 has origin 4: inputs rows 2,3; window 0 origin 2: rows 0,1.
+        assert_eq!(x, vec![20.0, 21.0, 0.0, 1.0, 30.0, 31.0, 10.0, 11.0]);
+        // targets rows 4,5 then 2,3, each [step][target].
+        assert_eq!(y, vec![40.0, 41.0, 50.0, 51.0, 20.0, 21.0, 30.0, 31.0]);
+    }
+}
