@@ -1,1 +1,19 @@
-fn main() {}
+//! The `lstmcast` command: a thin layer over the library. Flags become a validated config; errors
+//! print their whole chain as `error: ...` and exit 1 (usage errors exit 2, from clap).
+
+mod cli;
+mod commands;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -4,11 +4,13 @@
 //! [`engine`] → trained model → forecasts and metrics → run folder.
 
 pub mod data;
+pub mod demo;
 pub mod engine;
 pub mod error;
 pub mod scale;
 pub mod split;
 pub mod time;
+pub mod train;
 pub mod window;
 
 pub use data::{load_csv, Fill, LoadOptions, TimeSeries};

@@ -1,0 +1,10 @@
+//! `lstmcast inspect --data FILE`.
+
+use crate::cli::InspectArgs;
+
+pub fn run(a: InspectArgs) -> anyhow::Result<()> {
+    let opts = super::load_options(&a.data)?;
+    let ts = lstmcast::load_csv(&a.data.data, &opts)?;
+    print!("{}", ts.summary());
+    Ok(())
+}
