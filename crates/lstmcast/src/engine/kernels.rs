@@ -87,6 +87,45 @@ pub fn tanh<const FMA: bool>(x: f32) -> f32 {
     1.0 - 2.0 / (1.0 + exp::<FMA>(2.0 * x))
 }
 
+const W: usize = 8;
+
+/// Runs `block` over `n` lanes in fixed blocks of [`W`] (which LLVM vectorises reliably); the tail
+/// goes through the same block on zero-padded copies. `ins` are read, `outs` written.
+#[inline(always)]
+fn by_blocks<const NI: usize, const NO: usize>(n: usize, ins: [&[f32]; NI], outs: [&mut [f32]; NO], block: fn(&[[f32; W]; NI], &mut [[f32; W]; NO])) {
+    let mut outs = outs;
+    let mut u = 0;
+    let mut a = [[0f32; W]; NI];
+    let mut o = [[0f32; W]; NO];
+    while u + W <= n {
+        for (dst, src) in a.iter_mut().zip(ins.iter()) {
+            *dst = src[u..u + W].try_into().expect("block");
+        }
+        for (dst, src) in o.iter_mut().zip(outs.iter()) {
+            *dst = src[u..u + W].try_into().expect("block");
+        }
+        block(&a, &mut o);
+        for (dst, src) in outs.iter_mut().zip(o.iter()) {
+            dst[u..u + W].copy_from_slice(src);
+        }
+        u += W;
+    }
+    while u < n {
+        let m = W.min(n - u);
+        for (dst, src) in a.iter_mut().zip(ins.iter()) {
+            dst[..m].copy_from_slice(&src[u..u + m]);
+        }
+        for (dst, src) in o.iter_mut().zip(outs.iter()) {
+            dst[..m].copy_from_slice(&src[u..u + m]);
+        }
+        block(&a, &mut o);
+        for (dst, src) in outs.iter_mut().zip(o.iter()) {
+            dst[u..u + m].copy_from_slice(&src[..m]);
+        }
+        u += m;
+    }
+}
+
 /// One LSTM forward step for one sample. `z` holds the pre-activations `[i | f | c | o]` (each
 /// `h` long) and is overwritten with the activated gates; writes `c`, `tanh(c)` and `h`.
 #[inline(always)]
@@ -95,13 +134,17 @@ fn lstm_row_forward<const FMA: bool>(z: &mut [f32], c_prev: &[f32], c: &mut [f32
     let (zi, rest) = z.split_at_mut(n);
     let (zf, rest) = rest.split_at_mut(n);
     let (zg, zo) = rest.split_at_mut(n);
-    let (zo, c_prev, tc, h) = (&mut zo[..n], &c_prev[..n], &mut tc[..n], &mut h[..n]);
-    for u in 0..n {
+    by_blocks(n, [c_prev], [zi, zf, zg, zo, c, tc, h], forward_block::<FMA>);
+}
+
+#[inline(always)]
+fn forward_block<const FMA: bool>([cp]: &[[f32; W]; 1], [zi, zf, zg, zo, c, tc, h]: &mut [[f32; W]; 7]) {
+    for u in 0..W {
         let i = sigmoid::<FMA>(zi[u]);
         let f = sigmoid::<FMA>(zf[u]);
         let g = tanh::<FMA>(zg[u]);
         let o = sigmoid::<FMA>(zo[u]);
-        let cu = madd::<FMA>(f, c_prev[u], i * g);
+        let cu = madd::<FMA>(f, cp[u], i * g);
         let t = tanh::<FMA>(cu);
         zi[u] = i;
         zf[u] = f;
@@ -141,15 +184,19 @@ fn lstm_row_backward<const FMA: bool>(gates: &[f32], c_prev: &[f32], tc: &[f32],
     let (dzi, rest) = dz.split_at_mut(n);
     let (dzf, rest) = rest.split_at_mut(n);
     let (dzg, dzo) = rest.split_at_mut(n);
-    let (go, dzo, c_prev, tc, dh_up, dh_rec) = (&go[..n], &mut dzo[..n], &c_prev[..n], &tc[..n], &dh_up[..n], &dh_rec[..n]);
-    for u in 0..n {
+    by_blocks(n, [gi, gf, gg, go, c_prev, tc, dh_up, dh_rec], [dc, dzi, dzf, dzg, dzo], backward_block::<FMA>);
+}
+
+#[inline(always)]
+fn backward_block<const FMA: bool>([gi, gf, gg, go, cp, tc, du, dr]: &[[f32; W]; 8], [dc, dzi, dzf, dzg, dzo]: &mut [[f32; W]; 5]) {
+    for u in 0..W {
         let (i, f, g, o, t) = (gi[u], gf[u], gg[u], go[u], tc[u]);
-        let dh = dh_up[u] + dh_rec[u];
+        let dh = du[u] + dr[u];
         dzo[u] = dh * t * o * (1.0 - o);
         let d = madd::<FMA>(dh * o, 1.0 - t * t, dc[u]);
         dzi[u] = d * g * i * (1.0 - i);
         dzg[u] = d * i * (1.0 - g * g);
-        dzf[u] = d * c_prev[u] * f * (1.0 - f);
+        dzf[u] = d * cp[u] * f * (1.0 - f);
         dc[u] = d * f;
     }
 }
@@ -228,6 +275,75 @@ dispatch! {
     gemv_acc => gemv_acc_generic(x: &[f32], a: &[f32], y: &mut [f32])
 }
 
+/// `C[m, n] += A[m, k] · B[k, n]` (row-major, no packing) for one register tile of `MR` rows
+/// and `NR` columns starting at (`i0`, `j0`).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn tile<const FMA: bool, const MR: usize, const NR: usize>(k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], i0: usize, j0: usize, skip: usize) {
+    let mut acc = [[0f32; NR]; MR];
+    for kk in 0..k {
+        let brow: &[f32; NR] = b[kk * n + j0..kk * n + j0 + NR].try_into().expect("tile");
+        for r in 0..MR {
+            let av = a[(i0 + r) * k + kk];
+            for j in 0..NR {
+                acc[r][j] = madd::<FMA>(av, brow[j], acc[r][j]);
+            }
+        }
+    }
+    for r in 0..MR {
+        let row = &mut c[(i0 + r) * n + j0..(i0 + r) * n + j0 + NR];
+        for j in skip..NR {
+            row[j] += acc[r][j];
+        }
+    }
+}
+
+#[inline(always)]
+fn rows<const FMA: bool, const MR: usize>(k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], i0: usize) {
+    let mut j = 0;
+    // A single row has no row reuse: wide tiles keep 8 independent accumulators in flight.
+    while MR == 1 && j + 64 <= n {
+        tile::<FMA, 1, 64>(k, n, a, b, c, i0, j, 0);
+        j += 64;
+    }
+    while j + 16 <= n {
+        tile::<FMA, MR, 16>(k, n, a, b, c, i0, j, 0);
+        j += 16;
+    }
+    if j + 8 <= n {
+        tile::<FMA, MR, 8>(k, n, a, b, c, i0, j, 0);
+        j += 8;
+    }
+    if j < n && n >= 8 {
+        // The last columns: an 8-wide tile ending at column n that stores only the new ones.
+        tile::<FMA, MR, 8>(k, n, a, b, c, i0, n - 8, j - (n - 8));
+        j = n;
+    }
+    while j < n {
+        tile::<FMA, MR, 1>(k, n, a, b, c, i0, j, 0);
+        j += 1;
+    }
+}
+
+fn gemm_acc_generic<const FMA: bool>(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "gemm_acc shapes");
+    let mut i = 0;
+    while i + 4 <= m {
+        rows::<FMA, 4>(k, n, a, b, c, i);
+        i += 4;
+    }
+    while i < m {
+        rows::<FMA, 1>(k, n, a, b, c, i);
+        i += 1;
+    }
+}
+
+dispatch! {
+    /// `C[m, n] += A[m, k] · B[k, n]`, all row-major: a packing-free register-tiled GEMM for the
+    /// engine's small per-step products (where packing would cost more than it saves).
+    gemm_acc => gemm_acc_generic(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32])
+}
+
 fn sum_sq_generic<const FMA: bool>(x: &[f32]) -> f64 {
     // Eight partial sums in f32 per chunk, accumulated in f64: fast and accurate enough for norms.
     let mut total = 0f64;
@@ -303,6 +419,23 @@ mod tests {
         for j in 0..n {
             let want: f32 = 1.0 + (0..k).map(|i| x[i] * a[i * n + j]).sum::<f32>();
             assert!((y[j] - want).abs() < 1e-5);
+        }
+    }
+
+    #[test]
+    fn gemm_acc_matches_naive_on_ragged_shapes() {
+        for (m, k, n) in [(1, 3, 5), (4, 7, 16), (6, 5, 27), (33, 50, 200), (32, 200, 50)] {
+            let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
+            let mut c: Vec<f32> = (0..m * n).map(|i| i as f32 * 0.01).collect();
+            let c0 = c.clone();
+            gemm_acc(m, k, n, &a, &b, &mut c);
+            for i in 0..m {
+                for j in 0..n {
+                    let want = c0[i * n + j] + (0..k).map(|kk| a[i * k + kk] * b[kk * n + j]).sum::<f32>();
+                    assert!((c[i * n + j] - want).abs() < 1e-4 * (1.0 + want.abs()), "({m},{k},{n}) [{i},{j}]");
+                }
+            }
         }
     }
 

@@ -11,7 +11,7 @@
 //! `[batch, outputs]`. Parameters use Keras' shapes and gate order i, f, c, o.
 
 use super::init::{glorot_uniform, orthogonal};
-use super::kernels::{gemv_acc, lstm_backward, lstm_forward};
+use super::kernels::{gemm_acc, gemv_acc, lstm_backward, lstm_forward};
 use crate::error::{Error, Result};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -232,6 +232,8 @@ struct LayerBuf {
     dz: Vec<f32>,       // [T·B, 4H]
     dh_in: Vec<f32>,    // [T·B, H] ∂L/∂h(t) from the layer above (or the head)
     dh_rec: Vec<f32>,   // [B, H]
+    u_t: Vec<f32>,      // [4H, H] recurrent kernel transposed (for dz · Uᵀ)
+    w_t: Vec<f32>,      // [4H, I] input kernel transposed (for dz · Wᵀ)
     dc: Vec<f32>,       // [B, H]
 }
 
@@ -322,6 +324,16 @@ impl Workspace {
     }
 }
 
+/// Writes the transpose of row-major `a [rows, cols]` into `out` (`[cols, rows]`), growing it.
+fn transpose_into(a: &[f32], rows: usize, cols: usize, out: &mut Vec<f32>) {
+    grow(out, rows * cols);
+    for r in 0..rows {
+        for c in 0..cols {
+            out[c * rows + r] = a[r * cols + c];
+        }
+    }
+}
+
 fn dropout_mask<R: Rng>(rng: &mut R, rate: f32, mask: &mut [f32]) {
     let keep = 1.0 - rate;
     let scale = 1.0 / keep;
@@ -369,7 +381,7 @@ impl Network {
             for row in z.chunks_exact_mut(g4) {
                 row.copy_from_slice(bias);
             }
-            gemm(t * b, input_size, g4, input, false, w, false, z, 1.0);
+            gemm_acc(t * b, input_size, g4, input, w, z);
             buf.c[..b * h].fill(0.0);
             buf.h[..b * h].fill(0.0);
             for s in 0..t {
@@ -383,11 +395,7 @@ impl Network {
                         }
                         hp = &buf.h_drop[s * b * h..(s + 1) * b * h];
                     }
-                    if b == 1 {
-                        gemv_acc(hp, u, zs);
-                    } else {
-                        gemm(b, h, g4, hp, false, u, false, zs, 1.0);
-                    }
+                    gemm_acc(b, h, g4, hp, u, zs);
                 }
                 let (c_lo, c_hi) = buf.c.split_at_mut((s + 1) * b * h);
                 lstm_forward(
@@ -415,7 +423,7 @@ impl Network {
         if b == 1 {
             gemv_acc(h_last, wd, out);
         } else {
-            gemm(b, input_size, o, h_last, false, wd, false, out, 1.0);
+            gemm_acc(b, input_size, o, h_last, wd, out);
         }
     }
 
@@ -438,6 +446,16 @@ impl Network {
             grow(&mut buf.dh_in, t * b * h);
             grow(&mut buf.dh_rec, b * h);
             grow(&mut buf.dc, b * h);
+        }
+        let mut input = self.spec.n_inputs;
+        for (l, buf) in ws.layers.iter_mut().enumerate() {
+            let h = self.spec.layers[l];
+            let (w, u, _) = self.layer_params(l);
+            transpose_into(u, h, 4 * h, &mut buf.u_t);
+            if l > 0 {
+                transpose_into(w, input, 4 * h, &mut buf.w_t);
+            }
+            input = h;
         }
         let denom = (b * o) as f32;
         let mut loss = 0f64;
@@ -474,7 +492,6 @@ impl Network {
             let h = self.spec.layers[l];
             let g4 = 4 * h;
             let input_size = if l == 0 { self.spec.n_inputs } else { self.spec.layers[l - 1] };
-            let (w, u, _) = self.layer_params(l);
             let (pk, pu, pb) = (&self.layout[3 * l], &self.layout[3 * l + 1], &self.layout[3 * l + 2]);
             let (below, rest) = ws.layers.split_at_mut(l);
             let buf = &mut rest[0];
@@ -492,7 +509,8 @@ impl Network {
                     h,
                 );
                 if s > 0 {
-                    gemm(b, g4, h, &buf.dz[s * b * g4..(s + 1) * b * g4], false, u, true, &mut buf.dh_rec[..b * h], 0.0);
+                    buf.dh_rec[..b * h].fill(0.0);
+                    gemm_acc(b, g4, h, &buf.dz[s * b * g4..(s + 1) * b * g4], &buf.u_t, &mut buf.dh_rec[..b * h]);
                     if ws.dropped_state {
                         for (d, m) in buf.dh_rec[..b * h].iter_mut().zip(&buf.rec_mask[..b * h]) {
                             *d *= m;
@@ -521,7 +539,8 @@ impl Network {
             }
             if l > 0 {
                 let dx = &mut below[l - 1].dh_in[..t * b * input_size];
-                gemm(t * b, g4, input_size, dz, false, w, true, dx, 0.0);
+                dx.fill(0.0);
+                gemm_acc(t * b, g4, input_size, dz, &buf.w_t, dx);
                 if ws.dropped_inputs {
                     let mask = &buf.in_mask[..b * input_size];
                     for chunk in dx.chunks_exact_mut(b * input_size) {
