@@ -20,6 +20,123 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Run one of the three reference Keras examples exactly (sine data, no scaling).
     Demo(DemoArgs),
+    /// Train, evaluate against naive baselines, forecast, and write a run folder with plots.
+    Train(Box<TrainArgs>),
+    /// Re-score a saved model on a CSV with its saved split, scalers and configuration.
+    Evaluate(EvaluateArgs),
+    /// Forecast past the end of a CSV with a saved model.
+    Forecast(ForecastArgs),
+}
+
+/// `lstmcast train`. Every option can also be set in the `--config` TOML file; flags win.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Data options.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The run folder to create (must not exist or be empty; see --force).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// A TOML configuration file (for example a previous run's config.toml).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Replace an existing run folder at --out (only lstmcast run folders are ever replaced).
+    #[arg(long)]
+    pub force: bool,
+    /// Train, validation and test fractions, e.g. 0.7,0.1,0.2.
+    #[arg(long)]
+    pub split: Option<String>,
+    /// Scaler: standard, minmax, minmax:LO:HI or none.
+    #[arg(long)]
+    pub scaler: Option<String>,
+    /// Time steps of history per window.
+    #[arg(long)]
+    pub lookback: Option<usize>,
+    /// Steps ahead to forecast.
+    #[arg(long)]
+    pub horizon: Option<usize>,
+    /// Multi-step strategy: direct or recursive.
+    #[arg(long)]
+    pub strategy: Option<String>,
+    /// LSTM units per layer, bottom first, e.g. 64,32.
+    #[arg(long, value_delimiter = ',')]
+    pub layers: Option<Vec<usize>>,
+    /// Input dropout of each LSTM layer, in [0, 1).
+    #[arg(long)]
+    pub dropout: Option<f32>,
+    /// Recurrent (variational) dropout, in [0, 1).
+    #[arg(long)]
+    pub recurrent_dropout: Option<f32>,
+    /// Maximum epochs.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Mini-batch size.
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Adam learning rate.
+    #[arg(long)]
+    pub learning_rate: Option<f64>,
+    /// Early-stopping patience in epochs (0 = off).
+    #[arg(long)]
+    pub patience: Option<usize>,
+    /// Minimum validation-loss decrease that counts as an improvement.
+    #[arg(long)]
+    pub min_delta: Option<f64>,
+    /// Epochs without improvement before the learning rate is reduced (0 = off).
+    #[arg(long)]
+    pub reduce_lr_patience: Option<usize>,
+    /// Factor applied to the learning rate on a plateau.
+    #[arg(long)]
+    pub reduce_lr_factor: Option<f64>,
+    /// Clip gradients to this global L2 norm.
+    #[arg(long)]
+    pub clip_norm: Option<f64>,
+    /// Seasonal period for the seasonal-naive baseline and MASE.
+    #[arg(long)]
+    pub season: Option<usize>,
+    /// Seed of every random source.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Print the metrics as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `lstmcast evaluate`.
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// A run folder written by `lstmcast train`.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The CSV to score (same columns as in training).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Also write every test prediction to this CSV.
+    #[arg(long)]
+    pub predictions: Option<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `lstmcast forecast`.
+#[derive(Debug, Args)]
+pub struct ForecastArgs {
+    /// A run folder written by `lstmcast train`.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The CSV whose last rows start the forecast.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Steps to forecast (default: the trained horizon; beyond it rolls forward recursively).
+    #[arg(long)]
+    pub horizon: Option<usize>,
+    /// Write the forecast CSV here instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 /// Columns and missing values: shared by every command that reads a CSV.

@@ -3,10 +3,15 @@
 //! The data flows one way: CSV → [`TimeSeries`] → [`Splits`] → fitted [`Scaler`] → [`Windows`] →
 //! [`engine`] → trained model → forecasts and metrics → run folder.
 
+pub mod artifact;
+pub mod config;
 pub mod data;
 pub mod demo;
 pub mod engine;
 pub mod error;
+pub mod forecaster;
+pub mod metrics;
+pub mod plot;
 pub mod scale;
 pub mod split;
 pub mod time;
@@ -19,3 +24,6 @@ pub use scale::{Scaler, ScalerKind};
 pub use split::{SplitSpec, Splits};
 pub use time::{Frequency, Timestamp};
 pub use window::Windows;
+pub use config::{ForecasterConfig, ModelConfig, Strategy};
+pub use forecaster::{Evaluation, Forecast, TrainedForecaster};
+pub use train::TrainOptions;

@@ -1,7 +1,11 @@
 //! One function per subcommand.
 
 mod demo;
+mod evaluate;
+mod forecast;
 mod inspect;
+mod report;
+mod train;
 
 use crate::cli::{Cli, Command};
 
@@ -10,6 +14,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Inspect(a) => inspect::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Train(a) => train::run(*a),
+        Command::Evaluate(a) => evaluate::run(a),
+        Command::Forecast(a) => forecast::run(a),
     }
 }
 
@@ -26,4 +33,27 @@ pub fn load_options(d: &crate::cli::DataArgs) -> anyhow::Result<lstmcast::LoadOp
             Some(other) => anyhow::bail!("invalid configuration: fill: '{other}' is not one of none, linear, forward"),
         },
     })
+}
+
+/// Fails when `out` is, or would replace a folder containing, the input file `data`.
+pub fn guard_input(data: &std::path::Path, out: &std::path::Path) -> anyhow::Result<()> {
+    let (Ok(d), Ok(o)) = (std::fs::canonicalize(data), std::fs::canonicalize(out)) else { return Ok(()) };
+    if d == o || d.starts_with(&o) {
+        anyhow::bail!("invalid configuration: out: {} would overwrite the input file {}; choose another output path", out.display(), data.display());
+    }
+    Ok(())
+}
+
+/// Writes `contents` to `path` atomically (temporary file in the same folder, then rename).
+pub fn write_file_atomically(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
+    tmp.write_all(contents.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
 }

@@ -1,0 +1,270 @@
+//! The run folder: configuration, scaler, weights (safetensors, Keras names and shapes), metrics,
+//! history, predictions and plots. Written into a temporary sibling folder and renamed into place,
+//! so a folder is either complete or absent; an existing folder is replaced only with `force` and
+//! only when it is itself an lstmcast run folder.
+
+use crate::config::ForecasterConfig;
+use crate::engine::{Network, NetworkSpec};
+use crate::error::{Error, Result};
+use crate::forecaster::{Evaluation, Forecast, TrainedForecaster};
+use crate::scale::Scaler;
+use crate::time::Frequency;
+use crate::train::TrainReport;
+use safetensors::tensor::{Dtype, TensorView};
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Version of the folder layout; bumped on incompatible changes.
+pub const FORMAT_VERSION: u32 = 1;
+/// The marker file that makes a folder an lstmcast run folder.
+pub const MARKER: &str = "lstmcast.json";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Marker {
+    format: String,
+    format_version: u32,
+    lstmcast_version: String,
+}
+
+/// Everything about the model that is not weights, scaler or config.
+#[derive(Debug, Serialize, Deserialize)]
+struct ModelMeta {
+    spec: NetworkSpec,
+    names: Vec<String>,
+    n_targets: usize,
+    frequency: Option<Frequency>,
+    season: usize,
+    mase_scale: Vec<Option<f64>>,
+    report: TrainReport,
+}
+
+fn write(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
+    std::fs::write(path, contents).map_err(|e| Error::io(path, e))
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::model(path, "is missing; is this a folder written by `lstmcast train`?"),
+        _ => Error::io(path, e),
+    })
+}
+
+/// Writes a folder atomically: `fill` writes files into a fresh temporary folder next to `dir`,
+/// which is then renamed to `dir`.
+///
+/// # Errors
+/// `dir` exists and is not empty (without `force`), `dir` is not an lstmcast run folder (with
+/// `force`), or any write fails (the temporary folder is then removed).
+pub fn write_atomically(dir: &Path, force: bool, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if dir.is_file() {
+        return Err(Error::config("out", format!("{} is a file; give a folder path for the run", dir.display())));
+    }
+    let occupied = dir.is_dir() && std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?.next().is_some();
+    if occupied {
+        if !force {
+            return Err(Error::config("out", format!("{} already exists and is not empty; choose another --out or pass --force to replace it", dir.display())));
+        }
+        if !dir.join(MARKER).is_file() {
+            return Err(Error::config("out", format!("{} is not an lstmcast run folder (no {MARKER}); refusing to replace it even with --force", dir.display())));
+        }
+    }
+    std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
+    let tmp = tempfile::Builder::new().prefix(".lstmcast-tmp-").tempdir_in(&parent).map_err(|e| Error::io(&parent, e))?;
+    fill(tmp.path())?;
+    let tmp_path = tmp.keep();
+    if dir.exists() {
+        // Move the old folder aside first so that a failure leaves it intact.
+        let old = tempfile::Builder::new().prefix(".lstmcast-old-").tempdir_in(&parent).map_err(|e| Error::io(&parent, e))?.keep();
+        std::fs::remove_dir(&old).map_err(|e| Error::io(&old, e))?;
+        std::fs::rename(dir, &old).map_err(|e| Error::io(dir, e))?;
+        if let Err(e) = std::fs::rename(&tmp_path, dir) {
+            let _ = std::fs::rename(&old, dir);
+            let _ = std::fs::remove_dir_all(&tmp_path);
+            return Err(Error::io(dir, e));
+        }
+        std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
+    } else if let Err(e) = std::fs::rename(&tmp_path, dir) {
+        let _ = std::fs::remove_dir_all(&tmp_path);
+        return Err(Error::io(dir, e));
+    }
+    Ok(())
+}
+
+impl TrainedForecaster {
+    /// Writes the model files (marker, config, scaler, model metadata, weights) into `dir`,
+    /// which must exist. Used inside [`write_atomically`].
+    ///
+    /// # Errors
+    /// Any write failure.
+    pub fn save_into(&self, dir: &Path) -> Result<()> {
+        let marker = Marker { format: "lstmcast-run".into(), format_version: FORMAT_VERSION, lstmcast_version: env!("CARGO_PKG_VERSION").into() };
+        write(&dir.join(MARKER), to_json(&marker))?;
+        write(&dir.join("config.toml"), self.config.to_toml())?;
+        write(&dir.join("scaler.json"), to_json(&self.scaler))?;
+        let meta = ModelMeta {
+            spec: self.network.spec().clone(),
+            names: self.names.clone(),
+            n_targets: self.n_targets,
+            frequency: self.frequency,
+            season: self.season,
+            mase_scale: self.mase_scale.clone(),
+            report: self.report.clone(),
+        };
+        write(&dir.join("model.json"), to_json(&meta))?;
+        let bytes: Vec<(String, Vec<u8>, Vec<usize>)> = self
+            .network
+            .layout()
+            .iter()
+            .map(|p| {
+                let data = &self.network.params()[p.offset..p.offset + p.len()];
+                (p.name.clone(), data.iter().flat_map(|v| v.to_le_bytes()).collect(), p.shape.clone())
+            })
+            .collect();
+        let views: Vec<(String, TensorView)> = bytes
+            .iter()
+            .map(|(n, b, s)| TensorView::new(Dtype::F32, s.clone(), b).map(|v| (n.clone(), v)))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| Error::model(dir, format!("cannot build tensors: {e}")))?;
+        let st = safetensors::serialize(views, &None).map_err(|e| Error::model(dir, format!("cannot serialise weights: {e}")))?;
+        write(&dir.join("model.safetensors"), st)
+    }
+
+    /// Saves the model alone into a new folder `dir` (atomically).
+    ///
+    /// # Errors
+    /// As [`write_atomically`].
+    pub fn save(&self, dir: &Path, force: bool) -> Result<()> {
+        write_atomically(dir, force, |tmp| self.save_into(tmp))
+    }
+
+    /// Loads a model folder written by [`TrainedForecaster::save`] or `lstmcast train`.
+    ///
+    /// # Errors
+    /// A missing, foreign, truncated or inconsistent folder: each named, never a panic.
+    pub fn load(dir: &Path) -> Result<TrainedForecaster> {
+        if !dir.is_dir() {
+            return Err(Error::model(dir, "is not a folder"));
+        }
+        let marker: Marker = from_json(&dir.join(MARKER))?;
+        if marker.format != "lstmcast-run" {
+            return Err(Error::model(dir.join(MARKER), format!("format '{}' is not an lstmcast run", marker.format)));
+        }
+        if marker.format_version != FORMAT_VERSION {
+            return Err(Error::model(dir.join(MARKER), format!("format version {} is not supported (this lstmcast reads version {FORMAT_VERSION})", marker.format_version)));
+        }
+        let config = ForecasterConfig::from_toml_file(&dir.join("config.toml"))?;
+        let scaler: Scaler = from_json(&dir.join("scaler.json"))?;
+        let meta: ModelMeta = from_json(&dir.join("model.json"))?;
+        if scaler.columns.len() != meta.names.len() || meta.n_targets == 0 || meta.n_targets > meta.names.len() || meta.spec.n_inputs != meta.names.len() {
+            return Err(Error::model(dir, "scaler.json and model.json disagree on the columns"));
+        }
+        let mut network = Network::zeros(meta.spec.clone()).map_err(|e| Error::model(dir.join("model.json"), e.to_string()))?;
+        let path = dir.join("model.safetensors");
+        let bytes = read(&path)?;
+        let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| Error::model(&path, format!("not a valid safetensors file ({e})")))?;
+        let layout = network.layout().to_vec();
+        for p in &layout {
+            let t = st.tensor(&p.name).map_err(|_| Error::model(&path, format!("tensor '{}' is missing", p.name)))?;
+            if t.dtype() != Dtype::F32 || t.shape() != p.shape.as_slice() {
+                return Err(Error::model(&path, format!("tensor '{}' is {:?} {:?}, expected F32 {:?}", p.name, t.dtype(), t.shape(), p.shape)));
+            }
+            let dst = network.param_mut(&p.name).expect("layout name");
+            for (d, c) in dst.iter_mut().zip(t.data().chunks_exact(4)) {
+                *d = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+            }
+            if dst.iter().any(|v| !v.is_finite()) {
+                return Err(Error::model(&path, format!("tensor '{}' holds non-finite values", p.name)));
+            }
+        }
+        Ok(TrainedForecaster {
+            config,
+            scaler,
+            network,
+            names: meta.names,
+            n_targets: meta.n_targets,
+            frequency: meta.frequency,
+            season: meta.season,
+            mase_scale: meta.mase_scale,
+            report: meta.report,
+        })
+    }
+}
+
+fn to_json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let bytes = read(path)?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::model(path, format!("cannot be read ({e})")))
+}
+
+/// `history.csv`: epoch, train_loss, val_loss, learning_rate.
+pub fn history_csv(report: &TrainReport) -> String {
+    let mut s = String::from("epoch,train_loss,val_loss,learning_rate\n");
+    for r in &report.history {
+        let _ = writeln!(s, "{},{},{},{}", r.epoch, r.train_loss, r.val_loss.map(|v| v.to_string()).unwrap_or_default(), r.learning_rate);
+    }
+    s
+}
+
+fn csv_writer() -> csv::Writer<Vec<u8>> {
+    csv::Writer::from_writer(Vec::new())
+}
+
+fn finish(w: csv::Writer<Vec<u8>>) -> String {
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// `predictions.csv`: origin, step, target, actual, predicted, naive, seasonal_naive.
+pub fn predictions_csv(ev: &Evaluation) -> String {
+    let mut w = csv_writer();
+    let _ = w.write_record(["origin", "step", "target", "actual", "predicted", "naive", "seasonal_naive"]);
+    for r in &ev.rows {
+        let _ = w.write_record([
+            r.origin.clone(),
+            r.step.to_string(),
+            r.target.clone(),
+            r.actual.to_string(),
+            r.predicted.to_string(),
+            r.naive.to_string(),
+            r.seasonal_naive.to_string(),
+        ]);
+    }
+    finish(w)
+}
+
+/// A forecast as CSV: `timestamp`, then one column per target.
+pub fn forecast_csv(time_name: &str, f: &Forecast) -> String {
+    let mut w = csv_writer();
+    let mut header = vec![time_name.to_string()];
+    header.extend(f.targets.iter().cloned());
+    let _ = w.write_record(&header);
+    for (t, row) in f.timestamps.iter().zip(&f.values) {
+        let mut rec = vec![t.to_string()];
+        rec.extend(row.iter().map(|v| v.to_string()));
+        let _ = w.write_record(&rec);
+    }
+    finish(w)
+}
+
+/// Writes `metrics.json`: the evaluation plus training facts.
+pub fn metrics_json(model: &TrainedForecaster, ev: &Evaluation) -> String {
+    let v = serde_json::json!({
+        "test": ev,
+        "training": {
+            "best_epoch": model.report.best_epoch,
+            "epochs_run": model.report.history.len(),
+            "best_val_loss": model.report.best_val_loss,
+            "stopped_early": model.report.stopped_early,
+            "seconds": model.report.seconds,
+        },
+        "params": model.network.n_params(),
+    });
+    to_json(&v)
+}

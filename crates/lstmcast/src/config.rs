@@ -1,0 +1,200 @@
+//! The forecaster's configuration: inert data with documented defaults, read from TOML, validated
+//! before anything is fitted. `lstmcast train --config DIR/config.toml` reproduces a run.
+
+use crate::data::LoadOptions;
+use crate::engine::NetworkSpec;
+use crate::error::{Error, Result};
+use crate::scale::ScalerKind;
+use crate::split::SplitSpec;
+use crate::train::TrainOptions;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// How multi-step forecasts are produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// One model with `horizon × targets` outputs (the default).
+    #[default]
+    Direct,
+    /// A one-step model rolled forward `horizon` times, feeding its own predictions back; needs
+    /// every input column to be a target.
+    Recursive,
+}
+
+/// The network's shape beyond what the data fixes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Units per stacked LSTM layer, bottom first (default `[50]`).
+    pub layers: Vec<usize>,
+    /// Input dropout of each LSTM layer, in [0, 1) (default 0).
+    pub dropout: f32,
+    /// Variational recurrent dropout, in [0, 1) (default 0).
+    pub recurrent_dropout: f32,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig { layers: vec![50], dropout: 0.0, recurrent_dropout: 0.0 }
+    }
+}
+
+/// Everything that defines a forecaster, from the CSV columns to the seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ForecasterConfig {
+    /// Time steps of history per window (default 24).
+    pub lookback: usize,
+    /// Steps ahead to forecast (default 1).
+    pub horizon: usize,
+    /// Direct or recursive multi-step forecasting (default direct).
+    pub strategy: Strategy,
+    /// Scaling fitted on the training rows (default standard).
+    pub scaler: ScalerKind,
+    /// Seasonal period for the seasonal-naive baseline and MASE; default from the frequency
+    /// (24 hourly, 48 half-hourly, 7 daily, 52 weekly, 12 monthly, 4 quarterly, else 1).
+    pub season: Option<usize>,
+    /// The one seed of every random source (default 42).
+    pub seed: u64,
+    /// Columns and missing values.
+    pub data: LoadOptions,
+    /// Train / validation / test fractions (default 0.7, 0.1, 0.2).
+    pub split: SplitSpec,
+    /// Network shape.
+    pub model: ModelConfig,
+    /// Optimisation and stopping.
+    pub training: TrainOptions,
+}
+
+impl Default for ForecasterConfig {
+    fn default() -> Self {
+        ForecasterConfig {
+            lookback: 24,
+            horizon: 1,
+            strategy: Strategy::Direct,
+            scaler: ScalerKind::Standard,
+            season: None,
+            seed: 42,
+            data: LoadOptions::default(),
+            split: SplitSpec::default(),
+            model: ModelConfig::default(),
+            training: TrainOptions::default(),
+        }
+    }
+}
+
+impl ForecasterConfig {
+    /// Reads a TOML file; unknown keys are errors.
+    ///
+    /// # Errors
+    /// Unreadable file, TOML syntax error (with line and column), unknown or mistyped field.
+    pub fn from_toml_file(path: &Path) -> Result<ForecasterConfig> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::from_toml_str(&text).map_err(|e| match e {
+            Error::InvalidConfig { field, reason } => Error::config(format!("{}: {field}", path.display()), reason),
+            other => other,
+        })
+    }
+
+    /// Parses TOML text.
+    ///
+    /// # Errors
+    /// As [`ForecasterConfig::from_toml_file`].
+    pub fn from_toml_str(text: &str) -> Result<ForecasterConfig> {
+        toml::from_str(text).map_err(|e| {
+            let at = e
+                .span()
+                .map(|s| {
+                    let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+                    format!("line {line}")
+                })
+                .unwrap_or_else(|| "file".into());
+            Error::config(at, e.message().trim().to_string())
+        })
+    }
+
+    /// The configuration as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_else(|e| format!("# could not serialise configuration: {e}\n"))
+    }
+
+    /// Checks every field before fitting.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] naming the field.
+    pub fn validate(&self) -> Result<()> {
+        if self.lookback == 0 || self.lookback > 100_000 {
+            return Err(Error::config("lookback", format!("{} must be between 1 and 100000", self.lookback)));
+        }
+        if self.horizon == 0 || self.horizon > 10_000 {
+            return Err(Error::config("horizon", format!("{} must be between 1 and 10000", self.horizon)));
+        }
+        if self.season == Some(0) {
+            return Err(Error::config("season", "must be at least 1"));
+        }
+        self.scaler.validate()?;
+        self.split.validate()?;
+        self.training.validate()?;
+        self.network_spec(1, 1).validate()?;
+        Ok(())
+    }
+
+    /// Steps the network itself predicts: the horizon (direct) or 1 (recursive).
+    pub fn model_horizon(&self) -> usize {
+        match self.strategy {
+            Strategy::Direct => self.horizon,
+            Strategy::Recursive => 1,
+        }
+    }
+
+    /// The network for `n_inputs` columns and `n_targets` targets.
+    pub fn network_spec(&self, n_inputs: usize, n_targets: usize) -> NetworkSpec {
+        NetworkSpec {
+            n_inputs,
+            layers: self.model.layers.clone(),
+            n_outputs: self.model_horizon() * n_targets,
+            dropout: self.model.dropout,
+            recurrent_dropout: self.model.recurrent_dropout,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_round_trip_keeps_every_field() {
+        let mut c = ForecasterConfig::default();
+        c.lookback = 12;
+        c.strategy = Strategy::Recursive;
+        c.scaler = ScalerKind::Minmax { lo: -1.0, hi: 1.0 };
+        c.model.layers = vec![16, 8];
+        c.training.clip_norm = Some(1.0);
+        c.data.target = vec!["y".into()];
+        let back = ForecasterConfig::from_toml_str(&c.to_toml()).unwrap();
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn unknown_and_mistyped_fields_are_errors_with_line() {
+        let e = ForecasterConfig::from_toml_str("lookback = 12\nlookbak = 3\n").unwrap_err().to_string();
+        assert!(e.contains("line 2") && e.contains("lookbak"), "{e}");
+        let e = ForecasterConfig::from_toml_str("[training]\nepochs = \"many\"\n").unwrap_err().to_string();
+        assert!(e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn validate_names_the_field() {
+        let mut c = ForecasterConfig::default();
+        c.lookback = 0;
+        assert!(c.validate().unwrap_err().to_string().contains("lookback"));
+        let mut c = ForecasterConfig::default();
+        c.model.dropout = 1.5;
+        assert!(c.validate().unwrap_err().to_string().contains("dropout"));
+        let mut c = ForecasterConfig::default();
+        c.training.learning_rate = -1.0;
+        assert!(c.validate().unwrap_err().to_string().contains("learning_rate"));
+    }
+}

@@ -1,0 +1,332 @@
+//! [`ForecasterConfig::fit`] turns a configuration and a series into a [`TrainedForecaster`],
+//! which alone can evaluate and forecast: predicting before training does not compile.
+//!
+//! Order of operations (the no-leakage rule): split the rows first, fit the scaler on the
+//! training rows only, then build windows over the one scaled matrix.
+
+use crate::config::{ForecasterConfig, Strategy};
+use crate::data::TimeSeries;
+use crate::engine::{rng_for, Network, Workspace};
+use crate::error::{Error, Result};
+use crate::metrics::{mase_scale, score, seasonal_naive, Metrics};
+use crate::scale::Scaler;
+use crate::split::Splits;
+use crate::time::{Frequency, Timestamp};
+use crate::train::{self, streams, EpochRecord, TrainReport};
+use crate::window::Windows;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A trained model with everything needed to use it: the configuration it was trained with, the
+/// fitted scaler, the weights, and facts about the training data.
+#[derive(Debug, Clone)]
+pub struct TrainedForecaster {
+    /// The full configuration used.
+    pub config: ForecasterConfig,
+    /// Scalers fitted on the training rows.
+    pub scaler: Scaler,
+    /// The network, holding the best epoch's weights.
+    pub network: Network,
+    /// Column names (targets first), as in the training data.
+    pub names: Vec<String>,
+    /// How many of `names` are targets.
+    pub n_targets: usize,
+    /// The training data's frequency (for continuing timestamps).
+    pub frequency: Option<Frequency>,
+    /// The seasonal period used for baselines and MASE.
+    pub season: usize,
+    /// Per target: the training rows' seasonal-naive MAE (MASE denominator).
+    pub mase_scale: Vec<Option<f64>>,
+    /// What training did.
+    pub report: TrainReport,
+}
+
+/// One test prediction: window origin, step, target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PredictionRow {
+    /// Timestamp of the window's first target row.
+    pub origin: String,
+    /// 1-based step ahead.
+    pub step: usize,
+    /// Target column.
+    pub target: String,
+    /// The observed value.
+    pub actual: f64,
+    /// The model's forecast.
+    pub predicted: f64,
+    /// Last observed value.
+    pub naive: f64,
+    /// Same season's last observed value.
+    pub seasonal_naive: f64,
+}
+
+/// Scores of the model and the baselines on the same windows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scores {
+    /// The LSTM.
+    pub model: Metrics,
+    /// Last value.
+    pub naive: Metrics,
+    /// Same season's last value.
+    pub seasonal_naive: Metrics,
+}
+
+/// Evaluation on the test split, per target: overall and per step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// Test windows scored.
+    pub windows: usize,
+    /// Seasonal period used.
+    pub season: usize,
+    /// Per target name: scores over all steps.
+    pub overall: BTreeMap<String, Scores>,
+    /// Per target name: scores per step (index 0 = step 1).
+    pub per_step: BTreeMap<String, Vec<Scores>>,
+    /// Every prediction, in (window, step, target) order.
+    #[serde(skip)]
+    pub rows: Vec<PredictionRow>,
+}
+
+/// A forecast beyond the end of the data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Forecast {
+    /// Target names.
+    pub targets: Vec<String>,
+    /// One timestamp per step.
+    pub timestamps: Vec<Timestamp>,
+    /// `values[step][target]`, original units.
+    pub values: Vec<Vec<f64>>,
+}
+
+impl ForecasterConfig {
+    /// Trains a forecaster on `ts`. `on_epoch` sees each epoch's record (for progress).
+    ///
+    /// # Errors
+    /// An invalid configuration, a series too short for the split/lookback/horizon, a recursive
+    /// strategy with non-target inputs, or divergence.
+    pub fn fit(&self, ts: &TimeSeries, on_epoch: &mut dyn FnMut(&EpochRecord)) -> Result<TrainedForecaster> {
+        self.validate()?;
+        check_recursive(self, ts)?;
+        let n = ts.len();
+        let splits = self.split.ranges(n);
+        // Train and validation windows predict the model's own horizon; test windows always
+        // cover the full horizon so that both strategies are scored on the same targets.
+        let [tr, va, _] = splits.window_origins(self.lookback, self.model_horizon())?;
+        splits.window_origins(self.lookback, self.horizon)?;
+        let scaler = Scaler::fit(self.scaler, &ts.names, &ts.columns, splits.train.clone());
+        let scaled = scaler.transform_rows(&ts.columns);
+        let f = ts.names.len();
+        let train_w = Windows::new(&scaled, f, ts.n_targets, self.lookback, self.model_horizon(), tr);
+        let val_w = Windows::new(&scaled, f, ts.n_targets, self.lookback, self.model_horizon(), va);
+        let mut network = Network::new(self.network_spec(f, ts.n_targets), &mut rng_for(self.seed, streams::INIT))?;
+        let report = train::train(&mut network, &train_w, Some(&val_w), &self.training, self.seed, on_epoch)?;
+        let season = self.season.unwrap_or_else(|| ts.frequency().map(|f| f.default_season()).unwrap_or(1));
+        let mase_scale = (0..ts.n_targets).map(|c| mase_scale(&ts.columns[c][splits.train.clone()], season)).collect();
+        Ok(TrainedForecaster {
+            config: self.clone(),
+            scaler,
+            network,
+            names: ts.names.clone(),
+            n_targets: ts.n_targets,
+            frequency: ts.frequency(),
+            season,
+            mase_scale,
+            report,
+        })
+    }
+}
+
+fn check_recursive(cfg: &ForecasterConfig, ts: &TimeSeries) -> Result<()> {
+    if cfg.strategy == Strategy::Recursive && ts.names.len() > ts.n_targets {
+        return Err(Error::config(
+            "strategy",
+            format!(
+                "recursive forecasting feeds predictions back as inputs, so every input must be a target; these inputs are not: {} (add them to --target or drop them from --features)",
+                ts.names[ts.n_targets..].join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+impl TrainedForecaster {
+    /// Checks that `ts` has the training columns in the same order.
+    fn check_columns(&self, ts: &TimeSeries) -> Result<()> {
+        if ts.names != self.names || ts.n_targets != self.n_targets {
+            return Err(Error::config(
+                "data",
+                format!(
+                    "{} gives columns [{}] (targets: {}), but the model was trained on [{}] (targets: {})",
+                    ts.source.display(),
+                    ts.names.join(", "),
+                    ts.target_names().join(", "),
+                    self.names.join(", "),
+                    self.names[..self.n_targets].join(", ")
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Predicts `steps` steps for each context (row-major `[lookback, columns]`, scaled): one
+    /// pass for a direct model within its horizon, else rolling its predictions forward as new
+    /// rows. Returns scaled values `[context][step][target]` flattened.
+    fn predict_paths(&self, contexts: &[f32], n_ctx: usize, steps: usize) -> Result<Vec<f32>> {
+        let (l, f, nt) = (self.config.lookback, self.names.len(), self.n_targets);
+        let mh = self.config.model_horizon();
+        if steps > mh && f != nt {
+            return Err(Error::Forecast(format!(
+                "the model forecasts {mh} step(s) directly; going further rolls forward, which needs every input to be a target, but these inputs would be unknown in the future: {}",
+                self.names[nt..].join(", ")
+            )));
+        }
+        let mut ws = Workspace::new(&self.network);
+        let mut out = vec![0f32; n_ctx * steps * nt];
+        const CHUNK: usize = 256;
+        let mut hist: Vec<f32> = Vec::new();
+        let mut x: Vec<f32> = Vec::new();
+        for c0 in (0..n_ctx).step_by(CHUNK) {
+            let b = CHUNK.min(n_ctx - c0);
+            // Rolling history per context: the lookback rows, then appended predictions.
+            let rows_total = l + steps.div_ceil(mh) * mh;
+            hist.clear();
+            hist.resize(b * rows_total * f, 0.0);
+            for j in 0..b {
+                hist[j * rows_total * f..(j * rows_total + l) * f].copy_from_slice(&contexts[(c0 + j) * l * f..(c0 + j + 1) * l * f]);
+            }
+            let mut done = 0;
+            while done < steps {
+                x.resize(l * b * f, 0.0);
+                for s in 0..l {
+                    for j in 0..b {
+                        let src = (j * rows_total + done + s) * f;
+                        x[(s * b + j) * f..(s * b + j + 1) * f].copy_from_slice(&hist[src..src + f]);
+                    }
+                }
+                let pred = self.network.predict(&mut ws, &x, b, l);
+                for j in 0..b {
+                    for h in 0..mh {
+                        let p = &pred[(j * mh + h) * nt..(j * mh + h + 1) * nt];
+                        if f == nt {
+                            let dst = (j * rows_total + l + done + h) * f;
+                            hist[dst..dst + nt].copy_from_slice(p);
+                        }
+                        if done + h < steps {
+                            let o = ((c0 + j) * steps + done + h) * nt;
+                            out[o..o + nt].copy_from_slice(p);
+                        }
+                    }
+                }
+                done += mh;
+            }
+        }
+        Ok(out)
+    }
+
+    fn unscale(&self, target: usize, v: f32) -> f64 {
+        self.scaler.columns[target].inverse(v as f64)
+    }
+
+    /// Scores the model and the naive and seasonal-naive baselines on the test split of `ts`
+    /// (split, scaler and configuration as saved), in original units.
+    ///
+    /// # Errors
+    /// Different columns than in training, or a series too short for the test split.
+    pub fn evaluate(&self, ts: &TimeSeries) -> Result<Evaluation> {
+        self.check_columns(ts)?;
+        let cfg = &self.config;
+        let splits = cfg.split.ranges(ts.len());
+        let test = Splits::origins(&splits.test, cfg.lookback, cfg.horizon);
+        splits.window_origins(cfg.lookback, cfg.horizon)?;
+        let scaled = self.scaler.transform_rows(&ts.columns);
+        let (l, f, nt, hz) = (cfg.lookback, self.names.len(), self.n_targets, cfg.horizon);
+        let n_win = test.len();
+        let mut ctx = Vec::with_capacity(n_win * l * f);
+        for t in test.clone() {
+            ctx.extend_from_slice(&scaled[(t - l) * f..t * f]);
+        }
+        let pred = self.predict_paths(&ctx, n_win, hz)?;
+        let mut rows = Vec::with_capacity(n_win * hz * nt);
+        for (w, t) in test.clone().enumerate() {
+            for h in 1..=hz {
+                for k in 0..nt {
+                    let y = &ts.columns[k];
+                    rows.push(PredictionRow {
+                        origin: ts.timestamps[t].to_string(),
+                        step: h,
+                        target: self.names[k].clone(),
+                        actual: y[t + h - 1],
+                        predicted: self.unscale(k, pred[(w * hz + h - 1) * nt + k]),
+                        naive: y[t - 1],
+                        seasonal_naive: seasonal_naive(y, t, h, self.season),
+                    });
+                }
+            }
+        }
+        let scores = |sel: &dyn Fn(&PredictionRow) -> bool, k: usize| -> Scores {
+            let pick: Vec<&PredictionRow> = rows.iter().filter(|r| sel(r)).collect();
+            let a: Vec<f64> = pick.iter().map(|r| r.actual).collect();
+            let s = self.mase_scale[k];
+            Scores {
+                model: score(&a, &pick.iter().map(|r| r.predicted).collect::<Vec<_>>(), s),
+                naive: score(&a, &pick.iter().map(|r| r.naive).collect::<Vec<_>>(), s),
+                seasonal_naive: score(&a, &pick.iter().map(|r| r.seasonal_naive).collect::<Vec<_>>(), s),
+            }
+        };
+        let mut overall = BTreeMap::new();
+        let mut per_step = BTreeMap::new();
+        for k in 0..nt {
+            let name = &self.names[k];
+            overall.insert(name.clone(), scores(&|r| &r.target == name, k));
+            per_step.insert(name.clone(), (1..=hz).map(|h| scores(&|r| &r.target == name && r.step == h, k)).collect());
+        }
+        Ok(Evaluation { windows: n_win, season: self.season, overall, per_step, rows })
+    }
+
+    /// Forecasts `horizon` steps (default: the trained horizon) after the last row of `ts`, in
+    /// original units, with timestamps continuing the training frequency.
+    ///
+    /// # Errors
+    /// Different columns than in training, fewer rows than the lookback, irregular timestamps,
+    /// or a horizon beyond the trained one with inputs that are not targets.
+    pub fn forecast(&self, ts: &TimeSeries, horizon: Option<usize>) -> Result<Forecast> {
+        self.check_columns(ts)?;
+        let steps = horizon.unwrap_or(self.config.horizon);
+        if steps == 0 {
+            return Err(Error::config("horizon", "must be at least 1"));
+        }
+        let (l, f, nt) = (self.config.lookback, self.names.len(), self.n_targets);
+        if ts.len() < l {
+            return Err(Error::NotEnoughData { what: format!("forecasting with lookback {l}"), needed: l, got: ts.len() });
+        }
+        let freq = ts.frequency().or(self.frequency).ok_or_else(|| {
+            Error::Forecast(format!("{}: timestamps are irregular, so future timestamps cannot be continued; resample the data to a regular step", ts.source.display()))
+        })?;
+        let scaled = self.scaler.transform_rows(&ts.columns);
+        let ctx = &scaled[(ts.len() - l) * f..];
+        let pred = self.predict_paths(ctx, 1, steps)?;
+        let last = ts.timestamps[ts.len() - 1];
+        let mut timestamps = Vec::with_capacity(steps);
+        for k in 1..=steps {
+            timestamps.push(freq.advance(&last, k as i64).ok_or_else(|| Error::Forecast(format!("cannot continue timestamps from {last} with {}", freq.describe())))?);
+        }
+        let values: Vec<Vec<f64>> = (0..steps).map(|s| (0..nt).map(|k| self.unscale(k, pred[s * nt + k])).collect()).collect();
+        if values.iter().flatten().any(|v| !v.is_finite()) {
+            return Err(Error::Forecast("the model produced a non-finite value; retrain with a lower learning rate or --clip-norm".into()));
+        }
+        Ok(Forecast { targets: self.names[..nt].to_vec(), timestamps, values })
+    }
+
+    /// Validation loss (scaled MSE) of the current weights on `ts`'s validation split.
+    ///
+    /// # Errors
+    /// As [`TrainedForecaster::evaluate`].
+    pub fn validation_loss(&self, ts: &TimeSeries) -> Result<f64> {
+        self.check_columns(ts)?;
+        let splits = self.config.split.ranges(ts.len());
+        let [_, va, _] = splits.window_origins(self.config.lookback, self.config.model_horizon())?;
+        let scaled = self.scaler.transform_rows(&ts.columns);
+        let w = Windows::new(&scaled, self.names.len(), self.n_targets, self.config.lookback, self.config.model_horizon(), va);
+        Ok(train::mse(&self.network, &mut Workspace::new(&self.network), &w, 256))
+    }
+}
