@@ -9,7 +9,9 @@ fn bin() -> Command {
 }
 
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data")
+        .join(name)
 }
 
 fn run(args: &[&str]) -> Output {
@@ -17,7 +19,10 @@ fn run(args: &[&str]) -> Output {
 }
 
 fn text(o: &Output) -> (String, String) {
-    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 fn fails_with(args: &[&str], code: i32, needles: &[&str]) {
@@ -30,7 +35,16 @@ fn fails_with(args: &[&str], code: i32, needles: &[&str]) {
     }
 }
 
-const QUICK: [&str; 8] = ["--epochs", "3", "--layers", "8", "--lookback", "12", "--quiet", "--seed"];
+const QUICK: [&str; 8] = [
+    "--epochs",
+    "3",
+    "--layers",
+    "8",
+    "--lookback",
+    "12",
+    "--quiet",
+    "--seed",
+];
 
 #[test]
 fn help_lists_subcommands() {
@@ -45,7 +59,13 @@ fn train_writes_a_complete_run_folder_then_evaluate_and_forecast_use_it() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
     let csv = data("nottem.csv");
-    let mut args = vec!["train", "--data", csv.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    let mut args = vec![
+        "train",
+        "--data",
+        csv.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
     args.extend(QUICK);
     args.push("7");
     let o = run(&args);
@@ -54,7 +74,21 @@ fn train_writes_a_complete_run_folder_then_evaluate_and_forecast_use_it() {
     for needle in ["lstm", "naive", "seasonal_naive", "MASE", "target temp_f"] {
         assert!(stdout.contains(needle), "table lacks {needle}: {stdout}");
     }
-    for f in ["lstmcast.json", "config.toml", "scaler.json", "model.json", "model.safetensors", "metrics.json", "history.csv", "predictions.csv", "forecast.csv", "loss.svg", "loss.png", "forecast.svg", "forecast.png"] {
+    for f in [
+        "lstmcast.json",
+        "config.toml",
+        "scaler.json",
+        "model.json",
+        "model.safetensors",
+        "metrics.json",
+        "history.csv",
+        "predictions.csv",
+        "forecast.csv",
+        "loss.svg",
+        "loss.png",
+        "forecast.svg",
+        "forecast.png",
+    ] {
         assert!(out.join(f).is_file(), "missing {f}");
     }
     let history = std::fs::read_to_string(out.join("history.csv")).unwrap();
@@ -64,30 +98,76 @@ fn train_writes_a_complete_run_folder_then_evaluate_and_forecast_use_it() {
     assert!(preds.starts_with("origin,step,target,actual,predicted,naive,seasonal_naive\n"));
     // nottem: 240 rows, test rows 192..240, horizon 1 → 48 windows.
     assert_eq!(preds.lines().count(), 49);
-    assert!(preds.lines().nth(1).unwrap().starts_with("1936-01-01,1,temp_f,"), "{preds}");
+    assert!(
+        preds
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("1936-01-01,1,temp_f,"),
+        "{preds}"
+    );
     // Rows past the test-split start are never leaked into the scaler: re-running evaluate on the
     // same data reproduces the saved predictions exactly.
     let again = tmp.path().join("again.csv");
-    let o = run(&["evaluate", "--model", out.to_str().unwrap(), "--data", csv.to_str().unwrap(), "--predictions", again.to_str().unwrap()]);
+    let o = run(&[
+        "evaluate",
+        "--model",
+        out.to_str().unwrap(),
+        "--data",
+        csv.to_str().unwrap(),
+        "--predictions",
+        again.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", text(&o).1);
     assert_eq!(std::fs::read_to_string(&again).unwrap(), preds);
     // JSON evaluation.
-    let o = run(&["evaluate", "--model", out.to_str().unwrap(), "--data", csv.to_str().unwrap(), "--json"]);
+    let o = run(&[
+        "evaluate",
+        "--model",
+        out.to_str().unwrap(),
+        "--data",
+        csv.to_str().unwrap(),
+        "--json",
+    ]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["windows"], 48);
     assert!(v["overall"]["temp_f"]["naive"]["mae"].as_f64().unwrap() > 0.0);
     // Forecast 3 steps (trained 1: rolls recursively, allowed since the only input is the target).
-    let o = run(&["forecast", "--model", out.to_str().unwrap(), "--data", csv.to_str().unwrap(), "--horizon", "3"]);
+    let o = run(&[
+        "forecast",
+        "--model",
+        out.to_str().unwrap(),
+        "--data",
+        csv.to_str().unwrap(),
+        "--horizon",
+        "3",
+    ]);
     let (f, err) = text(&o);
     assert!(o.status.success(), "{err}");
     assert_eq!(f.lines().collect::<Vec<_>>()[..1], ["date,temp_f"]);
-    let dates: Vec<&str> = f.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    let dates: Vec<&str> = f
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
     assert_eq!(dates, ["1940-01-01", "1940-02-01", "1940-03-01"]);
     // Reproducible from its own config.toml.
     let out2 = tmp.path().join("run2");
-    let o = run(&["train", "--data", csv.to_str().unwrap(), "--config", out.join("config.toml").to_str().unwrap(), "--out", out2.to_str().unwrap(), "--quiet"]);
+    let o = run(&[
+        "train",
+        "--data",
+        csv.to_str().unwrap(),
+        "--config",
+        out.join("config.toml").to_str().unwrap(),
+        "--out",
+        out2.to_str().unwrap(),
+        "--quiet",
+    ]);
     assert!(o.status.success(), "{}", text(&o).1);
-    assert_eq!(std::fs::read(out.join("model.safetensors")).unwrap(), std::fs::read(out2.join("model.safetensors")).unwrap());
+    assert_eq!(
+        std::fs::read(out.join("model.safetensors")).unwrap(),
+        std::fs::read(out2.join("model.safetensors")).unwrap()
+    );
 }
 
 #[test]
@@ -95,13 +175,28 @@ fn train_json_prints_metrics() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("r");
     let csv = data("air_passengers.csv");
-    let mut args = vec!["train", "--data", csv.to_str().unwrap(), "--out", out.to_str().unwrap(), "--json", "--horizon", "3"];
+    let mut args = vec![
+        "train",
+        "--data",
+        csv.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+        "--horizon",
+        "3",
+    ];
     args.extend(QUICK);
     args.push("1");
     let o = run(&args);
     assert!(o.status.success(), "{}", text(&o).1);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["test"]["per_step"]["passengers"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        v["test"]["per_step"]["passengers"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
     assert_eq!(v["training"]["epochs_run"], 3);
 }
 
@@ -112,20 +207,36 @@ fn existing_folders_are_protected() {
     let foreign = tmp.path().join("mine");
     std::fs::create_dir(&foreign).unwrap();
     std::fs::write(foreign.join("notes.txt"), "keep me").unwrap();
-    let mut args = vec!["train", "--data", csv.to_str().unwrap(), "--out", foreign.to_str().unwrap()];
+    let mut args = vec![
+        "train",
+        "--data",
+        csv.to_str().unwrap(),
+        "--out",
+        foreign.to_str().unwrap(),
+    ];
     args.extend(QUICK);
     args.push("1");
     fails_with(&args, 1, &["not empty", "--force"]);
     args.push("--force");
     fails_with(&args, 1, &["not an lstmcast run folder"]);
-    assert_eq!(std::fs::read_to_string(foreign.join("notes.txt")).unwrap(), "keep me");
+    assert_eq!(
+        std::fs::read_to_string(foreign.join("notes.txt")).unwrap(),
+        "keep me"
+    );
     // --out pointing at the folder that holds the input CSV is refused.
     let own = tmp.path().join("own");
     std::fs::create_dir(&own).unwrap();
     std::fs::copy(&csv, own.join("in.csv")).unwrap();
     std::fs::write(own.join("lstmcast.json"), "{}").unwrap();
     let in_csv = own.join("in.csv");
-    let mut args = vec!["train", "--data", in_csv.to_str().unwrap(), "--out", own.to_str().unwrap(), "--force"];
+    let mut args = vec![
+        "train",
+        "--data",
+        in_csv.to_str().unwrap(),
+        "--out",
+        own.to_str().unwrap(),
+        "--force",
+    ];
     args.extend(QUICK);
     args.push("1");
     fails_with(&args, 1, &["would overwrite the input file"]);
@@ -139,21 +250,83 @@ fn bad_inputs_exit_1_with_located_messages() {
     let o = out.to_str().unwrap();
     let bad = tmp.path().join("bad.csv");
     std::fs::write(&bad, "date,y\n2020-01-01,1\n2020-01-02,x\n").unwrap();
-    fails_with(&["train", "--data", bad.to_str().unwrap(), "--out", o], 1, &["bad.csv:3", "column 'y'", "'x'"]);
-    fails_with(&["train", "--data", "/no/such.csv", "--out", o], 1, &["/no/such.csv"]);
+    fails_with(
+        &["train", "--data", bad.to_str().unwrap(), "--out", o],
+        1,
+        &["bad.csv:3", "column 'y'", "'x'"],
+    );
+    fails_with(
+        &["train", "--data", "/no/such.csv", "--out", o],
+        1,
+        &["/no/such.csv"],
+    );
     let csv = data("economics.csv");
-    fails_with(&["train", "--data", csv.to_str().unwrap(), "--out", o], 1, &["--target", "pce, pop"]);
-    fails_with(&["train", "--data", csv.to_str().unwrap(), "--out", o, "--target", "nope"], 1, &["'nope'", "available"]);
+    fails_with(
+        &["train", "--data", csv.to_str().unwrap(), "--out", o],
+        1,
+        &["--target", "pce, pop"],
+    );
+    fails_with(
+        &[
+            "train",
+            "--data",
+            csv.to_str().unwrap(),
+            "--out",
+            o,
+            "--target",
+            "nope",
+        ],
+        1,
+        &["'nope'", "available"],
+    );
     let n = data("nottem.csv");
     let n = n.to_str().unwrap();
-    fails_with(&["train", "--data", n, "--out", o, "--split", "0.5,0.2"], 1, &["split"]);
-    fails_with(&["train", "--data", n, "--out", o, "--lookback", "500"], 1, &["not enough data", "train split"]);
-    fails_with(&["train", "--data", n, "--out", o, "--learning-rate=-1"], 1, &["learning_rate"]);
-    fails_with(&["train", "--data", n, "--out", o, "--strategy", "sideways"], 1, &["strategy", "direct, recursive"]);
+    fails_with(
+        &["train", "--data", n, "--out", o, "--split", "0.5,0.2"],
+        1,
+        &["split"],
+    );
+    fails_with(
+        &["train", "--data", n, "--out", o, "--lookback", "500"],
+        1,
+        &["not enough data", "train split"],
+    );
+    fails_with(
+        &["train", "--data", n, "--out", o, "--learning-rate=-1"],
+        1,
+        &["learning_rate"],
+    );
+    fails_with(
+        &["train", "--data", n, "--out", o, "--strategy", "sideways"],
+        1,
+        &["strategy", "direct, recursive"],
+    );
     let cfg = tmp.path().join("c.toml");
     std::fs::write(&cfg, "lookback = 12\n[training]\nepochz = 3\n").unwrap();
-    fails_with(&["train", "--data", n, "--out", o, "--config", cfg.to_str().unwrap()], 1, &["c.toml", "line 3", "epochz"]);
-    fails_with(&["evaluate", "--model", tmp.path().to_str().unwrap(), "--data", n], 1, &["lstmcast.json", "is missing"]);
+    fails_with(
+        &[
+            "train",
+            "--data",
+            n,
+            "--out",
+            o,
+            "--config",
+            cfg.to_str().unwrap(),
+        ],
+        1,
+        &["c.toml", "line 3", "epochz"],
+    );
+    fails_with(
+        &[
+            "evaluate",
+            "--model",
+            tmp.path().to_str().unwrap(),
+            "--data",
+            n,
+        ],
+        1,
+        &["lstmcast.json", "is missing"],
+    );
     fails_with(&["train", "--data", n], 2, &["--out"]);
     fails_with(&["demo", "--example", "4"], 2, &["4"]);
 }
@@ -172,6 +345,13 @@ fn demo_json_has_the_documented_fields() {
 
 #[test]
 fn inspect_summarises_a_bundled_csv() {
-    let (out, _) = text(&run(&["inspect", "--data", data("air_passengers.csv").to_str().unwrap()]));
-    assert!(out.contains("144 rows") && out.contains("monthly") && out.contains("passengers"), "{out}");
+    let (out, _) = text(&run(&[
+        "inspect",
+        "--data",
+        data("air_passengers.csv").to_str().unwrap(),
+    ]));
+    assert!(
+        out.contains("144 rows") && out.contains("monthly") && out.contains("passengers"),
+        "{out}"
+    );
 }

@@ -45,7 +45,10 @@ fn write(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
 
 fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::model(path, "is missing; is this a folder written by `lstmcast train`?"),
+        std::io::ErrorKind::NotFound => Error::model(
+            path,
+            "is missing; is this a folder written by `lstmcast train`?",
+        ),
         _ => Error::io(path, e),
     })
 }
@@ -56,15 +59,29 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 /// # Errors
 /// `dir` exists and is not empty (without `force`), `dir` is not an lstmcast run folder (with
 /// `force`), or any write fails (the temporary folder is then removed).
-pub fn write_atomically(dir: &Path, force: bool, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+pub fn write_atomically(
+    dir: &Path,
+    force: bool,
+    fill: impl FnOnce(&Path) -> Result<()>,
+) -> Result<()> {
     let parent = match dir.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
     if dir.is_file() {
-        return Err(Error::config("out", format!("{} is a file; give a folder path for the run", dir.display())));
+        return Err(Error::config(
+            "out",
+            format!(
+                "{} is a file; give a folder path for the run",
+                dir.display()
+            ),
+        ));
     }
-    let occupied = dir.is_dir() && std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?.next().is_some();
+    let occupied = dir.is_dir()
+        && std::fs::read_dir(dir)
+            .map_err(|e| Error::io(dir, e))?
+            .next()
+            .is_some();
     if occupied {
         if !force {
             return Err(Error::config("out", format!("{} already exists and is not empty; choose another --out or pass --force to replace it", dir.display())));
@@ -74,12 +91,19 @@ pub fn write_atomically(dir: &Path, force: bool, fill: impl FnOnce(&Path) -> Res
         }
     }
     std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
-    let tmp = tempfile::Builder::new().prefix(".lstmcast-tmp-").tempdir_in(&parent).map_err(|e| Error::io(&parent, e))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".lstmcast-tmp-")
+        .tempdir_in(&parent)
+        .map_err(|e| Error::io(&parent, e))?;
     fill(tmp.path())?;
     let tmp_path = tmp.keep();
     if dir.exists() {
         // Move the old folder aside first so that a failure leaves it intact.
-        let old = tempfile::Builder::new().prefix(".lstmcast-old-").tempdir_in(&parent).map_err(|e| Error::io(&parent, e))?.keep();
+        let old = tempfile::Builder::new()
+            .prefix(".lstmcast-old-")
+            .tempdir_in(&parent)
+            .map_err(|e| Error::io(&parent, e))?
+            .keep();
         std::fs::remove_dir(&old).map_err(|e| Error::io(&old, e))?;
         std::fs::rename(dir, &old).map_err(|e| Error::io(dir, e))?;
         if let Err(e) = std::fs::rename(&tmp_path, dir) {
@@ -102,7 +126,11 @@ impl TrainedForecaster {
     /// # Errors
     /// Any write failure.
     pub fn save_into(&self, dir: &Path) -> Result<()> {
-        let marker = Marker { format: "lstmcast-run".into(), format_version: FORMAT_VERSION, lstmcast_version: env!("CARGO_PKG_VERSION").into() };
+        let marker = Marker {
+            format: "lstmcast-run".into(),
+            format_version: FORMAT_VERSION,
+            lstmcast_version: env!("CARGO_PKG_VERSION").into(),
+        };
         write(&dir.join(MARKER), to_json(&marker))?;
         write(&dir.join("config.toml"), self.config.to_toml())?;
         write(&dir.join("scaler.json"), to_json(&self.scaler))?;
@@ -122,7 +150,11 @@ impl TrainedForecaster {
             .iter()
             .map(|p| {
                 let data = &self.network.params()[p.offset..p.offset + p.len()];
-                (p.name.clone(), data.iter().flat_map(|v| v.to_le_bytes()).collect(), p.shape.clone())
+                (
+                    p.name.clone(),
+                    data.iter().flat_map(|v| v.to_le_bytes()).collect(),
+                    p.shape.clone(),
+                )
             })
             .collect();
         let views: Vec<(String, TensorView)> = bytes
@@ -130,7 +162,8 @@ impl TrainedForecaster {
             .map(|(n, b, s)| TensorView::new(Dtype::F32, s.clone(), b).map(|v| (n.clone(), v)))
             .collect::<std::result::Result<_, _>>()
             .map_err(|e| Error::model(dir, format!("cannot build tensors: {e}")))?;
-        let st = safetensors::serialize(views, &None).map_err(|e| Error::model(dir, format!("cannot serialise weights: {e}")))?;
+        let st = safetensors::serialize(views, &None)
+            .map_err(|e| Error::model(dir, format!("cannot serialise weights: {e}")))?;
         write(&dir.join("model.safetensors"), st)
     }
 
@@ -152,7 +185,10 @@ impl TrainedForecaster {
         }
         let marker: Marker = from_json(&dir.join(MARKER))?;
         if marker.format != "lstmcast-run" {
-            return Err(Error::model(dir.join(MARKER), format!("format '{}' is not an lstmcast run", marker.format)));
+            return Err(Error::model(
+                dir.join(MARKER),
+                format!("format '{}' is not an lstmcast run", marker.format),
+            ));
         }
         if marker.format_version != FORMAT_VERSION {
             return Err(Error::model(dir.join(MARKER), format!("format version {} is not supported (this lstmcast reads version {FORMAT_VERSION})", marker.format_version)));
@@ -160,25 +196,48 @@ impl TrainedForecaster {
         let config = ForecasterConfig::from_toml_file(&dir.join("config.toml"))?;
         let scaler: Scaler = from_json(&dir.join("scaler.json"))?;
         let meta: ModelMeta = from_json(&dir.join("model.json"))?;
-        if scaler.columns.len() != meta.names.len() || meta.n_targets == 0 || meta.n_targets > meta.names.len() || meta.spec.n_inputs != meta.names.len() {
-            return Err(Error::model(dir, "scaler.json and model.json disagree on the columns"));
+        if scaler.columns.len() != meta.names.len()
+            || meta.n_targets == 0
+            || meta.n_targets > meta.names.len()
+            || meta.spec.n_inputs != meta.names.len()
+        {
+            return Err(Error::model(
+                dir,
+                "scaler.json and model.json disagree on the columns",
+            ));
         }
-        let mut network = Network::zeros(meta.spec.clone()).map_err(|e| Error::model(dir.join("model.json"), e.to_string()))?;
+        let mut network = Network::zeros(meta.spec.clone())
+            .map_err(|e| Error::model(dir.join("model.json"), e.to_string()))?;
         let path = dir.join("model.safetensors");
         let bytes = read(&path)?;
-        let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| Error::model(&path, format!("not a valid safetensors file ({e})")))?;
+        let st = safetensors::SafeTensors::deserialize(&bytes)
+            .map_err(|e| Error::model(&path, format!("not a valid safetensors file ({e})")))?;
         let layout = network.layout().to_vec();
         for p in &layout {
-            let t = st.tensor(&p.name).map_err(|_| Error::model(&path, format!("tensor '{}' is missing", p.name)))?;
+            let t = st
+                .tensor(&p.name)
+                .map_err(|_| Error::model(&path, format!("tensor '{}' is missing", p.name)))?;
             if t.dtype() != Dtype::F32 || t.shape() != p.shape.as_slice() {
-                return Err(Error::model(&path, format!("tensor '{}' is {:?} {:?}, expected F32 {:?}", p.name, t.dtype(), t.shape(), p.shape)));
+                return Err(Error::model(
+                    &path,
+                    format!(
+                        "tensor '{}' is {:?} {:?}, expected F32 {:?}",
+                        p.name,
+                        t.dtype(),
+                        t.shape(),
+                        p.shape
+                    ),
+                ));
             }
             let dst = network.param_mut(&p.name).expect("layout name");
             for (d, c) in dst.iter_mut().zip(t.data().chunks_exact(4)) {
                 *d = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
             }
             if dst.iter().any(|v| !v.is_finite()) {
-                return Err(Error::model(&path, format!("tensor '{}' holds non-finite values", p.name)));
+                return Err(Error::model(
+                    &path,
+                    format!("tensor '{}' holds non-finite values", p.name),
+                ));
             }
         }
         Ok(TrainedForecaster {
@@ -208,7 +267,14 @@ fn from_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
 pub fn history_csv(report: &TrainReport) -> String {
     let mut s = String::from("epoch,train_loss,val_loss,learning_rate\n");
     for r in &report.history {
-        let _ = writeln!(s, "{},{},{},{}", r.epoch, r.train_loss, r.val_loss.map(|v| v.to_string()).unwrap_or_default(), r.learning_rate);
+        let _ = writeln!(
+            s,
+            "{},{},{},{}",
+            r.epoch,
+            r.train_loss,
+            r.val_loss.map(|v| v.to_string()).unwrap_or_default(),
+            r.learning_rate
+        );
     }
     s
 }
@@ -224,7 +290,15 @@ fn finish(w: csv::Writer<Vec<u8>>) -> String {
 /// `predictions.csv`: origin, step, target, actual, predicted, naive, seasonal_naive.
 pub fn predictions_csv(ev: &Evaluation) -> String {
     let mut w = csv_writer();
-    let _ = w.write_record(["origin", "step", "target", "actual", "predicted", "naive", "seasonal_naive"]);
+    let _ = w.write_record([
+        "origin",
+        "step",
+        "target",
+        "actual",
+        "predicted",
+        "naive",
+        "seasonal_naive",
+    ]);
     for r in &ev.rows {
         let _ = w.write_record([
             r.origin.clone(),

@@ -36,7 +36,11 @@ pub struct ModelConfig {
 
 impl Default for ModelConfig {
     fn default() -> Self {
-        ModelConfig { layers: vec![50], dropout: 0.0, recurrent_dropout: 0.0 }
+        ModelConfig {
+            layers: vec![50],
+            dropout: 0.0,
+            recurrent_dropout: 0.0,
+        }
     }
 }
 
@@ -92,7 +96,9 @@ impl ForecasterConfig {
     pub fn from_toml_file(path: &Path) -> Result<ForecasterConfig> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         Self::from_toml_str(&text).map_err(|e| match e {
-            Error::InvalidConfig { field, reason } => Error::config(format!("{}: {field}", path.display()), reason),
+            Error::InvalidConfig { field, reason } => {
+                Error::config(format!("{}: {field}", path.display()), reason)
+            }
             other => other,
         })
     }
@@ -116,7 +122,8 @@ impl ForecasterConfig {
 
     /// The configuration as TOML.
     pub fn to_toml(&self) -> String {
-        toml::to_string(self).unwrap_or_else(|e| format!("# could not serialise configuration: {e}\n"))
+        toml::to_string(self)
+            .unwrap_or_else(|e| format!("# could not serialise configuration: {e}\n"))
     }
 
     /// Checks every field before fitting.
@@ -125,10 +132,16 @@ impl ForecasterConfig {
     /// [`Error::InvalidConfig`] naming the field.
     pub fn validate(&self) -> Result<()> {
         if self.lookback == 0 || self.lookback > 100_000 {
-            return Err(Error::config("lookback", format!("{} must be between 1 and 100000", self.lookback)));
+            return Err(Error::config(
+                "lookback",
+                format!("{} must be between 1 and 100000", self.lookback),
+            ));
         }
         if self.horizon == 0 || self.horizon > 10_000 {
-            return Err(Error::config("horizon", format!("{} must be between 1 and 10000", self.horizon)));
+            return Err(Error::config(
+                "horizon",
+                format!("{} must be between 1 and 10000", self.horizon),
+            ));
         }
         if self.season == Some(0) {
             return Err(Error::config("season", "must be at least 1"));
@@ -166,10 +179,12 @@ mod tests {
 
     #[test]
     fn toml_round_trip_keeps_every_field() {
-        let mut c = ForecasterConfig::default();
-        c.lookback = 12;
-        c.strategy = Strategy::Recursive;
-        c.scaler = ScalerKind::Minmax { lo: -1.0, hi: 1.0 };
+        let mut c = ForecasterConfig {
+            lookback: 12,
+            strategy: Strategy::Recursive,
+            scaler: ScalerKind::Minmax { lo: -1.0, hi: 1.0 },
+            ..Default::default()
+        };
         c.model.layers = vec![16, 8];
         c.training.clip_norm = Some(1.0);
         c.data.target = vec!["y".into()];
@@ -179,22 +194,32 @@ mod tests {
 
     #[test]
     fn unknown_and_mistyped_fields_are_errors_with_line() {
-        let e = ForecasterConfig::from_toml_str("lookback = 12\nlookbak = 3\n").unwrap_err().to_string();
+        let e = ForecasterConfig::from_toml_str("lookback = 12\nlookbak = 3\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("line 2") && e.contains("lookbak"), "{e}");
-        let e = ForecasterConfig::from_toml_str("[training]\nepochs = \"many\"\n").unwrap_err().to_string();
+        let e = ForecasterConfig::from_toml_str("[training]\nepochs = \"many\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("line 2"), "{e}");
     }
 
     #[test]
     fn validate_names_the_field() {
-        let mut c = ForecasterConfig::default();
-        c.lookback = 0;
+        let c = ForecasterConfig {
+            lookback: 0,
+            ..Default::default()
+        };
         assert!(c.validate().unwrap_err().to_string().contains("lookback"));
         let mut c = ForecasterConfig::default();
         c.model.dropout = 1.5;
         assert!(c.validate().unwrap_err().to_string().contains("dropout"));
         let mut c = ForecasterConfig::default();
         c.training.learning_rate = -1.0;
-        assert!(c.validate().unwrap_err().to_string().contains("learning_rate"));
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("learning_rate"));
     }
 }

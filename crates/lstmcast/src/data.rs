@@ -61,11 +61,26 @@ pub struct TimeSeries {
 }
 
 /// Words that make a first column's header read like a time column.
-const TIME_WORDS: [&str; 11] = ["date", "time", "timestamp", "datetime", "ds", "index", "step", "period", "t", "year", "month"];
+const TIME_WORDS: [&str; 11] = [
+    "date",
+    "time",
+    "timestamp",
+    "datetime",
+    "ds",
+    "index",
+    "step",
+    "period",
+    "t",
+    "year",
+    "month",
+];
 
 fn is_missing(s: &str) -> bool {
     let t = s.trim();
-    t.is_empty() || ["na", "nan", "null", "n/a", "none"].iter().any(|m| t.eq_ignore_ascii_case(m))
+    t.is_empty()
+        || ["na", "nan", "null", "n/a", "none"]
+            .iter()
+            .any(|m| t.eq_ignore_ascii_case(m))
 }
 
 impl TimeSeries {
@@ -97,17 +112,34 @@ impl TimeSeries {
     ///
     /// # Errors
     /// Columns of different lengths, no columns, or non-finite values.
-    pub fn from_columns(names: Vec<String>, columns: Vec<Vec<f64>>, n_targets: usize) -> Result<TimeSeries> {
+    pub fn from_columns(
+        names: Vec<String>,
+        columns: Vec<Vec<f64>>,
+        n_targets: usize,
+    ) -> Result<TimeSeries> {
         let n = columns.first().map(Vec::len).unwrap_or(0);
-        if columns.is_empty() || names.len() != columns.len() || n_targets == 0 || n_targets > columns.len() {
-            return Err(Error::config("columns", "need at least one column, one name per column and 1..=columns targets"));
+        if columns.is_empty()
+            || names.len() != columns.len()
+            || n_targets == 0
+            || n_targets > columns.len()
+        {
+            return Err(Error::config(
+                "columns",
+                "need at least one column, one name per column and 1..=columns targets",
+            ));
         }
         for (name, c) in names.iter().zip(&columns) {
             if c.len() != n {
-                return Err(Error::config("columns", format!("column '{name}' has {} rows, expected {n}", c.len())));
+                return Err(Error::config(
+                    "columns",
+                    format!("column '{name}' has {} rows, expected {n}", c.len()),
+                ));
             }
             if let Some(i) = c.iter().position(|v| !v.is_finite()) {
-                return Err(Error::config("columns", format!("column '{name}' row {i} is not finite")));
+                return Err(Error::config(
+                    "columns",
+                    format!("column '{name}' row {i} is not finite"),
+                ));
             }
         }
         let timestamps: Vec<Timestamp> = (0..n as i64).map(Timestamp::Index).collect();
@@ -129,21 +161,38 @@ impl TimeSeries {
             "{}: {} rows, {} .. {}, {}\n",
             self.source.display(),
             self.len(),
-            self.timestamps.first().map(|t| t.to_string()).unwrap_or_default(),
-            self.timestamps.last().map(|t| t.to_string()).unwrap_or_default(),
+            self.timestamps
+                .first()
+                .map(|t| t.to_string())
+                .unwrap_or_default(),
+            self.timestamps
+                .last()
+                .map(|t| t.to_string())
+                .unwrap_or_default(),
             match &self.spacing {
                 Spacing::Regular(f) => f.describe(),
-                Spacing::Irregular { gap, .. } => format!("irregular spacing (first odd gap: {gap})"),
+                Spacing::Irregular { gap, .. } =>
+                    format!("irregular spacing (first odd gap: {gap})"),
             }
         );
-        s.push_str(&format!("{:<20} {:>8} {:>14} {:>14} {:>14} {:>7}\n", "column", "role", "min", "mean", "max", "filled"));
+        s.push_str(&format!(
+            "{:<20} {:>8} {:>14} {:>14} {:>14} {:>7}\n",
+            "column", "role", "min", "mean", "max", "filled"
+        ));
         for (c, name) in self.names.iter().enumerate() {
             let col = &self.columns[c];
             let min = col.iter().copied().fold(f64::INFINITY, f64::min);
             let max = col.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let mean = col.iter().sum::<f64>() / col.len().max(1) as f64;
-            let role = if c < self.n_targets { "target" } else { "input" };
-            s.push_str(&format!("{name:<20} {role:>8} {min:>14.6} {mean:>14.6} {max:>14.6} {:>7}\n", self.filled[c]));
+            let role = if c < self.n_targets {
+                "target"
+            } else {
+                "input"
+            };
+            s.push_str(&format!(
+                "{name:<20} {role:>8} {min:>14.6} {mean:>14.6} {max:>14.6} {:>7}\n",
+                self.filled[c]
+            ));
         }
         s
     }
@@ -174,16 +223,26 @@ pub fn parse_csv(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<TimeSe
     };
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(err(1, None, "the file is empty; expected a header row and data rows".into()));
+        return Err(err(
+            1,
+            None,
+            "the file is empty; expected a header row and data rows".into(),
+        ));
     }
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes);
     let mut records = Vec::new();
     for rec in reader.byte_records() {
         let rec = rec.map_err(|e| {
             let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
             err(line, None, format!("malformed CSV: {e}"))
         })?;
-        let line = rec.position().map(|p| p.line() as usize).unwrap_or(records.len() + 1);
+        let line = rec
+            .position()
+            .map(|p| p.line() as usize)
+            .unwrap_or(records.len() + 1);
         if rec.len() == 1 && rec[0].iter().all(u8::is_ascii_whitespace) {
             continue; // blank line
         }
@@ -205,31 +264,54 @@ pub fn parse_csv(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<TimeSe
     let (_, header) = records.remove(0);
     if header.iter().any(String::is_empty) {
         let c = header.iter().position(String::is_empty).unwrap_or(0);
-        return Err(err(1, None, format!("header field {} is empty; every column needs a name", c + 1)));
+        return Err(err(
+            1,
+            None,
+            format!("header field {} is empty; every column needs a name", c + 1),
+        ));
     }
     for (i, h) in header.iter().enumerate() {
         if let Some(j) = header[..i].iter().position(|x| x == h) {
-            return Err(err(1, Some(h), format!("the header names '{h}' twice (fields {} and {})", j + 1, i + 1)));
+            return Err(err(
+                1,
+                Some(h),
+                format!(
+                    "the header names '{h}' twice (fields {} and {})",
+                    j + 1,
+                    i + 1
+                ),
+            ));
         }
     }
     if records.is_empty() {
-        return Err(err(1, None, "the file has a header but no data rows".into()));
+        return Err(err(
+            1,
+            None,
+            "the file has a header but no data rows".into(),
+        ));
     }
     for (line, fields) in &records {
         if fields.len() != header.len() {
             return Err(err(
                 *line,
                 None,
-                format!("row has {} fields but the header has {}; check for a missing or extra comma", fields.len(), header.len()),
+                format!(
+                    "row has {} fields but the header has {}; check for a missing or extra comma",
+                    fields.len(),
+                    header.len()
+                ),
             ));
         }
     }
     let col_index = |name: &str| -> Result<usize> {
-        header.iter().position(|h| h == name).ok_or_else(|| Error::MissingColumn {
-            path: path.to_path_buf(),
-            name: name.to_string(),
-            available: header.clone(),
-        })
+        header
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| Error::MissingColumn {
+                path: path.to_path_buf(),
+                name: name.to_string(),
+                available: header.clone(),
+            })
     };
 
     // The time column.
@@ -238,7 +320,8 @@ pub fn parse_csv(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<TimeSe
         None => {
             let first = &records[0].1[0];
             let h = header[0].to_ascii_lowercase();
-            let named = TIME_WORDS.contains(&h.as_str()) || h.contains("date") || h.contains("time");
+            let named =
+                TIME_WORDS.contains(&h.as_str()) || h.contains("date") || h.contains("time");
             match Timestamp::parse(first) {
                 Some(Timestamp::Index(_)) if named => Some(0),
                 Some(Timestamp::Index(_)) | None => None,
@@ -259,7 +342,14 @@ pub fn parse_csv(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<TimeSe
                 })?;
                 if let Some(first) = ts.first() {
                     if !t.same_kind(first) {
-                        return Err(err(*line, Some(&header[tc]), format!("'{}' mixes timestamp kinds: the first row has '{first}'", fields[tc])));
+                        return Err(err(
+                            *line,
+                            Some(&header[tc]),
+                            format!(
+                                "'{}' mixes timestamp kinds: the first row has '{first}'",
+                                fields[tc]
+                            ),
+                        ));
                     }
                 }
                 ts.push(t);
@@ -267,7 +357,11 @@ pub fn parse_csv(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<TimeSe
             for i in 1..ts.len() {
                 let (a, b) = (ts[i - 1].seconds(), ts[i].seconds());
                 if b <= a {
-                    let what = if a == b { "duplicate timestamp" } else { "timestamps out of order" };
+                    let what = if a == b {
+                        "duplicate timestamp"
+                    } else {
+                        "timestamps out of order"
+                    };
                     return Err(err(
                         records[i].0,
                         Some(&header[tc]),
@@ -285,31 +379,57 @@ pub fn parse_csv(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<TimeSe
     // Which value columns.
     let value_cols: Vec<usize> = (0..header.len()).filter(|&c| Some(c) != time_col).collect();
     if value_cols.is_empty() {
-        return Err(err(1, None, "no value columns besides the time column".into()));
+        return Err(err(
+            1,
+            None,
+            "no value columns besides the time column".into(),
+        ));
     }
-    let looks_numeric = |c: usize| records.iter().map(|(_, f)| &f[c]).find(|s| !is_missing(s)).map(|s| s.parse::<f64>().is_ok()).unwrap_or(false);
-    let numeric: Vec<usize> = value_cols.iter().copied().filter(|&c| looks_numeric(c)).collect();
-    let targets: Vec<usize> = if opts.target.is_empty() {
-        match numeric.as_slice() {
-            [one] => vec![*one],
-            [] => return Err(err(2, None, "no numeric value column found".into())),
-            many => {
-                return Err(Error::config(
-                    "target",
-                    format!(
+    let looks_numeric = |c: usize| {
+        records
+            .iter()
+            .map(|(_, f)| &f[c])
+            .find(|s| !is_missing(s))
+            .map(|s| s.parse::<f64>().is_ok())
+            .unwrap_or(false)
+    };
+    let numeric: Vec<usize> = value_cols
+        .iter()
+        .copied()
+        .filter(|&c| looks_numeric(c))
+        .collect();
+    let targets: Vec<usize> =
+        if opts.target.is_empty() {
+            match numeric.as_slice() {
+                [one] => vec![*one],
+                [] => return Err(err(2, None, "no numeric value column found".into())),
+                many => {
+                    return Err(Error::config(
+                        "target",
+                        format!(
                         "{} has {} numeric columns ({}); name the one(s) to forecast with --target",
                         path.display(),
                         many.len(),
                         many.iter().map(|&c| header[c].as_str()).collect::<Vec<_>>().join(", ")
                     ),
-                ))
+                    ))
+                }
             }
-        }
-    } else {
-        opts.target.iter().map(|n| col_index(n)).collect::<Result<_>>()?
-    };
+        } else {
+            opts.target
+                .iter()
+                .map(|n| col_index(n))
+                .collect::<Result<_>>()?
+        };
     let mut inputs: Vec<usize> = targets.clone();
-    let features: Vec<usize> = if opts.features.is_empty() { numeric.clone() } else { opts.features.iter().map(|n| col_index(n)).collect::<Result<_>>()? };
+    let features: Vec<usize> = if opts.features.is_empty() {
+        numeric.clone()
+    } else {
+        opts.features
+            .iter()
+            .map(|n| col_index(n))
+            .collect::<Result<_>>()?
+    };
     for c in features {
         if !inputs.contains(&c) {
             inputs.push(c);
@@ -317,12 +437,21 @@ pub fn parse_csv(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<TimeSe
     }
     for &c in &inputs {
         if Some(c) == time_col {
-            return Err(Error::config("target/features", format!("'{}' is the time column; it cannot also be a value column", header[c])));
+            return Err(Error::config(
+                "target/features",
+                format!(
+                    "'{}' is the time column; it cannot also be a value column",
+                    header[c]
+                ),
+            ));
         }
     }
     for (i, &c) in targets.iter().enumerate() {
         if targets[..i].contains(&c) {
-            return Err(Error::config("target", format!("'{}' is named twice", header[c])));
+            return Err(Error::config(
+                "target",
+                format!("'{}' is named twice", header[c]),
+            ));
         }
     }
 
@@ -341,7 +470,9 @@ pub fn parse_csv(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<TimeSe
                 col.push(None);
                 continue;
             }
-            let v: f64 = s.parse().map_err(|_| err(*line, Some(name), format!("'{s}' is not a number")))?;
+            let v: f64 = s
+                .parse()
+                .map_err(|_| err(*line, Some(name), format!("'{s}' is not a number")))?;
             if !v.is_finite() {
                 return Err(err(*line, Some(name), format!("'{s}' is not finite; replace it with a real value or leave the cell empty and use --fill")));
             }
@@ -357,7 +488,9 @@ pub fn parse_csv(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<TimeSe
     let spacing = infer_frequency(&timestamps);
     Ok(TimeSeries {
         source: path.to_path_buf(),
-        time_name: time_col.map(|c| header[c].clone()).unwrap_or_else(|| "row".into()),
+        time_name: time_col
+            .map(|c| header[c].clone())
+            .unwrap_or_else(|| "row".into()),
         timestamps,
         names: inputs.iter().map(|&c| header[c].clone()).collect(),
         columns,
@@ -408,16 +541,25 @@ mod tests {
     }
 
     fn msg(text: &str, opts: &LoadOptions) -> String {
-        parse(text, opts).expect_err("expected an error").to_string()
+        parse(text, opts)
+            .expect_err("expected an error")
+            .to_string()
     }
 
     fn target(names: &[&str]) -> LoadOptions {
-        LoadOptions { target: names.iter().map(|s| s.to_string()).collect(), ..Default::default() }
+        LoadOptions {
+            target: names.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
     }
 
     #[test]
     fn loads_univariate_with_dates() {
-        let ts = parse("date,y\n2020-01-01,1\n2020-02-01,2.5\n2020-03-01,3\n", &LoadOptions::default()).unwrap();
+        let ts = parse(
+            "date,y\n2020-01-01,1\n2020-02-01,2.5\n2020-03-01,3\n",
+            &LoadOptions::default(),
+        )
+        .unwrap();
         assert_eq!(ts.names, vec!["y"]);
         assert_eq!(ts.columns[0], vec![1.0, 2.5, 3.0]);
         assert_eq!(ts.frequency(), Some(Frequency::Months(1)));
@@ -426,16 +568,30 @@ mod tests {
 
     #[test]
     fn targets_come_first_and_features_default_to_all_numeric() {
-        let ts = parse("date,a,b,c\n2020-01-01,1,2,3\n2020-01-02,4,5,6\n", &target(&["b"])).unwrap();
+        let ts = parse(
+            "date,a,b,c\n2020-01-01,1,2,3\n2020-01-02,4,5,6\n",
+            &target(&["b"]),
+        )
+        .unwrap();
         assert_eq!(ts.names, vec!["b", "a", "c"]);
         assert_eq!(ts.n_targets, 1);
-        let only = LoadOptions { features: vec!["c".into()], ..target(&["b"]) };
-        assert_eq!(parse("date,a,b,c\n2020-01-01,1,2,3\n2020-01-02,4,5,6\n", &only).unwrap().names, vec!["b", "c"]);
+        let only = LoadOptions {
+            features: vec!["c".into()],
+            ..target(&["b"])
+        };
+        assert_eq!(
+            parse("date,a,b,c\n2020-01-01,1,2,3\n2020-01-02,4,5,6\n", &only)
+                .unwrap()
+                .names,
+            vec!["b", "c"]
+        );
     }
 
     #[test]
     fn missing_file_is_io_error_naming_path() {
-        let e = load_csv("/nonexistent/dir/x.csv", &LoadOptions::default()).unwrap_err().to_string();
+        let e = load_csv("/nonexistent/dir/x.csv", &LoadOptions::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("/nonexistent/dir/x.csv"), "{e}");
     }
 
@@ -447,20 +603,35 @@ mod tests {
 
     #[test]
     fn non_utf8_is_error_naming_line() {
-        let e = parse_csv(Path::new("t.csv"), b"date,y\n2020-01-01,1\n2020-01-02,\xff\n", &LoadOptions::default()).unwrap_err().to_string();
+        let e = parse_csv(
+            Path::new("t.csv"),
+            b"date,y\n2020-01-01,1\n2020-01-02,\xff\n",
+            &LoadOptions::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("t.csv:3") && e.contains("UTF-8"), "{e}");
     }
 
     #[test]
     fn ragged_row_is_error_naming_line() {
-        let e = msg("date,y\n2020-01-01,1\n2020-01-02,2,9\n", &LoadOptions::default());
+        let e = msg(
+            "date,y\n2020-01-01,1\n2020-01-02,2,9\n",
+            &LoadOptions::default(),
+        );
         assert!(e.contains("t.csv:3") && e.contains("3 fields"), "{e}");
     }
 
     #[test]
     fn non_numeric_cell_names_line_column_and_value() {
-        let e = msg("date,y\n2020-01-01,1\n2020-01-02,abc\n", &LoadOptions::default());
-        assert!(e.contains("t.csv:3") && e.contains("column 'y'") && e.contains("'abc'"), "{e}");
+        let e = msg(
+            "date,y\n2020-01-01,1\n2020-01-02,abc\n",
+            &LoadOptions::default(),
+        );
+        assert!(
+            e.contains("t.csv:3") && e.contains("column 'y'") && e.contains("'abc'"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -468,28 +639,60 @@ mod tests {
         let text = "date,y\n2020-01-01,1\n2020-01-02,NA\n2020-01-03,\n2020-01-04,4\n";
         let e = msg(text, &LoadOptions::default());
         assert!(e.contains("t.csv:3") && e.contains("--fill"), "{e}");
-        let lin = parse(text, &LoadOptions { fill: Fill::Linear, ..Default::default() }).unwrap();
+        let lin = parse(
+            text,
+            &LoadOptions {
+                fill: Fill::Linear,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         // Linear between 1 (row 0) and 4 (row 3): 2 and 3, by hand.
         assert_eq!(lin.columns[0], vec![1.0, 2.0, 3.0, 4.0]);
         assert_eq!(lin.filled, vec![2]);
-        let fwd = parse(text, &LoadOptions { fill: Fill::Forward, ..Default::default() }).unwrap();
+        let fwd = parse(
+            text,
+            &LoadOptions {
+                fill: Fill::Forward,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert_eq!(fwd.columns[0], vec![1.0, 1.0, 1.0, 4.0]);
     }
 
     #[test]
     fn infinity_is_always_an_error() {
         for v in ["inf", "-inf", "1e400"] {
-            let e = msg(&format!("date,y\n2020-01-01,1\n2020-01-02,{v}\n"), &LoadOptions { fill: Fill::Linear, ..Default::default() });
+            let e = msg(
+                &format!("date,y\n2020-01-01,1\n2020-01-02,{v}\n"),
+                &LoadOptions {
+                    fill: Fill::Linear,
+                    ..Default::default()
+                },
+            );
             assert!(e.contains("t.csv:3") && e.contains("not finite"), "{e}");
         }
     }
 
     #[test]
     fn duplicate_and_unsorted_timestamps_name_both_lines() {
-        let e = msg("date,y\n2020-01-01,1\n2020-01-02,2\n2020-01-02,3\n", &LoadOptions::default());
-        assert!(e.contains("duplicate") && e.contains("t.csv:4") && e.contains("line 3"), "{e}");
-        let e = msg("date,y\n2020-01-02,1\n2020-01-01,2\n", &LoadOptions::default());
-        assert!(e.contains("out of order") && e.contains("t.csv:3") && e.contains("line 2"), "{e}");
+        let e = msg(
+            "date,y\n2020-01-01,1\n2020-01-02,2\n2020-01-02,3\n",
+            &LoadOptions::default(),
+        );
+        assert!(
+            e.contains("duplicate") && e.contains("t.csv:4") && e.contains("line 3"),
+            "{e}"
+        );
+        let e = msg(
+            "date,y\n2020-01-02,1\n2020-01-01,2\n",
+            &LoadOptions::default(),
+        );
+        assert!(
+            e.contains("out of order") && e.contains("t.csv:3") && e.contains("line 2"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -514,6 +717,9 @@ mod tests {
     #[test]
     fn bad_timestamp_is_error_naming_line() {
         let e = msg("date,y\n2020-01-01,1\nsoon,2\n", &LoadOptions::default());
-        assert!(e.contains("t.csv:3") && e.contains("'soon'") && e.contains("ISO 8601"), "{e}");
+        assert!(
+            e.contains("t.csv:3") && e.contains("'soon'") && e.contains("ISO 8601"),
+            "{e}"
+        );
     }
 }

@@ -45,19 +45,62 @@ pub fn run_example(example: u8, seed: u64, epochs: usize) -> Result<DemoReport> 
         1 => (1, 1, vec![50], "LSTM(50) -> Dense(1)"),
         2 => (2, 1, vec![50], "LSTM(50) -> Dense(2) on [sin, cos]"),
         3 => (1, 5, vec![50, 50], "LSTM(50, seq) -> LSTM(50) -> Dense(5)"),
-        _ => return Err(Error::config("example", format!("{example}: choose 1, 2 or 3"))),
+        _ => {
+            return Err(Error::config(
+                "example",
+                format!("{example}: choose 1, 2 or 3"),
+            ))
+        }
     };
-    let data: Vec<f32> = (0..n).flat_map(|i| if cols == 1 { vec![lin(i).sin() as f32] } else { vec![lin(i).sin() as f32, lin(i).cos() as f32] }).collect();
+    let data: Vec<f32> = (0..n)
+        .flat_map(|i| {
+            if cols == 1 {
+                vec![lin(i).sin() as f32]
+            } else {
+                vec![lin(i).sin() as f32, lin(i).cos() as f32]
+            }
+        })
+        .collect();
     let lookback = 20;
     // The reference builds `range(len − 20 − 1)` (examples 1, 2) or `range(len − 20 − 5)` windows
     // with x = d[i:i+20], i.e. origin t = i + 20.
-    let n_windows = if example == 3 { n - lookback - 5 } else { n - lookback - 1 };
+    let n_windows = if example == 3 {
+        n - lookback - 5
+    } else {
+        n - lookback - 1
+    };
     let n_train = (n_windows as f64 * 0.8) as usize;
-    let train_w = Windows::new(&data, cols, cols, lookback, horizon, lookback..lookback + n_train);
-    let test_w = Windows::new(&data, cols, cols, lookback, horizon, lookback + n_train..lookback + n_windows);
-    let spec = NetworkSpec { n_inputs: cols, layers, n_outputs: horizon * cols, dropout: 0.0, recurrent_dropout: 0.0 };
+    let train_w = Windows::new(
+        &data,
+        cols,
+        cols,
+        lookback,
+        horizon,
+        lookback..lookback + n_train,
+    );
+    let test_w = Windows::new(
+        &data,
+        cols,
+        cols,
+        lookback,
+        horizon,
+        lookback + n_train..lookback + n_windows,
+    );
+    let spec = NetworkSpec {
+        n_inputs: cols,
+        layers,
+        n_outputs: horizon * cols,
+        dropout: 0.0,
+        recurrent_dropout: 0.0,
+    };
     let mut net = Network::new(spec, &mut rng_for(seed, streams::INIT))?;
-    let opts = TrainOptions { epochs, batch_size: 32, learning_rate: 1e-3, patience: 0, ..Default::default() };
+    let opts = TrainOptions {
+        epochs,
+        batch_size: 32,
+        learning_rate: 1e-3,
+        patience: 0,
+        ..Default::default()
+    };
     let report = train::train(&mut net, &train_w, None, &opts, seed, &mut |_| {})?;
     let mut ws = Workspace::new(&net);
     let test_mse = train::mse(&net, &mut ws, &test_w, 512);

@@ -92,16 +92,25 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// Shorthand for [`Error::InvalidConfig`].
     pub fn config(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Error::InvalidConfig { field: field.into(), reason: reason.into() }
+        Error::InvalidConfig {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 
     /// Shorthand for [`Error::Io`].
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { path: path.into(), source }
+        Error::Io {
+            path: path.into(),
+            source,
+        }
     }
 
     /// Shorthand for [`Error::ModelFolder`].
     pub fn model(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
-        Error::ModelFolder { path: path.into(), reason: reason.into() }
+        Error::ModelFolder {
+            path: path.into(),
+            reason: reason.into(),
+        }
     }
 }

@@ -104,7 +104,11 @@ impl ForecasterConfig {
     /// # Errors
     /// An invalid configuration, a series too short for the split/lookback/horizon, a recursive
     /// strategy with non-target inputs, or divergence.
-    pub fn fit(&self, ts: &TimeSeries, on_epoch: &mut dyn FnMut(&EpochRecord)) -> Result<TrainedForecaster> {
+    pub fn fit(
+        &self,
+        ts: &TimeSeries,
+        on_epoch: &mut dyn FnMut(&EpochRecord),
+    ) -> Result<TrainedForecaster> {
         self.validate()?;
         check_recursive(self, ts)?;
         let n = ts.len();
@@ -116,12 +120,40 @@ impl ForecasterConfig {
         let scaler = Scaler::fit(self.scaler, &ts.names, &ts.columns, splits.train.clone());
         let scaled = scaler.transform_rows(&ts.columns);
         let f = ts.names.len();
-        let train_w = Windows::new(&scaled, f, ts.n_targets, self.lookback, self.model_horizon(), tr);
-        let val_w = Windows::new(&scaled, f, ts.n_targets, self.lookback, self.model_horizon(), va);
-        let mut network = Network::new(self.network_spec(f, ts.n_targets), &mut rng_for(self.seed, streams::INIT))?;
-        let report = train::train(&mut network, &train_w, Some(&val_w), &self.training, self.seed, on_epoch)?;
-        let season = self.season.unwrap_or_else(|| ts.frequency().map(|f| f.default_season()).unwrap_or(1));
-        let mase_scale = (0..ts.n_targets).map(|c| mase_scale(&ts.columns[c][splits.train.clone()], season)).collect();
+        let train_w = Windows::new(
+            &scaled,
+            f,
+            ts.n_targets,
+            self.lookback,
+            self.model_horizon(),
+            tr,
+        );
+        let val_w = Windows::new(
+            &scaled,
+            f,
+            ts.n_targets,
+            self.lookback,
+            self.model_horizon(),
+            va,
+        );
+        let mut network = Network::new(
+            self.network_spec(f, ts.n_targets),
+            &mut rng_for(self.seed, streams::INIT),
+        )?;
+        let report = train::train(
+            &mut network,
+            &train_w,
+            Some(&val_w),
+            &self.training,
+            self.seed,
+            on_epoch,
+        )?;
+        let season = self
+            .season
+            .unwrap_or_else(|| ts.frequency().map(|f| f.default_season()).unwrap_or(1));
+        let mase_scale = (0..ts.n_targets)
+            .map(|c| mase_scale(&ts.columns[c][splits.train.clone()], season))
+            .collect();
         Ok(TrainedForecaster {
             config: self.clone(),
             scaler,
@@ -192,7 +224,8 @@ impl TrainedForecaster {
             hist.clear();
             hist.resize(b * rows_total * f, 0.0);
             for j in 0..b {
-                hist[j * rows_total * f..(j * rows_total + l) * f].copy_from_slice(&contexts[(c0 + j) * l * f..(c0 + j + 1) * l * f]);
+                hist[j * rows_total * f..(j * rows_total + l) * f]
+                    .copy_from_slice(&contexts[(c0 + j) * l * f..(c0 + j + 1) * l * f]);
             }
             let mut done = 0;
             while done < steps {
@@ -200,7 +233,8 @@ impl TrainedForecaster {
                 for s in 0..l {
                     for j in 0..b {
                         let src = (j * rows_total + done + s) * f;
-                        x[(s * b + j) * f..(s * b + j + 1) * f].copy_from_slice(&hist[src..src + f]);
+                        x[(s * b + j) * f..(s * b + j + 1) * f]
+                            .copy_from_slice(&hist[src..src + f]);
                     }
                 }
                 let pred = self.network.predict(&mut ws, &x, b, l);
@@ -270,7 +304,11 @@ impl TrainedForecaster {
             Scores {
                 model: score(&a, &pick.iter().map(|r| r.predicted).collect::<Vec<_>>(), s),
                 naive: score(&a, &pick.iter().map(|r| r.naive).collect::<Vec<_>>(), s),
-                seasonal_naive: score(&a, &pick.iter().map(|r| r.seasonal_naive).collect::<Vec<_>>(), s),
+                seasonal_naive: score(
+                    &a,
+                    &pick.iter().map(|r| r.seasonal_naive).collect::<Vec<_>>(),
+                    s,
+                ),
             }
         };
         let mut overall = BTreeMap::new();
@@ -278,9 +316,20 @@ impl TrainedForecaster {
         for k in 0..nt {
             let name = &self.names[k];
             overall.insert(name.clone(), scores(&|r| &r.target == name, k));
-            per_step.insert(name.clone(), (1..=hz).map(|h| scores(&|r| &r.target == name && r.step == h, k)).collect());
+            per_step.insert(
+                name.clone(),
+                (1..=hz)
+                    .map(|h| scores(&|r| &r.target == name && r.step == h, k))
+                    .collect(),
+            );
         }
-        Ok(Evaluation { windows: n_win, season: self.season, overall, per_step, rows })
+        Ok(Evaluation {
+            windows: n_win,
+            season: self.season,
+            overall,
+            per_step,
+            rows,
+        })
     }
 
     /// Forecasts `horizon` steps (default: the trained horizon) after the last row of `ts`, in
@@ -297,7 +346,11 @@ impl TrainedForecaster {
         }
         let (l, f, nt) = (self.config.lookback, self.names.len(), self.n_targets);
         if ts.len() < l {
-            return Err(Error::NotEnoughData { what: format!("forecasting with lookback {l}"), needed: l, got: ts.len() });
+            return Err(Error::NotEnoughData {
+                what: format!("forecasting with lookback {l}"),
+                needed: l,
+                got: ts.len(),
+            });
         }
         let freq = ts.frequency().or(self.frequency).ok_or_else(|| {
             Error::Forecast(format!("{}: timestamps are irregular, so future timestamps cannot be continued; resample the data to a regular step", ts.source.display()))
@@ -308,13 +361,24 @@ impl TrainedForecaster {
         let last = ts.timestamps[ts.len() - 1];
         let mut timestamps = Vec::with_capacity(steps);
         for k in 1..=steps {
-            timestamps.push(freq.advance(&last, k as i64).ok_or_else(|| Error::Forecast(format!("cannot continue timestamps from {last} with {}", freq.describe())))?);
+            timestamps.push(freq.advance(&last, k as i64).ok_or_else(|| {
+                Error::Forecast(format!(
+                    "cannot continue timestamps from {last} with {}",
+                    freq.describe()
+                ))
+            })?);
         }
-        let values: Vec<Vec<f64>> = (0..steps).map(|s| (0..nt).map(|k| self.unscale(k, pred[s * nt + k])).collect()).collect();
+        let values: Vec<Vec<f64>> = (0..steps)
+            .map(|s| (0..nt).map(|k| self.unscale(k, pred[s * nt + k])).collect())
+            .collect();
         if values.iter().flatten().any(|v| !v.is_finite()) {
             return Err(Error::Forecast("the model produced a non-finite value; retrain with a lower learning rate or --clip-norm".into()));
         }
-        Ok(Forecast { targets: self.names[..nt].to_vec(), timestamps, values })
+        Ok(Forecast {
+            targets: self.names[..nt].to_vec(),
+            timestamps,
+            values,
+        })
     }
 
     /// Validation loss (scaled MSE) of the current weights on `ts`'s validation split.
@@ -324,9 +388,22 @@ impl TrainedForecaster {
     pub fn validation_loss(&self, ts: &TimeSeries) -> Result<f64> {
         self.check_columns(ts)?;
         let splits = self.config.split.ranges(ts.len());
-        let [_, va, _] = splits.window_origins(self.config.lookback, self.config.model_horizon())?;
+        let [_, va, _] =
+            splits.window_origins(self.config.lookback, self.config.model_horizon())?;
         let scaled = self.scaler.transform_rows(&ts.columns);
-        let w = Windows::new(&scaled, self.names.len(), self.n_targets, self.config.lookback, self.config.model_horizon(), va);
-        Ok(train::mse(&self.network, &mut Workspace::new(&self.network), &w, 256))
+        let w = Windows::new(
+            &scaled,
+            self.names.len(),
+            self.n_targets,
+            self.config.lookback,
+            self.config.model_horizon(),
+            va,
+        );
+        Ok(train::mse(
+            &self.network,
+            &mut Workspace::new(&self.network),
+            &w,
+            256,
+        ))
     }
 }

@@ -18,12 +18,17 @@ pub mod time;
 pub mod train;
 pub mod window;
 
+pub use config::{ForecasterConfig, ModelConfig, Strategy};
 pub use data::{load_csv, Fill, LoadOptions, TimeSeries};
 pub use error::{Error, Result};
+pub use forecaster::{Evaluation, Forecast, TrainedForecaster};
 pub use scale::{Scaler, ScalerKind};
 pub use split::{SplitSpec, Splits};
 pub use time::{Frequency, Timestamp};
-pub use window::Windows;
-pub use config::{ForecasterConfig, ModelConfig, Strategy};
-pub use forecaster::{Evaluation, Forecast, TrainedForecaster};
 pub use train::TrainOptions;
+pub use window::Windows;
+
+/// The README's Rust example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

@@ -52,7 +52,9 @@ pub fn score(actual: &[f64], pred: &[f64], mase_scale: Option<f64>) -> Metrics {
         mape: (ape_n > 0).then(|| 100.0 * ape / ape_n as f64),
         mape_skipped: actual.len() - ape_n,
         smape: 100.0 * sape / n,
-        mase: mase_scale.filter(|s| *s > 0.0 && s.is_finite()).map(|s| mae / s),
+        mase: mase_scale
+            .filter(|s| *s > 0.0 && s.is_finite())
+            .map(|s| mae / s),
     }
 }
 
@@ -63,7 +65,10 @@ pub fn mase_scale(train: &[f64], season: usize) -> Option<f64> {
     if train.len() <= m {
         return None;
     }
-    let s = (m..train.len()).map(|t| (train[t] - train[t - m]).abs()).sum::<f64>() / (train.len() - m) as f64;
+    let s = (m..train.len())
+        .map(|t| (train[t] - train[t - m]).abs())
+        .sum::<f64>()
+        / (train.len() - m) as f64;
     (s > 0.0).then_some(s)
 }
 

@@ -46,11 +46,19 @@ pub struct Chart<'a> {
     pub log_y: bool,
 }
 
-fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, c: &Chart) -> std::result::Result<(), String> {
+fn draw<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    c: &Chart,
+) -> std::result::Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     root.fill(&WHITE).map_err(err)?;
     let pts = c.series.iter().flat_map(|s| s.points.iter());
-    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+    let (mut x0, mut x1, mut y0, mut y1) = (
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    );
     for &(x, y) in pts {
         if !(x.is_finite() && y.is_finite()) || (c.log_y && y <= 0.0) {
             continue;
@@ -71,8 +79,16 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, c: &Chart) -> std::res
     }
     let pad = (y1 - y0) * 0.05;
     let mut builder = ChartBuilder::on(&root);
-    builder.caption(&c.title, ("sans-serif", 22)).margin(12).x_label_area_size(42).y_label_area_size(70);
-    let style = |s: &Series| ShapeStyle { color: s.color.to_rgba(), filled: false, stroke_width: 2 };
+    builder
+        .caption(&c.title, ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(42)
+        .y_label_area_size(70);
+    let style = |s: &Series| ShapeStyle {
+        color: s.color.to_rgba(),
+        filled: false,
+        stroke_width: 2,
+    };
     macro_rules! body {
         ($chart:expr) => {{
             let mut chart = $chart;
@@ -89,22 +105,50 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, c: &Chart) -> std::res
             for s in &c.series {
                 let st = style(s);
                 chart
-                    .draw_series(LineSeries::new(s.points.iter().copied().filter(|p| p.1.is_finite() && (!c.log_y || p.1 > 0.0)), st))
+                    .draw_series(LineSeries::new(
+                        s.points
+                            .iter()
+                            .copied()
+                            .filter(|p| p.1.is_finite() && (!c.log_y || p.1 > 0.0)),
+                        st,
+                    ))
                     .map_err(err)?
                     .label(s.label)
                     .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], st));
             }
             if let Some((mx, label)) = &c.marker {
                 let (lo, hi) = (y0, y1);
-                chart.draw_series(std::iter::once(PathElement::new(vec![(*mx, lo), (*mx, hi)], ShapeStyle { color: BLACK.mix(0.6), filled: false, stroke_width: 1 }))).map_err(err)?.label(label.as_str()).legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.mix(0.6)));
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(*mx, lo), (*mx, hi)],
+                        ShapeStyle {
+                            color: BLACK.mix(0.6),
+                            filled: false,
+                            stroke_width: 1,
+                        },
+                    )))
+                    .map_err(err)?
+                    .label(label.as_str())
+                    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.mix(0.6)));
             }
-            chart.configure_series_labels().background_style(WHITE.mix(0.85)).border_style(BLACK).label_font(("sans-serif", 13)).position(SeriesLabelPosition::UpperRight).draw().map_err(err)?;
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .label_font(("sans-serif", 13))
+                .position(SeriesLabelPosition::UpperRight)
+                .draw()
+                .map_err(err)?;
         }};
     }
     if c.log_y {
-        body!(builder.build_cartesian_2d(x0..x1, (y0 * 0.9..y1 * 1.1).log_scale()).map_err(err)?);
+        body!(builder
+            .build_cartesian_2d(x0..x1, (y0 * 0.9..y1 * 1.1).log_scale())
+            .map_err(err)?);
     } else {
-        body!(builder.build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad)).map_err(err)?);
+        body!(builder
+            .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))
+            .map_err(err)?);
     }
     root.present().map_err(err)?;
     Ok(())
@@ -118,7 +162,11 @@ fn short_number(y: f64) -> String {
     } else {
         let s = format!("{y:.4}");
         let s = s.trim_end_matches('0').trim_end_matches('.');
-        if s.is_empty() || s == "-" { "0".into() } else { s.to_string() }
+        if s.is_empty() || s == "-" {
+            "0".into()
+        } else {
+            s.to_string()
+        }
     }
 }
 
@@ -129,22 +177,56 @@ fn short_number(y: f64) -> String {
 pub fn write_chart(dir: &Path, stem: &str, chart: &Chart) -> Result<()> {
     register_font();
     let svg = dir.join(format!("{stem}.svg"));
-    draw(SVGBackend::new(&svg, (960, 540)).into_drawing_area(), chart).map_err(|reason| Error::Plot { path: svg.clone(), reason })?;
+    draw(SVGBackend::new(&svg, (960, 540)).into_drawing_area(), chart).map_err(|reason| {
+        Error::Plot {
+            path: svg.clone(),
+            reason,
+        }
+    })?;
     let png = dir.join(format!("{stem}.png"));
-    draw(BitMapBackend::new(&png, (960, 540)).into_drawing_area(), chart).map_err(|reason| Error::Plot { path: png.clone(), reason })?;
+    draw(
+        BitMapBackend::new(&png, (960, 540)).into_drawing_area(),
+        chart,
+    )
+    .map_err(|reason| Error::Plot {
+        path: png.clone(),
+        reason,
+    })?;
     Ok(())
 }
 
 /// The loss chart: training and validation loss per epoch (log scale), best epoch marked.
 pub fn loss_chart(report: &TrainReport) -> Chart<'static> {
-    let train: Vec<(f64, f64)> = report.history.iter().map(|r| (r.epoch as f64, r.train_loss)).collect();
-    let val: Vec<(f64, f64)> = report.history.iter().filter_map(|r| r.val_loss.map(|v| (r.epoch as f64, v))).collect();
+    let train: Vec<(f64, f64)> = report
+        .history
+        .iter()
+        .map(|r| (r.epoch as f64, r.train_loss))
+        .collect();
+    let val: Vec<(f64, f64)> = report
+        .history
+        .iter()
+        .filter_map(|r| r.val_loss.map(|v| (r.epoch as f64, v)))
+        .collect();
     Chart {
         title: format!("Loss per epoch (best epoch {})", report.best_epoch),
         x_label: "epoch",
         y_label: "MSE (scaled units)",
-        series: vec![Series { label: "train", points: train, color: RGBColor(31, 119, 180) }, Series { label: "validation", points: val, color: RGBColor(255, 127, 14) }],
-        marker: Some((report.best_epoch as f64, format!("best epoch {}", report.best_epoch))),
+        series: vec![
+            Series {
+                label: "train",
+                points: train,
+                color: RGBColor(31, 119, 180),
+            },
+            Series {
+                label: "validation",
+                points: val,
+                color: RGBColor(255, 127, 14),
+            },
+        ],
+        marker: Some((
+            report.best_epoch as f64,
+            format!("best epoch {}", report.best_epoch),
+        )),
         x_format: Box::new(|x| format!("{x:.0}")),
         log_y: true,
     }
@@ -152,25 +234,65 @@ pub fn loss_chart(report: &TrainReport) -> Chart<'static> {
 
 /// The forecast chart for target `k`: actual values over the validation and test rows, the
 /// model's and the baselines' step-1 test predictions, and the forecast past the end.
-pub fn forecast_chart<'a>(ts: &'a crate::data::TimeSeries, ev: &crate::forecaster::Evaluation, future: Option<&crate::forecaster::Forecast>, split_test_start: usize, k: usize) -> Chart<'a> {
+pub fn forecast_chart<'a>(
+    ts: &'a crate::data::TimeSeries,
+    ev: &crate::forecaster::Evaluation,
+    future: Option<&crate::forecaster::Forecast>,
+    split_test_start: usize,
+    k: usize,
+) -> Chart<'a> {
     let name = ts.names[k].clone();
     let n = ts.len();
     let first = split_test_start.saturating_sub((n - split_test_start).max(24));
     let actual: Vec<(f64, f64)> = (first..n).map(|r| (r as f64, ts.columns[k][r])).collect();
-    let index_of: std::collections::HashMap<String, usize> = ts.timestamps.iter().enumerate().map(|(i, t)| (t.to_string(), i)).collect();
+    let index_of: std::collections::HashMap<String, usize> = ts
+        .timestamps
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.to_string(), i))
+        .collect();
     let step1 = |f: &dyn Fn(&crate::forecaster::PredictionRow) -> f64| -> Vec<(f64, f64)> {
-        ev.rows.iter().filter(|r| r.step == 1 && r.target == name).filter_map(|r| index_of.get(&r.origin).map(|&i| (i as f64, f(r)))).collect()
+        ev.rows
+            .iter()
+            .filter(|r| r.step == 1 && r.target == name)
+            .filter_map(|r| index_of.get(&r.origin).map(|&i| (i as f64, f(r))))
+            .collect()
     };
     let mut series = vec![
-        Series { label: "actual", points: actual, color: RGBColor(40, 40, 40) },
-        Series { label: "LSTM (step 1)", points: step1(&|r| r.predicted), color: RGBColor(214, 39, 40) },
-        Series { label: "naive", points: step1(&|r| r.naive), color: RGBColor(148, 148, 148) },
-        Series { label: "seasonal naive", points: step1(&|r| r.seasonal_naive), color: RGBColor(44, 160, 44) },
+        Series {
+            label: "actual",
+            points: actual,
+            color: RGBColor(40, 40, 40),
+        },
+        Series {
+            label: "LSTM (step 1)",
+            points: step1(&|r| r.predicted),
+            color: RGBColor(214, 39, 40),
+        },
+        Series {
+            label: "naive",
+            points: step1(&|r| r.naive),
+            color: RGBColor(148, 148, 148),
+        },
+        Series {
+            label: "seasonal naive",
+            points: step1(&|r| r.seasonal_naive),
+            color: RGBColor(44, 160, 44),
+        },
     ];
     if let Some(f) = future {
         let mut pts = vec![((n - 1) as f64, ts.columns[k][n - 1])];
-        pts.extend(f.values.iter().enumerate().map(|(s, v)| ((n + s) as f64, v[k])));
-        series.push(Series { label: "forecast", points: pts, color: RGBColor(31, 119, 180) });
+        pts.extend(
+            f.values
+                .iter()
+                .enumerate()
+                .map(|(s, v)| ((n + s) as f64, v[k])),
+        );
+        series.push(Series {
+            label: "forecast",
+            points: pts,
+            color: RGBColor(31, 119, 180),
+        });
     }
     let freq = ts.frequency();
     let last = ts.timestamps[n - 1];
@@ -185,7 +307,9 @@ pub fn forecast_chart<'a>(ts: &'a crate::data::TimeSeries, ev: &crate::forecaste
             if i < n {
                 ts.timestamps[i].to_string()
             } else {
-                freq.and_then(|f| f.advance(&last, (i - n + 1) as i64)).map(|t| t.to_string()).unwrap_or_default()
+                freq.and_then(|f| f.advance(&last, (i - n + 1) as i64))
+                    .map(|t| t.to_string())
+                    .unwrap_or_default()
             }
         }),
         log_y: false,
@@ -200,8 +324,23 @@ mod tests {
     #[test]
     fn writes_svg_and_png_with_the_bundled_font() {
         let dir = tempfile::tempdir().unwrap();
-        let history = (1..=5).map(|e| EpochRecord { epoch: e, train_loss: 1.0 / e as f64, val_loss: Some(1.2 / e as f64), learning_rate: 1e-3, best_epoch: e, seconds: 0.1 }).collect();
-        let report = TrainReport { history, best_epoch: 5, best_val_loss: Some(0.24), stopped_early: false, seconds: 0.5 };
+        let history = (1..=5)
+            .map(|e| EpochRecord {
+                epoch: e,
+                train_loss: 1.0 / e as f64,
+                val_loss: Some(1.2 / e as f64),
+                learning_rate: 1e-3,
+                best_epoch: e,
+                seconds: 0.1,
+            })
+            .collect();
+        let report = TrainReport {
+            history,
+            best_epoch: 5,
+            best_val_loss: Some(0.24),
+            stopped_early: false,
+            seconds: 0.5,
+        };
         write_chart(dir.path(), "loss", &loss_chart(&report)).unwrap();
         let svg = std::fs::read_to_string(dir.path().join("loss.svg")).unwrap();
         assert!(svg.contains("<svg") && svg.contains("validation") && svg.contains("best epoch 5"));

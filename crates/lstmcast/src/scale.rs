@@ -34,10 +34,22 @@ impl ScalerKind {
             ["none"] => ScalerKind::None,
             ["minmax"] => ScalerKind::Minmax { lo: 0.0, hi: 1.0 },
             ["minmax", lo, hi] => {
-                let p = |s: &str| s.parse::<f64>().map_err(|_| Error::config("scaler", format!("'{s}' in '{text}' is not a number")));
-                ScalerKind::Minmax { lo: p(lo)?, hi: p(hi)? }
+                let p = |s: &str| {
+                    s.parse::<f64>().map_err(|_| {
+                        Error::config("scaler", format!("'{s}' in '{text}' is not a number"))
+                    })
+                };
+                ScalerKind::Minmax {
+                    lo: p(lo)?,
+                    hi: p(hi)?,
+                }
             }
-            _ => return Err(Error::config("scaler", format!("'{text}' is not one of standard, minmax, minmax:LO:HI, none"))),
+            _ => {
+                return Err(Error::config(
+                    "scaler",
+                    format!("'{text}' is not one of standard, minmax, minmax:LO:HI, none"),
+                ))
+            }
         };
         k.validate()?;
         Ok(k)
@@ -50,7 +62,10 @@ impl ScalerKind {
     pub fn validate(&self) -> Result<()> {
         if let ScalerKind::Minmax { lo, hi } = *self {
             if !(lo.is_finite() && hi.is_finite() && lo < hi) {
-                return Err(Error::config("scaler", format!("min-max range [{lo}, {hi}] must have lo < hi")));
+                return Err(Error::config(
+                    "scaler",
+                    format!("min-max range [{lo}, {hi}] must have lo < hi"),
+                ));
             }
         }
         Ok(())
@@ -74,16 +89,28 @@ impl ColumnScaler {
         let n = values.len().max(1) as f64;
         let nonzero = |s: f64| if s > 0.0 && s.is_finite() { s } else { 1.0 };
         match kind {
-            ScalerKind::None => ColumnScaler { center: 0.0, scale: 1.0, offset: 0.0 },
+            ScalerKind::None => ColumnScaler {
+                center: 0.0,
+                scale: 1.0,
+                offset: 0.0,
+            },
             ScalerKind::Standard => {
                 let mean = values.iter().sum::<f64>() / n;
                 let var = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
-                ColumnScaler { center: mean, scale: nonzero(var.sqrt()), offset: 0.0 }
+                ColumnScaler {
+                    center: mean,
+                    scale: nonzero(var.sqrt()),
+                    offset: 0.0,
+                }
             }
             ScalerKind::Minmax { lo, hi } => {
                 let min = values.iter().copied().fold(f64::INFINITY, f64::min);
                 let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                ColumnScaler { center: min, scale: nonzero((max - min) / (hi - lo)), offset: lo }
+                ColumnScaler {
+                    center: min,
+                    scale: nonzero((max - min) / (hi - lo)),
+                    offset: lo,
+                }
             }
         }
     }
@@ -112,11 +139,19 @@ pub struct Scaler {
 
 impl Scaler {
     /// Fits one scaler per column on `train_rows` only.
-    pub fn fit(kind: ScalerKind, names: &[String], columns: &[Vec<f64>], train_rows: Range<usize>) -> Scaler {
+    pub fn fit(
+        kind: ScalerKind,
+        names: &[String],
+        columns: &[Vec<f64>],
+        train_rows: Range<usize>,
+    ) -> Scaler {
         Scaler {
             kind,
             names: names.to_vec(),
-            columns: columns.iter().map(|c| ColumnScaler::fit(kind, &c[train_rows.clone()])).collect(),
+            columns: columns
+                .iter()
+                .map(|c| ColumnScaler::fit(kind, &c[train_rows.clone()]))
+                .collect(),
         }
     }
 
@@ -144,14 +179,20 @@ mod tests {
         // mean 2, population std sqrt(2/3).
         let s = ColumnScaler::fit(ScalerKind::Standard, &[1.0, 2.0, 3.0]);
         assert!((s.center - 2.0).abs() < 1e-12 && (s.scale - (2.0f64 / 3.0).sqrt()).abs() < 1e-12);
-        let m = ColumnScaler::fit(ScalerKind::Minmax { lo: -1.0, hi: 1.0 }, &[10.0, 20.0, 30.0]);
+        let m = ColumnScaler::fit(
+            ScalerKind::Minmax { lo: -1.0, hi: 1.0 },
+            &[10.0, 20.0, 30.0],
+        );
         assert!((m.transform(10.0) + 1.0).abs() < 1e-12 && (m.transform(30.0) - 1.0).abs() < 1e-12);
         assert!(m.transform(20.0).abs() < 1e-12);
     }
 
     #[test]
     fn constant_column_scales_by_one() {
-        for kind in [ScalerKind::Standard, ScalerKind::Minmax { lo: 0.0, hi: 1.0 }] {
+        for kind in [
+            ScalerKind::Standard,
+            ScalerKind::Minmax { lo: 0.0, hi: 1.0 },
+        ] {
             let s = ColumnScaler::fit(kind, &[5.0, 5.0, 5.0]);
             assert_eq!(s.scale, 1.0);
             assert!(s.transform(7.0).is_finite());
@@ -160,23 +201,39 @@ mod tests {
 
     #[test]
     fn parse_kinds() {
-        assert_eq!(ScalerKind::parse("minmax:-1:1").unwrap(), ScalerKind::Minmax { lo: -1.0, hi: 1.0 });
+        assert_eq!(
+            ScalerKind::parse("minmax:-1:1").unwrap(),
+            ScalerKind::Minmax { lo: -1.0, hi: 1.0 }
+        );
         assert!(ScalerKind::parse("minmax:1:1").is_err());
-        assert!(ScalerKind::parse("robust").unwrap_err().to_string().contains("standard, minmax"));
+        assert!(ScalerKind::parse("robust")
+            .unwrap_err()
+            .to_string()
+            .contains("standard, minmax"));
     }
 
     #[test]
     fn changing_val_or_test_rows_leaves_scaler_bit_identical() {
         let names = vec!["a".to_string(), "b".to_string()];
-        let base: Vec<Vec<f64>> = vec![(0..100).map(|i| (i as f64).sin() * 10.0).collect(), (0..100).map(|i| i as f64).collect()];
+        let base: Vec<Vec<f64>> = vec![
+            (0..100).map(|i| (i as f64).sin() * 10.0).collect(),
+            (0..100).map(|i| i as f64).collect(),
+        ];
         let train = crate::split::SplitSpec::default().ranges(100).train;
-        for kind in [ScalerKind::Standard, ScalerKind::Minmax { lo: 0.0, hi: 1.0 }] {
+        for kind in [
+            ScalerKind::Standard,
+            ScalerKind::Minmax { lo: 0.0, hi: 1.0 },
+        ] {
             let fitted = Scaler::fit(kind, &names, &base, train.clone());
             for row in train.end..100 {
                 let mut changed = base.clone();
                 changed[0][row] = 1e9;
                 changed[1][row] = -1e9;
-                assert_eq!(Scaler::fit(kind, &names, &changed, train.clone()), fitted, "row {row} leaked");
+                assert_eq!(
+                    Scaler::fit(kind, &names, &changed, train.clone()),
+                    fitted,
+                    "row {row} leaked"
+                );
             }
             // and a change inside train does change it (the test can fail)
             let mut changed = base.clone();

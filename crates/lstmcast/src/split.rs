@@ -20,7 +20,11 @@ pub struct SplitSpec {
 
 impl Default for SplitSpec {
     fn default() -> Self {
-        SplitSpec { train: 0.7, val: 0.1, test: 0.2 }
+        SplitSpec {
+            train: 0.7,
+            val: 0.1,
+            test: 0.2,
+        }
     }
 }
 
@@ -42,11 +46,24 @@ impl SplitSpec {
     /// Not three numbers, or invalid fractions (see [`SplitSpec::validate`]).
     pub fn parse(text: &str) -> Result<SplitSpec> {
         let parts: Vec<&str> = text.split(',').map(str::trim).collect();
-        let nums: Vec<f64> = parts.iter().map(|p| p.parse::<f64>()).collect::<std::result::Result<_, _>>().map_err(|_| {
-            Error::config("split", format!("'{text}' is not three comma-separated fractions like 0.7,0.1,0.2"))
-        })?;
+        let nums: Vec<f64> = parts
+            .iter()
+            .map(|p| p.parse::<f64>())
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|_| {
+                Error::config(
+                    "split",
+                    format!("'{text}' is not three comma-separated fractions like 0.7,0.1,0.2"),
+                )
+            })?;
         let [train, val, test] = nums[..] else {
-            return Err(Error::config("split", format!("'{text}' has {} parts; give train,val,test like 0.7,0.1,0.2", nums.len())));
+            return Err(Error::config(
+                "split",
+                format!(
+                    "'{text}' has {} parts; give train,val,test like 0.7,0.1,0.2",
+                    nums.len()
+                ),
+            ));
         };
         let s = SplitSpec { train, val, test };
         s.validate()?;
@@ -58,14 +75,27 @@ impl SplitSpec {
     /// # Errors
     /// [`Error::InvalidConfig`] naming `split`.
     pub fn validate(&self) -> Result<()> {
-        for (name, v) in [("train", self.train), ("val", self.val), ("test", self.test)] {
+        for (name, v) in [
+            ("train", self.train),
+            ("val", self.val),
+            ("test", self.test),
+        ] {
             if !(v.is_finite() && v > 0.0 && v < 1.0) {
-                return Err(Error::config("split", format!("the {name} fraction is {v}; each fraction must be > 0 and < 1")));
+                return Err(Error::config(
+                    "split",
+                    format!("the {name} fraction is {v}; each fraction must be > 0 and < 1"),
+                ));
             }
         }
         let sum = self.train + self.val + self.test;
         if (sum - 1.0).abs() > 1e-6 {
-            return Err(Error::config("split", format!("fractions sum to {sum}, not 1 (train {}, val {}, test {})", self.train, self.val, self.test)));
+            return Err(Error::config(
+                "split",
+                format!(
+                    "fractions sum to {sum}, not 1 (train {}, val {}, test {})",
+                    self.train, self.val, self.test
+                ),
+            ));
         }
         Ok(())
     }
@@ -76,7 +106,11 @@ impl SplitSpec {
         let b = |f: f64| (((f * n as f64) + 1e-9).floor() as usize).min(n);
         let train_end = b(self.train);
         let val_end = b(self.train + self.val).max(train_end);
-        Splits { train: 0..train_end, val: train_end..val_end, test: val_end..n }
+        Splits {
+            train: 0..train_end,
+            val: train_end..val_end,
+            test: val_end..n,
+        }
     }
 }
 
@@ -96,7 +130,14 @@ impl Splits {
     /// the series would need.
     pub fn window_origins(&self, lookback: usize, horizon: usize) -> Result<[Range<usize>; 3]> {
         let mut out = [0..0, 0..0, 0..0];
-        for (k, (name, rows)) in [("train", &self.train), ("validation", &self.val), ("test", &self.test)].into_iter().enumerate() {
+        for (k, (name, rows)) in [
+            ("train", &self.train),
+            ("validation", &self.val),
+            ("test", &self.test),
+        ]
+        .into_iter()
+        .enumerate()
+        {
             let o = Self::origins(rows, lookback, horizon);
             if o.is_empty() {
                 let needed_rows_in_split = if k == 0 { lookback + horizon } else { horizon };
@@ -133,11 +174,26 @@ mod tests {
 
     #[test]
     fn invalid_fractions_are_errors() {
-        for bad in ["0.7,0.3", "0.5,0.3,0.3", "0,0.5,0.5", "-0.1,0.6,0.5", "a,b,c", "0.7,0.1,0.2,0.0", "1,0,0"] {
+        for bad in [
+            "0.7,0.3",
+            "0.5,0.3,0.3",
+            "0,0.5,0.5",
+            "-0.1,0.6,0.5",
+            "a,b,c",
+            "0.7,0.1,0.2,0.0",
+            "1,0,0",
+        ] {
             let e = SplitSpec::parse(bad).unwrap_err().to_string();
             assert!(e.contains("split"), "{bad}: {e}");
         }
-        assert_eq!(SplitSpec::parse(" 0.6, 0.2 ,0.2").unwrap(), SplitSpec { train: 0.6, val: 0.2, test: 0.2 });
+        assert_eq!(
+            SplitSpec::parse(" 0.6, 0.2 ,0.2").unwrap(),
+            SplitSpec {
+                train: 0.6,
+                val: 0.2,
+                test: 0.2
+            }
+        );
     }
 
     #[test]
@@ -154,7 +210,10 @@ mod tests {
         let e = s.window_origins(25, 1).unwrap_err().to_string();
         assert!(e.contains("train split") && e.contains("26"), "{e}");
         let e = s.window_origins(5, 4).unwrap_err().to_string();
-        assert!(e.contains("validation split") && e.contains("lookback 5 and horizon 4"), "{e}");
+        assert!(
+            e.contains("validation split") && e.contains("lookback 5 and horizon 4"),
+            "{e}"
+        );
     }
 
     proptest! {

@@ -38,7 +38,12 @@ impl Timestamp {
         }
         let with_t = s.replacen(' ', "T", 1);
         // Offsets: `Z`, `+01:00`, `+0100`.
-        for fmt in ["%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M%:z", "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%z"] {
+        for fmt in [
+            "%Y-%m-%dT%H:%M:%S%.f%:z",
+            "%Y-%m-%dT%H:%M%:z",
+            "%Y-%m-%dT%H:%M:%S%.f%z",
+            "%Y-%m-%dT%H:%M%z",
+        ] {
             let candidate = if let Some(stripped) = with_t.strip_suffix('Z') {
                 format!("{stripped}+00:00")
             } else {
@@ -53,7 +58,10 @@ impl Timestamp {
         }
         for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
             if let Ok(local) = NaiveDateTime::parse_from_str(&with_t, fmt) {
-                return Some(Timestamp::DateTime { local, offset: None });
+                return Some(Timestamp::DateTime {
+                    local,
+                    offset: None,
+                });
             }
         }
         None
@@ -64,8 +72,13 @@ impl Timestamp {
     pub fn seconds(&self) -> i64 {
         match *self {
             Timestamp::Index(i) => i,
-            Timestamp::Date(d) => d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp()).unwrap_or(0),
-            Timestamp::DateTime { local, offset } => local.and_utc().timestamp() - offset.unwrap_or(0) as i64,
+            Timestamp::Date(d) => d
+                .and_hms_opt(0, 0, 0)
+                .map(|t| t.and_utc().timestamp())
+                .unwrap_or(0),
+            Timestamp::DateTime { local, offset } => {
+                local.and_utc().timestamp() - offset.unwrap_or(0) as i64
+            }
         }
     }
 
@@ -203,27 +216,44 @@ fn month_index(d: NaiveDateTime) -> i64 {
 /// Infers the sampling frequency of strictly increasing timestamps (at least two).
 pub fn infer_frequency(ts: &[Timestamp]) -> Spacing {
     if ts.len() < 2 {
-        return Spacing::Irregular { typical: None, first_odd_row: 0, gap: "fewer than two timestamps".into() };
+        return Spacing::Irregular {
+            typical: None,
+            first_odd_row: 0,
+            gap: "fewer than two timestamps".into(),
+        };
     }
     // Index data: integer steps.
     if let Timestamp::Index(_) = ts[0] {
         let step = ts[1].seconds() - ts[0].seconds();
-        return match ts.windows(2).position(|w| w[1].seconds() - w[0].seconds() != step) {
+        return match ts
+            .windows(2)
+            .position(|w| w[1].seconds() - w[0].seconds() != step)
+        {
             None => Spacing::Regular(Frequency::Step(step)),
             Some(i) => Spacing::Irregular {
                 typical: Some(Frequency::Step(step)),
                 first_odd_row: i,
-                gap: format!("{} → {} (step {}, expected {step})", ts[i], ts[i + 1], ts[i + 1].seconds() - ts[i].seconds()),
+                gap: format!(
+                    "{} → {} (step {}, expected {step})",
+                    ts[i],
+                    ts[i + 1],
+                    ts[i + 1].seconds() - ts[i].seconds()
+                ),
             },
         };
     }
     // Calendar months: same day-of-month and time, whole month steps.
     let locals: Vec<NaiveDateTime> = ts.iter().filter_map(|t| t.local()).collect();
-    let same_anchor = locals.iter().all(|d| d.day() == locals[0].day() && d.time() == locals[0].time());
+    let same_anchor = locals
+        .iter()
+        .all(|d| d.day() == locals[0].day() && d.time() == locals[0].time());
     if same_anchor && locals[0].day() <= 28 {
         let step = month_index(locals[1]) - month_index(locals[0]);
         if step > 0 {
-            return match locals.windows(2).position(|w| month_index(w[1]) - month_index(w[0]) != step) {
+            return match locals
+                .windows(2)
+                .position(|w| month_index(w[1]) - month_index(w[0]) != step)
+            {
                 None => Spacing::Regular(Frequency::Months(step as u32)),
                 Some(i) => Spacing::Irregular {
                     typical: Some(Frequency::Months(step as u32)),
@@ -234,7 +264,10 @@ pub fn infer_frequency(ts: &[Timestamp]) -> Spacing {
         }
     }
     // Fixed seconds: the most common gap among the first 1000 must hold everywhere.
-    let gaps: Vec<i64> = ts.windows(2).map(|w| w[1].seconds() - w[0].seconds()).collect();
+    let gaps: Vec<i64> = ts
+        .windows(2)
+        .map(|w| w[1].seconds() - w[0].seconds())
+        .collect();
     let mut sample: Vec<i64> = gaps.iter().take(1000).copied().collect();
     sample.sort_unstable();
     let mut best = (sample[0], 0usize);
@@ -259,7 +292,9 @@ pub fn infer_frequency(ts: &[Timestamp]) -> Spacing {
                 "{} → {} is {}, expected {}",
                 ts[i],
                 ts[i + 1],
-                Frequency::Seconds(gaps[i]).describe().trim_start_matches("every "),
+                Frequency::Seconds(gaps[i])
+                    .describe()
+                    .trim_start_matches("every "),
                 Frequency::Seconds(step).describe()
             ),
         },
@@ -276,10 +311,24 @@ mod tests {
 
     #[test]
     fn parses_every_supported_form() {
-        assert!(matches!(Timestamp::parse("2020-01-31"), Some(Timestamp::Date(_))));
+        assert!(matches!(
+            Timestamp::parse("2020-01-31"),
+            Some(Timestamp::Date(_))
+        ));
         assert!(matches!(Timestamp::parse("17"), Some(Timestamp::Index(17))));
-        for s in ["2020-01-31T12:00", "2020-01-31 12:00", "2020-01-31T12:00:05", "2020-01-31 12:00:05.250"] {
-            assert!(matches!(Timestamp::parse(s), Some(Timestamp::DateTime { offset: None, .. })), "{s}");
+        for s in [
+            "2020-01-31T12:00",
+            "2020-01-31 12:00",
+            "2020-01-31T12:00:05",
+            "2020-01-31 12:00:05.250",
+        ] {
+            assert!(
+                matches!(
+                    Timestamp::parse(s),
+                    Some(Timestamp::DateTime { offset: None, .. })
+                ),
+                "{s}"
+            );
         }
         let z = Timestamp::parse("2013-01-01T06:00:00Z").unwrap();
         let plus = Timestamp::parse("2013-01-01T07:00:00+01:00").unwrap();
@@ -294,13 +343,35 @@ mod tests {
     #[test]
     fn infers_daily_monthly_hourly_half_hourly_and_integer() {
         let daily = parse_all(&["2021-03-01", "2021-03-02", "2021-03-03"]);
-        assert_eq!(infer_frequency(&daily), Spacing::Regular(Frequency::Seconds(86_400)));
-        let monthly = parse_all(&["2020-11-01", "2020-12-01", "2021-01-01", "2021-02-01", "2021-03-01"]);
-        assert_eq!(infer_frequency(&monthly), Spacing::Regular(Frequency::Months(1)));
+        assert_eq!(
+            infer_frequency(&daily),
+            Spacing::Regular(Frequency::Seconds(86_400))
+        );
+        let monthly = parse_all(&[
+            "2020-11-01",
+            "2020-12-01",
+            "2021-01-01",
+            "2021-02-01",
+            "2021-03-01",
+        ]);
+        assert_eq!(
+            infer_frequency(&monthly),
+            Spacing::Regular(Frequency::Months(1))
+        );
         let quarterly = parse_all(&["2020-01-01", "2020-04-01", "2020-07-01"]);
-        assert_eq!(infer_frequency(&quarterly), Spacing::Regular(Frequency::Months(3)));
-        let hourly = parse_all(&["2013-01-01T22:00:00Z", "2013-01-01T23:00:00Z", "2013-01-02T00:00:00Z"]);
-        assert_eq!(infer_frequency(&hourly), Spacing::Regular(Frequency::Seconds(3_600)));
+        assert_eq!(
+            infer_frequency(&quarterly),
+            Spacing::Regular(Frequency::Months(3))
+        );
+        let hourly = parse_all(&[
+            "2013-01-01T22:00:00Z",
+            "2013-01-01T23:00:00Z",
+            "2013-01-02T00:00:00Z",
+        ]);
+        assert_eq!(
+            infer_frequency(&hourly),
+            Spacing::Regular(Frequency::Seconds(3_600))
+        );
         let half = parse_all(&["2020-01-01 00:00", "2020-01-01 00:30", "2020-01-01 01:00"]);
         let f = match infer_frequency(&half) {
             Spacing::Regular(f) => f,
@@ -317,10 +388,17 @@ mod tests {
     fn irregular_spacing_names_the_first_odd_gap() {
         let ts = parse_all(&["2021-03-01", "2021-03-02", "2021-03-05", "2021-03-06"]);
         match infer_frequency(&ts) {
-            Spacing::Irregular { typical, first_odd_row, gap } => {
+            Spacing::Irregular {
+                typical,
+                first_odd_row,
+                gap,
+            } => {
                 assert_eq!(typical, Some(Frequency::Seconds(86_400)));
                 assert_eq!(first_odd_row, 1);
-                assert!(gap.contains("2021-03-02") && gap.contains("2021-03-05"), "{gap}");
+                assert!(
+                    gap.contains("2021-03-02") && gap.contains("2021-03-05"),
+                    "{gap}"
+                );
             }
             other => panic!("expected irregular, got {other:?}"),
         }
@@ -330,12 +408,27 @@ mod tests {
     fn advance_is_calendar_aware() {
         let jan31 = Timestamp::parse("2021-01-31").unwrap();
         // Month-end data is not inferred as monthly (day 31 > 28), but advancing by months clamps.
-        assert_eq!(Frequency::Months(1).advance(&jan31, 1).unwrap().to_string(), "2021-02-28");
+        assert_eq!(
+            Frequency::Months(1).advance(&jan31, 1).unwrap().to_string(),
+            "2021-02-28"
+        );
         let dec = Timestamp::parse("1960-12-01").unwrap();
-        assert_eq!(Frequency::Months(1).advance(&dec, 1).unwrap().to_string(), "1961-01-01");
-        assert_eq!(Frequency::Months(3).advance(&dec, 2).unwrap().to_string(), "1961-06-01");
+        assert_eq!(
+            Frequency::Months(1).advance(&dec, 1).unwrap().to_string(),
+            "1961-01-01"
+        );
+        assert_eq!(
+            Frequency::Months(3).advance(&dec, 2).unwrap().to_string(),
+            "1961-06-01"
+        );
         let t = Timestamp::parse("2020-01-01T23:30:00Z").unwrap();
-        assert_eq!(Frequency::Seconds(1800).advance(&t, 1).unwrap().to_string(), "2020-01-02T00:00:00Z");
-        assert_eq!(Frequency::Step(5).advance(&Timestamp::Index(10), 3), Some(Timestamp::Index(25)));
+        assert_eq!(
+            Frequency::Seconds(1800).advance(&t, 1).unwrap().to_string(),
+            "2020-01-02T00:00:00Z"
+        );
+        assert_eq!(
+            Frequency::Step(5).advance(&Timestamp::Index(10), 3),
+            Some(Timestamp::Index(25))
+        );
     }
 }

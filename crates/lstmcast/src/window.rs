@@ -23,10 +23,27 @@ impl<'a> Windows<'a> {
     ///
     /// Panics (debug) when an origin's inputs or targets fall outside the data: callers derive
     /// origins from [`crate::split::Splits::window_origins`].
-    pub fn new(data: &'a [f32], n_cols: usize, n_targets: usize, lookback: usize, horizon: usize, origins: Range<usize>) -> Self {
+    pub fn new(
+        data: &'a [f32],
+        n_cols: usize,
+        n_targets: usize,
+        lookback: usize,
+        horizon: usize,
+        origins: Range<usize>,
+    ) -> Self {
         debug_assert!(n_cols > 0 && n_targets <= n_cols && data.len() % n_cols == 0);
-        debug_assert!(origins.is_empty() || (origins.start >= lookback && origins.end + horizon - 1 <= data.len() / n_cols));
-        Windows { data, n_cols, n_targets, lookback, horizon, origins: (origins.start, origins.end) }
+        debug_assert!(
+            origins.is_empty()
+                || (origins.start >= lookback && origins.end + horizon - 1 <= data.len() / n_cols)
+        );
+        Windows {
+            data,
+            n_cols,
+            n_targets,
+            lookback,
+            horizon,
+            origins: (origins.start, origins.end),
+        }
     }
 
     /// Number of windows.
@@ -79,12 +96,14 @@ impl<'a> Windows<'a> {
             let t = self.origin(w);
             for s in 0..l {
                 let row = t - l + s;
-                x[(s * b + j) * f..(s * b + j + 1) * f].copy_from_slice(&self.data[row * f..(row + 1) * f]);
+                x[(s * b + j) * f..(s * b + j + 1) * f]
+                    .copy_from_slice(&self.data[row * f..(row + 1) * f]);
             }
             for h in 0..self.horizon {
                 let row = t + h;
                 let dst = j * self.n_outputs() + h * self.n_targets;
-                y[dst..dst + self.n_targets].copy_from_slice(&self.data[row * f..row * f + self.n_targets]);
+                y[dst..dst + self.n_targets]
+                    .copy_from_slice(&self.data[row * f..row * f + self.n_targets]);
             }
         }
     }
@@ -97,7 +116,9 @@ mod tests {
     #[test]
     fn gather_is_time_major_and_targets_step_major() {
         // 6 rows, 2 columns: value = 10·row + col.
-        let data: Vec<f32> = (0..6).flat_map(|r| [10.0 * r as f32, 10.0 * r as f32 + 1.0]).collect();
+        let data: Vec<f32> = (0..6)
+            .flat_map(|r| [10.0 * r as f32, 10.0 * r as f32 + 1.0])
+            .collect();
         let w = Windows::new(&data, 2, 2, 2, 2, 2..5);
         assert_eq!(w.len(), 3);
         let (mut x, mut y) = (vec![0.0; 2 * 2 * 2], vec![0.0; 2 * 4]);

@@ -6,8 +6,12 @@ use lstmcast::train::{self, TrainOptions};
 use lstmcast::Windows;
 
 fn toy(spec: &NetworkSpec, batch: usize, steps: usize) -> (Vec<f32>, Vec<f32>) {
-    let x = (0..steps * batch * spec.n_inputs).map(|k| ((k as f32) * 0.731).sin()).collect();
-    let y = (0..batch * spec.n_outputs).map(|k| ((k as f32) * 1.37).cos() * 0.5).collect();
+    let x = (0..steps * batch * spec.n_inputs)
+        .map(|k| ((k as f32) * 0.731).sin())
+        .collect();
+    let y = (0..batch * spec.n_outputs)
+        .map(|k| ((k as f32) * 1.37).cos() * 0.5)
+        .collect();
     (x, y)
 }
 
@@ -18,11 +22,18 @@ fn loss_at(net: &Network, ws: &mut Workspace, x: &[f32], y: &[f32], b: usize, t:
     net.backward(ws, x, y) as f64
 }
 
+#[allow(clippy::needless_range_loop)] // k indexes both the parameters and the gradient
 fn gradcheck(spec: NetworkSpec) {
     let (b, t) = (3, 6);
     let mut net = Network::new(spec.clone(), &mut rng_for(5, 1)).unwrap();
     // Random biases too, so that every bias gradient is exercised.
-    for p in net.params_mut().iter_mut().enumerate().filter(|(k, _)| k % 7 == 0).map(|(_, p)| p) {
+    for p in net
+        .params_mut()
+        .iter_mut()
+        .enumerate()
+        .filter(|(k, _)| k % 7 == 0)
+        .map(|(_, p)| p)
+    {
         *p += 0.05;
     }
     let (x, y) = toy(&spec, b, t);
@@ -43,25 +54,50 @@ fn gradcheck(spec: NetworkSpec) {
         let numeric = (up - down) / (2.0 * h as f64);
         let err = (numeric - analytic[k] as f64).abs();
         worst = worst.max(err);
-        assert!(err <= 3e-4 + 0.02 * numeric.abs(), "{spec:?} param {k}: analytic {} numeric {numeric}", analytic[k]);
+        assert!(
+            err <= 3e-4 + 0.02 * numeric.abs(),
+            "{spec:?} param {k}: analytic {} numeric {numeric}",
+            analytic[k]
+        );
     }
-    assert!(analytic.iter().any(|g| g.abs() > 1e-3), "gradients should not all vanish");
+    assert!(
+        analytic.iter().any(|g| g.abs() > 1e-3),
+        "gradients should not all vanish"
+    );
     eprintln!("worst abs error {worst:e}");
 }
 
 #[test]
 fn finite_differences_one_layer() {
-    gradcheck(NetworkSpec { n_inputs: 2, layers: vec![5], n_outputs: 3, dropout: 0.0, recurrent_dropout: 0.0 });
+    gradcheck(NetworkSpec {
+        n_inputs: 2,
+        layers: vec![5],
+        n_outputs: 3,
+        dropout: 0.0,
+        recurrent_dropout: 0.0,
+    });
 }
 
 #[test]
 fn finite_differences_two_layers_with_dropout_masks_fixed() {
-    gradcheck(NetworkSpec { n_inputs: 3, layers: vec![4, 3], n_outputs: 2, dropout: 0.3, recurrent_dropout: 0.25 });
+    gradcheck(NetworkSpec {
+        n_inputs: 3,
+        layers: vec![4, 3],
+        n_outputs: 2,
+        dropout: 0.3,
+        recurrent_dropout: 0.25,
+    });
 }
 
 #[test]
 fn dropout_is_off_at_inference_and_on_in_training() {
-    let spec = NetworkSpec { n_inputs: 2, layers: vec![6], n_outputs: 1, dropout: 0.5, recurrent_dropout: 0.5 };
+    let spec = NetworkSpec {
+        n_inputs: 2,
+        layers: vec![6],
+        n_outputs: 1,
+        dropout: 0.5,
+        recurrent_dropout: 0.5,
+    };
     let net = Network::new(spec.clone(), &mut rng_for(1, 1)).unwrap();
     let (x, _) = toy(&spec, 4, 5);
     let mut ws = Workspace::new(&net);
@@ -74,14 +110,22 @@ fn dropout_is_off_at_inference_and_on_in_training() {
 
 #[test]
 fn batch_of_one_path_matches_batched() {
-    let spec = NetworkSpec { n_inputs: 2, layers: vec![7, 5], n_outputs: 3, dropout: 0.0, recurrent_dropout: 0.0 };
+    let spec = NetworkSpec {
+        n_inputs: 2,
+        layers: vec![7, 5],
+        n_outputs: 3,
+        dropout: 0.0,
+        recurrent_dropout: 0.0,
+    };
     let net = Network::new(spec.clone(), &mut rng_for(2, 1)).unwrap();
     let (b, t) = (4, 6);
     let (x, _) = toy(&spec, b, t);
     let mut ws = Workspace::new(&net);
     let all = net.predict(&mut ws, &x, b, t).to_vec();
     for j in 0..b {
-        let xj: Vec<f32> = (0..t).flat_map(|s| x[(s * b + j) * 2..(s * b + j + 1) * 2].to_vec()).collect();
+        let xj: Vec<f32> = (0..t)
+            .flat_map(|s| x[(s * b + j) * 2..(s * b + j + 1) * 2].to_vec())
+            .collect();
         let one = net.predict(&mut ws, &xj, 1, t).to_vec();
         for (p, q) in one.iter().zip(&all[j * 3..(j + 1) * 3]) {
             assert!((p - q).abs() < 1e-5, "{p} vs {q}");
@@ -90,16 +134,28 @@ fn batch_of_one_path_matches_batched() {
 }
 
 fn sine_data() -> Vec<f32> {
-    (0..400).map(|i| ((i as f32) * 0.2).sin() + 0.3 * ((i as f32) * 0.05).cos()).collect()
+    (0..400)
+        .map(|i| ((i as f32) * 0.2).sin() + 0.3 * ((i as f32) * 0.05).cos())
+        .collect()
 }
 
 fn short_training(seed: u64) -> (Vec<f32>, train::TrainReport) {
     let data = sine_data();
     let w = Windows::new(&data, 1, 1, 12, 1, 12..300);
     let v = Windows::new(&data, 1, 1, 12, 1, 300..400);
-    let spec = NetworkSpec { n_inputs: 1, layers: vec![8], n_outputs: 1, dropout: 0.1, recurrent_dropout: 0.0 };
+    let spec = NetworkSpec {
+        n_inputs: 1,
+        layers: vec![8],
+        n_outputs: 1,
+        dropout: 0.1,
+        recurrent_dropout: 0.0,
+    };
     let mut net = Network::new(spec, &mut rng_for(seed, 1)).unwrap();
-    let opts = TrainOptions { epochs: 8, learning_rate: 1e-2, ..Default::default() };
+    let opts = TrainOptions {
+        epochs: 8,
+        learning_rate: 1e-2,
+        ..Default::default()
+    };
     let rep = train::train(&mut net, &w, Some(&v), &opts, seed, &mut |_| {}).unwrap();
     (net.params().to_vec(), rep)
 }
@@ -112,7 +168,10 @@ fn seeded_short_training_lowers_the_loss_and_repeats_bit_identically() {
     assert!(last < 0.5 * first, "loss {first} -> {last}");
     let (w2, r2) = short_training(7);
     assert_eq!(w1, w2, "same seed, same weights, bit for bit");
-    assert_eq!(r1.history.iter().map(|h| h.val_loss).collect::<Vec<_>>(), r2.history.iter().map(|h| h.val_loss).collect::<Vec<_>>());
+    assert_eq!(
+        r1.history.iter().map(|h| h.val_loss).collect::<Vec<_>>(),
+        r2.history.iter().map(|h| h.val_loss).collect::<Vec<_>>()
+    );
     let (w3, _) = short_training(8);
     assert_ne!(w1, w3, "another seed gives other weights");
 }
@@ -122,12 +181,22 @@ fn restores_best_epoch_weights() {
     let (params, rep) = short_training(3);
     let data = sine_data();
     let v = Windows::new(&data, 1, 1, 12, 1, 300..400);
-    let spec = NetworkSpec { n_inputs: 1, layers: vec![8], n_outputs: 1, dropout: 0.1, recurrent_dropout: 0.0 };
+    let spec = NetworkSpec {
+        n_inputs: 1,
+        layers: vec![8],
+        n_outputs: 1,
+        dropout: 0.1,
+        recurrent_dropout: 0.0,
+    };
     let mut net = Network::zeros(spec).unwrap();
     net.set_params(&params).unwrap();
     let mut ws = Workspace::new(&net);
     let now = train::mse(&net, &mut ws, &v, 256);
     let best = rep.best_val_loss.unwrap();
-    assert_eq!(now, best, "the network holds the best epoch's weights (epoch {})", rep.best_epoch);
+    assert_eq!(
+        now, best,
+        "the network holds the best epoch's weights (epoch {})",
+        rep.best_epoch
+    );
     let _ = Rng::clone; // the generator type is public for callers
 }

@@ -9,7 +9,9 @@ fn seasonal(n: usize, noise: f64) -> TimeSeries {
     let mut state = 12345u64;
     let y: Vec<f64> = (0..n)
         .map(|t| {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let u = (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
             10.0 + 3.0 * (2.0 * std::f64::consts::PI * t as f64 / 12.0).sin() + noise * u
         })
@@ -18,7 +20,13 @@ fn seasonal(n: usize, noise: f64) -> TimeSeries {
 }
 
 fn quick(strategy: Strategy, horizon: usize) -> ForecasterConfig {
-    let mut c = ForecasterConfig { lookback: 24, horizon, strategy, season: Some(12), ..Default::default() };
+    let mut c = ForecasterConfig {
+        lookback: 24,
+        horizon,
+        strategy,
+        season: Some(12),
+        ..Default::default()
+    };
     c.model.layers = vec![16];
     c.training.epochs = 60;
     c.training.learning_rate = 5e-3;
@@ -34,7 +42,12 @@ fn direct_and_recursive_both_beat_naive_on_noisy_seasonal_series() {
         let s = &ev.overall["y"];
         // The naive forecast is off by the seasonal swing (amplitude 3); a model that learned the
         // cycle is far better. Require at least 2× lower MAE.
-        assert!(s.model.mae < 0.5 * s.naive.mae, "{strategy:?}: lstm MAE {} vs naive {}", s.model.mae, s.naive.mae);
+        assert!(
+            s.model.mae < 0.5 * s.naive.mae,
+            "{strategy:?}: lstm MAE {} vs naive {}",
+            s.model.mae,
+            s.naive.mae
+        );
         assert_eq!(ev.rows.len(), ev.windows * 3);
     }
 }
@@ -52,9 +65,16 @@ fn save_load_gives_bit_identical_predictions() {
     assert_eq!(back.network.params(), m.network.params());
     let (a, b) = (m.evaluate(&ts).unwrap(), back.evaluate(&ts).unwrap());
     assert_eq!(a.rows, b.rows, "identical predictions after save → load");
-    assert_eq!(m.forecast(&ts, Some(5)).unwrap(), back.forecast(&ts, Some(5)).unwrap());
+    assert_eq!(
+        m.forecast(&ts, Some(5)).unwrap(),
+        back.forecast(&ts, Some(5)).unwrap()
+    );
     // An existing folder is not replaced without force.
-    assert!(m.save(&path, false).unwrap_err().to_string().contains("--force"));
+    assert!(m
+        .save(&path, false)
+        .unwrap_err()
+        .to_string()
+        .contains("--force"));
     m.save(&path, true).unwrap();
 }
 
@@ -69,10 +89,18 @@ fn best_epoch_weights_are_restored_when_it_is_not_the_last() {
     c.training.patience = 8;
     let m = c.fit(&ts, &mut |_| {}).unwrap();
     let r = &m.report;
-    assert!(r.best_epoch < r.history.len(), "best epoch {} should not be the last of {}", r.best_epoch, r.history.len());
+    assert!(
+        r.best_epoch < r.history.len(),
+        "best epoch {} should not be the last of {}",
+        r.best_epoch,
+        r.history.len()
+    );
     let best = r.history[r.best_epoch - 1].val_loss.unwrap();
     let now = m.validation_loss(&ts).unwrap();
-    assert!((now - best).abs() <= 1e-12 * best.max(1.0), "saved model's val loss {now} vs best epoch's {best}");
+    assert!(
+        (now - best).abs() <= 1e-12 * best.max(1.0),
+        "saved model's val loss {now} vs best epoch's {best}"
+    );
     assert!(r.history.last().unwrap().val_loss.unwrap() > best);
 }
 
@@ -83,38 +111,105 @@ fn csv(text: &str) -> TimeSeries {
 fn forecast_times(text_rows: Vec<String>, header: &str, steps: usize) -> Vec<String> {
     let text = format!("{header}\n{}\n", text_rows.join("\n"));
     let ts = csv(&text);
-    let mut c = ForecasterConfig { lookback: 4, horizon: 1, split: lstmcast::SplitSpec { train: 0.6, val: 0.2, test: 0.2 }, ..Default::default() };
+    let mut c = ForecasterConfig {
+        lookback: 4,
+        horizon: 1,
+        split: lstmcast::SplitSpec {
+            train: 0.6,
+            val: 0.2,
+            test: 0.2,
+        },
+        ..Default::default()
+    };
     c.model.layers = vec![4];
     c.training.epochs = 2;
     let m = c.fit(&ts, &mut |_| {}).unwrap();
-    m.forecast(&ts, Some(steps)).unwrap().timestamps.iter().map(|t| t.to_string()).collect()
+    m.forecast(&ts, Some(steps))
+        .unwrap()
+        .timestamps
+        .iter()
+        .map(|t| t.to_string())
+        .collect()
 }
 
 #[test]
 fn forecast_timestamps_continue_monthly_daily_and_half_hourly() {
-    let monthly: Vec<String> = (0..40).map(|i| format!("{}-{:02}-01,{}", 2000 + i / 12, i % 12 + 1, (i as f64).sin())).collect();
+    let monthly: Vec<String> = (0..40)
+        .map(|i| {
+            format!(
+                "{}-{:02}-01,{}",
+                2000 + i / 12,
+                i % 12 + 1,
+                (i as f64).sin()
+            )
+        })
+        .collect();
     // last row: 2003-04-01 → May, June, July 2003
-    assert_eq!(forecast_times(monthly, "date,y", 3), ["2003-05-01", "2003-06-01", "2003-07-01"]);
-    let daily: Vec<String> = (0..40).map(|i| format!("2020-02-{:02},{}", 1 + i % 29, i)).take(29).collect();
-    let daily2: Vec<String> = daily.into_iter().chain((0..11).map(|i| format!("2020-03-{:02},{}", i + 1, i))).collect();
+    assert_eq!(
+        forecast_times(monthly, "date,y", 3),
+        ["2003-05-01", "2003-06-01", "2003-07-01"]
+    );
+    let daily: Vec<String> = (0..40)
+        .map(|i| format!("2020-02-{:02},{}", 1 + i % 29, i))
+        .take(29)
+        .collect();
+    let daily2: Vec<String> = daily
+        .into_iter()
+        .chain((0..11).map(|i| format!("2020-03-{:02},{}", i + 1, i)))
+        .collect();
     // 2020 is a leap year: Feb 1..29 then Mar 1..11; next: Mar 12, 13.
-    assert_eq!(forecast_times(daily2, "date,y", 2), ["2020-03-12", "2020-03-13"]);
-    let half: Vec<String> = (0..40).map(|i| format!("2021-06-30 {:02}:{:02},{}", 4 + i / 2, (i % 2) * 30, i)).collect();
+    assert_eq!(
+        forecast_times(daily2, "date,y", 2),
+        ["2020-03-12", "2020-03-13"]
+    );
+    let half: Vec<String> = (0..40)
+        .map(|i| format!("2021-06-30 {:02}:{:02},{}", 4 + i / 2, (i % 2) * 30, i))
+        .collect();
     // last row 2021-06-30 23:30 → midnight, then 00:30 the next day (naive times stay naive).
-    assert_eq!(forecast_times(half, "time,y", 2), ["2021-07-01T00:00:00", "2021-07-01T00:30:00"]);
+    assert_eq!(
+        forecast_times(half, "time,y", 2),
+        ["2021-07-01T00:00:00", "2021-07-01T00:30:00"]
+    );
 }
 
 #[test]
 fn horizon_beyond_training_needs_target_only_inputs() {
-    let text = format!("date,y,x\n{}\n", (0..60).map(|i| format!("2000-01-{:02},{},{}", 1 + i % 28, i, i * 2)).take(28).collect::<Vec<_>>().join("\n"));
-    let ts = parse_csv(Path::new("t.csv"), text.as_bytes(), &LoadOptions { target: vec!["y".into()], ..Default::default() }).unwrap();
-    let mut c = ForecasterConfig { lookback: 3, horizon: 1, split: lstmcast::SplitSpec { train: 0.6, val: 0.2, test: 0.2 }, ..Default::default() };
+    let text = format!(
+        "date,y,x\n{}\n",
+        (0..60)
+            .map(|i| format!("2000-01-{:02},{},{}", 1 + i % 28, i, i * 2))
+            .take(28)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let ts = parse_csv(
+        Path::new("t.csv"),
+        text.as_bytes(),
+        &LoadOptions {
+            target: vec!["y".into()],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut c = ForecasterConfig {
+        lookback: 3,
+        horizon: 1,
+        split: lstmcast::SplitSpec {
+            train: 0.6,
+            val: 0.2,
+            test: 0.2,
+        },
+        ..Default::default()
+    };
     c.model.layers = vec![3];
     c.training.epochs = 1;
     let m = c.fit(&ts, &mut |_| {}).unwrap();
     assert_eq!(m.forecast(&ts, Some(1)).unwrap().values.len(), 1);
     let e = m.forecast(&ts, Some(3)).unwrap_err().to_string();
-    assert!(e.contains("x") && e.contains("unknown in the future"), "{e}");
+    assert!(
+        e.contains("x") && e.contains("unknown in the future"),
+        "{e}"
+    );
     c.strategy = Strategy::Recursive;
     let e = c.fit(&ts, &mut |_| {}).unwrap_err().to_string();
     assert!(e.contains("recursive") && e.contains(": x"), "{e}");

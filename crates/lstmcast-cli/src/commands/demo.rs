@@ -8,7 +8,10 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&r)?);
     } else {
         println!("example {}: {}", r.example, r.model);
-        println!("  windows      {} train / {} test", r.windows[0], r.windows[1]);
+        println!(
+            "  windows      {} train / {} test",
+            r.windows[0], r.windows[1]
+        );
         println!("  parameters   {}", r.params);
         println!("  test MSE     {:.3e}", r.test_mse);
         println!("  train time   {:.3} s ({} epochs)", r.train_s, r.epochs);

@@ -30,14 +30,18 @@ pub fn load_options(d: &crate::cli::DataArgs) -> anyhow::Result<lstmcast::LoadOp
             None | Some("none") => lstmcast::Fill::None,
             Some("linear") => lstmcast::Fill::Linear,
             Some("forward") => lstmcast::Fill::Forward,
-            Some(other) => anyhow::bail!("invalid configuration: fill: '{other}' is not one of none, linear, forward"),
+            Some(other) => anyhow::bail!(
+                "invalid configuration: fill: '{other}' is not one of none, linear, forward"
+            ),
         },
     })
 }
 
 /// Fails when `out` is, or would replace a folder containing, the input file `data`.
 pub fn guard_input(data: &std::path::Path, out: &std::path::Path) -> anyhow::Result<()> {
-    let (Ok(d), Ok(o)) = (std::fs::canonicalize(data), std::fs::canonicalize(out)) else { return Ok(()) };
+    let (Ok(d), Ok(o)) = (std::fs::canonicalize(data), std::fs::canonicalize(out)) else {
+        return Ok(());
+    };
     if d == o || d.starts_with(&o) {
         anyhow::bail!("invalid configuration: out: {} would overwrite the input file {}; choose another output path", out.display(), data.display());
     }
@@ -52,8 +56,11 @@ pub fn write_file_atomically(path: &std::path::Path, contents: &str) -> anyhow::
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => std::path::Path::new("."),
     };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
-    tmp.write_all(contents.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    tmp.write_all(contents.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }

@@ -9,16 +9,33 @@ fn opt(v: Option<f64>) -> String {
 }
 
 fn row(out: &mut String, name: &str, m: &Metrics) {
-    let _ = writeln!(out, "  {name:<16} {:>12.5} {:>12.5} {:>12.5} {:>8} {:>8.3} {:>7}", m.mse, m.rmse, m.mae, opt(m.mape), m.smape, opt(m.mase));
+    let _ = writeln!(
+        out,
+        "  {name:<16} {:>12.5} {:>12.5} {:>12.5} {:>8} {:>8.3} {:>7}",
+        m.mse,
+        m.rmse,
+        m.mae,
+        opt(m.mape),
+        m.smape,
+        opt(m.mase)
+    );
 }
 
 /// The table: per target, the model beside both baselines; per step when the horizon is > 1.
 pub fn table(ev: &Evaluation, horizon: usize) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "test split: {} windows, horizon {horizon}, seasonal period {}", ev.windows, ev.season);
+    let _ = writeln!(
+        out,
+        "test split: {} windows, horizon {horizon}, seasonal period {}",
+        ev.windows, ev.season
+    );
     for (target, s) in &ev.overall {
         let _ = writeln!(out, "\ntarget {target} (original units, all steps)");
-        let _ = writeln!(out, "  {:<16} {:>12} {:>12} {:>12} {:>8} {:>8} {:>7}", "forecaster", "MSE", "RMSE", "MAE", "MAPE%", "sMAPE%", "MASE");
+        let _ = writeln!(
+            out,
+            "  {:<16} {:>12} {:>12} {:>12} {:>8} {:>8} {:>7}",
+            "forecaster", "MSE", "RMSE", "MAE", "MAPE%", "sMAPE%", "MASE"
+        );
         row(&mut out, "lstm", &s.model);
         row(&mut out, "naive", &s.naive);
         row(&mut out, "seasonal_naive", &s.seasonal_naive);
@@ -26,15 +43,30 @@ pub fn table(ev: &Evaluation, horizon: usize) -> String {
             let _ = writeln!(out, "  (MAPE skips {} zero actuals)", s.model.mape_skipped);
         }
         let verdict = match (s.model.mase, s.naive.mase.min_by_nan(s.seasonal_naive.mase)) {
-            (Some(m), Some(b)) if m < b => format!("the LSTM beats the better baseline (MASE {m:.3} vs {b:.3})"),
-            (Some(m), Some(b)) => format!("the LSTM does NOT beat the better baseline (MASE {m:.3} vs {b:.3})"),
+            (Some(m), Some(b)) if m < b => {
+                format!("the LSTM beats the better baseline (MASE {m:.3} vs {b:.3})")
+            }
+            (Some(m), Some(b)) => {
+                format!("the LSTM does NOT beat the better baseline (MASE {m:.3} vs {b:.3})")
+            }
             _ => "MASE undefined (the training rows repeat exactly)".into(),
         };
         let _ = writeln!(out, "  → {verdict}");
         if horizon > 1 {
-            let _ = writeln!(out, "  per step RMSE: {:>5} {:>12} {:>12} {:>14}", "step", "lstm", "naive", "seasonal_naive");
+            let _ = writeln!(
+                out,
+                "  per step RMSE: {:>5} {:>12} {:>12} {:>14}",
+                "step", "lstm", "naive", "seasonal_naive"
+            );
             for (h, st) in ev.per_step[target].iter().enumerate() {
-                let _ = writeln!(out, "                 {:>5} {:>12.5} {:>12.5} {:>14.5}", h + 1, st.model.rmse, st.naive.rmse, st.seasonal_naive.rmse);
+                let _ = writeln!(
+                    out,
+                    "                 {:>5} {:>12.5} {:>12.5} {:>14.5}",
+                    h + 1,
+                    st.model.rmse,
+                    st.naive.rmse,
+                    st.seasonal_naive.rmse
+                );
             }
         }
     }

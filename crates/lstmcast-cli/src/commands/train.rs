@@ -36,7 +36,9 @@ fn resolve(a: &TrainArgs) -> anyhow::Result<ForecasterConfig> {
         c.strategy = match s.as_str() {
             "direct" => Strategy::Direct,
             "recursive" => Strategy::Recursive,
-            other => anyhow::bail!("invalid configuration: strategy: '{other}' is not one of direct, recursive"),
+            other => anyhow::bail!(
+                "invalid configuration: strategy: '{other}' is not one of direct, recursive"
+            ),
         };
     }
     macro_rules! set {
@@ -63,11 +65,26 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     guard_input(&a.data.data, &a.out)?;
     let ts = lstmcast::load_csv(&a.data.data, &cfg.data)?;
     let show = !a.quiet && std::io::stderr().is_terminal();
-    let bar = ProgressBar::with_draw_target(Some(cfg.training.epochs as u64), if show { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() });
-    bar.set_style(ProgressStyle::with_template("{bar:30} epoch {pos}/{len} {msg} [{elapsed} < {eta}]").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    let bar = ProgressBar::with_draw_target(
+        Some(cfg.training.epochs as u64),
+        if show {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        },
+    );
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} epoch {pos}/{len} {msg} [{elapsed} < {eta}]")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
     let model = cfg.fit(&ts, &mut |r| {
         bar.set_position(r.epoch as u64);
-        bar.set_message(format!("train {:.5} val {:.5} best epoch {}", r.train_loss, r.val_loss.unwrap_or(f64::NAN), r.best_epoch));
+        bar.set_message(format!(
+            "train {:.5} val {:.5} best epoch {}",
+            r.train_loss,
+            r.val_loss.unwrap_or(f64::NAN),
+            r.best_epoch
+        ));
     });
     bar.finish_and_clear();
     let model = model.context("training failed")?;
@@ -80,13 +97,21 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
             ("history.csv", artifact::history_csv(&model.report)),
             ("metrics.json", artifact::metrics_json(&model, &ev)),
             ("predictions.csv", artifact::predictions_csv(&ev)),
-            ("forecast.csv", artifact::forecast_csv(&ts.time_name, &future)),
+            (
+                "forecast.csv",
+                artifact::forecast_csv(&ts.time_name, &future),
+            ),
         ];
         for (name, text) in files {
-            std::fs::write(dir.join(name), text).map_err(|e| lstmcast::Error::io(dir.join(name), e))?;
+            std::fs::write(dir.join(name), text)
+                .map_err(|e| lstmcast::Error::io(dir.join(name), e))?;
         }
         plot::write_chart(dir, "loss", &plot::loss_chart(&model.report))?;
-        plot::write_chart(dir, "forecast", &plot::forecast_chart(&ts, &ev, Some(&future), test_start, 0))?;
+        plot::write_chart(
+            dir,
+            "forecast",
+            &plot::forecast_chart(&ts, &ev, Some(&future), test_start, 0),
+        )?;
         Ok(())
     })?;
     if a.json {
@@ -102,11 +127,19 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
             a.data.data.display(),
             r.history.len(),
             r.best_epoch,
-            if r.stopped_early { " (stopped early, best weights restored)" } else { "" },
+            if r.stopped_early {
+                " (stopped early, best weights restored)"
+            } else {
+                ""
+            },
             r.seconds
         );
         print!("{}", report::table(&ev, cfg.horizon));
-        println!("\nforecast of the next {} step(s) in {}/forecast.csv; plots: loss.png, forecast.png", cfg.horizon, a.out.display());
+        println!(
+            "\nforecast of the next {} step(s) in {}/forecast.csv; plots: loss.png, forecast.png",
+            cfg.horizon,
+            a.out.display()
+        );
         println!("run folder: {}", a.out.display());
     }
     Ok(())

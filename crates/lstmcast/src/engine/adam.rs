@@ -19,7 +19,12 @@ pub struct AdamConfig {
 
 impl Default for AdamConfig {
     fn default() -> Self {
-        AdamConfig { learning_rate: 1e-3, beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7 }
+        AdamConfig {
+            learning_rate: 1e-3,
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-7,
+        }
     }
 }
 
@@ -39,12 +44,21 @@ pub struct Adam {
 impl Adam {
     /// Fresh state for `n` parameters.
     pub fn new(n: usize, config: AdamConfig) -> Adam {
-        Adam { config, m: vec![0.0; n], v: vec![0.0; n], iterations: 0 }
+        Adam {
+            config,
+            m: vec![0.0; n],
+            v: vec![0.0; n],
+            iterations: 0,
+        }
     }
 
     /// One update of `weights` with gradient `grad · grad_scale` (`grad_scale` < 1 clips).
     pub fn step(&mut self, weights: &mut [f32], grad: &[f32], grad_scale: f32) {
-        assert_eq!(weights.len(), self.m.len(), "adam state does not match parameter count");
+        assert_eq!(
+            weights.len(),
+            self.m.len(),
+            "adam state does not match parameter count"
+        );
         self.iterations += 1;
         let t = self.iterations as i32;
         let c = &self.config;
@@ -72,9 +86,21 @@ mod tests {
         // Hand derivation, step 1: m = 0.1 g, v = 0.001 g², alpha = lr·sqrt(0.001)/0.1, so
         // Δw = −lr · sqrt(0.001) g / (sqrt(0.001) |g| + ε) ≈ −lr · sign(g) for |g| ≫ ε.
         let mut w = vec![1.0f32, 1.0, 1.0];
-        let mut a = Adam::new(3, AdamConfig { learning_rate: 0.01, ..Default::default() });
+        let mut a = Adam::new(
+            3,
+            AdamConfig {
+                learning_rate: 0.01,
+                ..Default::default()
+            },
+        );
         a.step(&mut w, &[0.5, -2.0, 0.0], 1.0);
-        assert!((w[0] - 0.99).abs() < 1e-6 && (w[1] - 1.01).abs() < 1e-6, "{w:?}");
-        assert_eq!(w[2], 1.0, "zero gradient leaves the weight unchanged (no 0/0)");
+        assert!(
+            (w[0] - 0.99).abs() < 1e-6 && (w[1] - 1.01).abs() < 1e-6,
+            "{w:?}"
+        );
+        assert_eq!(
+            w[2], 1.0,
+            "zero gradient leaves the weight unchanged (no 0/0)"
+        );
     }
 }

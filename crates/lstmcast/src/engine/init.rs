@@ -26,7 +26,9 @@ pub fn orthogonal<R: Rng>(rng: &mut R, rows: usize, cols: usize, out: &mut [f32]
     let (tall, short) = (rows.max(cols), rows.min(cols));
     // Columns of a [tall, short] normal matrix, orthonormalised by modified Gram–Schmidt, which
     // gives positive diag(R) (what Keras' sign correction produces).
-    let mut q: Vec<Vec<f64>> = (0..short).map(|_| (0..tall).map(|_| standard_normal(rng)).collect()).collect();
+    let mut q: Vec<Vec<f64>> = (0..short)
+        .map(|_| (0..tall).map(|_| standard_normal(rng)).collect())
+        .collect();
     for j in 0..short {
         for k in 0..j {
             let (done, cur) = q.split_at_mut(j);

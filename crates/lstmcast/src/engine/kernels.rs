@@ -11,7 +11,9 @@
 pub fn simd_enabled() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") && std::env::var_os("LSTMCAST_NO_SIMD").is_none()
+        std::is_x86_feature_detected!("avx2")
+            && std::is_x86_feature_detected!("fma")
+            && std::env::var_os("LSTMCAST_NO_SIMD").is_none()
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -58,7 +60,7 @@ const LN2_LO: f32 = -2.121_944_4e-4;
 /// `e^x` to about 2 ulp for x in [−87, 88]; inputs outside are clamped (no inf, no NaN).
 #[inline(always)]
 pub fn exp<const FMA: bool>(x: f32) -> f32 {
-    let x = x.max(-87.0).min(88.0);
+    let x = x.clamp(-87.0, 88.0);
     let t = madd::<FMA>(x, LOG2E, MAGIC);
     let n = t - MAGIC;
     let r = madd::<FMA>(n, -LN2_HI, x);
@@ -69,7 +71,7 @@ pub fn exp<const FMA: bool>(x: f32) -> f32 {
     p = madd::<FMA>(p, r, 8.333_452e-3);
     p = madd::<FMA>(p, r, 4.166_579_6e-2);
     p = madd::<FMA>(p, r, 1.666_666_5e-1);
-    p = madd::<FMA>(p, r, 5.000_000_1e-1);
+    p = madd::<FMA>(p, r, 0.5);
     let e = madd::<FMA>(p, r * r, r) + 1.0;
     let k = (t.to_bits() as i32).wrapping_sub(MAGIC.to_bits() as i32);
     e * f32::from_bits(((k + 127) << 23) as u32)
@@ -92,7 +94,12 @@ const W: usize = 8;
 /// Runs `block` over `n` lanes in fixed blocks of [`W`] (which LLVM vectorises reliably); the tail
 /// goes through the same block on zero-padded copies. `ins` are read, `outs` written.
 #[inline(always)]
-fn by_blocks<const NI: usize, const NO: usize>(n: usize, ins: [&[f32]; NI], outs: [&mut [f32]; NO], block: fn(&[[f32; W]; NI], &mut [[f32; W]; NO])) {
+fn by_blocks<const NI: usize, const NO: usize>(
+    n: usize,
+    ins: [&[f32]; NI],
+    outs: [&mut [f32]; NO],
+    block: fn(&[[f32; W]; NI], &mut [[f32; W]; NO]),
+) {
     let mut outs = outs;
     let mut u = 0;
     let mut a = [[0f32; W]; NI];
@@ -129,16 +136,30 @@ fn by_blocks<const NI: usize, const NO: usize>(n: usize, ins: [&[f32]; NI], outs
 /// One LSTM forward step for one sample. `z` holds the pre-activations `[i | f | c | o]` (each
 /// `h` long) and is overwritten with the activated gates; writes `c`, `tanh(c)` and `h`.
 #[inline(always)]
-fn lstm_row_forward<const FMA: bool>(z: &mut [f32], c_prev: &[f32], c: &mut [f32], tc: &mut [f32], h: &mut [f32]) {
+fn lstm_row_forward<const FMA: bool>(
+    z: &mut [f32],
+    c_prev: &[f32],
+    c: &mut [f32],
+    tc: &mut [f32],
+    h: &mut [f32],
+) {
     let n = c.len();
     let (zi, rest) = z.split_at_mut(n);
     let (zf, rest) = rest.split_at_mut(n);
     let (zg, zo) = rest.split_at_mut(n);
-    by_blocks(n, [c_prev], [zi, zf, zg, zo, c, tc, h], forward_block::<FMA>);
+    by_blocks(
+        n,
+        [c_prev],
+        [zi, zf, zg, zo, c, tc, h],
+        forward_block::<FMA>,
+    );
 }
 
 #[inline(always)]
-fn forward_block<const FMA: bool>([cp]: &[[f32; W]; 1], [zi, zf, zg, zo, c, tc, h]: &mut [[f32; W]; 7]) {
+fn forward_block<const FMA: bool>(
+    [cp]: &[[f32; W]; 1],
+    [zi, zf, zg, zo, c, tc, h]: &mut [[f32; W]; 7],
+) {
     for u in 0..W {
         let i = sigmoid::<FMA>(zi[u]);
         let f = sigmoid::<FMA>(zf[u]);
@@ -156,7 +177,14 @@ fn forward_block<const FMA: bool>([cp]: &[[f32; W]; 1], [zi, zf, zg, zo, c, tc, 
     }
 }
 
-fn lstm_forward_generic<const FMA: bool>(z: &mut [f32], c_prev: &[f32], c: &mut [f32], tc: &mut [f32], h: &mut [f32], units: usize) {
+fn lstm_forward_generic<const FMA: bool>(
+    z: &mut [f32],
+    c_prev: &[f32],
+    c: &mut [f32],
+    tc: &mut [f32],
+    h: &mut [f32],
+    units: usize,
+) {
     for ((((zr, cp), cr), tr), hr) in z
         .chunks_exact_mut(4 * units)
         .zip(c_prev.chunks_exact(units))
@@ -176,7 +204,15 @@ dispatch! {
 
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn lstm_row_backward<const FMA: bool>(gates: &[f32], c_prev: &[f32], tc: &[f32], dh_up: &[f32], dh_rec: &[f32], dc: &mut [f32], dz: &mut [f32]) {
+fn lstm_row_backward<const FMA: bool>(
+    gates: &[f32],
+    c_prev: &[f32],
+    tc: &[f32],
+    dh_up: &[f32],
+    dh_rec: &[f32],
+    dc: &mut [f32],
+    dz: &mut [f32],
+) {
     let n = dc.len();
     let (gi, rest) = gates.split_at(n);
     let (gf, rest) = rest.split_at(n);
@@ -184,11 +220,19 @@ fn lstm_row_backward<const FMA: bool>(gates: &[f32], c_prev: &[f32], tc: &[f32],
     let (dzi, rest) = dz.split_at_mut(n);
     let (dzf, rest) = rest.split_at_mut(n);
     let (dzg, dzo) = rest.split_at_mut(n);
-    by_blocks(n, [gi, gf, gg, go, c_prev, tc, dh_up, dh_rec], [dc, dzi, dzf, dzg, dzo], backward_block::<FMA>);
+    by_blocks(
+        n,
+        [gi, gf, gg, go, c_prev, tc, dh_up, dh_rec],
+        [dc, dzi, dzf, dzg, dzo],
+        backward_block::<FMA>,
+    );
 }
 
 #[inline(always)]
-fn backward_block<const FMA: bool>([gi, gf, gg, go, cp, tc, du, dr]: &[[f32; W]; 8], [dc, dzi, dzf, dzg, dzo]: &mut [[f32; W]; 5]) {
+fn backward_block<const FMA: bool>(
+    [gi, gf, gg, go, cp, tc, du, dr]: &[[f32; W]; 8],
+    [dc, dzi, dzf, dzg, dzo]: &mut [[f32; W]; 5],
+) {
     for u in 0..W {
         let (i, f, g, o, t) = (gi[u], gf[u], gg[u], go[u], tc[u]);
         let dh = du[u] + dr[u];
@@ -202,7 +246,16 @@ fn backward_block<const FMA: bool>([gi, gf, gg, go, cp, tc, du, dr]: &[[f32; W];
 }
 
 #[allow(clippy::too_many_arguments)]
-fn lstm_backward_generic<const FMA: bool>(gates: &[f32], c_prev: &[f32], tc: &[f32], dh_up: &[f32], dh_rec: &[f32], dc: &mut [f32], dz: &mut [f32], units: usize) {
+fn lstm_backward_generic<const FMA: bool>(
+    gates: &[f32],
+    c_prev: &[f32],
+    tc: &[f32],
+    dh_up: &[f32],
+    dh_rec: &[f32],
+    dc: &mut [f32],
+    dz: &mut [f32],
+    units: usize,
+) {
     let u = units;
     for ((((((g, cp), t), du), dr), d), z) in gates
         .chunks_exact(4 * u)
@@ -241,7 +294,13 @@ pub struct AdamStep {
     pub grad_scale: f32,
 }
 
-fn adam_generic<const FMA: bool>(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: AdamStep) {
+fn adam_generic<const FMA: bool>(
+    w: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    s: AdamStep,
+) {
     let n = w.len();
     let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
     for k in 0..n {
@@ -279,7 +338,16 @@ dispatch! {
 /// and `NR` columns starting at (`i0`, `j0`).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn tile<const FMA: bool, const MR: usize, const NR: usize>(k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], i0: usize, j0: usize, skip: usize) {
+fn tile<const FMA: bool, const MR: usize, const NR: usize>(
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    i0: usize,
+    j0: usize,
+    skip: usize,
+) {
     let mut acc = [[0f32; NR]; MR];
     for kk in 0..k {
         let brow: &[f32; NR] = b[kk * n + j0..kk * n + j0 + NR].try_into().expect("tile");
@@ -299,7 +367,14 @@ fn tile<const FMA: bool, const MR: usize, const NR: usize>(k: usize, n: usize, a
 }
 
 #[inline(always)]
-fn rows<const FMA: bool, const MR: usize>(k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], i0: usize) {
+fn rows<const FMA: bool, const MR: usize>(
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    i0: usize,
+) {
     let mut j = 0;
     // A single row has no row reuse: wide tiles keep 8 independent accumulators in flight.
     while MR == 1 && j + 64 <= n {
@@ -325,8 +400,18 @@ fn rows<const FMA: bool, const MR: usize>(k: usize, n: usize, a: &[f32], b: &[f3
     }
 }
 
-fn gemm_acc_generic<const FMA: bool>(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
-    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "gemm_acc shapes");
+fn gemm_acc_generic<const FMA: bool>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+) {
+    assert!(
+        a.len() >= m * k && b.len() >= k * n && c.len() >= m * n,
+        "gemm_acc shapes"
+    );
     let mut i = 0;
     while i + 4 <= m {
         rows::<FMA, 4>(k, n, a, b, c, i);
@@ -381,9 +466,18 @@ mod tests {
             let e = (x as f64).clamp(-87.0, 88.0).exp();
             let s = 1.0 / (1.0 + (-(x as f64)).exp());
             let t = (x as f64).tanh();
-            for (ge, gs, gt) in [(exp::<false>(x), sigmoid::<false>(x), tanh::<false>(x)), (exp::<true>(x), sigmoid::<true>(x), tanh::<true>(x))] {
-                assert!(((ge as f64 - e) / e).abs() < 4e-7, "exp({x}) = {ge}, want {e}");
-                assert!((gs as f64 - s).abs() < 3e-7, "sigmoid({x}) = {gs}, want {s}");
+            for (ge, gs, gt) in [
+                (exp::<false>(x), sigmoid::<false>(x), tanh::<false>(x)),
+                (exp::<true>(x), sigmoid::<true>(x), tanh::<true>(x)),
+            ] {
+                assert!(
+                    ((ge as f64 - e) / e).abs() < 4e-7,
+                    "exp({x}) = {ge}, want {e}"
+                );
+                assert!(
+                    (gs as f64 - s).abs() < 3e-7,
+                    "sigmoid({x}) = {gs}, want {s}"
+                );
                 assert!((gt as f64 - t).abs() < 3e-7, "tanh({x}) = {gt}, want {t}");
                 assert!(ge.is_finite() && gs.is_finite() && gt.is_finite());
             }
@@ -393,10 +487,17 @@ mod tests {
     #[test]
     fn dispatched_forward_matches_portable() {
         let u = 13;
-        let z0: Vec<f32> = (0..3 * 4 * u).map(|k| ((k as f32) * 0.37).sin() * 3.0).collect();
+        let z0: Vec<f32> = (0..3 * 4 * u)
+            .map(|k| ((k as f32) * 0.37).sin() * 3.0)
+            .collect();
         let cp: Vec<f32> = (0..3 * u).map(|k| ((k as f32) * 0.11).cos()).collect();
         let run = |simd: bool| {
-            let (mut z, mut c, mut tc, mut h) = (z0.clone(), vec![0.0; 3 * u], vec![0.0; 3 * u], vec![0.0; 3 * u]);
+            let (mut z, mut c, mut tc, mut h) = (
+                z0.clone(),
+                vec![0.0; 3 * u],
+                vec![0.0; 3 * u],
+                vec![0.0; 3 * u],
+            );
             if simd {
                 lstm_forward(&mut z, &cp, &mut c, &mut tc, &mut h, u);
             } else {
@@ -424,7 +525,13 @@ mod tests {
 
     #[test]
     fn gemm_acc_matches_naive_on_ragged_shapes() {
-        for (m, k, n) in [(1, 3, 5), (4, 7, 16), (6, 5, 27), (33, 50, 200), (32, 200, 50)] {
+        for (m, k, n) in [
+            (1, 3, 5),
+            (4, 7, 16),
+            (6, 5, 27),
+            (33, 50, 200),
+            (32, 200, 50),
+        ] {
             let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
             let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
             let mut c: Vec<f32> = (0..m * n).map(|i| i as f32 * 0.01).collect();
@@ -432,8 +539,12 @@ mod tests {
             gemm_acc(m, k, n, &a, &b, &mut c);
             for i in 0..m {
                 for j in 0..n {
-                    let want = c0[i * n + j] + (0..k).map(|kk| a[i * k + kk] * b[kk * n + j]).sum::<f32>();
-                    assert!((c[i * n + j] - want).abs() < 1e-4 * (1.0 + want.abs()), "({m},{k},{n}) [{i},{j}]");
+                    let want =
+                        c0[i * n + j] + (0..k).map(|kk| a[i * k + kk] * b[kk * n + j]).sum::<f32>();
+                    assert!(
+                        (c[i * n + j] - want).abs() < 1e-4 * (1.0 + want.abs()),
+                        "({m},{k},{n}) [{i},{j}]"
+                    );
                 }
             }
         }

@@ -38,12 +38,24 @@ impl NetworkSpec {
     /// [`Error::InvalidConfig`] naming the field.
     pub fn validate(&self) -> Result<()> {
         if self.n_inputs == 0 || self.n_outputs == 0 {
-            return Err(Error::config("model", "a network needs at least one input and one output"));
+            return Err(Error::config(
+                "model",
+                "a network needs at least one input and one output",
+            ));
         }
         if self.layers.is_empty() || self.layers.iter().any(|&u| u == 0 || u > 4096) {
-            return Err(Error::config("layers", format!("{:?}: give one or more unit counts between 1 and 4096, like 64,32", self.layers)));
+            return Err(Error::config(
+                "layers",
+                format!(
+                    "{:?}: give one or more unit counts between 1 and 4096, like 64,32",
+                    self.layers
+                ),
+            ));
         }
-        for (name, p) in [("dropout", self.dropout), ("recurrent_dropout", self.recurrent_dropout)] {
+        for (name, p) in [
+            ("dropout", self.dropout),
+            ("recurrent_dropout", self.recurrent_dropout),
+        ] {
             if !(0.0..1.0).contains(&p) {
                 return Err(Error::config(name, format!("{p} must be in [0, 1)")));
             }
@@ -88,7 +100,11 @@ fn layout_for(spec: &NetworkSpec) -> Vec<ParamInfo> {
     let mut off = 0;
     let mut push = |name: String, shape: Vec<usize>| {
         let len: usize = shape.iter().product();
-        out.push(ParamInfo { name, shape, offset: off });
+        out.push(ParamInfo {
+            name,
+            shape,
+            offset: off,
+        });
         off += len;
     };
     let mut input = spec.n_inputs;
@@ -114,7 +130,11 @@ impl Network {
         let mut input = net.spec.n_inputs;
         for l in 0..net.spec.layers.len() {
             let h = net.spec.layers[l];
-            let (k, u, b) = (net.layout[3 * l].offset, net.layout[3 * l + 1].offset, net.layout[3 * l + 2].offset);
+            let (k, u, b) = (
+                net.layout[3 * l].offset,
+                net.layout[3 * l + 1].offset,
+                net.layout[3 * l + 2].offset,
+            );
             glorot_uniform(rng, input, 4 * h, &mut net.params[k..k + input * 4 * h]);
             orthogonal(rng, h, 4 * h, &mut net.params[u..u + h * 4 * h]);
             net.params[b + h..b + 2 * h].fill(1.0);
@@ -122,7 +142,12 @@ impl Network {
         }
         let d = &net.layout[3 * net.spec.layers.len()];
         let (off, len) = (d.offset, d.len());
-        glorot_uniform(rng, input, net.spec.n_outputs, &mut net.params[off..off + len]);
+        glorot_uniform(
+            rng,
+            input,
+            net.spec.n_outputs,
+            &mut net.params[off..off + len],
+        );
         Ok(net)
     }
 
@@ -134,7 +159,11 @@ impl Network {
         spec.validate()?;
         let layout = layout_for(&spec);
         let n = layout.last().map(|p| p.offset + p.len()).unwrap_or(0);
-        Ok(Network { spec, params: vec![0.0; n], layout })
+        Ok(Network {
+            spec,
+            params: vec![0.0; n],
+            layout,
+        })
     }
 
     /// The spec.
@@ -158,7 +187,14 @@ impl Network {
     /// A length mismatch.
     pub fn set_params(&mut self, params: &[f32]) -> Result<()> {
         if params.len() != self.params.len() {
-            return Err(Error::config("params", format!("expected {} parameters, got {}", self.params.len(), params.len())));
+            return Err(Error::config(
+                "params",
+                format!(
+                    "expected {} parameters, got {}",
+                    self.params.len(),
+                    params.len()
+                ),
+            ));
         }
         self.params.copy_from_slice(params);
         Ok(())
@@ -171,7 +207,10 @@ impl Network {
 
     /// One named tensor.
     pub fn param(&self, name: &str) -> Option<&[f32]> {
-        self.layout.iter().find(|p| p.name == name).map(|p| &self.params[p.offset..p.offset + p.len()])
+        self.layout
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| &self.params[p.offset..p.offset + p.len()])
     }
 
     /// Mutable access to one named tensor.
@@ -205,8 +244,21 @@ impl Network {
 
 /// `C[m,n] = op(A)[m,k] · op(B)[k,n] + beta · C`; `at`: A is stored `[k, m]`; `bt`: B is stored `[n, k]`.
 #[allow(clippy::too_many_arguments)]
-fn gemm(m: usize, k: usize, n: usize, a: &[f32], at: bool, b: &[f32], bt: bool, c: &mut [f32], beta: f32) {
-    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "gemm shapes");
+fn gemm(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    at: bool,
+    b: &[f32],
+    bt: bool,
+    c: &mut [f32],
+    beta: f32,
+) {
+    assert!(
+        a.len() >= m * k && b.len() >= k * n && c.len() >= m * n,
+        "gemm shapes"
+    );
     if m == 0 || n == 0 {
         return;
     }
@@ -214,7 +266,22 @@ fn gemm(m: usize, k: usize, n: usize, a: &[f32], at: bool, b: &[f32], bt: bool, 
     let (rsb, csb) = if bt { (1, k as isize) } else { (n as isize, 1) };
     // SAFETY: the asserts above guarantee every index the strides reach is inside the slices.
     unsafe {
-        matrixmultiply::sgemm(m, k, n, 1.0, a.as_ptr(), rsa, csa, b.as_ptr(), rsb, csb, beta, c.as_mut_ptr(), n as isize, 1);
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            rsa,
+            csa,
+            b.as_ptr(),
+            rsb,
+            csb,
+            beta,
+            c.as_mut_ptr(),
+            n as isize,
+            1,
+        );
     }
 }
 
@@ -346,9 +413,20 @@ impl Network {
     /// Forward pass over `x` (time-major `[steps, batch, inputs]`); the outputs land in
     /// `ws.output()` (`[batch, outputs]`). With `rng` (training) dropout masks are drawn from it;
     /// without, dropout is off (inference).
-    pub fn forward<R: Rng>(&self, ws: &mut Workspace, x: &[f32], batch: usize, steps: usize, mut rng: Option<&mut R>) {
+    pub fn forward<R: Rng>(
+        &self,
+        ws: &mut Workspace,
+        x: &[f32],
+        batch: usize,
+        steps: usize,
+        mut rng: Option<&mut R>,
+    ) {
         let train = rng.is_some();
-        assert_eq!(x.len(), steps * batch * self.spec.n_inputs, "x must be [steps, batch, inputs]");
+        assert_eq!(
+            x.len(),
+            steps * batch * self.spec.n_inputs,
+            "x must be [steps, batch, inputs]"
+        );
         assert!(steps > 0 && batch > 0, "empty batch");
         ws.ensure(self, batch, steps, train);
         let (b, t) = (batch, steps);
@@ -360,12 +438,19 @@ impl Network {
             let (w, u, bias) = self.layer_params(l);
             let (below, rest) = ws.layers.split_at_mut(l);
             let buf = &mut rest[0];
-            let mut input: &[f32] = if l == 0 { x } else { &below[l - 1].h[b * input_size..b * input_size * (t + 1)] };
+            let mut input: &[f32] = if l == 0 {
+                x
+            } else {
+                &below[l - 1].h[b * input_size..b * input_size * (t + 1)]
+            };
             if ws.dropped_inputs {
                 let r = rng.as_deref_mut().expect("train has rng");
                 dropout_mask(r, self.spec.dropout, &mut buf.in_mask[..b * input_size]);
                 let mask = &buf.in_mask[..b * input_size];
-                for (dst, src) in buf.x_drop[..t * b * input_size].chunks_exact_mut(b * input_size).zip(input.chunks_exact(b * input_size)) {
+                for (dst, src) in buf.x_drop[..t * b * input_size]
+                    .chunks_exact_mut(b * input_size)
+                    .zip(input.chunks_exact(b * input_size))
+                {
                     for ((d, s), m) in dst.iter_mut().zip(src).zip(mask) {
                         *d = s * m;
                     }
@@ -429,7 +514,13 @@ impl Network {
 
     /// Inference on `x` (time-major `[steps, batch, inputs]`), no dropout; returns
     /// `[batch, outputs]` (a view into the workspace).
-    pub fn predict<'w>(&self, ws: &'w mut Workspace, x: &[f32], batch: usize, steps: usize) -> &'w [f32] {
+    pub fn predict<'w>(
+        &self,
+        ws: &'w mut Workspace,
+        x: &[f32],
+        batch: usize,
+        steps: usize,
+    ) -> &'w [f32] {
         self.forward::<rand_chacha::ChaCha8Rng>(ws, x, batch, steps, None);
         &ws.out[..batch * self.spec.n_outputs]
     }
@@ -484,15 +575,33 @@ impl Network {
                 }
             }
             top.dh_in[..(t - 1) * b * h_top].fill(0.0);
-            gemm(b, o, h_top, &ws.dout[..b * o], false, wd, true, &mut top.dh_in[(t - 1) * b * h_top..t * b * h_top], 0.0);
+            gemm(
+                b,
+                o,
+                h_top,
+                &ws.dout[..b * o],
+                false,
+                wd,
+                true,
+                &mut top.dh_in[(t - 1) * b * h_top..t * b * h_top],
+                0.0,
+            );
         }
 
         // LSTM layers, top to bottom.
         for l in (0..n_layers).rev() {
             let h = self.spec.layers[l];
             let g4 = 4 * h;
-            let input_size = if l == 0 { self.spec.n_inputs } else { self.spec.layers[l - 1] };
-            let (pk, pu, pb) = (&self.layout[3 * l], &self.layout[3 * l + 1], &self.layout[3 * l + 2]);
+            let input_size = if l == 0 {
+                self.spec.n_inputs
+            } else {
+                self.spec.layers[l - 1]
+            };
+            let (pk, pu, pb) = (
+                &self.layout[3 * l],
+                &self.layout[3 * l + 1],
+                &self.layout[3 * l + 2],
+            );
             let (below, rest) = ws.layers.split_at_mut(l);
             let buf = &mut rest[0];
             buf.dh_rec[..b * h].fill(0.0);
@@ -510,7 +619,14 @@ impl Network {
                 );
                 if s > 0 {
                     buf.dh_rec[..b * h].fill(0.0);
-                    gemm_acc(b, g4, h, &buf.dz[s * b * g4..(s + 1) * b * g4], &buf.u_t, &mut buf.dh_rec[..b * h]);
+                    gemm_acc(
+                        b,
+                        g4,
+                        h,
+                        &buf.dz[s * b * g4..(s + 1) * b * g4],
+                        &buf.u_t,
+                        &mut buf.dh_rec[..b * h],
+                    );
                     if ws.dropped_state {
                         for (d, m) in buf.dh_rec[..b * h].iter_mut().zip(&buf.rec_mask[..b * h]) {
                             *d *= m;
@@ -520,8 +636,22 @@ impl Network {
             }
             let dz = &buf.dz[..t * b * g4];
             // ∂U = Σ_t h(t−1)ᵀ dz(t): one GEMM over all steps (slot 0 of h is zero).
-            let h_prev: &[f32] = if ws.dropped_state { &buf.h_drop[..t * b * h] } else { &buf.h[..t * b * h] };
-            gemm(h, t * b, g4, h_prev, true, dz, false, &mut ws.grad[pu.offset..pu.offset + h * g4], 0.0);
+            let h_prev: &[f32] = if ws.dropped_state {
+                &buf.h_drop[..t * b * h]
+            } else {
+                &buf.h[..t * b * h]
+            };
+            gemm(
+                h,
+                t * b,
+                g4,
+                h_prev,
+                true,
+                dz,
+                false,
+                &mut ws.grad[pu.offset..pu.offset + h * g4],
+                0.0,
+            );
             let input: &[f32] = if ws.dropped_inputs {
                 &buf.x_drop[..t * b * input_size]
             } else if l == 0 {
@@ -529,7 +659,17 @@ impl Network {
             } else {
                 &below[l - 1].h[b * input_size..(t + 1) * b * input_size]
             };
-            gemm(input_size, t * b, g4, input, true, dz, false, &mut ws.grad[pk.offset..pk.offset + input_size * g4], 0.0);
+            gemm(
+                input_size,
+                t * b,
+                g4,
+                input,
+                true,
+                dz,
+                false,
+                &mut ws.grad[pk.offset..pk.offset + input_size * g4],
+                0.0,
+            );
             let gb = &mut ws.grad[pb.offset..pb.offset + g4];
             gb.fill(0.0);
             for row in dz.chunks_exact(g4) {

@@ -28,7 +28,13 @@ pub struct EarlyStopping {
 impl EarlyStopping {
     /// `patience` 0 never stops (but still tracks the best epoch).
     pub fn new(patience: usize, min_delta: f64) -> Self {
-        EarlyStopping { patience, min_delta, best: f64::INFINITY, best_epoch: 0, wait: 0 }
+        EarlyStopping {
+            patience,
+            min_delta,
+            best: f64::INFINITY,
+            best_epoch: 0,
+            wait: 0,
+        }
     }
 
     /// Feeds epoch `epoch`'s loss.
@@ -67,7 +73,9 @@ pub struct Plateau {
 impl Plateau {
     /// `patience` 0 never reduces.
     pub fn new(patience: usize, min_delta: f64) -> Self {
-        Plateau { inner: EarlyStopping::new(patience, min_delta) }
+        Plateau {
+            inner: EarlyStopping::new(patience, min_delta),
+        }
     }
 
     /// Feeds a loss; true when the rate should be reduced now (the wait then restarts).
@@ -131,8 +139,14 @@ mod tests {
     #[test]
     fn plateau_fires_every_patience_epochs_without_improvement() {
         let mut p = Plateau::new(2, 0.0);
-        let fired: Vec<bool> = [1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.6, 0.6].iter().map(|&l| p.update(l)).collect();
-        assert_eq!(fired, vec![false, false, true, false, true, false, false, true]);
+        let fired: Vec<bool> = [1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.6, 0.6]
+            .iter()
+            .map(|&l| p.update(l))
+            .collect();
+        assert_eq!(
+            fired,
+            vec![false, false, true, false, true, false, false, true]
+        );
         let mut off = Plateau::new(0, 0.0);
         assert!(!(0..10).any(|_| off.update(1.0)));
     }

@@ -80,14 +80,26 @@ impl TrainOptions {
         if self.batch_size == 0 {
             return Err(Error::config("batch_size", "must be at least 1"));
         }
-        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0 && self.learning_rate < 10.0) {
-            return Err(Error::config("learning_rate", format!("{} must be > 0 and < 10 (typical: 1e-4 .. 1e-2)", self.learning_rate)));
+        if !(self.learning_rate.is_finite()
+            && self.learning_rate > 0.0
+            && self.learning_rate < 10.0)
+        {
+            return Err(Error::config(
+                "learning_rate",
+                format!(
+                    "{} must be > 0 and < 10 (typical: 1e-4 .. 1e-2)",
+                    self.learning_rate
+                ),
+            ));
         }
         if !(self.min_delta.is_finite() && self.min_delta >= 0.0) {
             return Err(Error::config("min_delta", "must be ≥ 0"));
         }
         if !(self.reduce_lr_factor > 0.0 && self.reduce_lr_factor < 1.0) {
-            return Err(Error::config("reduce_lr_factor", format!("{} must be in (0, 1)", self.reduce_lr_factor)));
+            return Err(Error::config(
+                "reduce_lr_factor",
+                format!("{} must be in (0, 1)", self.reduce_lr_factor),
+            ));
         }
         if let Some(c) = self.clip_norm {
             if !(c.is_finite() && c > 0.0) {
@@ -151,7 +163,11 @@ impl Batch {
 pub fn mse(net: &Network, ws: &mut Workspace, windows: &Windows, batch: usize) -> f64 {
     let mut total = 0f64;
     predict_each(net, ws, windows, batch, |_, pred, y| {
-        total += pred.iter().zip(y).map(|(p, t)| ((p - t) as f64).powi(2)).sum::<f64>();
+        total += pred
+            .iter()
+            .zip(y)
+            .map(|(p, t)| ((p - t) as f64).powi(2))
+            .sum::<f64>();
     });
     total / (windows.len() * windows.n_outputs()).max(1) as f64
 }
@@ -160,12 +176,24 @@ pub fn mse(net: &Network, ws: &mut Workspace, windows: &Windows, batch: usize) -
 pub fn predict_all(net: &Network, windows: &Windows, batch: usize) -> Vec<f32> {
     let mut ws = Workspace::new(net);
     let mut out = Vec::with_capacity(windows.len() * windows.n_outputs());
-    predict_each(net, &mut ws, windows, batch, |_, pred, _| out.extend_from_slice(pred));
+    predict_each(net, &mut ws, windows, batch, |_, pred, _| {
+        out.extend_from_slice(pred)
+    });
     out
 }
 
-fn predict_each(net: &Network, ws: &mut Workspace, windows: &Windows, batch: usize, mut f: impl FnMut(usize, &[f32], &[f32])) {
-    let mut b = Batch { idx: Vec::new(), x: Vec::new(), y: Vec::new() };
+fn predict_each(
+    net: &Network,
+    ws: &mut Workspace,
+    windows: &Windows,
+    batch: usize,
+    mut f: impl FnMut(usize, &[f32], &[f32]),
+) {
+    let mut b = Batch {
+        idx: Vec::new(),
+        x: Vec::new(),
+        y: Vec::new(),
+    };
     let all: Vec<usize> = (0..windows.len()).collect();
     for (k, chunk) in all.chunks(batch.max(1)).enumerate() {
         b.fill(windows, chunk);
@@ -192,15 +220,29 @@ pub fn train(
 ) -> Result<TrainReport> {
     opts.validate()?;
     if train.is_empty() {
-        return Err(Error::NotEnoughData { what: "training".into(), needed: 1, got: 0 });
+        return Err(Error::NotEnoughData {
+            what: "training".into(),
+            needed: 1,
+            got: 0,
+        });
     }
     let start = Instant::now();
     let mut shuffle_rng = rng_for(seed, streams::SHUFFLE);
     let mut dropout_rng = rng_for(seed, streams::DROPOUT);
-    let mut adam = Adam::new(net.n_params(), AdamConfig { learning_rate: opts.learning_rate, ..Default::default() });
+    let mut adam = Adam::new(
+        net.n_params(),
+        AdamConfig {
+            learning_rate: opts.learning_rate,
+            ..Default::default()
+        },
+    );
     let mut ws = Workspace::new(net);
     let mut eval_ws = Workspace::new(net);
-    let mut batch = Batch { idx: Vec::new(), x: Vec::new(), y: Vec::new() };
+    let mut batch = Batch {
+        idx: Vec::new(),
+        x: Vec::new(),
+        y: Vec::new(),
+    };
     let mut order: Vec<usize> = (0..train.len()).collect();
     let mut stopper = EarlyStopping::new(opts.patience, opts.min_delta);
     let mut plateau = Plateau::new(opts.reduce_lr_patience, opts.min_delta);
@@ -216,13 +258,21 @@ pub fn train(
         let mut sum = 0f64;
         for (bi, chunk) in order.chunks(opts.batch_size).enumerate() {
             batch.fill(train, chunk);
-            let rng: Option<&mut Rng> = if uses_dropout { Some(&mut dropout_rng) } else { None };
+            let rng: Option<&mut Rng> = if uses_dropout {
+                Some(&mut dropout_rng)
+            } else {
+                None
+            };
             net.forward(&mut ws, &batch.x, chunk.len(), train.lookback(), rng);
             let loss = net.backward(&mut ws, &batch.x, &batch.y);
             let norm2 = sum_squares(ws.grad());
             if !loss.is_finite() || !norm2.is_finite() {
                 net.set_params(&best_params)?;
-                return Err(Error::Diverged { epoch, batch: bi + 1, loss });
+                return Err(Error::Diverged {
+                    epoch,
+                    batch: bi + 1,
+                    loss,
+                });
             }
             let scale = match opts.clip_norm {
                 Some(c) if norm2.sqrt() > c => (c / norm2.sqrt()) as f32,
@@ -237,13 +287,18 @@ pub fn train(
         let decision = match val_loss {
             Some(v) if v.is_finite() => {
                 if plateau.update(v) {
-                    adam.config.learning_rate = (adam.config.learning_rate * opts.reduce_lr_factor).max(opts.min_learning_rate);
+                    adam.config.learning_rate = (adam.config.learning_rate * opts.reduce_lr_factor)
+                        .max(opts.min_learning_rate);
                 }
                 stopper.update(epoch, v)
             }
             Some(v) => {
                 net.set_params(&best_params)?;
-                return Err(Error::Diverged { epoch, batch: 0, loss: v as f32 });
+                return Err(Error::Diverged {
+                    epoch,
+                    batch: 0,
+                    loss: v as f32,
+                });
             }
             None => Decision::Improved,
         };
@@ -255,7 +310,11 @@ pub fn train(
             train_loss,
             val_loss,
             learning_rate: lr_used,
-            best_epoch: if val.is_some() { stopper.best_epoch() } else { epoch },
+            best_epoch: if val.is_some() {
+                stopper.best_epoch()
+            } else {
+                epoch
+            },
             seconds: t0.elapsed().as_secs_f64(),
         };
         on_epoch(&rec);
@@ -266,9 +325,17 @@ pub fn train(
         }
     }
     net.set_params(&best_params)?;
-    let best_epoch = if val.is_some() { stopper.best_epoch() } else { history.len() };
+    let best_epoch = if val.is_some() {
+        stopper.best_epoch()
+    } else {
+        history.len()
+    };
     Ok(TrainReport {
-        best_val_loss: val.and(history.get(best_epoch.saturating_sub(1)).and_then(|r| r.val_loss)),
+        best_val_loss: val.and(
+            history
+                .get(best_epoch.saturating_sub(1))
+                .and_then(|r| r.val_loss),
+        ),
         history,
         best_epoch,
         stopped_early,

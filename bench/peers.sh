@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: the three reference examples in lstmcast, PyTorch and Keras, one thread
+# each, interleaved in one run so that all three see the same machine load. Prints ratios.
+#
+#   bash bench/peers.sh                 # 3 repeats (seeds 42, 43, 44), all examples
+#   REPEATS=5 EXAMPLES="1 3" bash bench/peers.sh
+#
+# Needs the peer environment from ../shared/bench/peers/setup.sh (created here if missing;
+# ~5 minutes and ~7 GB the first time). Results: bench/out/results.json and a markdown table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PEERS=${PEERS:-../shared/bench/peers}
+PY=${PY:-"$HOME/.cache/peers-venv/bin/python"}
+REPEATS=${REPEATS:-3}
+EXAMPLES=${EXAMPLES:-"1 2 3"}
+OUT=bench/out
+mkdir -p "$OUT"
+if [ ! -x "$PY" ]; then
+  bash "$PEERS/setup.sh" --no-darts
+fi
+cargo build --release -q -p lstmcast-cli
+BIN=target/release/lstmcast
+: > "$OUT/results.jsonl"
+for ex in $EXAMPLES; do
+  echo "== example $ex" >&2
+  for r in $(seq 0 $((REPEATS - 1))); do
+    seed=$((42 + r))
+    "$BIN" demo --example "$ex" --seed "$seed" --json | "$PY" -c 'import json,sys; d=json.load(sys.stdin); d["framework"]="lstmcast"; d["predict_one_ms"]=d["predict_one_us"]/1000; print(json.dumps(d))' >> "$OUT/results.jsonl"
+  done
+  (cd "$PEERS" && "$PY" torch_seed.py --example "$ex" --repeats "$REPEATS" --threads 1 2>>"$OLDPWD/$OUT/stderr.log") >> "$OUT/results.jsonl"
+  (cd "$PEERS" && "$PY" keras_seed.py --example "$ex" --repeats "$REPEATS" --threads 1 2>>"$OLDPWD/$OUT/stderr.log") >> "$OUT/results.jsonl"
+done
+"$PY" bench/summarize.py "$OUT/results.jsonl" "$OUT/results.json"

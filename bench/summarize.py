@@ -1,0 +1,42 @@
+"""Reads the JSON lines of bench/peers.sh and prints medians and ratios (stdlib only).
+
+lstmcast prints one line per seed; the peer scripts print one line per example whose top-level
+numbers are already medians over their repeats (per-repeat values under "runs").
+"""
+import json
+import statistics
+import sys
+from collections import defaultdict
+
+rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip().startswith("{")]
+by = defaultdict(lambda: {"train_s": [], "test_mse": [], "predict_one_ms": []})
+for r in rows:
+    key = (int(r["example"]), r["framework"])
+    runs = r.get("runs") or [r]
+    for run in runs:
+        for k in ("train_s", "test_mse", "predict_one_ms"):
+            if k in run:
+                by[key][k].append(float(run[k]))
+            elif k in r:
+                by[key][k].append(float(r[k]))
+
+summary = {}
+print("| ex | framework | train_s median | test MSE median (min..max) | predict 1 window ms | torch/x train | keras/x train |")
+print("|---|---|---|---|---|---|---|")
+for ex in sorted({k[0] for k in by}):
+    med = {fw: {k: statistics.median(v) for k, v in by[(ex, fw)].items() if v} for (e, fw) in by if e == ex}
+    for fw in ("lstmcast", "torch", "keras"):
+        if fw not in med:
+            continue
+        m = med[fw]
+        mses = by[(ex, fw)]["test_mse"]
+        t_ratio = med.get("torch", {}).get("train_s", float("nan")) / m["train_s"]
+        k_ratio = med.get("keras", {}).get("train_s", float("nan")) / m["train_s"]
+        print(f"| {ex} | {fw} | {m['train_s']:.3f} | {m['test_mse']:.2e} ({min(mses):.1e}..{max(mses):.1e}) | {m['predict_one_ms']:.4f} | {t_ratio:.2f} | {k_ratio:.2f} |")
+        summary[f"{ex}/{fw}"] = {**m, "torch_over_this_train": t_ratio, "keras_over_this_train": k_ratio}
+    lc, to = med.get("lstmcast"), med.get("torch")
+    if lc and to:
+        print(f"|   | **ratio** | lstmcast trains {to['train_s'] / lc['train_s']:.2f}x faster than torch, "
+              f"{med.get('keras', {}).get('train_s', float('nan')) / lc['train_s']:.2f}x faster than keras; "
+              f"predicts one window {to['predict_one_ms'] / lc['predict_one_ms']:.2f}x faster than torch | | | | | |")
+json.dump(summary, open(sys.argv[2], "w"), indent=1)
