@@ -355,3 +355,49 @@ fn inspect_summarises_a_bundled_csv() {
         "{out}"
     );
 }
+
+#[test]
+fn fill_reports_how_many_cells_were_filled() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("gaps.csv");
+    let rows: Vec<String> = (0..120)
+        .map(|i| {
+            format!(
+                "{}-{:02}-01,{}",
+                2000 + i / 12,
+                i % 12 + 1,
+                if i % 10 == 5 {
+                    "NA".into()
+                } else {
+                    format!("{}", (i as f64 * 0.5).sin())
+                }
+            )
+        })
+        .collect();
+    std::fs::write(&csv, format!("date,y\n{}\n", rows.join("\n"))).unwrap();
+    let out = tmp.path().join("r");
+    let base = [
+        "train",
+        "--data",
+        csv.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--layers",
+        "4",
+        "--lookback",
+        "6",
+        "--quiet",
+    ];
+    fails_with(&base, 1, &["gaps.csv:7", "missing value", "--fill"]);
+    let mut args = base.to_vec();
+    args.extend(["--fill", "linear"]);
+    let o = run(&args);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("filled 12 missing cell(s)") && stdout.contains("y: 12"),
+        "{stdout}"
+    );
+}

@@ -200,3 +200,20 @@ fn restores_best_epoch_weights() {
     );
     let _ = Rng::clone; // the generator type is public for callers
 }
+
+#[test]
+fn reference_examples_reach_keras_accuracy() {
+    // The peers' recorded test MSE over seeds 42–44 (../shared/bench/peers/results.md): Keras
+    // 8.8e-7..3.6e-6 (ex. 1), 3.5e-7..9.5e-7 (ex. 2), 1.5e-5..1.3e-4 (ex. 3); PyTorch within
+    // 9.1e-8..6.9e-5. The issue asks for "about 1e-6 to 1e-4"; require below 2e-4 and well above
+    // zero (a leak of test targets into inputs would give ~0).
+    for ex in 1..=3u8 {
+        let r = lstmcast::demo::run_example(ex, 42, 20).unwrap();
+        assert_eq!(r.epochs, 20);
+        assert!(
+            r.test_mse < 2e-4 && r.test_mse > 1e-9,
+            "example {ex}: test MSE {}",
+            r.test_mse
+        );
+    }
+}

@@ -64,6 +64,21 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     let cfg = resolve(&a)?;
     guard_input(&a.data.data, &a.out)?;
     let ts = lstmcast::load_csv(&a.data.data, &cfg.data)?;
+    let filled: usize = ts.filled.iter().sum();
+    if filled > 0 && !a.json {
+        let per: Vec<String> = ts
+            .names
+            .iter()
+            .zip(&ts.filled)
+            .filter(|(_, n)| **n > 0)
+            .map(|(c, n)| format!("{c}: {n}"))
+            .collect();
+        println!(
+            "filled {filled} missing cell(s) ({:?} fill): {}",
+            cfg.data.fill,
+            per.join(", ")
+        );
+    }
     let show = !a.quiet && std::io::stderr().is_terminal();
     let bar = ProgressBar::with_draw_target(
         Some(cfg.training.epochs as u64),

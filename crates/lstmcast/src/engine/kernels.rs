@@ -6,19 +6,23 @@
 //! `-C target-cpu=native` needed); otherwise the portable one runs. The two agree to float
 //! rounding (FMA fuses a multiply-add), and each is deterministic on its own.
 
-/// Whether the AVX2+FMA kernels run on this CPU (std caches the detection).
+/// Whether the AVX2+FMA kernels run on this CPU (decided once: CPU support, and no
+/// `LSTMCAST_NO_SIMD` in the environment).
 #[inline]
 pub fn simd_enabled() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::is_x86_feature_detected!("avx2")
-            && std::is_x86_feature_detected!("fma")
-            && std::env::var_os("LSTMCAST_NO_SIMD").is_none()
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    static SIMD: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SIMD.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            std::is_x86_feature_detected!("avx2")
+                && std::is_x86_feature_detected!("fma")
+                && std::env::var_os("LSTMCAST_NO_SIMD").is_none()
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    })
 }
 
 /// Defines a public dispatcher `$name` that runs `$generic::<true>` under AVX2+FMA when available
@@ -91,46 +95,45 @@ pub fn tanh<const FMA: bool>(x: f32) -> f32 {
 
 const W: usize = 8;
 
-/// Runs `block` over `n` lanes in fixed blocks of [`W`] (which LLVM vectorises reliably); the tail
-/// goes through the same block on zero-padded copies. `ins` are read, `outs` written.
-#[inline(always)]
-fn by_blocks<const NI: usize, const NO: usize>(
-    n: usize,
-    ins: [&[f32]; NI],
-    outs: [&mut [f32]; NO],
-    block: fn(&[[f32; W]; NI], &mut [[f32; W]; NO]),
-) {
-    let mut outs = outs;
-    let mut u = 0;
-    let mut a = [[0f32; W]; NI];
-    let mut o = [[0f32; W]; NO];
-    while u + W <= n {
-        for (dst, src) in a.iter_mut().zip(ins.iter()) {
-            *dst = src[u..u + W].try_into().expect("block");
+/// Runs `$block` over `$n` lanes in fixed blocks of [`W`] (which LLVM vectorises reliably); the
+/// tail goes through the same block on zero-padded copies. `$ins` are read, `$outs` written. A
+/// macro, not a higher-order function, so the block is always a direct, inlined call (through a
+/// function pointer or an `Fn` shim it was not inlined, and `mul_add` became a libm call).
+macro_rules! by_blocks {
+    ($n:expr, [$($i:expr),* $(,)?], [$($o:expr),* $(,)?], $block:expr $(,)?) => {{
+        let n: usize = $n;
+        let ins = [$($i),*];
+        let mut outs = [$($o),*];
+        let mut a = [[0f32; W]; { [$(stringify!($i)),*].len() }];
+        let mut o = [[0f32; W]; { [$(stringify!($o)),*].len() }];
+        let mut u = 0;
+        while u + W <= n {
+            for (dst, src) in a.iter_mut().zip(ins.iter()) {
+                *dst = src[u..u + W].try_into().expect("block");
+            }
+            for (dst, src) in o.iter_mut().zip(outs.iter()) {
+                *dst = src[u..u + W].try_into().expect("block");
+            }
+            $block(&a, &mut o);
+            for (dst, src) in outs.iter_mut().zip(o.iter()) {
+                dst[u..u + W].copy_from_slice(src);
+            }
+            u += W;
         }
-        for (dst, src) in o.iter_mut().zip(outs.iter()) {
-            *dst = src[u..u + W].try_into().expect("block");
+        if u < n {
+            let m = n - u;
+            for (dst, src) in a.iter_mut().zip(ins.iter()) {
+                dst[..m].copy_from_slice(&src[u..n]);
+            }
+            for (dst, src) in o.iter_mut().zip(outs.iter()) {
+                dst[..m].copy_from_slice(&src[u..n]);
+            }
+            $block(&a, &mut o);
+            for (dst, src) in outs.iter_mut().zip(o.iter()) {
+                dst[u..n].copy_from_slice(&src[..m]);
+            }
         }
-        block(&a, &mut o);
-        for (dst, src) in outs.iter_mut().zip(o.iter()) {
-            dst[u..u + W].copy_from_slice(src);
-        }
-        u += W;
-    }
-    while u < n {
-        let m = W.min(n - u);
-        for (dst, src) in a.iter_mut().zip(ins.iter()) {
-            dst[..m].copy_from_slice(&src[u..u + m]);
-        }
-        for (dst, src) in o.iter_mut().zip(outs.iter()) {
-            dst[..m].copy_from_slice(&src[u..u + m]);
-        }
-        block(&a, &mut o);
-        for (dst, src) in outs.iter_mut().zip(o.iter()) {
-            dst[u..u + m].copy_from_slice(&src[..m]);
-        }
-        u += m;
-    }
+    }};
 }
 
 /// One LSTM forward step for one sample. `z` holds the pre-activations `[i | f | c | o]` (each
@@ -147,7 +150,7 @@ fn lstm_row_forward<const FMA: bool>(
     let (zi, rest) = z.split_at_mut(n);
     let (zf, rest) = rest.split_at_mut(n);
     let (zg, zo) = rest.split_at_mut(n);
-    by_blocks(
+    by_blocks!(
         n,
         [c_prev],
         [zi, zf, zg, zo, c, tc, h],
@@ -220,7 +223,7 @@ fn lstm_row_backward<const FMA: bool>(
     let (dzi, rest) = dz.split_at_mut(n);
     let (dzf, rest) = rest.split_at_mut(n);
     let (dzg, dzo) = rest.split_at_mut(n);
-    by_blocks(
+    by_blocks!(
         n,
         [gi, gf, gg, go, c_prev, tc, dh_up, dh_rec],
         [dc, dzi, dzf, dzg, dzo],
