@@ -35,16 +35,25 @@ fn fails_with(args: &[&str], code: i32, needles: &[&str]) {
     }
 }
 
-const QUICK: [&str; 8] = [
-    "--epochs",
-    "3",
-    "--layers",
-    "8",
-    "--lookback",
-    "12",
-    "--quiet",
-    "--seed",
-];
+/// `train --data CSV --out OUT` with a small, fast model and the given seed.
+fn quick_train<'a>(csv: &'a Path, out: &'a Path, seed: &'a str) -> Vec<&'a str> {
+    vec![
+        "train",
+        "--data",
+        csv.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--epochs",
+        "3",
+        "--layers",
+        "8",
+        "--lookback",
+        "12",
+        "--quiet",
+        "--seed",
+        seed,
+    ]
+}
 
 #[test]
 fn help_lists_subcommands() {
@@ -59,15 +68,7 @@ fn train_writes_a_complete_run_folder_then_evaluate_and_forecast_use_it() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
     let csv = data("nottem.csv");
-    let mut args = vec![
-        "train",
-        "--data",
-        csv.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend(QUICK);
-    args.push("7");
+    let args = quick_train(&csv, &out, "7");
     let o = run(&args);
     let (stdout, stderr) = text(&o);
     assert!(o.status.success(), "{stderr}");
@@ -175,18 +176,8 @@ fn train_json_prints_metrics() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("r");
     let csv = data("air_passengers.csv");
-    let mut args = vec![
-        "train",
-        "--data",
-        csv.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--json",
-        "--horizon",
-        "3",
-    ];
-    args.extend(QUICK);
-    args.push("1");
+    let mut args = quick_train(&csv, &out, "1");
+    args.extend(["--json", "--horizon", "3"]);
     let o = run(&args);
     assert!(o.status.success(), "{}", text(&o).1);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -207,15 +198,7 @@ fn existing_folders_are_protected() {
     let foreign = tmp.path().join("mine");
     std::fs::create_dir(&foreign).unwrap();
     std::fs::write(foreign.join("notes.txt"), "keep me").unwrap();
-    let mut args = vec![
-        "train",
-        "--data",
-        csv.to_str().unwrap(),
-        "--out",
-        foreign.to_str().unwrap(),
-    ];
-    args.extend(QUICK);
-    args.push("1");
+    let mut args = quick_train(&csv, &foreign, "1");
     fails_with(&args, 1, &["not empty", "--force"]);
     args.push("--force");
     fails_with(&args, 1, &["not an lstmcast run folder"]);
@@ -229,16 +212,8 @@ fn existing_folders_are_protected() {
     std::fs::copy(&csv, own.join("in.csv")).unwrap();
     std::fs::write(own.join("lstmcast.json"), "{}").unwrap();
     let in_csv = own.join("in.csv");
-    let mut args = vec![
-        "train",
-        "--data",
-        in_csv.to_str().unwrap(),
-        "--out",
-        own.to_str().unwrap(),
-        "--force",
-    ];
-    args.extend(QUICK);
-    args.push("1");
+    let mut args = quick_train(&in_csv, &own, "1");
+    args.push("--force");
     fails_with(&args, 1, &["would overwrite the input file"]);
     assert!(in_csv.is_file());
 }

@@ -1,7 +1,7 @@
 //! Engine checks beyond the Keras fixtures: finite differences (with dropout masks held fixed
 //! by reseeding the mask generator), determinism, and a short training that must lower the loss.
 
-use lstmcast::engine::{rng_for, Network, NetworkSpec, Rng, Workspace};
+use lstmcast::engine::{rng_for, Network, NetworkSpec, Workspace};
 use lstmcast::train::{self, TrainOptions};
 use lstmcast::Windows;
 
@@ -139,17 +139,22 @@ fn sine_data() -> Vec<f32> {
         .collect()
 }
 
-fn short_training(seed: u64) -> (Vec<f32>, train::TrainReport) {
-    let data = sine_data();
-    let w = Windows::new(&data, 1, 1, 12, 1, 12..300);
-    let v = Windows::new(&data, 1, 1, 12, 1, 300..400);
-    let spec = NetworkSpec {
+/// The small dropout network of the short-training tests.
+fn short_spec() -> NetworkSpec {
+    NetworkSpec {
         n_inputs: 1,
         layers: vec![8],
         n_outputs: 1,
         dropout: 0.1,
         recurrent_dropout: 0.0,
-    };
+    }
+}
+
+fn short_training(seed: u64) -> (Vec<f32>, train::TrainReport) {
+    let data = sine_data();
+    let w = Windows::new(&data, 1, 1, 12, 1, 12..300);
+    let v = Windows::new(&data, 1, 1, 12, 1, 300..400);
+    let spec = short_spec();
     let mut net = Network::new(spec, &mut rng_for(seed, 1)).unwrap();
     let opts = TrainOptions {
         epochs: 8,
@@ -181,13 +186,7 @@ fn restores_best_epoch_weights() {
     let (params, rep) = short_training(3);
     let data = sine_data();
     let v = Windows::new(&data, 1, 1, 12, 1, 300..400);
-    let spec = NetworkSpec {
-        n_inputs: 1,
-        layers: vec![8],
-        n_outputs: 1,
-        dropout: 0.1,
-        recurrent_dropout: 0.0,
-    };
+    let spec = short_spec();
     let mut net = Network::zeros(spec).unwrap();
     net.set_params(&params).unwrap();
     let mut ws = Workspace::new(&net);
@@ -198,7 +197,6 @@ fn restores_best_epoch_weights() {
         "the network holds the best epoch's weights (epoch {})",
         rep.best_epoch
     );
-    let _ = Rng::clone; // the generator type is public for callers
 }
 
 #[test]
