@@ -351,22 +351,9 @@ fn fill_reports_how_many_cells_were_filled() {
         .collect();
     std::fs::write(&csv, format!("date,y\n{}\n", rows.join("\n"))).unwrap();
     let out = tmp.path().join("r");
-    let base = [
-        "train",
-        "--data",
-        csv.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--epochs",
-        "1",
-        "--layers",
-        "4",
-        "--lookback",
-        "6",
-        "--quiet",
-    ];
+    let base = quick_train(&csv, &out, "1");
     fails_with(&base, 1, &["gaps.csv:7", "missing value", "--fill"]);
-    let mut args = base.to_vec();
+    let mut args = base.clone();
     args.extend(["--fill", "linear"]);
     let o = run(&args);
     let (stdout, stderr) = text(&o);

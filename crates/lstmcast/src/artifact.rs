@@ -327,9 +327,9 @@ pub fn forecast_csv(time_name: &str, f: &Forecast) -> String {
     finish(w)
 }
 
-/// Writes `metrics.json`: the evaluation plus training facts.
-pub fn metrics_json(model: &TrainedForecaster, ev: &Evaluation) -> String {
-    let v = serde_json::json!({
+/// The content of `metrics.json`: the evaluation plus training facts.
+pub fn metrics(model: &TrainedForecaster, ev: &Evaluation) -> serde_json::Value {
+    serde_json::json!({
         "test": ev,
         "training": {
             "best_epoch": model.report.best_epoch,
@@ -339,6 +339,10 @@ pub fn metrics_json(model: &TrainedForecaster, ev: &Evaluation) -> String {
             "seconds": model.report.seconds,
         },
         "params": model.network.n_params(),
-    });
-    to_json(&v)
+    })
+}
+
+/// `metrics.json` as text.
+pub fn metrics_json(model: &TrainedForecaster, ev: &Evaluation) -> String {
+    to_json(&metrics(model, ev))
 }

@@ -10,7 +10,6 @@ use crate::engine::{rng_for, Network, Workspace};
 use crate::error::{Error, Result};
 use crate::metrics::{mase_scale, score, seasonal_naive, Metrics};
 use crate::scale::Scaler;
-use crate::split::Splits;
 use crate::time::{Frequency, Timestamp};
 use crate::train::{self, streams, EpochRecord, TrainReport};
 use crate::window::Windows;
@@ -270,8 +269,7 @@ impl TrainedForecaster {
         self.check_columns(ts)?;
         let cfg = &self.config;
         let splits = cfg.split.ranges(ts.len());
-        let test = Splits::origins(&splits.test, cfg.lookback, cfg.horizon);
-        splits.window_origins(cfg.lookback, cfg.horizon)?;
+        let [_, _, test] = splits.window_origins(cfg.lookback, cfg.horizon)?;
         let scaled = self.scaler.transform_rows(&ts.columns);
         let (l, f, nt, hz) = (cfg.lookback, self.names.len(), self.n_targets, cfg.horizon);
         let n_win = test.len();

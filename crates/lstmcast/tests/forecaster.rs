@@ -104,15 +104,10 @@ fn best_epoch_weights_are_restored_when_it_is_not_the_last() {
     assert!(r.history.last().unwrap().val_loss.unwrap() > best);
 }
 
-fn csv(text: &str) -> TimeSeries {
-    parse_csv(Path::new("t.csv"), text.as_bytes(), &LoadOptions::default()).unwrap()
-}
-
-fn forecast_times(text_rows: Vec<String>, header: &str, steps: usize) -> Vec<String> {
-    let text = format!("{header}\n{}\n", text_rows.join("\n"));
-    let ts = csv(&text);
+/// A one-step model small enough for short synthetic series: split 0.6/0.2/0.2.
+fn tiny(lookback: usize, units: usize, epochs: usize) -> ForecasterConfig {
     let mut c = ForecasterConfig {
-        lookback: 4,
+        lookback,
         horizon: 1,
         split: lstmcast::SplitSpec {
             train: 0.6,
@@ -121,8 +116,19 @@ fn forecast_times(text_rows: Vec<String>, header: &str, steps: usize) -> Vec<Str
         },
         ..Default::default()
     };
-    c.model.layers = vec![4];
-    c.training.epochs = 2;
+    c.model.layers = vec![units];
+    c.training.epochs = epochs;
+    c
+}
+
+fn csv(text: &str) -> TimeSeries {
+    parse_csv(Path::new("t.csv"), text.as_bytes(), &LoadOptions::default()).unwrap()
+}
+
+fn forecast_times(text_rows: Vec<String>, header: &str, steps: usize) -> Vec<String> {
+    let text = format!("{header}\n{}\n", text_rows.join("\n"));
+    let ts = csv(&text);
+    let c = tiny(4, 4, 2);
     let m = c.fit(&ts, &mut |_| {}).unwrap();
     m.forecast(&ts, Some(steps))
         .unwrap()
@@ -191,18 +197,7 @@ fn horizon_beyond_training_needs_target_only_inputs() {
         },
     )
     .unwrap();
-    let mut c = ForecasterConfig {
-        lookback: 3,
-        horizon: 1,
-        split: lstmcast::SplitSpec {
-            train: 0.6,
-            val: 0.2,
-            test: 0.2,
-        },
-        ..Default::default()
-    };
-    c.model.layers = vec![3];
-    c.training.epochs = 1;
+    let mut c = tiny(3, 3, 1);
     let m = c.fit(&ts, &mut |_| {}).unwrap();
     assert_eq!(m.forecast(&ts, Some(1)).unwrap().values.len(), 1);
     let e = m.forecast(&ts, Some(3)).unwrap_err().to_string();

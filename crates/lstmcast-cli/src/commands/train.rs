@@ -130,7 +130,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         Ok(())
     })?;
     if a.json {
-        let mut v: serde_json::Value = serde_json::from_str(&artifact::metrics_json(&model, &ev))?;
+        let mut v = artifact::metrics(&model, &ev);
         v["run_folder"] = serde_json::json!(a.out.display().to_string());
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {

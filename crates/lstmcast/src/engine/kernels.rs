@@ -1,5 +1,5 @@
 //! Element-wise kernels of the engine: fast `exp`, `sigmoid` and `tanh`, the fused LSTM gate
-//! passes (forward and backward), Adam, and a matrix-vector product for batch-of-one inference.
+//! passes (forward and backward), Adam, and a packing-free GEMM for the per-step products.
 //!
 //! Every kernel is written once, generic over `FMA`, as plain slice loops the compiler
 //! vectorises. At run time the AVX2+FMA instantiation is chosen when the CPU has both (no
@@ -322,21 +322,6 @@ dispatch! {
     adam_update => adam_generic(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: AdamStep)
 }
 
-fn gemv_acc_generic<const FMA: bool>(x: &[f32], a: &[f32], y: &mut [f32]) {
-    let n = y.len();
-    for (k, &xk) in x.iter().enumerate() {
-        let row = &a[k * n..(k + 1) * n];
-        for j in 0..n {
-            y[j] = madd::<FMA>(xk, row[j], y[j]);
-        }
-    }
-}
-
-dispatch! {
-    /// `y += x · A` for a row vector `x [k]` and row-major `A [k, n]`: the batch-of-one step.
-    gemv_acc => gemv_acc_generic(x: &[f32], a: &[f32], y: &mut [f32])
-}
-
 /// `C[m, n] += A[m, k] · B[k, n]` (row-major, no packing) for one register tile of `MR` rows
 /// and `NR` columns starting at (`i0`, `j0`).
 #[inline(always)]
@@ -510,19 +495,6 @@ mod tests {
         };
         for (a, b) in run(true).iter().zip(run(false)) {
             assert!((a - b).abs() < 1e-6, "{a} vs {b}");
-        }
-    }
-
-    #[test]
-    fn gemv_matches_naive() {
-        let (k, n) = (7, 19);
-        let x: Vec<f32> = (0..k).map(|i| i as f32 * 0.5 - 1.0).collect();
-        let a: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.3).sin()).collect();
-        let mut y = vec![1.0; n];
-        gemv_acc(&x, &a, &mut y);
-        for j in 0..n {
-            let want: f32 = 1.0 + (0..k).map(|i| x[i] * a[i * n + j]).sum::<f32>();
-            assert!((y[j] - want).abs() < 1e-5);
         }
     }
 

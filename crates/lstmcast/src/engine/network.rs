@@ -11,7 +11,7 @@
 //! `[batch, outputs]`. Parameters use Keras' shapes and gate order i, f, c, o.
 
 use super::init::{glorot_uniform, orthogonal};
-use super::kernels::{gemm_acc, gemv_acc, lstm_backward, lstm_forward};
+use super::kernels::{gemm_acc, lstm_backward, lstm_forward};
 use crate::error::{Error, Result};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -505,11 +505,7 @@ impl Network {
         for row in out.chunks_exact_mut(o) {
             row.copy_from_slice(bd);
         }
-        if b == 1 {
-            gemv_acc(h_last, wd, out);
-        } else {
-            gemm_acc(b, input_size, o, h_last, wd, out);
-        }
+        gemm_acc(b, input_size, o, h_last, wd, out);
     }
 
     /// Inference on `x` (time-major `[steps, batch, inputs]`), no dropout; returns

@@ -144,15 +144,12 @@ pub struct TrainReport {
 
 /// Reusable batch buffers.
 struct Batch {
-    idx: Vec<usize>,
     x: Vec<f32>,
     y: Vec<f32>,
 }
 
 impl Batch {
     fn fill(&mut self, w: &Windows, idx: &[usize]) {
-        self.idx.clear();
-        self.idx.extend_from_slice(idx);
         self.x.resize(w.lookback() * idx.len() * w.n_inputs(), 0.0);
         self.y.resize(idx.len() * w.n_outputs(), 0.0);
         w.gather(idx, &mut self.x, &mut self.y);
@@ -161,45 +158,22 @@ impl Batch {
 
 /// Mean squared error of `net` on all `windows` (inference, no dropout), in batches of `batch`.
 pub fn mse(net: &Network, ws: &mut Workspace, windows: &Windows, batch: usize) -> f64 {
-    let mut total = 0f64;
-    predict_each(net, ws, windows, batch, |_, pred, y| {
-        total += pred
-            .iter()
-            .zip(y)
-            .map(|(p, t)| ((p - t) as f64).powi(2))
-            .sum::<f64>();
-    });
-    total / (windows.len() * windows.n_outputs()).max(1) as f64
-}
-
-/// Predictions for every window, `[windows, outputs]`, in scaled units.
-pub fn predict_all(net: &Network, windows: &Windows, batch: usize) -> Vec<f32> {
-    let mut ws = Workspace::new(net);
-    let mut out = Vec::with_capacity(windows.len() * windows.n_outputs());
-    predict_each(net, &mut ws, windows, batch, |_, pred, _| {
-        out.extend_from_slice(pred)
-    });
-    out
-}
-
-fn predict_each(
-    net: &Network,
-    ws: &mut Workspace,
-    windows: &Windows,
-    batch: usize,
-    mut f: impl FnMut(usize, &[f32], &[f32]),
-) {
     let mut b = Batch {
-        idx: Vec::new(),
         x: Vec::new(),
         y: Vec::new(),
     };
     let all: Vec<usize> = (0..windows.len()).collect();
-    for (k, chunk) in all.chunks(batch.max(1)).enumerate() {
+    let mut total = 0f64;
+    for chunk in all.chunks(batch.max(1)) {
         b.fill(windows, chunk);
         let pred = net.predict(ws, &b.x, chunk.len(), windows.lookback());
-        f(k, pred, &b.y);
+        total += pred
+            .iter()
+            .zip(&b.y)
+            .map(|(p, t)| ((p - t) as f64).powi(2))
+            .sum::<f64>();
     }
+    total / (windows.len() * windows.n_outputs()).max(1) as f64
 }
 
 /// Trains `net` on `train` windows, validating on `val` each epoch. With validation, early
@@ -239,7 +213,6 @@ pub fn train(
     let mut ws = Workspace::new(net);
     let mut eval_ws = Workspace::new(net);
     let mut batch = Batch {
-        idx: Vec::new(),
         x: Vec::new(),
         y: Vec::new(),
     };
