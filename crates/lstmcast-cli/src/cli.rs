@@ -49,6 +49,10 @@ pub struct TrainArgs {
     /// Scaler: standard, minmax, minmax:LO:HI or none.
     #[arg(long)]
     pub scaler: Option<String>,
+    /// Per-window normalisation: auto (default: best of the others on validation), global,
+    /// window or diff.
+    #[arg(long)]
+    pub normalize: Option<String>,
     /// Time steps of history per window.
     #[arg(long)]
     pub lookback: Option<usize>,

@@ -189,6 +189,41 @@ fn train_json_prints_metrics() {
         3
     );
     assert_eq!(v["training"]["epochs_run"], 3);
+    // The default normalisation is auto: the choice and all three candidates' scores are
+    // printed and kept in the run folder.
+    let norm = &v["normalize"];
+    assert_eq!(norm["requested"], "auto");
+    assert_eq!(norm["candidates"].as_array().unwrap().len(), 3);
+    let chosen = norm["chosen"].as_str().unwrap().to_string();
+    let model: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap();
+    assert_eq!(model["norm"]["mode"], chosen.as_str());
+    assert_eq!(model["selection"]["candidates"], norm["candidates"]);
+}
+
+#[test]
+fn normalize_flag_picks_one_mode_and_rejects_unknown_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("r");
+    let csv = data("air_passengers.csv");
+    let mut args = quick_train(&csv, &out, "1");
+    args.extend(["--normalize", "diff"]);
+    let o = run(&args);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("normalize diff (validation MSE"),
+        "{stdout}"
+    );
+    let toml = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(toml.contains("normalize = \"diff\""), "{toml}");
+    let mut args = quick_train(&csv, &out, "1");
+    args.extend(["--normalize", "levels"]);
+    fails_with(
+        &args,
+        1,
+        &["normalize", "'levels'", "auto, global, window, diff"],
+    );
 }
 
 #[test]

@@ -7,6 +7,7 @@ use crate::config::ForecasterConfig;
 use crate::engine::{Network, NetworkSpec};
 use crate::error::{Error, Result};
 use crate::forecaster::{Evaluation, Forecast, TrainedForecaster};
+use crate::normalize::{Selection, WindowNorm};
 use crate::scale::Scaler;
 use crate::time::Frequency;
 use crate::train::TrainReport;
@@ -16,7 +17,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Version of the folder layout; bumped on incompatible changes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// The marker file that makes a folder an lstmcast run folder.
 pub const MARKER: &str = "lstmcast.json";
 
@@ -36,7 +37,11 @@ struct ModelMeta {
     frequency: Option<Frequency>,
     season: usize,
     mase_scale: Vec<Option<f64>>,
+    norm: WindowNorm,
+    selection: Option<Selection>,
     report: TrainReport,
+    /// CRC-32 of `model.safetensors`, as 8 hex digits.
+    weights_crc32: String,
 }
 
 fn write(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
@@ -134,6 +139,7 @@ impl TrainedForecaster {
         write(&dir.join(MARKER), to_json(&marker))?;
         write(&dir.join("config.toml"), self.config.to_toml())?;
         write(&dir.join("scaler.json"), to_json(&self.scaler))?;
+        let st = self.weights_safetensors(dir)?;
         let meta = ModelMeta {
             spec: self.network.spec().clone(),
             names: self.names.clone(),
@@ -141,9 +147,17 @@ impl TrainedForecaster {
             frequency: self.frequency,
             season: self.season,
             mase_scale: self.mase_scale.clone(),
+            norm: self.norm.clone(),
+            selection: self.selection.clone(),
             report: self.report.clone(),
+            weights_crc32: format!("{:08x}", crc32fast::hash(&st)),
         };
         write(&dir.join("model.json"), to_json(&meta))?;
+        write(&dir.join("model.safetensors"), st)
+    }
+
+    /// The weights as a safetensors file (Keras names and shapes).
+    fn weights_safetensors(&self, dir: &Path) -> Result<Vec<u8>> {
         let bytes: Vec<(String, Vec<u8>, Vec<usize>)> = self
             .network
             .layout()
@@ -162,9 +176,8 @@ impl TrainedForecaster {
             .map(|(n, b, s)| TensorView::new(Dtype::F32, s.clone(), b).map(|v| (n.clone(), v)))
             .collect::<std::result::Result<_, _>>()
             .map_err(|e| Error::model(dir, format!("cannot build tensors: {e}")))?;
-        let st = safetensors::serialize(views, &None)
-            .map_err(|e| Error::model(dir, format!("cannot serialise weights: {e}")))?;
-        write(&dir.join("model.safetensors"), st)
+        safetensors::serialize(views, &None)
+            .map_err(|e| Error::model(dir, format!("cannot serialise weights: {e}")))
     }
 
     /// Saves the model alone into a new folder `dir` (atomically).
@@ -191,7 +204,7 @@ impl TrainedForecaster {
             ));
         }
         if marker.format_version != FORMAT_VERSION {
-            return Err(Error::model(dir.join(MARKER), format!("format version {} is not supported (this lstmcast reads version {FORMAT_VERSION})", marker.format_version)));
+            return Err(Error::model(dir.join(MARKER), format!("format version {} is not supported (this lstmcast reads version {FORMAT_VERSION}); retrain the model with this lstmcast", marker.format_version)));
         }
         let config = ForecasterConfig::from_toml_file(&dir.join("config.toml"))?;
         let scaler: Scaler = from_json(&dir.join("scaler.json"))?;
@@ -200,6 +213,7 @@ impl TrainedForecaster {
             || meta.n_targets == 0
             || meta.n_targets > meta.names.len()
             || meta.spec.n_inputs != meta.names.len()
+            || meta.norm.n_cols() != meta.names.len()
         {
             return Err(Error::model(
                 dir,
@@ -210,6 +224,16 @@ impl TrainedForecaster {
             .map_err(|e| Error::model(dir.join("model.json"), e.to_string()))?;
         let path = dir.join("model.safetensors");
         let bytes = read(&path)?;
+        let crc = format!("{:08x}", crc32fast::hash(&bytes));
+        if crc != meta.weights_crc32 {
+            return Err(Error::model(
+                &path,
+                format!(
+                    "checksum {crc} does not match {} recorded in model.json: the weights are corrupted or were replaced; retrain or restore the folder",
+                    meta.weights_crc32
+                ),
+            ));
+        }
         let st = safetensors::SafeTensors::deserialize(&bytes)
             .map_err(|e| Error::model(&path, format!("not a valid safetensors file ({e})")))?;
         let layout = network.layout().to_vec();
@@ -243,6 +267,8 @@ impl TrainedForecaster {
         Ok(TrainedForecaster {
             config,
             scaler,
+            norm: meta.norm,
+            selection: meta.selection,
             network,
             names: meta.names,
             n_targets: meta.n_targets,
@@ -339,6 +365,10 @@ pub fn metrics(model: &TrainedForecaster, ev: &Evaluation) -> serde_json::Value 
             "seconds": model.report.seconds,
         },
         "params": model.network.n_params(),
+        "normalize": model.selection.as_ref().map_or_else(
+            || serde_json::json!({ "chosen": model.norm.mode }),
+            |s| serde_json::json!(s),
+        ),
     })
 }
 

@@ -4,6 +4,7 @@
 use crate::data::LoadOptions;
 use crate::engine::NetworkSpec;
 use crate::error::{Error, Result};
+use crate::normalize::Normalize;
 use crate::scale::ScalerKind;
 use crate::split::SplitSpec;
 use crate::train::TrainOptions;
@@ -56,6 +57,9 @@ pub struct ForecasterConfig {
     pub strategy: Strategy,
     /// Scaling fitted on the training rows (default standard).
     pub scaler: ScalerKind,
+    /// Per-window normalisation on top of the scaler (default auto: the best of global, window
+    /// and diff on the validation split).
+    pub normalize: Normalize,
     /// Seasonal period for the seasonal-naive baseline and MASE; default from the frequency
     /// (24 hourly, 48 half-hourly, 7 daily, 52 weekly, 12 monthly, 4 quarterly, else 1).
     pub season: Option<usize>,
@@ -78,6 +82,7 @@ impl Default for ForecasterConfig {
             horizon: 1,
             strategy: Strategy::Direct,
             scaler: ScalerKind::Standard,
+            normalize: Normalize::Auto,
             season: None,
             seed: 42,
             data: LoadOptions::default(),

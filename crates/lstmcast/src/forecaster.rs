@@ -9,12 +9,15 @@ use crate::data::TimeSeries;
 use crate::engine::{rng_for, Network, Workspace};
 use crate::error::{Error, Result};
 use crate::metrics::{mase_scale, score, seasonal_naive, Metrics};
+use crate::normalize::{CandidateScore, Normalize, Selection, WindowNorm};
 use crate::scale::Scaler;
+use crate::split::Splits;
 use crate::time::{Frequency, Timestamp};
 use crate::train::{self, streams, EpochRecord, TrainReport};
 use crate::window::Windows;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 /// A trained model with everything needed to use it: the configuration it was trained with, the
 /// fitted scaler, the weights, and facts about the training data.
@@ -24,6 +27,11 @@ pub struct TrainedForecaster {
     pub config: ForecasterConfig,
     /// Scalers fitted on the training rows.
     pub scaler: Scaler,
+    /// The per-window normalisation the network was trained with.
+    pub norm: WindowNorm,
+    /// How `norm` was chosen (every candidate's validation score); `None` for a model loaded
+    /// from a folder that did not record it.
+    pub selection: Option<Selection>,
     /// The network, holding the best epoch's weights.
     pub network: Network,
     /// Column names (targets first), as in the training data.
@@ -97,8 +105,85 @@ pub struct Forecast {
     pub values: Vec<Vec<f64>>,
 }
 
+/// What [`ForecasterConfig::fit`] reports after each epoch.
+#[derive(Debug)]
+pub struct FitProgress<'a> {
+    /// The normalisation being trained.
+    pub candidate: Normalize,
+    /// Its 0-based position among the candidates.
+    pub index: usize,
+    /// How many candidates are trained (3 for `auto`, else 1).
+    pub of: usize,
+    /// The epoch just finished.
+    pub record: &'a EpochRecord,
+}
+
+/// A series split, scaled and cut into window origins for one configuration: everything before
+/// the network. Built in the no-leakage order (split, then fit the scaler on training rows).
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The row ranges.
+    pub splits: Splits,
+    /// The scaler fitted on the training rows.
+    pub scaler: Scaler,
+    /// Every row, scaled, row-major `[rows, columns]`.
+    pub scaled: Vec<f32>,
+    /// Columns (targets first).
+    pub n_cols: usize,
+    /// Target columns.
+    pub n_targets: usize,
+    /// Train, validation and test window origins (train/validation at the model's horizon, test
+    /// at the full horizon).
+    pub origins: [Range<usize>; 3],
+}
+
+impl Prepared {
+    /// Splits, fits the scaler on training rows and finds the window origins.
+    ///
+    /// # Errors
+    /// An invalid configuration, or a series too short for the split, lookback and horizon.
+    pub fn new(cfg: &ForecasterConfig, ts: &TimeSeries) -> Result<Prepared> {
+        cfg.validate()?;
+        check_recursive(cfg, ts)?;
+        let splits = cfg.split.ranges(ts.len());
+        // Train and validation windows predict the model's own horizon; test windows always
+        // cover the full horizon so that both strategies are scored on the same targets.
+        let [tr, va, _] = splits.window_origins(cfg.lookback, cfg.model_horizon())?;
+        let [_, _, te] = splits.window_origins(cfg.lookback, cfg.horizon)?;
+        let scaler = Scaler::fit(cfg.scaler, &ts.names, &ts.columns, splits.train.clone());
+        let scaled = scaler.transform_rows(&ts.columns);
+        Ok(Prepared {
+            splits,
+            scaler,
+            scaled,
+            n_cols: ts.names.len(),
+            n_targets: ts.n_targets,
+            origins: [tr, va, te],
+        })
+    }
+
+    /// Windows over split `k` (0 train, 1 validation) at the model's horizon, encoded by `norm`.
+    pub fn windows<'a>(
+        &'a self,
+        cfg: &ForecasterConfig,
+        norm: &'a WindowNorm,
+        k: usize,
+    ) -> Windows<'a> {
+        Windows::new(
+            &self.scaled,
+            self.n_cols,
+            self.n_targets,
+            cfg.lookback,
+            cfg.model_horizon(),
+            self.origins[k].clone(),
+        )
+        .with_norm(norm)
+    }
+}
+
 impl ForecasterConfig {
-    /// Trains a forecaster on `ts`. `on_epoch` sees each epoch's record (for progress).
+    /// Trains a forecaster on `ts`: for `normalize = auto` one candidate per mode, keeping the
+    /// best on the validation split. `on_epoch` sees each epoch (for progress).
     ///
     /// # Errors
     /// An invalid configuration, a series too short for the split/lookback/horizon, a recursive
@@ -106,64 +191,76 @@ impl ForecasterConfig {
     pub fn fit(
         &self,
         ts: &TimeSeries,
-        on_epoch: &mut dyn FnMut(&EpochRecord),
+        on_epoch: &mut dyn FnMut(&FitProgress),
     ) -> Result<TrainedForecaster> {
-        self.validate()?;
-        check_recursive(self, ts)?;
-        let n = ts.len();
-        let splits = self.split.ranges(n);
-        // Train and validation windows predict the model's own horizon; test windows always
-        // cover the full horizon so that both strategies are scored on the same targets.
-        let [tr, va, _] = splits.window_origins(self.lookback, self.model_horizon())?;
-        splits.window_origins(self.lookback, self.horizon)?;
-        let scaler = Scaler::fit(self.scaler, &ts.names, &ts.columns, splits.train.clone());
-        let scaled = scaler.transform_rows(&ts.columns);
-        let f = ts.names.len();
-        let train_w = Windows::new(
-            &scaled,
-            f,
-            ts.n_targets,
-            self.lookback,
-            self.model_horizon(),
-            tr,
-        );
-        let val_w = Windows::new(
-            &scaled,
-            f,
-            ts.n_targets,
-            self.lookback,
-            self.model_horizon(),
-            va,
-        );
-        let mut network = Network::new(
-            self.network_spec(f, ts.n_targets),
-            &mut rng_for(self.seed, streams::INIT),
-        )?;
-        let report = train::train(
-            &mut network,
-            &train_w,
-            Some(&val_w),
-            &self.training,
-            self.seed,
-            on_epoch,
-        )?;
+        let prep = Prepared::new(self, ts)?;
+        let modes: Vec<Normalize> = match self.normalize {
+            Normalize::Auto => Normalize::CANDIDATES.to_vec(),
+            m => vec![m],
+        };
         let season = self
             .season
             .unwrap_or_else(|| ts.frequency().map(|f| f.default_season()).unwrap_or(1));
-        let mase_scale = (0..ts.n_targets)
-            .map(|c| mase_scale(&ts.columns[c][splits.train.clone()], season))
+        let mase_scale: Vec<Option<f64>> = (0..ts.n_targets)
+            .map(|c| mase_scale(&ts.columns[c][prep.splits.train.clone()], season))
             .collect();
-        Ok(TrainedForecaster {
-            config: self.clone(),
-            scaler,
-            network,
-            names: ts.names.clone(),
-            n_targets: ts.n_targets,
-            frequency: ts.frequency(),
-            season,
-            mase_scale,
-            report,
-        })
+        let mut best: Option<(f64, TrainedForecaster)> = None;
+        let mut candidates = Vec::new();
+        for (index, &mode) in modes.iter().enumerate() {
+            let norm = WindowNorm::fit(mode, &prep.scaled, prep.n_cols, prep.splits.train.clone())?;
+            let mut network = Network::new(
+                self.network_spec(prep.n_cols, prep.n_targets),
+                &mut rng_for(self.seed, streams::INIT),
+            )?;
+            let report = train::train(
+                &mut network,
+                &prep.windows(self, &norm, 0),
+                Some(&prep.windows(self, &norm, 1)),
+                &self.training,
+                self.seed,
+                &mut |record| {
+                    on_epoch(&FitProgress {
+                        candidate: mode,
+                        index,
+                        of: modes.len(),
+                        record,
+                    })
+                },
+            )?;
+            let model = TrainedForecaster {
+                config: self.clone(),
+                scaler: prep.scaler.clone(),
+                norm,
+                selection: None,
+                network,
+                names: ts.names.clone(),
+                n_targets: ts.n_targets,
+                frequency: ts.frequency(),
+                season,
+                mase_scale: mase_scale.clone(),
+                report,
+            };
+            let val = model.level_mse(&prep.scaled, prep.origins[1].clone())?;
+            candidates.push(CandidateScore {
+                mode,
+                val_mse: Some(val),
+                epochs: model.report.history.len(),
+                best_epoch: model.report.best_epoch,
+            });
+            // Strictly better only: ties keep the earlier (simpler) candidate; NaN never wins.
+            if best.as_ref().map_or(true, |(b, _)| val < *b) {
+                best = Some((val, model));
+            }
+        }
+        let Some((_, mut model)) = best else {
+            return Err(Error::config("normalize", "no candidate to train"));
+        };
+        model.selection = Some(Selection {
+            requested: self.normalize,
+            chosen: model.norm.mode,
+            candidates,
+        });
+        Ok(model)
     }
 }
 
@@ -216,6 +313,7 @@ impl TrainedForecaster {
         const CHUNK: usize = 256;
         let mut hist: Vec<f32> = Vec::new();
         let mut x: Vec<f32> = Vec::new();
+        let mut anchors: Vec<(f32, f32)> = Vec::new();
         for c0 in (0..n_ctx).step_by(CHUNK) {
             let b = CHUNK.min(n_ctx - c0);
             // Rolling history per context: the lookback rows, then appended predictions.
@@ -229,24 +327,31 @@ impl TrainedForecaster {
             let mut done = 0;
             while done < steps {
                 x.resize(l * b * f, 0.0);
-                for s in 0..l {
-                    for j in 0..b {
-                        let src = (j * rows_total + done + s) * f;
-                        x[(s * b + j) * f..(s * b + j + 1) * f]
-                            .copy_from_slice(&hist[src..src + f]);
-                    }
+                anchors.resize(b * nt, (0.0, 1.0));
+                for j in 0..b {
+                    let src = (j * rows_total + done) * f;
+                    self.norm.encode(
+                        &hist[src..src + l * f],
+                        &mut x,
+                        b,
+                        j,
+                        &mut anchors[j * nt..(j + 1) * nt],
+                    );
                 }
                 let pred = self.network.predict(&mut ws, &x, b, l);
                 for j in 0..b {
                     for h in 0..mh {
                         let p = &pred[(j * mh + h) * nt..(j * mh + h + 1) * nt];
-                        if f == nt {
-                            let dst = (j * rows_total + l + done + h) * f;
-                            hist[dst..dst + nt].copy_from_slice(p);
-                        }
-                        if done + h < steps {
-                            let o = ((c0 + j) * steps + done + h) * nt;
-                            out[o..o + nt].copy_from_slice(p);
+                        for (k, (&o, &(a, sc))) in
+                            p.iter().zip(&anchors[j * nt..(j + 1) * nt]).enumerate()
+                        {
+                            let v = a + sc * o;
+                            if f == nt {
+                                hist[(j * rows_total + l + done + h) * f + k] = v;
+                            }
+                            if done + h < steps {
+                                out[((c0 + j) * steps + done + h) * nt + k] = v;
+                            }
                         }
                     }
                 }
@@ -379,29 +484,47 @@ impl TrainedForecaster {
         })
     }
 
-    /// Validation loss (scaled MSE) of the current weights on `ts`'s validation split.
+    /// Validation loss of the current weights on `ts`'s validation split, in the network's own
+    /// (normalised) units: the number early stopping watched.
     ///
     /// # Errors
     /// As [`TrainedForecaster::evaluate`].
     pub fn validation_loss(&self, ts: &TimeSeries) -> Result<f64> {
         self.check_columns(ts)?;
-        let splits = self.config.split.ranges(ts.len());
-        let [_, va, _] =
-            splits.window_origins(self.config.lookback, self.config.model_horizon())?;
-        let scaled = self.scaler.transform_rows(&ts.columns);
-        let w = Windows::new(
-            &scaled,
-            self.names.len(),
-            self.n_targets,
-            self.config.lookback,
-            self.config.model_horizon(),
-            va,
-        );
+        let prep = Prepared::new(&self.config, ts)?;
+        let w = prep.windows(&self.config, &self.norm, 1);
         Ok(train::mse(
             &self.network,
             &mut Workspace::new(&self.network),
             &w,
             256,
         ))
+    }
+
+    /// Mean squared error over windows with `origins` at the model's horizon, in globally scaled
+    /// units whatever the normalisation (so that candidates and trials compare): `scaled` is the
+    /// series through the saved scaler.
+    ///
+    /// # Errors
+    /// As [`TrainedForecaster::evaluate`]; an empty `origins` gives NaN.
+    pub fn level_mse(&self, scaled: &[f32], origins: Range<usize>) -> Result<f64> {
+        let (l, f, nt) = (self.config.lookback, self.names.len(), self.n_targets);
+        let mh = self.config.model_horizon();
+        let n = origins.len();
+        let mut ctx = Vec::with_capacity(n * l * f);
+        for t in origins.clone() {
+            ctx.extend_from_slice(&scaled[(t - l) * f..t * f]);
+        }
+        let pred = self.predict_paths(&ctx, n, mh)?;
+        let mut sum = 0f64;
+        for (w, t) in origins.enumerate() {
+            for h in 0..mh {
+                for k in 0..nt {
+                    let e = pred[(w * mh + h) * nt + k] as f64 - scaled[(t + h) * f + k] as f64;
+                    sum += e * e;
+                }
+            }
+        }
+        Ok(sum / (n * mh * nt) as f64)
     }
 }

@@ -4,6 +4,7 @@
 //! A window with origin `t` has inputs at rows `[t − lookback, t)` (every column) and targets at
 //! rows `[t, t + horizon)` (the first `n_targets` columns).
 
+use crate::normalize::WindowNorm;
 use std::ops::Range;
 
 /// A set of windows over a row-major matrix `[rows, n_cols]`; the first `n_targets` columns are
@@ -16,6 +17,7 @@ pub struct Windows<'a> {
     lookback: usize,
     horizon: usize,
     origins: (usize, usize),
+    norm: Option<&'a WindowNorm>,
 }
 
 impl<'a> Windows<'a> {
@@ -43,6 +45,17 @@ impl<'a> Windows<'a> {
             lookback,
             horizon,
             origins: (origins.start, origins.end),
+            norm: None,
+        }
+    }
+
+    /// The same windows, encoded by `norm` (inputs normalised per window, targets relative to
+    /// each window's anchors) instead of as raw rows.
+    pub fn with_norm(self, norm: &'a WindowNorm) -> Self {
+        debug_assert_eq!(norm.n_cols(), self.n_cols);
+        Windows {
+            norm: Some(norm),
+            ..self
         }
     }
 
@@ -92,18 +105,28 @@ impl<'a> Windows<'a> {
         let (b, f, l) = (idx.len(), self.n_cols, self.lookback);
         debug_assert_eq!(x.len(), l * b * f);
         debug_assert_eq!(y.len(), b * self.n_outputs());
+        let mut anchors = vec![(0f32, 1f32); self.n_targets];
         for (j, &w) in idx.iter().enumerate() {
             let t = self.origin(w);
-            for s in 0..l {
-                let row = t - l + s;
-                x[(s * b + j) * f..(s * b + j + 1) * f]
-                    .copy_from_slice(&self.data[row * f..(row + 1) * f]);
+            let rows = &self.data[(t - l) * f..t * f];
+            match self.norm {
+                Some(norm) => norm.encode(rows, x, b, j, &mut anchors),
+                None => {
+                    for s in 0..l {
+                        x[(s * b + j) * f..(s * b + j + 1) * f]
+                            .copy_from_slice(&rows[s * f..(s + 1) * f]);
+                    }
+                }
             }
             for h in 0..self.horizon {
                 let row = t + h;
                 let dst = j * self.n_outputs() + h * self.n_targets;
-                y[dst..dst + self.n_targets]
-                    .copy_from_slice(&self.data[row * f..row * f + self.n_targets]);
+                for (k, &(a, sc)) in anchors.iter().enumerate() {
+                    y[dst + k] = match self.norm {
+                        Some(_) => (self.data[row * f + k] - a) / sc,
+                        None => self.data[row * f + k],
+                    };
+                }
             }
         }
     }

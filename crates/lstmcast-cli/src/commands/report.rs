@@ -1,6 +1,7 @@
 //! The metrics table printed by `train` and `evaluate`.
 
 use lstmcast::metrics::Metrics;
+use lstmcast::normalize::Selection;
 use lstmcast::Evaluation;
 use std::fmt::Write as _;
 
@@ -84,5 +85,35 @@ impl MinOpt for Option<f64> {
             (a, None) => a,
             (None, b) => b,
         }
+    }
+}
+
+/// One line on the normalisation: what was chosen and, for `auto`, every candidate's score.
+pub fn selection(sel: &Selection) -> String {
+    let scores: Vec<String> = sel
+        .candidates
+        .iter()
+        .map(|c| {
+            let v = c.val_mse.map_or("n/a".into(), |v| format!("{v:.5}"));
+            if sel.candidates.len() > 1 {
+                format!("{} {v}", c.mode.name())
+            } else {
+                v
+            }
+        })
+        .collect();
+    if sel.candidates.len() > 1 {
+        format!(
+            "normalize {}: chose {} (validation MSE, scaled units: {})",
+            sel.requested.name(),
+            sel.chosen.name(),
+            scores.join(", ")
+        )
+    } else {
+        format!(
+            "normalize {} (validation MSE {})",
+            sel.chosen.name(),
+            scores.join("")
+        )
     }
 }

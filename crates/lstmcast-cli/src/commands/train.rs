@@ -4,7 +4,7 @@ use super::{guard_input, load_options, report};
 use crate::cli::TrainArgs;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use lstmcast::{artifact, plot, ForecasterConfig, ScalerKind, SplitSpec, Strategy};
+use lstmcast::{artifact, plot, ForecasterConfig, Normalize, ScalerKind, SplitSpec, Strategy};
 use std::io::IsTerminal;
 
 /// The configuration: the file's (or the defaults), then every flag that was given.
@@ -31,6 +31,9 @@ fn resolve(a: &TrainArgs) -> anyhow::Result<ForecasterConfig> {
     }
     if let Some(s) = &a.scaler {
         c.scaler = ScalerKind::parse(s)?;
+    }
+    if let Some(s) = &a.normalize {
+        c.normalize = Normalize::parse(s)?;
     }
     if let Some(s) = &a.strategy {
         c.strategy = match s.as_str() {
@@ -92,10 +95,14 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         ProgressStyle::with_template("{bar:30} epoch {pos}/{len} {msg} [{elapsed} < {eta}]")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let model = cfg.fit(&ts, &mut |r| {
+    let model = cfg.fit(&ts, &mut |p| {
+        let r = p.record;
         bar.set_position(r.epoch as u64);
         bar.set_message(format!(
-            "train {:.5} val {:.5} best epoch {}",
+            "[{} {}/{}] train {:.5} val {:.5} best epoch {}",
+            p.candidate.name(),
+            p.index + 1,
+            p.of,
             r.train_loss,
             r.val_loss.unwrap_or(f64::NAN),
             r.best_epoch
@@ -149,6 +156,9 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
             },
             r.seconds
         );
+        if let Some(sel) = &model.selection {
+            println!("{}", report::selection(sel));
+        }
         print!("{}", report::table(&ev, cfg.horizon));
         println!(
             "\nforecast of the next {} step(s) in {}/forecast.csv; plots: loss.png, forecast.png",

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::window::Windows;
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// Random streams derived from the one seed.
@@ -176,6 +177,298 @@ pub fn mse(net: &Network, ws: &mut Workspace, windows: &Windows, batch: usize) -
     total / (windows.len() * windows.n_outputs()).max(1) as f64
 }
 
+/// Where a generator stands: enough to rebuild it exactly (see [`rng_for`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RngState {
+    /// The stream id.
+    pub stream: u64,
+    /// Words consumed so far (ChaCha's 128-bit word position, as a decimal string in JSON).
+    #[serde(with = "u128_string")]
+    pub word_pos: u128,
+}
+
+mod u128_string {
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&v.to_string())
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
+        let t = String::deserialize(d)?;
+        t.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl RngState {
+    fn of(r: &Rng) -> RngState {
+        RngState {
+            stream: r.get_stream(),
+            word_pos: r.get_word_pos(),
+        }
+    }
+
+    fn restore(&self, seed: u64) -> Rng {
+        let mut r = rng_for(seed, self.stream);
+        r.set_word_pos(self.word_pos);
+        r
+    }
+}
+
+/// Everything a training run carries between batches apart from the current weights: with the
+/// weights it resumes a run bit-identically (the basis of checkpoints and of tuning's
+/// successive halving).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainState {
+    /// The seed the run was started with.
+    pub seed: u64,
+    /// Epochs completed.
+    pub epochs_done: usize,
+    /// Batches of the current epoch already applied (0 at an epoch boundary).
+    pub next_batch: usize,
+    /// Sum of the current epoch's batch losses × batch sizes so far.
+    pub partial_loss: f64,
+    /// Seconds spent in the current epoch so far.
+    pub partial_seconds: f64,
+    /// The current epoch's window order.
+    pub order: Vec<usize>,
+    /// Optimiser state.
+    pub adam: Adam,
+    /// Shuffle generator.
+    pub shuffle_rng: RngState,
+    /// Dropout generator.
+    pub dropout_rng: RngState,
+    /// Early stopping.
+    pub stopper: EarlyStopping,
+    /// Reduce-on-plateau.
+    pub plateau: Plateau,
+    /// The best epoch's weights (the current ones before any epoch).
+    pub best_params: Vec<f32>,
+    /// Epochs so far.
+    pub history: Vec<EpochRecord>,
+    /// Whether training is over (early stop or the epoch limit).
+    pub finished: bool,
+    /// Whether early stopping ended it.
+    pub stopped_early: bool,
+    /// Wall time of completed epochs.
+    pub seconds: f64,
+}
+
+/// Why [`TrainState::run`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Training is over; call [`TrainState::finish`].
+    Finished,
+    /// The requested number of epochs is done; more may follow.
+    Paused,
+    /// The interrupt flag was raised; the state stands after a whole batch.
+    Interrupted,
+}
+
+impl TrainState {
+    /// A fresh run for `net` over `n_train` windows.
+    pub fn new(net: &Network, n_train: usize, opts: &TrainOptions, seed: u64) -> TrainState {
+        TrainState {
+            seed,
+            epochs_done: 0,
+            next_batch: 0,
+            partial_loss: 0.0,
+            partial_seconds: 0.0,
+            order: (0..n_train).collect(),
+            adam: Adam::new(
+                net.n_params(),
+                AdamConfig {
+                    learning_rate: opts.learning_rate,
+                    ..Default::default()
+                },
+            ),
+            shuffle_rng: RngState::of(&rng_for(seed, streams::SHUFFLE)),
+            dropout_rng: RngState::of(&rng_for(seed, streams::DROPOUT)),
+            stopper: EarlyStopping::new(opts.patience, opts.min_delta),
+            plateau: Plateau::new(opts.reduce_lr_patience, opts.min_delta),
+            best_params: net.params().to_vec(),
+            history: Vec::new(),
+            finished: false,
+            stopped_early: false,
+            seconds: 0.0,
+        }
+    }
+
+    /// Trains until `until_epochs` epochs are done in total (or training finishes, or `interrupt`
+    /// is raised: then it returns after the current batch). `on_epoch` sees each finished epoch.
+    ///
+    /// # Errors
+    /// Windows that do not match the state, or [`Error::Diverged`] when a loss or gradient
+    /// becomes NaN or infinite (the network then holds the best weights so far).
+    #[allow(clippy::too_many_arguments)]
+    pub fn run(
+        &mut self,
+        net: &mut Network,
+        train: &Windows,
+        val: Option<&Windows>,
+        opts: &TrainOptions,
+        until_epochs: usize,
+        interrupt: Option<&AtomicBool>,
+        on_epoch: &mut dyn FnMut(&EpochRecord),
+    ) -> Result<Status> {
+        opts.validate()?;
+        if train.is_empty() {
+            return Err(Error::NotEnoughData {
+                what: "training".into(),
+                needed: 1,
+                got: 0,
+            });
+        }
+        if self.order.len() != train.len() || self.best_params.len() != net.n_params() {
+            return Err(Error::config(
+                "resume",
+                format!(
+                    "the saved training state covers {} windows and {} parameters, but this run has {} and {}; resume with the same data and configuration",
+                    self.order.len(),
+                    self.best_params.len(),
+                    train.len(),
+                    net.n_params()
+                ),
+            ));
+        }
+        let mut shuffle_rng = self.shuffle_rng.restore(self.seed);
+        let mut dropout_rng = self.dropout_rng.restore(self.seed);
+        let mut ws = Workspace::new(net);
+        let mut eval_ws = Workspace::new(net);
+        let mut batch = Batch {
+            x: Vec::new(),
+            y: Vec::new(),
+        };
+        let uses_dropout = net.spec().dropout > 0.0 || net.spec().recurrent_dropout > 0.0;
+        let limit = until_epochs.min(opts.epochs);
+        while !self.finished && self.epochs_done < limit {
+            let epoch = self.epochs_done + 1;
+            let t0 = Instant::now();
+            if self.next_batch == 0 && opts.shuffle {
+                shuffle(&mut self.order, &mut shuffle_rng);
+                self.shuffle_rng = RngState::of(&shuffle_rng);
+            }
+            let n_batches = self.order.len().div_ceil(opts.batch_size);
+            while self.next_batch < n_batches {
+                if interrupt.is_some_and(|f| f.load(Ordering::Relaxed)) {
+                    self.partial_seconds += t0.elapsed().as_secs_f64();
+                    self.dropout_rng = RngState::of(&dropout_rng);
+                    return Ok(Status::Interrupted);
+                }
+                let bi = self.next_batch;
+                let lo = bi * opts.batch_size;
+                let chunk = &self.order[lo..(lo + opts.batch_size).min(self.order.len())];
+                batch.fill(train, chunk);
+                let rng: Option<&mut Rng> = if uses_dropout {
+                    Some(&mut dropout_rng)
+                } else {
+                    None
+                };
+                net.forward(&mut ws, &batch.x, chunk.len(), train.lookback(), rng);
+                let loss = net.backward(&mut ws, &batch.x, &batch.y);
+                let norm2 = sum_squares(ws.grad());
+                if !loss.is_finite() || !norm2.is_finite() {
+                    net.set_params(&self.best_params)?;
+                    return Err(Error::Diverged {
+                        epoch,
+                        batch: bi + 1,
+                        loss,
+                    });
+                }
+                let scale = match opts.clip_norm {
+                    Some(c) if norm2.sqrt() > c => (c / norm2.sqrt()) as f32,
+                    _ => 1.0,
+                };
+                self.adam.step(net.params_mut(), ws.grad(), scale);
+                self.partial_loss += loss as f64 * chunk.len() as f64;
+                self.next_batch += 1;
+            }
+            self.dropout_rng = RngState::of(&dropout_rng);
+            let train_loss = self.partial_loss / train.len() as f64;
+            let val_loss = val.map(|v| mse(net, &mut eval_ws, v, 256));
+            let lr_used = self.adam.config.learning_rate;
+            let decision = match val_loss {
+                Some(v) if v.is_finite() => {
+                    if self.plateau.update(v) {
+                        self.adam.config.learning_rate = (self.adam.config.learning_rate
+                            * opts.reduce_lr_factor)
+                            .max(opts.min_learning_rate);
+                    }
+                    self.stopper.update(epoch, v)
+                }
+                Some(v) => {
+                    net.set_params(&self.best_params)?;
+                    return Err(Error::Diverged {
+                        epoch,
+                        batch: 0,
+                        loss: v as f32,
+                    });
+                }
+                None => Decision::Improved,
+            };
+            if decision == Decision::Improved {
+                self.best_params.copy_from_slice(net.params());
+            }
+            let seconds = self.partial_seconds + t0.elapsed().as_secs_f64();
+            let rec = EpochRecord {
+                epoch,
+                train_loss,
+                val_loss,
+                learning_rate: lr_used,
+                best_epoch: if val.is_some() {
+                    self.stopper.best_epoch()
+                } else {
+                    epoch
+                },
+                seconds,
+            };
+            self.epochs_done = epoch;
+            self.next_batch = 0;
+            self.partial_loss = 0.0;
+            self.partial_seconds = 0.0;
+            self.seconds += seconds;
+            on_epoch(&rec);
+            self.history.push(rec);
+            if decision == Decision::Stop {
+                self.stopped_early = true;
+                self.finished = true;
+            } else if self.epochs_done >= opts.epochs {
+                self.finished = true;
+            }
+        }
+        Ok(if self.finished {
+            Status::Finished
+        } else {
+            Status::Paused
+        })
+    }
+
+    /// The best epoch so far (the last one without validation).
+    pub fn best_epoch(&self) -> usize {
+        match self.history.last() {
+            Some(r) => r.best_epoch,
+            None => 0,
+        }
+    }
+
+    /// Loads the best weights into `net` and reports.
+    ///
+    /// # Errors
+    /// `net` does not match the state.
+    pub fn finish(self, net: &mut Network) -> Result<TrainReport> {
+        net.set_params(&self.best_params)?;
+        let best_epoch = self.best_epoch();
+        Ok(TrainReport {
+            best_val_loss: self
+                .history
+                .get(best_epoch.saturating_sub(1))
+                .and_then(|r| r.val_loss),
+            history: self.history,
+            best_epoch,
+            stopped_early: self.stopped_early,
+            seconds: self.seconds,
+        })
+    }
+}
+
 /// Trains `net` on `train` windows, validating on `val` each epoch. With validation, early
 /// stopping (if `patience > 0`) watches the validation loss and the network ends holding the
 /// best epoch's weights; without, it holds the last epoch's. `seed` drives shuffling and dropout.
@@ -192,128 +485,9 @@ pub fn train(
     seed: u64,
     on_epoch: &mut dyn FnMut(&EpochRecord),
 ) -> Result<TrainReport> {
-    opts.validate()?;
-    if train.is_empty() {
-        return Err(Error::NotEnoughData {
-            what: "training".into(),
-            needed: 1,
-            got: 0,
-        });
-    }
-    let start = Instant::now();
-    let mut shuffle_rng = rng_for(seed, streams::SHUFFLE);
-    let mut dropout_rng = rng_for(seed, streams::DROPOUT);
-    let mut adam = Adam::new(
-        net.n_params(),
-        AdamConfig {
-            learning_rate: opts.learning_rate,
-            ..Default::default()
-        },
-    );
-    let mut ws = Workspace::new(net);
-    let mut eval_ws = Workspace::new(net);
-    let mut batch = Batch {
-        x: Vec::new(),
-        y: Vec::new(),
-    };
-    let mut order: Vec<usize> = (0..train.len()).collect();
-    let mut stopper = EarlyStopping::new(opts.patience, opts.min_delta);
-    let mut plateau = Plateau::new(opts.reduce_lr_patience, opts.min_delta);
-    let mut best_params = net.params().to_vec();
-    let mut history = Vec::new();
-    let mut stopped_early = false;
-    let uses_dropout = net.spec().dropout > 0.0 || net.spec().recurrent_dropout > 0.0;
-    for epoch in 1..=opts.epochs {
-        let t0 = Instant::now();
-        if opts.shuffle {
-            shuffle(&mut order, &mut shuffle_rng);
-        }
-        let mut sum = 0f64;
-        for (bi, chunk) in order.chunks(opts.batch_size).enumerate() {
-            batch.fill(train, chunk);
-            let rng: Option<&mut Rng> = if uses_dropout {
-                Some(&mut dropout_rng)
-            } else {
-                None
-            };
-            net.forward(&mut ws, &batch.x, chunk.len(), train.lookback(), rng);
-            let loss = net.backward(&mut ws, &batch.x, &batch.y);
-            let norm2 = sum_squares(ws.grad());
-            if !loss.is_finite() || !norm2.is_finite() {
-                net.set_params(&best_params)?;
-                return Err(Error::Diverged {
-                    epoch,
-                    batch: bi + 1,
-                    loss,
-                });
-            }
-            let scale = match opts.clip_norm {
-                Some(c) if norm2.sqrt() > c => (c / norm2.sqrt()) as f32,
-                _ => 1.0,
-            };
-            adam.step(net.params_mut(), ws.grad(), scale);
-            sum += loss as f64 * chunk.len() as f64;
-        }
-        let train_loss = sum / train.len() as f64;
-        let val_loss = val.map(|v| mse(net, &mut eval_ws, v, 256));
-        let lr_used = adam.config.learning_rate;
-        let decision = match val_loss {
-            Some(v) if v.is_finite() => {
-                if plateau.update(v) {
-                    adam.config.learning_rate = (adam.config.learning_rate * opts.reduce_lr_factor)
-                        .max(opts.min_learning_rate);
-                }
-                stopper.update(epoch, v)
-            }
-            Some(v) => {
-                net.set_params(&best_params)?;
-                return Err(Error::Diverged {
-                    epoch,
-                    batch: 0,
-                    loss: v as f32,
-                });
-            }
-            None => Decision::Improved,
-        };
-        if decision == Decision::Improved {
-            best_params.copy_from_slice(net.params());
-        }
-        let rec = EpochRecord {
-            epoch,
-            train_loss,
-            val_loss,
-            learning_rate: lr_used,
-            best_epoch: if val.is_some() {
-                stopper.best_epoch()
-            } else {
-                epoch
-            },
-            seconds: t0.elapsed().as_secs_f64(),
-        };
-        on_epoch(&rec);
-        history.push(rec);
-        if decision == Decision::Stop {
-            stopped_early = true;
-            break;
-        }
-    }
-    net.set_params(&best_params)?;
-    let best_epoch = if val.is_some() {
-        stopper.best_epoch()
-    } else {
-        history.len()
-    };
-    Ok(TrainReport {
-        best_val_loss: val.and(
-            history
-                .get(best_epoch.saturating_sub(1))
-                .and_then(|r| r.val_loss),
-        ),
-        history,
-        best_epoch,
-        stopped_early,
-        seconds: start.elapsed().as_secs_f64(),
-    })
+    let mut state = TrainState::new(net, train.len(), opts, seed);
+    state.run(net, train, val, opts, opts.epochs, None, on_epoch)?;
+    state.finish(net)
 }
 
 /// Fisher–Yates shuffle from the given generator.

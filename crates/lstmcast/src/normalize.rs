@@ -1,0 +1,302 @@
+//! What the network sees of a window, on top of the global scaler. A globally scaled network can
+//! only output levels it saw in training, so a series that trends out of the training range
+//! defeats it; the per-window modes below remove the level before the network sees it and add it
+//! back afterwards.
+//!
+//! Every mode maps one window (its `lookback` rows of globally scaled values) to network inputs
+//! and, per target, an `(anchor, scale)` pair; the network's output `o` means the scaled level
+//! `anchor + scale · o`. Statistics that are not per window (the floors and the difference scales)
+//! are fitted on training rows only.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::ops::Range;
+
+/// How windows are normalised before the network (`--normalize`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Normalize {
+    /// Fit every candidate below and keep the one with the best validation score (the default).
+    #[default]
+    Auto,
+    /// The textbook recipe: the network sees and predicts globally scaled levels.
+    Global,
+    /// Per-window instance normalisation: subtract each column's last observed value and divide
+    /// by the window's mean absolute deviation from it; targets alike.
+    Window,
+    /// Differencing: inputs are first differences, targets are changes from the last observed
+    /// value (a residual on the naive forecast), both divided by the training rows' root mean
+    /// square first difference.
+    Diff,
+}
+
+impl Normalize {
+    /// The modes `auto` chooses between, in tie-break order.
+    pub const CANDIDATES: [Normalize; 3] = [Normalize::Global, Normalize::Window, Normalize::Diff];
+
+    /// Parses `auto`, `global`, `window` or `diff`.
+    ///
+    /// # Errors
+    /// Any other name.
+    pub fn parse(text: &str) -> Result<Normalize> {
+        match text {
+            "auto" => Ok(Normalize::Auto),
+            "global" => Ok(Normalize::Global),
+            "window" => Ok(Normalize::Window),
+            "diff" => Ok(Normalize::Diff),
+            _ => Err(Error::config(
+                "normalize",
+                format!("'{text}' is not one of auto, global, window, diff"),
+            )),
+        }
+    }
+
+    /// The lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Normalize::Auto => "auto",
+            Normalize::Global => "global",
+            Normalize::Window => "window",
+            Normalize::Diff => "diff",
+        }
+    }
+}
+
+/// A fitted window normalisation (never `Auto`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WindowNorm {
+    /// The concrete mode.
+    pub mode: Normalize,
+    /// Per column: `Window`'s smallest scale (the training rows' mean absolute first difference),
+    /// `Diff`'s scale (the training rows' root mean square first difference); 1 for
+    /// `Global`. Never 0.
+    pub scale: Vec<f32>,
+}
+
+/// Smallest scale: keeps a flat window or a constant column from dividing by zero.
+const TINY: f64 = 1e-6;
+
+impl WindowNorm {
+    /// Fits `mode` (not `Auto`) on the training rows of `scaled` (`[rows, n_cols]`, row-major).
+    ///
+    /// # Errors
+    /// `mode` is `Auto`.
+    pub fn fit(
+        mode: Normalize,
+        scaled: &[f32],
+        n_cols: usize,
+        train: Range<usize>,
+    ) -> Result<WindowNorm> {
+        let diffs = |c: usize| -> Vec<f64> {
+            (train.start + 1..train.end)
+                .map(|r| (scaled[r * n_cols + c] - scaled[(r - 1) * n_cols + c]) as f64)
+                .collect()
+        };
+        let scale = match mode {
+            Normalize::Auto => {
+                return Err(Error::config(
+                    "normalize",
+                    "auto is a choice between modes, not a mode to fit",
+                ))
+            }
+            Normalize::Global => vec![1.0; n_cols],
+            Normalize::Window => (0..n_cols)
+                .map(|c| {
+                    let d = diffs(c);
+                    let mad = d.iter().map(|v| v.abs()).sum::<f64>() / d.len().max(1) as f64;
+                    mad.max(TINY) as f32
+                })
+                .collect(),
+            Normalize::Diff => (0..n_cols)
+                .map(|c| {
+                    let d = diffs(c);
+                    let ms = d.iter().map(|v| v * v).sum::<f64>() / d.len().max(1) as f64;
+                    ms.sqrt().max(TINY) as f32
+                })
+                .collect(),
+        };
+        Ok(WindowNorm { mode, scale })
+    }
+
+    /// The identity (global scaling only) for `n_cols` columns.
+    pub fn global(n_cols: usize) -> WindowNorm {
+        WindowNorm {
+            mode: Normalize::Global,
+            scale: vec![1.0; n_cols],
+        }
+    }
+
+    /// Number of columns.
+    pub fn n_cols(&self) -> usize {
+        self.scale.len()
+    }
+
+    /// Encodes one window. `rows` is the window's inputs, row-major `[lookback, n_cols]` in
+    /// globally scaled units; its time steps go into the time-major batch buffer `x`
+    /// (`[lookback, b, n_cols]`) at batch position `j`. Writes each of the first `anchors.len()`
+    /// columns' `(anchor, scale)` into `anchors`.
+    pub fn encode(
+        &self,
+        rows: &[f32],
+        x: &mut [f32],
+        b: usize,
+        j: usize,
+        anchors: &mut [(f32, f32)],
+    ) {
+        let f = self.n_cols();
+        let l = rows.len() / f;
+        let last = &rows[(l - 1) * f..];
+        match self.mode {
+            Normalize::Global | Normalize::Auto => {
+                for s in 0..l {
+                    x[(s * b + j) * f..(s * b + j + 1) * f]
+                        .copy_from_slice(&rows[s * f..(s + 1) * f]);
+                }
+                anchors.fill((0.0, 1.0));
+            }
+            Normalize::Window => {
+                for c in 0..f {
+                    let a = last[c];
+                    let mad = (0..l).map(|s| (rows[s * f + c] - a).abs()).sum::<f32>() / l as f32;
+                    let sc = mad.max(self.scale[c]);
+                    for s in 0..l {
+                        x[(s * b + j) * f + c] = (rows[s * f + c] - a) / sc;
+                    }
+                    if c < anchors.len() {
+                        anchors[c] = (a, sc);
+                    }
+                }
+            }
+            Normalize::Diff => {
+                for c in 0..f {
+                    let sc = self.scale[c];
+                    x[j * f + c] = 0.0;
+                    for s in 1..l {
+                        x[(s * b + j) * f + c] = (rows[s * f + c] - rows[(s - 1) * f + c]) / sc;
+                    }
+                    if c < anchors.len() {
+                        anchors[c] = (last[c], sc);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The outcome of choosing a normalisation: what was chosen and how every candidate scored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Selection {
+    /// The mode asked for (`auto` or a concrete one).
+    pub requested: Normalize,
+    /// The mode kept.
+    pub chosen: Normalize,
+    /// Every candidate fitted, with its validation score.
+    pub candidates: Vec<CandidateScore>,
+}
+
+/// One candidate's validation result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CandidateScore {
+    /// The mode.
+    pub mode: Normalize,
+    /// Validation MSE in globally scaled units (comparable across modes); `None` without
+    /// validation windows.
+    pub val_mse: Option<f64>,
+    /// Epochs trained.
+    pub epochs: usize,
+    /// Best epoch.
+    pub best_epoch: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 5 rows × 2 columns, column 0 = 10·r, column 1 = r².
+    fn data() -> Vec<f32> {
+        (0..5)
+            .flat_map(|r| [10.0 * r as f32, (r * r) as f32])
+            .collect()
+    }
+
+    #[test]
+    fn window_mode_subtracts_last_value_and_divides_by_mad() {
+        let d = data();
+        let n = WindowNorm::fit(Normalize::Window, &d, 2, 0..3).unwrap();
+        // Training first differences: column 0: 10, 10 → 10; column 1: 1, 3 → 2.
+        assert_eq!(n.scale, vec![10.0, 2.0]);
+        // Window rows 1..4: column 0 = 10, 20, 30; anchor 30; |dev| = 20, 10, 0 → MAD 10.
+        // Column 1 = 1, 4, 9; anchor 9; |dev| = 8, 5, 0 → MAD 13/3 (above the floor 2).
+        let mut x = vec![0.0; 3 * 2];
+        let mut a = [(0.0, 0.0)];
+        n.encode(&d[2..8], &mut x, 1, 0, &mut a);
+        assert_eq!(a, [(30.0, 10.0)]);
+        let m = 13.0 / 3.0;
+        let want = [-2.0, -8.0 / m, -1.0, -5.0 / m, 0.0, 0.0];
+        for (g, w) in x.iter().zip(want) {
+            assert!((g - w).abs() < 1e-6, "{x:?}");
+        }
+    }
+
+    #[test]
+    fn flat_window_uses_the_training_floor() {
+        let d = [5.0f32; 8];
+        let n = WindowNorm::fit(Normalize::Window, &[0.0, 1.0, 3.0, 6.0], 1, 0..4).unwrap();
+        // Training diffs 1, 2, 3 → floor 2.
+        let mut x = vec![9.0; 8];
+        let mut a = [(0.0, 0.0)];
+        n.encode(&d, &mut x, 1, 0, &mut a);
+        assert_eq!(a, [(5.0, 2.0)]);
+        assert!(x.iter().all(|&v| v == 0.0));
+    }
+
+    #[test]
+    fn diff_mode_uses_first_differences_and_training_rms() {
+        let d = data();
+        let n = WindowNorm::fit(Normalize::Diff, &d, 2, 0..4).unwrap();
+        // Column 0 diffs 10, 10, 10 → RMS 10; column 1 diffs 1, 3, 5 → RMS √(35/3).
+        assert!((n.scale[0] - 10.0).abs() < 1e-6);
+        assert!((n.scale[1] - (35.0f32 / 3.0).sqrt()).abs() < 1e-6);
+        let mut x = vec![9.0; 3 * 2 * 2];
+        let mut a = [(0.0, 0.0); 2];
+        // Batch of 2, position 1: window rows 2..5.
+        n.encode(&d[4..10], &mut x, 2, 1, &mut a);
+        assert_eq!(a[0].0, 40.0);
+        assert_eq!(a[1].0, 16.0);
+        let s = n.scale[1];
+        // Time step 0 of position 1 is zero; steps 1, 2 are the differences.
+        assert_eq!(&x[2..4], &[0.0, 0.0]);
+        assert!((x[2 * 2 + 3] - 5.0 / s).abs() < 1e-5);
+        assert!((x[4 * 2 + 3] - 7.0 / s).abs() < 1e-5);
+        // Position 0 untouched.
+        assert_eq!(x[0], 9.0);
+    }
+
+    #[test]
+    fn statistics_come_from_training_rows_only() {
+        let mut d: Vec<f32> = (0..20).map(|r| (r as f32).sin()).collect();
+        let a = WindowNorm::fit(Normalize::Diff, &d, 1, 0..10).unwrap();
+        let b = WindowNorm::fit(Normalize::Window, &d, 1, 0..10).unwrap();
+        for v in &mut d[10..] {
+            *v *= 1000.0;
+        }
+        assert_eq!(a, WindowNorm::fit(Normalize::Diff, &d, 1, 0..10).unwrap());
+        assert_eq!(b, WindowNorm::fit(Normalize::Window, &d, 1, 0..10).unwrap());
+    }
+
+    #[test]
+    fn parse_names() {
+        for m in [
+            Normalize::Auto,
+            Normalize::Global,
+            Normalize::Window,
+            Normalize::Diff,
+        ] {
+            assert_eq!(Normalize::parse(m.name()).unwrap(), m);
+        }
+        assert!(Normalize::parse("level")
+            .unwrap_err()
+            .to_string()
+            .contains("normalize"));
+    }
+}
