@@ -26,6 +26,11 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// Forecast past the end of a CSV with a saved model.
     Forecast(ForecastArgs),
+    /// Search lookback, layers, dropout, learning rate, batch size and normalisation
+    /// (quasi-random sampling + successive halving, trials in parallel), then retrain the best.
+    Tune(Box<TuneArgs>),
+    /// Walk-forward evaluation over K origins beside naive baselines.
+    Backtest(Box<BacktestArgs>),
 }
 
 /// `lstmcast train`. Every option can also be set in the `--config` TOML file; flags win.
@@ -37,12 +42,106 @@ pub struct TrainArgs {
     /// The run folder to create (must not exist or be empty; see --force).
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace an existing run folder at --out (only lstmcast folders are ever replaced).
+    #[arg(long)]
+    pub force: bool,
+    /// Model and training options.
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Print the metrics as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `lstmcast tune`. The search space comes from `[tune]` in `--config` and these flags (flags win).
+#[derive(Debug, Args)]
+pub struct TuneArgs {
+    /// Data options.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The tuning folder to create (trials.csv, plots, and best/: the retrained best model).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Replace an existing lstmcast folder at --out.
+    #[arg(long)]
+    pub force: bool,
+    /// Model and training options: the fixed part of every trial (--epochs is the last rung).
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Trials to sample.
+    #[arg(long)]
+    pub trials: Option<usize>,
+    /// Trials trained at once (default: the number of cores); results do not depend on it.
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Lookbacks to search, e.g. 12,24,36.
+    #[arg(long = "search-lookback", value_delimiter = ',')]
+    pub search_lookback: Option<Vec<usize>>,
+    /// Layer stacks to search, separated by ';', e.g. "32;64;64,32".
+    #[arg(long = "search-layers")]
+    pub search_layers: Option<String>,
+    /// Dropouts to search, e.g. 0,0.1,0.2.
+    #[arg(long = "search-dropout", value_delimiter = ',')]
+    pub search_dropout: Option<Vec<f32>>,
+    /// Learning-rate range LOW,HIGH (log-uniform).
+    #[arg(long = "search-learning-rate", value_delimiter = ',')]
+    pub search_learning_rate: Option<Vec<f64>>,
+    /// Batch sizes to search, e.g. 16,32,64.
+    #[arg(long = "search-batch-size", value_delimiter = ',')]
+    pub search_batch_size: Option<Vec<usize>>,
+    /// Normalisations to search, e.g. global,window,diff.
+    #[arg(long = "search-normalize", value_delimiter = ',')]
+    pub search_normalize: Option<Vec<String>>,
+    /// Epochs of the first successive-halving rung.
+    #[arg(long)]
+    pub min_epochs: Option<usize>,
+    /// Keep the best 1/ETA of each rung, with ETA times the epochs.
+    #[arg(long)]
+    pub eta: Option<usize>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// `lstmcast backtest`.
+#[derive(Debug, Args)]
+pub struct BacktestArgs {
+    /// Data options.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The backtest folder to create (backtest.csv, folds.csv, metrics.json, folds plot).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Replace an existing lstmcast folder at --out.
+    #[arg(long)]
+    pub force: bool,
+    /// Model and training options.
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Forecast origins, stepping through the test split.
+    #[arg(long)]
+    pub folds: usize,
+    /// Retrain at every origin (every) or train once for the first (once).
+    #[arg(long, default_value = "every")]
+    pub refit: String,
+    /// Training rows: expanding (from the first row) or sliding (the split's training length).
+    #[arg(long, default_value = "expanding")]
+    pub window: String,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Model, split and training options shared by `train`, `tune` and `backtest`. Each can also be
+/// set in the `--config` file; flags win.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ModelArgs {
     /// A TOML configuration file (for example a previous run's config.toml).
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Replace an existing run folder at --out (only lstmcast run folders are ever replaced).
-    #[arg(long)]
-    pub force: bool,
     /// Train, validation and test fractions, e.g. 0.7,0.1,0.2.
     #[arg(long)]
     pub split: Option<String>,
@@ -101,12 +200,6 @@ pub struct TrainArgs {
     /// Seed of every random source.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// No progress bar.
-    #[arg(long)]
-    pub quiet: bool,
-    /// Print the metrics as JSON instead of a table.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `lstmcast evaluate`.

@@ -8,6 +8,13 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    #[cfg(unix)]
+    // SAFETY: called first, before any other thread exists; SIG_DFL is a valid disposition.
+    // Output piped into `head` then ends the process quietly, as with other Unix tools,
+    // instead of a panic in `println!` on a closed pipe.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = cli::Cli::parse();
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -58,7 +58,9 @@ fn quick_train<'a>(csv: &'a Path, out: &'a Path, seed: &'a str) -> Vec<&'a str> 
 #[test]
 fn help_lists_subcommands() {
     let (out, _) = text(&run(&["--help"]));
-    for sub in ["train", "evaluate", "forecast", "demo", "inspect"] {
+    for sub in [
+        "train", "evaluate", "forecast", "demo", "inspect", "tune", "backtest",
+    ] {
         assert!(out.contains(sub), "{out}");
     }
 }
@@ -396,5 +398,132 @@ fn fill_reports_how_many_cells_were_filled() {
     assert!(
         stdout.contains("filled 12 missing cell(s)") && stdout.contains("y: 12"),
         "{stdout}"
+    );
+}
+
+#[test]
+fn tune_writes_trials_plots_and_a_usable_best_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("tuned");
+    let csv = data("nottem.csv");
+    let cfg = tmp.path().join("space.toml");
+    // The space from the config file's [tune] section, one list overridden by a flag.
+    std::fs::write(
+        &cfg,
+        "[training]\nepochs = 6\n[tune]\ntrials = 4\nlayers = [[4], [6, 4]]\nmin_epochs = 2\n",
+    )
+    .unwrap();
+    let o = run(&[
+        "tune",
+        "--data",
+        csv.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--search-lookback",
+        "6,12",
+        "--jobs",
+        "2",
+        "--quiet",
+    ]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("4 trials on 2 job(s), rungs of [2, 6] epochs"),
+        "{stdout}"
+    );
+    let trials = std::fs::read_to_string(out.join("trials.csv")).unwrap();
+    assert_eq!(trials.lines().count(), 5, "{trials}");
+    assert!(trials
+        .lines()
+        .skip(1)
+        .all(|l| l.starts_with(|c: char| c.is_ascii_digit())
+            && (l.split(',').nth(1) == Some("6") || l.split(',').nth(1) == Some("12"))));
+    for f in [
+        "tune_trials.png",
+        "tune_lookback.svg",
+        "tune_normalize.png",
+        "best.toml",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let best = out.join("best");
+    let o = run(&[
+        "forecast",
+        "--model",
+        best.to_str().unwrap(),
+        "--data",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    // The tuning folder itself is not a model; the error points at best/.
+    fails_with(
+        &[
+            "evaluate",
+            "--model",
+            out.to_str().unwrap(),
+            "--data",
+            csv.to_str().unwrap(),
+        ],
+        1,
+        &["lstmcast-tune", "best"],
+    );
+}
+
+#[test]
+fn backtest_writes_folds_and_rejects_bad_options() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("bt");
+    let csv = data("nottem.csv");
+    let args = |extra: &[&str]| {
+        let mut v = vec![
+            "backtest".to_string(),
+            "--data".into(),
+            csv.to_str().unwrap().into(),
+            "--out".into(),
+            out.to_str().unwrap().into(),
+            "--epochs".into(),
+            "2".into(),
+            "--layers".into(),
+            "4".into(),
+            "--lookback".into(),
+            "12".into(),
+            "--horizon".into(),
+            "3".into(),
+            "--quiet".into(),
+        ];
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let a = args(&["--folds", "4", "--window", "sliding"]);
+    let o = run(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("4 folds") && stdout.contains("all folds together"),
+        "{stdout}"
+    );
+    let folds = std::fs::read_to_string(out.join("folds.csv")).unwrap();
+    assert_eq!(folds.lines().count(), 5, "{folds}");
+    for f in [
+        "backtest.csv",
+        "metrics.json",
+        "backtest.png",
+        "backtest.svg",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let a = args(&["--folds", "4", "--refit", "sometimes", "--force"]);
+    fails_with(
+        &a.iter().map(String::as_str).collect::<Vec<_>>(),
+        1,
+        &["refit", "'sometimes'"],
+    );
+    let a = args(&["--folds", "40", "--force"]);
+    fails_with(
+        &a.iter().map(String::as_str).collect::<Vec<_>>(),
+        1,
+        &["folds", "fewer than the horizon"],
     );
 }

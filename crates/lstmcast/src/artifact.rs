@@ -44,6 +44,20 @@ struct ModelMeta {
     weights_crc32: String,
 }
 
+/// Writes the marker file that makes `dir` an lstmcast folder of kind `format`
+/// (`lstmcast-run`, `lstmcast-tune`, `lstmcast-backtest`); only marked folders are ever replaced.
+///
+/// # Errors
+/// The write fails.
+pub fn write_marker(dir: &Path, format: &str) -> Result<()> {
+    let marker = Marker {
+        format: format.into(),
+        format_version: FORMAT_VERSION,
+        lstmcast_version: env!("CARGO_PKG_VERSION").into(),
+    };
+    write(&dir.join(MARKER), to_json(&marker))
+}
+
 fn write(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
     std::fs::write(path, contents).map_err(|e| Error::io(path, e))
 }
@@ -131,12 +145,7 @@ impl TrainedForecaster {
     /// # Errors
     /// Any write failure.
     pub fn save_into(&self, dir: &Path) -> Result<()> {
-        let marker = Marker {
-            format: "lstmcast-run".into(),
-            format_version: FORMAT_VERSION,
-            lstmcast_version: env!("CARGO_PKG_VERSION").into(),
-        };
-        write(&dir.join(MARKER), to_json(&marker))?;
+        write_marker(dir, "lstmcast-run")?;
         write(&dir.join("config.toml"), self.config.to_toml())?;
         write(&dir.join("scaler.json"), to_json(&self.scaler))?;
         let st = self.weights_safetensors(dir)?;
@@ -180,6 +189,38 @@ impl TrainedForecaster {
             .map_err(|e| Error::model(dir, format!("cannot serialise weights: {e}")))
     }
 
+    /// Writes a complete run into `dir` (which must exist): the model files, `history.csv`,
+    /// `metrics.json`, `predictions.csv`, `forecast.csv` and the loss and forecast plots.
+    /// `test_start` is the first test row of `ts` (for the plot's marker).
+    ///
+    /// # Errors
+    /// Any write or plot failure.
+    pub fn save_run_into(
+        &self,
+        dir: &Path,
+        ts: &crate::data::TimeSeries,
+        ev: &Evaluation,
+        future: &Forecast,
+        test_start: usize,
+    ) -> Result<()> {
+        self.save_into(dir)?;
+        let files = [
+            ("history.csv", history_csv(&self.report)),
+            ("metrics.json", metrics_json(self, ev)),
+            ("predictions.csv", predictions_csv(ev)),
+            ("forecast.csv", forecast_csv(&ts.time_name, future)),
+        ];
+        for (name, text) in files {
+            write(&dir.join(name), text)?;
+        }
+        crate::plot::write_chart(dir, "loss", &crate::plot::loss_chart(&self.report))?;
+        crate::plot::write_chart(
+            dir,
+            "forecast",
+            &crate::plot::forecast_chart(ts, ev, Some(future), test_start, 0),
+        )
+    }
+
     /// Saves the model alone into a new folder `dir` (atomically).
     ///
     /// # Errors
@@ -198,9 +239,14 @@ impl TrainedForecaster {
         }
         let marker: Marker = from_json(&dir.join(MARKER))?;
         if marker.format != "lstmcast-run" {
+            let hint = if marker.format == "lstmcast-tune" {
+                format!("; the tuned model is in {}", dir.join("best").display())
+            } else {
+                String::new()
+            };
             return Err(Error::model(
                 dir.join(MARKER),
-                format!("format '{}' is not an lstmcast run", marker.format),
+                format!("format '{}' is not an lstmcast run{hint}", marker.format),
             ));
         }
         if marker.format_version != FORMAT_VERSION {
@@ -375,4 +421,136 @@ pub fn metrics(model: &TrainedForecaster, ev: &Evaluation) -> serde_json::Value 
 /// `metrics.json` as text.
 pub fn metrics_json(model: &TrainedForecaster, ev: &Evaluation) -> String {
     to_json(&metrics(model, ev))
+}
+
+/// `trials.csv`: one row per tuning trial.
+pub fn trials_csv(r: &crate::tune::TuneResult) -> String {
+    let mut w = csv_writer();
+    let _ = w.write_record([
+        "trial",
+        "lookback",
+        "layers",
+        "dropout",
+        "learning_rate",
+        "batch_size",
+        "normalize",
+        "rung",
+        "epochs",
+        "val_mse",
+        "seconds",
+        "error",
+    ]);
+    for t in &r.trials {
+        let p = &t.params;
+        let _ = w.write_record([
+            t.trial.to_string(),
+            p.lookback.to_string(),
+            p.layers
+                .iter()
+                .map(|u| u.to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+            p.dropout.to_string(),
+            p.learning_rate.to_string(),
+            p.batch_size.to_string(),
+            p.normalize.name().to_string(),
+            t.rung.to_string(),
+            t.epochs.to_string(),
+            t.val_mse.map(|v| v.to_string()).unwrap_or_default(),
+            format!("{:.3}", t.seconds),
+            t.error.clone().unwrap_or_default(),
+        ]);
+    }
+    finish(w)
+}
+
+/// `backtest.csv`: every fold's predictions, with the fold number first.
+pub fn backtest_csv(bt: &crate::backtest::Backtest) -> String {
+    let mut w = csv_writer();
+    let _ = w.write_record([
+        "fold",
+        "origin",
+        "step",
+        "target",
+        "actual",
+        "predicted",
+        "naive",
+        "seasonal_naive",
+    ]);
+    for (i, f) in bt.folds.iter().enumerate() {
+        for r in &f.evaluation.rows {
+            let _ = w.write_record([
+                (i + 1).to_string(),
+                r.origin.clone(),
+                r.step.to_string(),
+                r.target.clone(),
+                r.actual.to_string(),
+                r.predicted.to_string(),
+                r.naive.to_string(),
+                r.seasonal_naive.to_string(),
+            ]);
+        }
+    }
+    finish(w)
+}
+
+/// `folds.csv`: per fold and target, the rows used and the MASE / RMSE of the model and both
+/// baselines.
+pub fn folds_csv(bt: &crate::backtest::Backtest, ts: &crate::data::TimeSeries) -> String {
+    let mut w = csv_writer();
+    let _ = w.write_record([
+        "fold",
+        "train_rows",
+        "origin",
+        "test_rows",
+        "windows",
+        "target",
+        "lstm_mase",
+        "naive_mase",
+        "seasonal_naive_mase",
+        "lstm_rmse",
+        "naive_rmse",
+        "seasonal_naive_rmse",
+    ]);
+    let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+    for (i, f) in bt.folds.iter().enumerate() {
+        for (target, s) in &f.evaluation.overall {
+            let _ = w.write_record([
+                (i + 1).to_string(),
+                format!("{}..{}", f.rows.train.start, f.rows.train.end),
+                ts.timestamps[f.rows.test.start].to_string(),
+                format!("{}..{}", f.rows.test.start, f.rows.test.end),
+                f.evaluation.windows.to_string(),
+                target.clone(),
+                opt(s.model.mase),
+                opt(s.naive.mase),
+                opt(s.seasonal_naive.mase),
+                s.model.rmse.to_string(),
+                s.naive.rmse.to_string(),
+                s.seasonal_naive.rmse.to_string(),
+            ]);
+        }
+    }
+    finish(w)
+}
+
+/// The JSON of a backtest: options, per-fold rows and scores, and the aggregate.
+pub fn backtest_json(bt: &crate::backtest::Backtest) -> String {
+    let folds: Vec<serde_json::Value> = bt
+        .folds
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "rows": f.rows,
+                "normalize": f.model.norm.mode,
+                "epochs_run": f.model.report.history.len(),
+                "test": f.evaluation,
+            })
+        })
+        .collect();
+    to_json(&serde_json::json!({
+        "options": bt.options,
+        "folds": folds,
+        "aggregate": bt.aggregate,
+    }))
 }

@@ -8,6 +8,7 @@ use crate::normalize::Normalize;
 use crate::scale::ScalerKind;
 use crate::split::SplitSpec;
 use crate::train::TrainOptions;
+use crate::tune::TuneSpace;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -73,6 +74,9 @@ pub struct ForecasterConfig {
     pub model: ModelConfig,
     /// Optimisation and stopping.
     pub training: TrainOptions,
+    /// The search space of `lstmcast tune` (`[tune]`); ignored by `train`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tune: Option<TuneSpace>,
 }
 
 impl Default for ForecasterConfig {
@@ -89,6 +93,7 @@ impl Default for ForecasterConfig {
             split: SplitSpec::default(),
             model: ModelConfig::default(),
             training: TrainOptions::default(),
+            tune: None,
         }
     }
 }

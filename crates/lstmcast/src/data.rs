@@ -99,6 +99,27 @@ impl TimeSeries {
         &self.names[..self.n_targets]
     }
 
+    /// Rows `rows` as a series of their own (the frequency is inferred again).
+    ///
+    /// Panics if `rows` is out of bounds.
+    pub fn slice_rows(&self, rows: std::ops::Range<usize>) -> TimeSeries {
+        let timestamps = self.timestamps[rows.clone()].to_vec();
+        TimeSeries {
+            source: self.source.clone(),
+            time_name: self.time_name.clone(),
+            spacing: infer_frequency(&timestamps),
+            timestamps,
+            names: self.names.clone(),
+            columns: self
+                .columns
+                .iter()
+                .map(|c| c[rows.clone()].to_vec())
+                .collect(),
+            n_targets: self.n_targets,
+            filled: self.filled.clone(),
+        }
+    }
+
     /// The regular frequency, if the timestamps are regular.
     pub fn frequency(&self) -> Option<Frequency> {
         match self.spacing {

@@ -94,6 +94,49 @@ pub struct Evaluation {
     pub rows: Vec<PredictionRow>,
 }
 
+impl Evaluation {
+    /// Scores prediction rows per target (overall and per step 1..=`horizon`); `mase_scale[k]`
+    /// is target k's MASE denominator.
+    pub fn from_rows(
+        rows: Vec<PredictionRow>,
+        windows: usize,
+        targets: &[String],
+        horizon: usize,
+        season: usize,
+        mase_scale: &[Option<f64>],
+    ) -> Evaluation {
+        let scores = |sel: &dyn Fn(&PredictionRow) -> bool, k: usize| -> Scores {
+            let pick: Vec<&PredictionRow> = rows.iter().filter(|r| sel(r)).collect();
+            let a: Vec<f64> = pick.iter().map(|r| r.actual).collect();
+            let s = mase_scale[k];
+            let of = |f: fn(&PredictionRow) -> f64| pick.iter().map(|r| f(r)).collect::<Vec<_>>();
+            Scores {
+                model: score(&a, &of(|r| r.predicted), s),
+                naive: score(&a, &of(|r| r.naive), s),
+                seasonal_naive: score(&a, &of(|r| r.seasonal_naive), s),
+            }
+        };
+        let mut overall = BTreeMap::new();
+        let mut per_step = BTreeMap::new();
+        for (k, name) in targets.iter().enumerate() {
+            overall.insert(name.clone(), scores(&|r| &r.target == name, k));
+            per_step.insert(
+                name.clone(),
+                (1..=horizon)
+                    .map(|h| scores(&|r| &r.target == name && r.step == h, k))
+                    .collect(),
+            );
+        }
+        Evaluation {
+            windows,
+            season,
+            overall,
+            per_step,
+            rows,
+        }
+    }
+}
+
 /// A forecast beyond the end of the data.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Forecast {
@@ -143,9 +186,21 @@ impl Prepared {
     /// # Errors
     /// An invalid configuration, or a series too short for the split, lookback and horizon.
     pub fn new(cfg: &ForecasterConfig, ts: &TimeSeries) -> Result<Prepared> {
+        Prepared::with_splits(cfg, ts, cfg.split.ranges(ts.len()))
+    }
+
+    /// As [`Prepared::new`] with explicit row ranges instead of the configured fractions (used by
+    /// backtesting).
+    ///
+    /// # Errors
+    /// As [`Prepared::new`].
+    pub fn with_splits(
+        cfg: &ForecasterConfig,
+        ts: &TimeSeries,
+        splits: Splits,
+    ) -> Result<Prepared> {
         cfg.validate()?;
         check_recursive(cfg, ts)?;
-        let splits = cfg.split.ranges(ts.len());
         // Train and validation windows predict the model's own horizon; test windows always
         // cover the full horizon so that both strategies are scored on the same targets.
         let [tr, va, _] = splits.window_origins(cfg.lookback, cfg.model_horizon())?;
@@ -193,17 +248,24 @@ impl ForecasterConfig {
         ts: &TimeSeries,
         on_epoch: &mut dyn FnMut(&FitProgress),
     ) -> Result<TrainedForecaster> {
-        let prep = Prepared::new(self, ts)?;
+        self.fit_on(ts, self.split.ranges(ts.len()), on_epoch)
+    }
+
+    /// As [`ForecasterConfig::fit`] with explicit row ranges instead of the configured fractions.
+    ///
+    /// # Errors
+    /// As [`ForecasterConfig::fit`].
+    pub fn fit_on(
+        &self,
+        ts: &TimeSeries,
+        splits: Splits,
+        on_epoch: &mut dyn FnMut(&FitProgress),
+    ) -> Result<TrainedForecaster> {
+        let prep = Prepared::with_splits(self, ts, splits)?;
         let modes: Vec<Normalize> = match self.normalize {
             Normalize::Auto => Normalize::CANDIDATES.to_vec(),
             m => vec![m],
         };
-        let season = self
-            .season
-            .unwrap_or_else(|| ts.frequency().map(|f| f.default_season()).unwrap_or(1));
-        let mase_scale: Vec<Option<f64>> = (0..ts.n_targets)
-            .map(|c| mase_scale(&ts.columns[c][prep.splits.train.clone()], season))
-            .collect();
         let mut best: Option<(f64, TrainedForecaster)> = None;
         let mut candidates = Vec::new();
         for (index, &mode) in modes.iter().enumerate() {
@@ -227,19 +289,7 @@ impl ForecasterConfig {
                     })
                 },
             )?;
-            let model = TrainedForecaster {
-                config: self.clone(),
-                scaler: prep.scaler.clone(),
-                norm,
-                selection: None,
-                network,
-                names: ts.names.clone(),
-                n_targets: ts.n_targets,
-                frequency: ts.frequency(),
-                season,
-                mase_scale: mase_scale.clone(),
-                report,
-            };
+            let model = TrainedForecaster::from_parts(self, ts, &prep, norm, network, report);
             let val = model.level_mse(&prep.scaled, prep.origins[1].clone())?;
             candidates.push(CandidateScore {
                 mode,
@@ -261,6 +311,37 @@ impl ForecasterConfig {
             candidates,
         });
         Ok(model)
+    }
+}
+
+impl TrainedForecaster {
+    /// Assembles a forecaster from a trained network and the preparation it was trained on.
+    pub fn from_parts(
+        cfg: &ForecasterConfig,
+        ts: &TimeSeries,
+        prep: &Prepared,
+        norm: WindowNorm,
+        network: Network,
+        report: TrainReport,
+    ) -> TrainedForecaster {
+        let season = cfg
+            .season
+            .unwrap_or_else(|| ts.frequency().map(|f| f.default_season()).unwrap_or(1));
+        TrainedForecaster {
+            config: cfg.clone(),
+            scaler: prep.scaler.clone(),
+            norm,
+            selection: None,
+            network,
+            names: ts.names.clone(),
+            n_targets: ts.n_targets,
+            frequency: ts.frequency(),
+            season,
+            mase_scale: (0..ts.n_targets)
+                .map(|c| mase_scale(&ts.columns[c][prep.splits.train.clone()], season))
+                .collect(),
+            report,
+        }
     }
 }
 
@@ -371,9 +452,16 @@ impl TrainedForecaster {
     /// # Errors
     /// Different columns than in training, or a series too short for the test split.
     pub fn evaluate(&self, ts: &TimeSeries) -> Result<Evaluation> {
+        self.evaluate_on(ts, &self.config.split.ranges(ts.len()))
+    }
+
+    /// As [`TrainedForecaster::evaluate`] on the test rows of explicit `splits`.
+    ///
+    /// # Errors
+    /// As [`TrainedForecaster::evaluate`].
+    pub fn evaluate_on(&self, ts: &TimeSeries, splits: &Splits) -> Result<Evaluation> {
         self.check_columns(ts)?;
         let cfg = &self.config;
-        let splits = cfg.split.ranges(ts.len());
         let [_, _, test] = splits.window_origins(cfg.lookback, cfg.horizon)?;
         let scaled = self.scaler.transform_rows(&ts.columns);
         let (l, f, nt, hz) = (cfg.lookback, self.names.len(), self.n_targets, cfg.horizon);
@@ -400,39 +488,14 @@ impl TrainedForecaster {
                 }
             }
         }
-        let scores = |sel: &dyn Fn(&PredictionRow) -> bool, k: usize| -> Scores {
-            let pick: Vec<&PredictionRow> = rows.iter().filter(|r| sel(r)).collect();
-            let a: Vec<f64> = pick.iter().map(|r| r.actual).collect();
-            let s = self.mase_scale[k];
-            Scores {
-                model: score(&a, &pick.iter().map(|r| r.predicted).collect::<Vec<_>>(), s),
-                naive: score(&a, &pick.iter().map(|r| r.naive).collect::<Vec<_>>(), s),
-                seasonal_naive: score(
-                    &a,
-                    &pick.iter().map(|r| r.seasonal_naive).collect::<Vec<_>>(),
-                    s,
-                ),
-            }
-        };
-        let mut overall = BTreeMap::new();
-        let mut per_step = BTreeMap::new();
-        for k in 0..nt {
-            let name = &self.names[k];
-            overall.insert(name.clone(), scores(&|r| &r.target == name, k));
-            per_step.insert(
-                name.clone(),
-                (1..=hz)
-                    .map(|h| scores(&|r| &r.target == name && r.step == h, k))
-                    .collect(),
-            );
-        }
-        Ok(Evaluation {
-            windows: n_win,
-            season: self.season,
-            overall,
-            per_step,
+        Ok(Evaluation::from_rows(
             rows,
-        })
+            n_win,
+            &self.names[..nt],
+            hz,
+            self.season,
+            &self.mase_scale,
+        ))
     }
 
     /// Forecasts `horizon` steps (default: the trained horizon) after the last row of `ts`, in

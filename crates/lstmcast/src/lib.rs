@@ -4,6 +4,7 @@
 //! [`engine`] → trained model → forecasts and metrics → run folder.
 
 pub mod artifact;
+pub mod backtest;
 pub mod config;
 pub mod data;
 pub mod demo;
@@ -17,6 +18,7 @@ pub mod scale;
 pub mod split;
 pub mod time;
 pub mod train;
+pub mod tune;
 pub mod window;
 
 pub use config::{ForecasterConfig, ModelConfig, Strategy};

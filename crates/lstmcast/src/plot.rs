@@ -26,6 +26,8 @@ pub struct Series<'a> {
     pub points: Vec<(f64, f64)>,
     /// Line colour.
     pub color: RGBColor,
+    /// Draw dots instead of a line.
+    pub scatter: bool,
 }
 
 /// A line chart description.
@@ -104,17 +106,24 @@ fn draw<DB: DrawingBackend>(
                 .map_err(err)?;
             for s in &c.series {
                 let st = style(s);
-                chart
-                    .draw_series(LineSeries::new(
-                        s.points
-                            .iter()
-                            .copied()
-                            .filter(|p| p.1.is_finite() && (!c.log_y || p.1 > 0.0)),
-                        st,
-                    ))
-                    .map_err(err)?
-                    .label(s.label)
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], st));
+                let pts = s
+                    .points
+                    .iter()
+                    .copied()
+                    .filter(|p| p.1.is_finite() && (!c.log_y || p.1 > 0.0));
+                if s.scatter {
+                    chart
+                        .draw_series(pts.map(|p| Circle::new(p, 4, st.filled())))
+                        .map_err(err)?
+                        .label(s.label)
+                        .legend(move |(x, y)| Circle::new((x + 9, y), 4, st.filled()));
+                } else {
+                    chart
+                        .draw_series(LineSeries::new(pts, st))
+                        .map_err(err)?
+                        .label(s.label)
+                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], st));
+                }
             }
             if let Some((mx, label)) = &c.marker {
                 let (lo, hi) = (y0, y1);
@@ -216,11 +225,13 @@ pub fn loss_chart(report: &TrainReport) -> Chart<'static> {
                 label: "train",
                 points: train,
                 color: RGBColor(31, 119, 180),
+                scatter: false,
             },
             Series {
                 label: "validation",
                 points: val,
                 color: RGBColor(255, 127, 14),
+                scatter: false,
             },
         ],
         marker: Some((
@@ -263,21 +274,25 @@ pub fn forecast_chart<'a>(
             label: "actual",
             points: actual,
             color: RGBColor(40, 40, 40),
+            scatter: false,
         },
         Series {
             label: "LSTM (step 1)",
             points: step1(&|r| r.predicted),
             color: RGBColor(214, 39, 40),
+            scatter: false,
         },
         Series {
             label: "naive",
             points: step1(&|r| r.naive),
             color: RGBColor(148, 148, 148),
+            scatter: false,
         },
         Series {
             label: "seasonal naive",
             points: step1(&|r| r.seasonal_naive),
             color: RGBColor(44, 160, 44),
+            scatter: false,
         },
     ];
     if let Some(f) = future {
@@ -292,6 +307,7 @@ pub fn forecast_chart<'a>(
             label: "forecast",
             points: pts,
             color: RGBColor(31, 119, 180),
+            scatter: false,
         });
     }
     let freq = ts.frequency();
@@ -311,6 +327,186 @@ pub fn forecast_chart<'a>(
                     .map(|t| t.to_string())
                     .unwrap_or_default()
             }
+        }),
+        log_y: false,
+    }
+}
+
+/// Tuning: every trial's validation score in sampling order, and the best so far.
+pub fn tune_trials_chart(r: &crate::tune::TuneResult) -> Chart<'static> {
+    let pts: Vec<(f64, f64)> = r
+        .trials
+        .iter()
+        .filter_map(|t| t.val_mse.map(|v| (t.trial as f64, v)))
+        .collect();
+    let mut best = f64::INFINITY;
+    let best_so_far = r
+        .trials
+        .iter()
+        .map(|t| {
+            best = best.min(t.val_mse.unwrap_or(f64::INFINITY));
+            (t.trial as f64, best)
+        })
+        .collect();
+    Chart {
+        title: "Tuning: validation MSE per trial (scaled units)".into(),
+        x_label: "trial",
+        y_label: "validation MSE",
+        series: vec![
+            Series {
+                label: "trial",
+                points: pts,
+                color: RGBColor(31, 119, 180),
+                scatter: true,
+            },
+            Series {
+                label: "best so far",
+                points: best_so_far,
+                color: RGBColor(214, 39, 40),
+                scatter: false,
+            },
+        ],
+        marker: None,
+        x_format: Box::new(|x| format!("{x:.0}")),
+        log_y: true,
+    }
+}
+
+/// The parameters `tune_param_chart` can plot.
+pub const TUNE_PARAMS: [&str; 6] = [
+    "lookback",
+    "layers",
+    "dropout",
+    "learning_rate",
+    "batch_size",
+    "normalize",
+];
+
+/// Tuning: validation score against one parameter (`TUNE_PARAMS`); choices without a natural
+/// number (layers, normalize) are placed by their position in the search space.
+pub fn tune_param_chart(r: &crate::tune::TuneResult, param: &'static str) -> Chart<'static> {
+    let space = r.space.clone();
+    let x_of = |p: &crate::tune::TrialParams| -> f64 {
+        match param {
+            "lookback" => p.lookback as f64,
+            "layers" => space
+                .layers
+                .iter()
+                .position(|l| *l == p.layers)
+                .unwrap_or(0) as f64,
+            "dropout" => p.dropout as f64,
+            "learning_rate" => p.learning_rate.log10(),
+            "batch_size" => p.batch_size as f64,
+            _ => space
+                .normalize
+                .iter()
+                .position(|m| *m == p.normalize)
+                .unwrap_or(0) as f64,
+        }
+    };
+    let pts = r
+        .trials
+        .iter()
+        .filter_map(|t| t.val_mse.map(|v| (x_of(&t.params), v)))
+        .collect();
+    let x_format: Box<dyn Fn(f64) -> String> = match param {
+        "layers" => Box::new(move |x| {
+            space
+                .layers
+                .get(x.round().max(0.0) as usize)
+                .filter(|_| (x - x.round()).abs() < 0.01)
+                .map(|l| {
+                    l.iter()
+                        .map(|u| u.to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .unwrap_or_default()
+        }),
+        "normalize" => Box::new(move |x| {
+            space
+                .normalize
+                .get(x.round().max(0.0) as usize)
+                .filter(|_| (x - x.round()).abs() < 0.01)
+                .map(|m| m.name().to_string())
+                .unwrap_or_default()
+        }),
+        "learning_rate" => Box::new(|x| format!("{:.0e}", 10f64.powf(x))),
+        _ => Box::new(short_number),
+    };
+    Chart {
+        title: format!("Tuning: validation MSE against {param}"),
+        x_label: param,
+        y_label: "validation MSE",
+        series: vec![Series {
+            label: "trial",
+            points: pts,
+            color: RGBColor(31, 119, 180),
+            scatter: true,
+        }],
+        marker: None,
+        x_format,
+        log_y: true,
+    }
+}
+
+/// Backtest: the actual series over the folds and each fold's step-1 predictions for target `k`.
+pub fn backtest_chart<'a>(
+    ts: &'a crate::data::TimeSeries,
+    bt: &crate::backtest::Backtest,
+    k: usize,
+) -> Chart<'a> {
+    const LABELS: [&str; 2] = ["LSTM (step 1), odd folds", "LSTM (step 1), even folds"];
+    const COLORS: [RGBColor; 2] = [RGBColor(214, 39, 40), RGBColor(255, 127, 14)];
+    let name = ts.names[k].clone();
+    let first = bt.folds[0].rows.val.start;
+    let index_of: std::collections::HashMap<String, usize> = ts
+        .timestamps
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.to_string(), i))
+        .collect();
+    let mut series = vec![Series {
+        label: "actual",
+        points: (first..ts.len())
+            .map(|r| (r as f64, ts.columns[k][r]))
+            .collect(),
+        color: RGBColor(40, 40, 40),
+        scatter: false,
+    }];
+    for parity in 0..2 {
+        let pts: Vec<(f64, f64)> = bt
+            .folds
+            .iter()
+            .skip(parity)
+            .step_by(2)
+            .flat_map(|f| {
+                f.evaluation
+                    .rows
+                    .iter()
+                    .filter(|r| r.step == 1 && r.target == name)
+                    .filter_map(|r| index_of.get(&r.origin).map(|&i| (i as f64, r.predicted)))
+            })
+            .collect();
+        if !pts.is_empty() {
+            series.push(Series {
+                label: LABELS[parity],
+                points: pts,
+                color: COLORS[parity],
+                scatter: true,
+            });
+        }
+    }
+    let last = ts.len() - 1;
+    Chart {
+        title: format!("{name}: walk-forward backtest, {} folds", bt.folds.len()),
+        x_label: &ts.time_name,
+        y_label: "value",
+        series,
+        marker: Some((bt.folds[0].rows.test.start as f64, "first origin".into())),
+        x_format: Box::new(move |x| {
+            let i = (x.round().max(0.0) as usize).min(last);
+            ts.timestamps[i].to_string()
         }),
         log_y: false,
     }

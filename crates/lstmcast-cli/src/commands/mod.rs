@@ -1,11 +1,13 @@
 //! One function per subcommand.
 
+mod backtest;
 mod demo;
 mod evaluate;
 mod forecast;
 mod inspect;
 mod report;
 mod train;
+mod tune;
 
 use crate::cli::{Cli, Command};
 
@@ -17,6 +19,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(a) => train::run(*a),
         Command::Evaluate(a) => evaluate::run(a),
         Command::Forecast(a) => forecast::run(a),
+        Command::Tune(a) => tune::run(*a),
+        Command::Backtest(a) => backtest::run(*a),
     }
 }
 

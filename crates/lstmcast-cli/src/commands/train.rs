@@ -1,30 +1,34 @@
 //! `lstmcast train`: flags over the config file → fit → evaluate → forecast → run folder.
 
 use super::{guard_input, load_options, report};
-use crate::cli::TrainArgs;
+use crate::cli::{DataArgs, ModelArgs, TrainArgs};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use lstmcast::{artifact, plot, ForecasterConfig, Normalize, ScalerKind, SplitSpec, Strategy};
+use lstmcast::{
+    artifact, Evaluation, Forecast, ForecasterConfig, Normalize, ScalerKind, SplitSpec, Strategy,
+    TimeSeries, TrainedForecaster,
+};
 use std::io::IsTerminal;
+use std::path::Path;
 
 /// The configuration: the file's (or the defaults), then every flag that was given.
-fn resolve(a: &TrainArgs) -> anyhow::Result<ForecasterConfig> {
+pub fn resolve(d: &DataArgs, a: &ModelArgs) -> anyhow::Result<ForecasterConfig> {
     let mut c = match &a.config {
         Some(p) => ForecasterConfig::from_toml_file(p)?,
         None => ForecasterConfig::default(),
     };
-    let d = load_options(&a.data)?;
-    if a.data.time_col.is_some() {
-        c.data.time_col = d.time_col;
+    let opts = load_options(d)?;
+    if d.time_col.is_some() {
+        c.data.time_col = opts.time_col;
     }
-    if a.data.target.is_some() {
-        c.data.target = d.target;
+    if d.target.is_some() {
+        c.data.target = opts.target;
     }
-    if a.data.features.is_some() {
-        c.data.features = d.features;
+    if d.features.is_some() {
+        c.data.features = opts.features;
     }
-    if a.data.fill.is_some() {
-        c.data.fill = d.fill;
+    if d.fill.is_some() {
+        c.data.fill = opts.fill;
     }
     if let Some(s) = &a.split {
         c.split = SplitSpec::parse(s)?;
@@ -63,8 +67,42 @@ fn resolve(a: &TrainArgs) -> anyhow::Result<ForecasterConfig> {
     Ok(c)
 }
 
+/// A progress bar on stderr when it is a terminal and not `quiet`, else hidden.
+pub fn progress_bar(len: u64, quiet: bool, template: &str) -> ProgressBar {
+    let show = !quiet && std::io::stderr().is_terminal();
+    let bar = ProgressBar::with_draw_target(
+        Some(len),
+        if show {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        },
+    );
+    bar.set_style(
+        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+/// Evaluates `model` on `ts`, forecasts past its end, and writes a complete run folder at `out`
+/// (atomically). Returns the evaluation and the forecast.
+pub fn write_run(
+    out: &Path,
+    force: bool,
+    model: &TrainedForecaster,
+    ts: &TimeSeries,
+) -> anyhow::Result<(Evaluation, Forecast)> {
+    let ev = model.evaluate(ts)?;
+    let future = model.forecast(ts, None)?;
+    let test_start = model.config.split.ranges(ts.len()).test.start;
+    artifact::write_atomically(out, force, |dir| {
+        model.save_run_into(dir, ts, &ev, &future, test_start)
+    })?;
+    Ok((ev, future))
+}
+
 pub fn run(a: TrainArgs) -> anyhow::Result<()> {
-    let cfg = resolve(&a)?;
+    let cfg = resolve(&a.data, &a.model)?;
     guard_input(&a.data.data, &a.out)?;
     let ts = lstmcast::load_csv(&a.data.data, &cfg.data)?;
     let filled: usize = ts.filled.iter().sum();
@@ -82,18 +120,10 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
             per.join(", ")
         );
     }
-    let show = !a.quiet && std::io::stderr().is_terminal();
-    let bar = ProgressBar::with_draw_target(
-        Some(cfg.training.epochs as u64),
-        if show {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        },
-    );
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} epoch {pos}/{len} {msg} [{elapsed} < {eta}]")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    let bar = progress_bar(
+        cfg.training.epochs as u64,
+        a.quiet,
+        "{bar:30} epoch {pos}/{len} {msg} [{elapsed} < {eta}]",
     );
     let model = cfg.fit(&ts, &mut |p| {
         let r = p.record;
@@ -110,32 +140,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     });
     bar.finish_and_clear();
     let model = model.context("training failed")?;
-    let ev = model.evaluate(&ts)?;
-    let future = model.forecast(&ts, None)?;
-    let test_start = cfg.split.ranges(ts.len()).test.start;
-    artifact::write_atomically(&a.out, a.force, |dir| {
-        model.save_into(dir)?;
-        let files = [
-            ("history.csv", artifact::history_csv(&model.report)),
-            ("metrics.json", artifact::metrics_json(&model, &ev)),
-            ("predictions.csv", artifact::predictions_csv(&ev)),
-            (
-                "forecast.csv",
-                artifact::forecast_csv(&ts.time_name, &future),
-            ),
-        ];
-        for (name, text) in files {
-            std::fs::write(dir.join(name), text)
-                .map_err(|e| lstmcast::Error::io(dir.join(name), e))?;
-        }
-        plot::write_chart(dir, "loss", &plot::loss_chart(&model.report))?;
-        plot::write_chart(
-            dir,
-            "forecast",
-            &plot::forecast_chart(&ts, &ev, Some(&future), test_start, 0),
-        )?;
-        Ok(())
-    })?;
+    let (ev, _) = write_run(&a.out, a.force, &model, &ts)?;
     if a.json {
         let mut v = artifact::metrics(&model, &ev);
         v["run_folder"] = serde_json::json!(a.out.display().to_string());

@@ -23,6 +23,8 @@ pub mod streams {
     pub const SHUFFLE: u64 = 2;
     /// Dropout masks.
     pub const DROPOUT: u64 = 3;
+    /// Tuning's quasi-random design.
+    pub const TUNE: u64 = 4;
 }
 
 /// How to train.
@@ -129,7 +131,7 @@ pub struct EpochRecord {
 }
 
 /// What a training run did.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct TrainReport {
     /// Every epoch run.
     pub history: Vec<EpochRecord>,

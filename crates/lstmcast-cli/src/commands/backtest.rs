@@ -1,0 +1,83 @@
+//! `lstmcast backtest`: walk-forward folds → per-fold and aggregate tables, predictions, plot.
+
+use super::train::{progress_bar, resolve};
+use super::{guard_input, report};
+use crate::cli::BacktestArgs;
+use anyhow::Context;
+use lstmcast::backtest::{backtest, BacktestOptions, Refit, TrainWindow};
+use lstmcast::{artifact, plot};
+
+pub fn run(a: BacktestArgs) -> anyhow::Result<()> {
+    let cfg = resolve(&a.data, &a.model)?;
+    let refit = match a.refit.as_str() {
+        "every" => Refit::Every,
+        "once" => Refit::Once,
+        other => anyhow::bail!("invalid configuration: refit: '{other}' is not one of every, once"),
+    };
+    let window = match a.window.as_str() {
+        "expanding" => TrainWindow::Expanding,
+        "sliding" => TrainWindow::Sliding,
+        other => anyhow::bail!(
+            "invalid configuration: window: '{other}' is not one of expanding, sliding"
+        ),
+    };
+    guard_input(&a.data.data, &a.out)?;
+    let ts = lstmcast::load_csv(&a.data.data, &cfg.data)?;
+    let opts = BacktestOptions {
+        folds: a.folds,
+        refit,
+        window,
+    };
+    let bar = progress_bar(
+        a.folds as u64,
+        a.quiet,
+        "{bar:30} fold {pos}/{len} [{elapsed}]",
+    );
+    let bt = backtest(&cfg, &ts, &opts, &mut |i, _| bar.set_position(i as u64 + 1));
+    bar.finish_and_clear();
+    let bt = bt.context("backtest failed")?;
+    artifact::write_atomically(&a.out, a.force, |dir| {
+        artifact::write_marker(dir, "lstmcast-backtest")?;
+        for (name, text) in [
+            ("backtest.csv", artifact::backtest_csv(&bt)),
+            ("folds.csv", artifact::folds_csv(&bt, &ts)),
+            ("metrics.json", artifact::backtest_json(&bt)),
+            ("config.toml", cfg.to_toml()),
+        ] {
+            std::fs::write(dir.join(name), text)
+                .map_err(|e| lstmcast::Error::io(dir.join(name), e))?;
+        }
+        plot::write_chart(dir, "backtest", &plot::backtest_chart(&ts, &bt, 0))
+    })?;
+    println!(
+        "walk-forward backtest: {} folds, refit {:?}, {:?} training window, horizon {}",
+        bt.folds.len(),
+        refit,
+        window,
+        cfg.horizon
+    );
+    println!("  fold  origin        train rows   windows  target          lstm MASE  naive MASE  snaive MASE");
+    for (i, f) in bt.folds.iter().enumerate() {
+        for (target, s) in &f.evaluation.overall {
+            let m = |v: Option<f64>| v.map_or("n/a".into(), |x| format!("{x:.3}"));
+            println!(
+                "  {:>4}  {:<12} {:>11} {:>9}  {:<14} {:>10} {:>11} {:>12}",
+                i + 1,
+                ts.timestamps[f.rows.test.start].to_string(),
+                format!("{}..{}", f.rows.train.start, f.rows.train.end),
+                f.evaluation.windows,
+                target,
+                m(s.model.mase),
+                m(s.naive.mase),
+                m(s.seasonal_naive.mase)
+            );
+        }
+    }
+    println!("\nall folds together:");
+    print!("{}", report::table(&bt.aggregate, cfg.horizon));
+    println!(
+        "\nbacktest folder: {} (backtest.csv, folds.csv, metrics.json, backtest.png)",
+        a.out.display()
+    );
+    Ok(())
+}

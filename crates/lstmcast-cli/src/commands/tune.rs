@@ -1,0 +1,148 @@
+//! `lstmcast tune`: search space from `[tune]` and flags → parallel successive halving → trials.csv,
+//! plots, and the best configuration retrained into `OUT/best`.
+
+use super::train::{progress_bar, resolve};
+use super::{guard_input, report};
+use crate::cli::TuneArgs;
+use anyhow::Context;
+use lstmcast::normalize::Normalize;
+use lstmcast::tune::{tune, TuneProgress, TuneSpace};
+use lstmcast::{artifact, plot};
+
+/// The search space: the config file's `[tune]`, then the flags.
+fn space(a: &TuneArgs, file: Option<TuneSpace>) -> anyhow::Result<TuneSpace> {
+    let mut s = file.unwrap_or_default();
+    if let Some(v) = a.trials {
+        s.trials = v;
+    }
+    if let Some(v) = &a.search_lookback {
+        s.lookback = v.clone();
+    }
+    if let Some(text) = &a.search_layers {
+        s.layers = text
+            .split(';')
+            .map(|stack| {
+                stack
+                    .split(',')
+                    .map(|u| u.trim().parse::<usize>())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|_| {
+                        anyhow::anyhow!("invalid configuration: search-layers: '{stack}' in '{text}' is not a list of unit counts like 64,32 (stacks separated by ';')")
+                    })
+            })
+            .collect::<anyhow::Result<_>>()?;
+    }
+    if let Some(v) = &a.search_dropout {
+        s.dropout = v.clone();
+    }
+    if let Some(v) = &a.search_learning_rate {
+        s.learning_rate = v.clone();
+    }
+    if let Some(v) = &a.search_batch_size {
+        s.batch_size = v.clone();
+    }
+    if let Some(v) = &a.search_normalize {
+        s.normalize = v
+            .iter()
+            .map(|m| Normalize::parse(m))
+            .collect::<lstmcast::Result<_>>()?;
+    }
+    if let Some(v) = a.min_epochs {
+        s.min_epochs = v;
+    }
+    if let Some(v) = a.eta {
+        s.eta = v;
+    }
+    Ok(s)
+}
+
+pub fn run(a: TuneArgs) -> anyhow::Result<()> {
+    let mut base = resolve(&a.data, &a.model)?;
+    let space = space(&a, base.tune.take())?;
+    guard_input(&a.data.data, &a.out)?;
+    let jobs = match a.jobs {
+        Some(0) => anyhow::bail!("invalid configuration: jobs: must be at least 1"),
+        Some(j) => j,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let ts = lstmcast::load_csv(&a.data.data, &base.data)?;
+    let bar = progress_bar(1, a.quiet, "{bar:30} {pos}/{len} {msg} [{elapsed}]");
+    let result = tune(&base, &space, &ts, jobs, &|p: &TuneProgress| {
+        bar.set_length(p.of as u64);
+        bar.set_position(p.done as u64);
+        bar.set_message(format!(
+            "rung {}/{} ({} epochs)",
+            p.rung + 1,
+            p.rungs,
+            p.epochs
+        ));
+    });
+    bar.finish_and_clear();
+    let result = result.context("tuning failed")?;
+    let best = &result.trials[result.best];
+    println!(
+        "{} trials on {} job(s), rungs of {:?} epochs: {} trial-epochs in {:.1} s; best: trial {} (validation MSE {:.5}, scaled units)",
+        result.trials.len(),
+        jobs,
+        result.rungs,
+        result.trial_epochs,
+        result.search_seconds,
+        best.trial,
+        best.val_mse.unwrap_or(f64::NAN)
+    );
+    let p = &best.params;
+    println!(
+        "  lookback {}, layers {:?}, dropout {}, learning rate {:.2e}, batch size {}, normalize {}",
+        p.lookback,
+        p.layers,
+        p.dropout,
+        p.learning_rate,
+        p.batch_size,
+        p.normalize.name()
+    );
+    // The best configuration, retrained from scratch with the full epoch budget; the only
+    // time the test split is touched.
+    let cfg = result.best_config.clone();
+    let bar = progress_bar(
+        cfg.training.epochs as u64,
+        a.quiet,
+        "{bar:30} retraining best: epoch {pos}/{len}",
+    );
+    let model = cfg.fit(&ts, &mut |p| bar.set_position(p.record.epoch as u64));
+    bar.finish_and_clear();
+    let model = model.context("retraining the best configuration failed")?;
+    let ev = model.evaluate(&ts)?;
+    let future = model.forecast(&ts, None)?;
+    let test_start = cfg.split.ranges(ts.len()).test.start;
+    artifact::write_atomically(&a.out, a.force, |dir| {
+        artifact::write_marker(dir, "lstmcast-tune")?;
+        let write = |name: &str, text: String| {
+            std::fs::write(dir.join(name), text).map_err(|e| lstmcast::Error::io(dir.join(name), e))
+        };
+        write("trials.csv", artifact::trials_csv(&result))?;
+        write(
+            "tune.json",
+            serde_json::to_string_pretty(&result).unwrap_or_default(),
+        )?;
+        write("best.toml", cfg.to_toml())?;
+        plot::write_chart(dir, "tune_trials", &plot::tune_trials_chart(&result))?;
+        for param in plot::TUNE_PARAMS {
+            plot::write_chart(
+                dir,
+                &format!("tune_{param}"),
+                &plot::tune_param_chart(&result, param),
+            )?;
+        }
+        let best_dir = dir.join("best");
+        std::fs::create_dir(&best_dir).map_err(|e| lstmcast::Error::io(&best_dir, e))?;
+        model.save_run_into(&best_dir, &ts, &ev, &future, test_start)
+    })?;
+    println!("best configuration retrained on the full budget, scored once on the test split:");
+    print!("{}", report::table(&ev, cfg.horizon));
+    println!(
+        "\ntuning folder: {} (trials.csv, tune_*.png); model: {}/best (use with evaluate and forecast)",
+        a.out.display(),
+        a.out.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,237 @@
+//! Walk-forward backtesting: K forecast origins stepping through the part of the series after the
+//! configured validation split. Fold k trains on the rows before its origin (expanding from the
+//! first row, or sliding with the configured training length), validates on the
+//! validation-length rows just before the origin, and is tested on the rows from its origin to
+//! the next one. Each fold sees a copy of the series cut at its test end, so no statistic of a
+//! fold (scaler, normalisation, early stopping) can depend on a later row.
+
+use crate::config::ForecasterConfig;
+use crate::data::TimeSeries;
+use crate::error::{Error, Result};
+use crate::forecaster::{Evaluation, FitProgress, TrainedForecaster};
+use crate::split::Splits;
+use serde::{Deserialize, Serialize};
+use std::ops::Range;
+
+/// Retrain at every origin or once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Refit {
+    /// A new model (scaler, normalisation, weights) for every fold (the default).
+    #[default]
+    Every,
+    /// One model, trained for the first fold, scores every fold.
+    Once,
+}
+
+/// How the training rows grow with the origin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TrainWindow {
+    /// From the first row to the validation rows (the default).
+    #[default]
+    Expanding,
+    /// The configured training length, ending at the validation rows.
+    Sliding,
+}
+
+/// Backtest settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BacktestOptions {
+    /// Number of origins.
+    pub folds: usize,
+    /// Retraining.
+    pub refit: Refit,
+    /// Training rows.
+    pub window: TrainWindow,
+}
+
+/// Row ranges of one fold, in the full series.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FoldRows {
+    /// Training rows.
+    pub train: Range<usize>,
+    /// Validation rows.
+    pub val: Range<usize>,
+    /// Test rows; the first is the origin.
+    pub test: Range<usize>,
+}
+
+/// One fold's outcome.
+#[derive(Debug, Clone)]
+pub struct Fold {
+    /// Its rows.
+    pub rows: FoldRows,
+    /// The model that scored it (with `refit = once`, the first fold's).
+    pub model: TrainedForecaster,
+    /// Scores on its test rows.
+    pub evaluation: Evaluation,
+}
+
+/// A whole backtest.
+#[derive(Debug, Clone)]
+pub struct Backtest {
+    /// Settings.
+    pub options: BacktestOptions,
+    /// Every fold, in time order.
+    pub folds: Vec<Fold>,
+    /// All folds' predictions scored together (MASE against the first fold's training rows).
+    pub aggregate: Evaluation,
+}
+
+/// The folds' rows for a series of `n` rows.
+///
+/// # Errors
+/// Fewer than one fold, or folds too short for the horizon.
+pub fn fold_rows(
+    cfg: &ForecasterConfig,
+    n: usize,
+    opts: &BacktestOptions,
+) -> Result<Vec<FoldRows>> {
+    let s = cfg.split.ranges(n);
+    let k = opts.folds;
+    if k == 0 {
+        return Err(Error::config("folds", "must be at least 1"));
+    }
+    let span = s.test.len();
+    let len = span / k;
+    if len < cfg.horizon {
+        return Err(Error::config(
+            "folds",
+            format!(
+                "{k} folds over the last {span} rows (the test split) leave {len} rows per fold, fewer than the horizon {}; use fewer folds or a larger test fraction in --split",
+                cfg.horizon
+            ),
+        ));
+    }
+    let (vl, tl) = (s.val.len(), s.train.len());
+    Ok((0..k)
+        .map(|i| {
+            let origin = s.test.start + i * len;
+            let end = if i + 1 == k { n } else { origin + len };
+            let val = origin - vl..origin;
+            let train_start = match opts.window {
+                TrainWindow::Expanding => 0,
+                TrainWindow::Sliding => val.start.saturating_sub(tl),
+            };
+            FoldRows {
+                train: train_start..val.start,
+                val,
+                test: origin..end,
+            }
+        })
+        .collect())
+}
+
+/// Runs the backtest. `on_fold(i, of)` is called before fold `i` trains or is scored.
+///
+/// # Errors
+/// Invalid options or configuration, folds without windows, divergence.
+pub fn backtest(
+    cfg: &ForecasterConfig,
+    ts: &TimeSeries,
+    opts: &BacktestOptions,
+    on_fold: &mut dyn FnMut(usize, usize),
+) -> Result<Backtest> {
+    cfg.validate()?;
+    let rows = fold_rows(cfg, ts.len(), opts)?;
+    let mut folds: Vec<Fold> = Vec::with_capacity(rows.len());
+    for (i, r) in rows.iter().enumerate() {
+        on_fold(i, rows.len());
+        // The fold's own copy of the series, cut at its last test row.
+        let base = r.train.start;
+        let sub = ts.slice_rows(base..r.test.end);
+        let rel = |x: &Range<usize>| x.start - base..x.end - base;
+        let splits = Splits {
+            train: rel(&r.train),
+            val: rel(&r.val),
+            test: rel(&r.test),
+        };
+        let model = match (opts.refit, folds.first()) {
+            (Refit::Once, Some(first)) => first.model.clone(),
+            _ => cfg
+                .fit_on(&sub, splits.clone(), &mut |_: &FitProgress| {})
+                .map_err(|e| fold_error(i, r, e))?,
+        };
+        let evaluation = model
+            .evaluate_on(&sub, &splits)
+            .map_err(|e| fold_error(i, r, e))?;
+        folds.push(Fold {
+            rows: r.clone(),
+            model,
+            evaluation,
+        });
+    }
+    let first = &folds[0].model;
+    let all: Vec<_> = folds
+        .iter()
+        .flat_map(|f| f.evaluation.rows.iter().cloned())
+        .collect();
+    let aggregate = Evaluation::from_rows(
+        all,
+        folds.iter().map(|f| f.evaluation.windows).sum(),
+        &first.names[..first.n_targets],
+        cfg.horizon,
+        first.season,
+        &first.mase_scale,
+    );
+    Ok(Backtest {
+        options: *opts,
+        folds,
+        aggregate,
+    })
+}
+
+fn fold_error(i: usize, r: &FoldRows, e: Error) -> Error {
+    Error::config(
+        format!("fold {} (origin row {})", i + 1, r.test.start),
+        e.to_string(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_step_through_the_test_split() {
+        // 100 rows, split 0.7/0.1/0.2: test rows 80..100; 4 folds of 5 rows.
+        let cfg = ForecasterConfig::default();
+        let o = BacktestOptions {
+            folds: 4,
+            refit: Refit::Every,
+            window: TrainWindow::Sliding,
+        };
+        let f = fold_rows(&cfg, 100, &o).unwrap();
+        assert_eq!(f.len(), 4);
+        assert_eq!(
+            f[0],
+            FoldRows {
+                train: 0..70,
+                val: 70..80,
+                test: 80..85
+            }
+        );
+        assert_eq!(
+            f[3],
+            FoldRows {
+                train: 15..85,
+                val: 85..95,
+                test: 95..100
+            }
+        );
+        let e = fold_rows(&cfg, 100, &BacktestOptions { folds: 21, ..o }).unwrap_err();
+        assert!(e.to_string().contains("fewer than the horizon"), "{e}");
+        let x = fold_rows(
+            &cfg,
+            100,
+            &BacktestOptions {
+                window: TrainWindow::Expanding,
+                ..o
+            },
+        )
+        .unwrap();
+        assert!(x.iter().all(|r| r.train.start == 0));
+        assert_eq!(x[2].train, 0..80);
+    }
+}

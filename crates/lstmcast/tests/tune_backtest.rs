@@ -1,0 +1,172 @@
+//! Issue 6: tuning finds what is right by construction and does not depend on `jobs`; backtest
+//! folds never see a row after their origin.
+
+use lstmcast::backtest::{backtest, BacktestOptions, Refit, TrainWindow};
+use lstmcast::tune::{tune, TuneSpace};
+use lstmcast::{ForecasterConfig, Normalize, TimeSeries};
+
+/// y(t) = 0.9·y(t−8) + e(t): the best one-step predictor needs the value 8 steps back, which a
+/// lookback of 2 or 4 cannot see; only lookback 8 can.
+fn seasonal_ar(n: usize) -> TimeSeries {
+    let mut state = 99u64;
+    let mut noise = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 11) as f64 / (1u64 << 53) as f64) - 0.5
+    };
+    let mut y = vec![0.0; n];
+    for t in 0..n {
+        let back = if t >= 8 { y[t - 8] } else { 0.0 };
+        y[t] = 0.9 * back + noise();
+    }
+    TimeSeries::from_columns(vec!["y".into()], vec![y], 1).unwrap()
+}
+
+fn base() -> ForecasterConfig {
+    let mut c = ForecasterConfig {
+        normalize: Normalize::Global,
+        season: Some(8),
+        ..Default::default()
+    };
+    c.training.epochs = 30;
+    c
+}
+
+fn space(trials: usize) -> TuneSpace {
+    TuneSpace {
+        trials,
+        lookback: vec![2, 4, 8],
+        layers: vec![vec![16]],
+        dropout: vec![0.0],
+        learning_rate: vec![3e-3, 1e-2],
+        batch_size: vec![32],
+        normalize: vec![Normalize::Global],
+        min_epochs: 5,
+        eta: 3,
+    }
+}
+
+#[test]
+fn tuning_finds_the_lookback_that_sees_the_lag() {
+    let ts = seasonal_ar(800);
+    let r = tune(&base(), &space(6), &ts, 2, &|_| {}).unwrap();
+    let best = &r.trials[r.best];
+    assert_eq!(best.params.lookback, 8, "{:#?}", r.trials);
+    // Every trial of the other lookbacks scores clearly worse (noise variance is 1/12 of the
+    // unit-variance-scaled series at best; without the lag the error is the series' variance).
+    for t in r.trials.iter().filter(|t| t.params.lookback != 8) {
+        assert!(t.val_mse.unwrap() > 2.0 * best.val_mse.unwrap(), "{t:?}");
+    }
+    assert_eq!(r.best_config.lookback, 8);
+    assert_eq!(r.rungs, vec![5, 15, 30]);
+}
+
+#[test]
+fn jobs_do_not_change_any_trial_result() {
+    let ts = seasonal_ar(400);
+    let mut s = space(7);
+    s.layers = vec![vec![8], vec![12]];
+    s.dropout = vec![0.0, 0.2];
+    let strip = |r: lstmcast::tune::TuneResult| {
+        r.trials
+            .into_iter()
+            .map(|mut t| {
+                t.seconds = 0.0;
+                t
+            })
+            .collect::<Vec<_>>()
+    };
+    let one = strip(tune(&base(), &s, &ts, 1, &|_| {}).unwrap());
+    let two = strip(tune(&base(), &s, &ts, 2, &|_| {}).unwrap());
+    let three = strip(tune(&base(), &s, &ts, 3, &|_| {}).unwrap());
+    assert_eq!(one, two);
+    assert_eq!(one, three);
+    assert!(one.iter().any(|t| t.rung > 0), "some trials were promoted");
+}
+
+#[test]
+fn a_bad_search_space_names_the_field() {
+    let ts = seasonal_ar(200);
+    let mut s = space(3);
+    s.learning_rate = vec![1e-2, 1e-3];
+    let e = tune(&base(), &s, &ts, 1, &|_| {}).unwrap_err().to_string();
+    assert!(e.contains("tune.learning_rate"), "{e}");
+    let mut s = space(3);
+    s.eta = 1;
+    let e = tune(&base(), &s, &ts, 1, &|_| {}).unwrap_err().to_string();
+    assert!(e.contains("tune.eta"), "{e}");
+    // A lookback too long for the data fails that trial only, with the reason recorded.
+    let mut s = space(3);
+    s.lookback = vec![8, 150];
+    let r = tune(&base(), &s, &ts, 1, &|_| {}).unwrap();
+    let failed: Vec<_> = r.trials.iter().filter(|t| t.error.is_some()).collect();
+    assert!(!failed.is_empty() && failed.iter().all(|t| t.params.lookback == 150));
+    assert!(failed[0].error.as_ref().unwrap().contains("lookback 150"));
+}
+
+fn tiny() -> ForecasterConfig {
+    let mut c = ForecasterConfig {
+        lookback: 8,
+        horizon: 2,
+        normalize: Normalize::Window,
+        ..Default::default()
+    };
+    c.model.layers = vec![6];
+    c.training.epochs = 3;
+    c
+}
+
+#[test]
+fn no_fold_fits_anything_on_rows_after_its_origin() {
+    // Replace every row from fold k's origin on with garbage: fold k's scaler, normalisation and
+    // weights must stay bit-identical (and so must every earlier fold's).
+    let ts = seasonal_ar(300);
+    for window in [TrainWindow::Expanding, TrainWindow::Sliding] {
+        let opts = BacktestOptions {
+            folds: 3,
+            refit: Refit::Every,
+            window,
+        };
+        let clean = backtest(&tiny(), &ts, &opts, &mut |_, _| {}).unwrap();
+        for (k, fold) in clean.folds.iter().enumerate() {
+            let origin = fold.rows.test.start;
+            assert!(fold.rows.val.end == origin && fold.rows.train.end <= origin);
+            let mut spoiled = ts.clone();
+            for v in &mut spoiled.columns[0][origin..] {
+                *v = 1e3 - *v * 50.0;
+            }
+            let other = backtest(&tiny(), &spoiled, &opts, &mut |_, _| {}).unwrap();
+            for j in 0..=k {
+                let (a, b) = (&clean.folds[j].model, &other.folds[j].model);
+                assert_eq!(
+                    a.scaler, b.scaler,
+                    "{window:?}: fold {j} scaler saw rows ≥ {origin}"
+                );
+                assert_eq!(a.norm, b.norm);
+                assert_eq!(a.network.params(), b.network.params());
+            }
+        }
+    }
+}
+
+#[test]
+fn refit_once_scores_every_fold_with_the_first_model_and_aggregates_all_rows() {
+    let ts = seasonal_ar(300);
+    let opts = BacktestOptions {
+        folds: 4,
+        refit: Refit::Once,
+        window: TrainWindow::Expanding,
+    };
+    let bt = backtest(&tiny(), &ts, &opts, &mut |_, _| {}).unwrap();
+    assert_eq!(bt.folds.len(), 4);
+    let first = bt.folds[0].model.network.params();
+    assert!(bt.folds.iter().all(|f| f.model.network.params() == first));
+    let rows: usize = bt.folds.iter().map(|f| f.evaluation.rows.len()).sum();
+    assert_eq!(bt.aggregate.rows.len(), rows);
+    // Origins step forward and the folds tile the test split.
+    for w in bt.folds.windows(2) {
+        assert_eq!(w[0].rows.test.end, w[1].rows.test.start);
+    }
+    assert_eq!(bt.folds[3].rows.test.end, ts.len());
+}
