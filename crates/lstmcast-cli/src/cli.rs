@@ -39,9 +39,14 @@ pub struct TrainArgs {
     /// Data options.
     #[command(flatten)]
     pub data: DataArgs,
-    /// The run folder to create (must not exist or be empty; see --force).
-    #[arg(long)]
-    pub out: PathBuf,
+    /// The run folder to create (must not exist or be empty; see --force). While training it
+    /// holds a checkpoint, written after every epoch.
+    #[arg(long, conflicts_with = "resume")]
+    pub out: Option<PathBuf>,
+    /// Continue an interrupted training from its folder (same data, same configuration); ends
+    /// with the weights an uninterrupted run would have.
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
     /// Replace an existing run folder at --out (only lstmcast folders are ever replaced).
     #[arg(long)]
     pub force: bool,
@@ -137,7 +142,7 @@ pub struct BacktestArgs {
 
 /// Model, split and training options shared by `train`, `tune` and `backtest`. Each can also be
 /// set in the `--config` file; flags win.
-#[derive(Debug, Args, Clone, Default)]
+#[derive(Debug, Args, Clone, Default, PartialEq)]
 pub struct ModelArgs {
     /// A TOML configuration file (for example a previous run's config.toml).
     #[arg(long)]
@@ -237,11 +242,11 @@ pub struct ForecastArgs {
 }
 
 /// Columns and missing values: shared by every command that reads a CSV.
-#[derive(Debug, Args, Clone, Default)]
+#[derive(Debug, Args, Clone, Default, PartialEq)]
 pub struct DataArgs {
     /// The CSV file (header row, a time column, numeric columns).
     #[arg(long)]
-    pub data: PathBuf,
+    pub data: Option<PathBuf>,
     /// The time column (default: the first column if it reads as times).
     #[arg(long)]
     pub time_col: Option<String>,
@@ -280,3 +285,35 @@ pub struct DemoArgs {
     #[arg(long)]
     pub json: bool,
 }
+
+impl DataArgs {
+    /// The `--data` path.
+    ///
+    /// # Errors
+    /// A usage error (exit 2) when it was not given.
+    pub fn path(&self) -> anyhow::Result<&std::path::Path> {
+        self.data.as_deref().ok_or_else(|| {
+            Exit::Usage("the following required argument was not provided: --data <DATA>".into())
+                .into()
+        })
+    }
+}
+
+/// Errors that set their own exit code.
+#[derive(Debug)]
+pub enum Exit {
+    /// A usage error: exit 2, like clap's own.
+    Usage(String),
+    /// Training was interrupted by a signal and left a checkpoint: exit 130.
+    Interrupted(String),
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exit::Usage(m) | Exit::Interrupted(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for Exit {}

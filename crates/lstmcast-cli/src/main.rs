@@ -20,7 +20,14 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(1)
+            match e.downcast_ref::<cli::Exit>() {
+                Some(cli::Exit::Usage(_)) => {
+                    eprintln!("\nFor more information, try '--help'.");
+                    ExitCode::from(2)
+                }
+                Some(cli::Exit::Interrupted(_)) => ExitCode::from(130),
+                None => ExitCode::from(1),
+            }
         }
     }
 }

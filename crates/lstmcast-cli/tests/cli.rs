@@ -527,3 +527,153 @@ fn backtest_writes_folds_and_rejects_bad_options() {
         &["folds", "fewer than the horizon"],
     );
 }
+
+/// A training long enough to interrupt (about 1.5 s optimised): one normalisation, 40 epochs
+/// without early stopping.
+fn long_train(out: &Path) -> Vec<String> {
+    let csv = data("economics.csv");
+    [
+        "train",
+        "--data",
+        csv.to_str().unwrap(),
+        "--target",
+        "unemploy",
+        "--normalize",
+        "window",
+        "--layers",
+        "64",
+        "--lookback",
+        "48",
+        "--epochs",
+        "40",
+        "--patience",
+        "0",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// Starts `long_train`, waits until a checkpoint with training state exists (after the first
+/// epoch), then `stop`s the process after `delay_ms` more.
+fn interrupt(out: &Path, stop: &Stopper, delay_ms: u64) -> Output {
+    let mut child = bin()
+        .args(long_train(out))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let ck = out.join("checkpoint.safetensors");
+    let t0 = std::time::Instant::now();
+    while std::fs::metadata(&ck).map_or(true, |m| m.len() < 100_000) {
+        assert!(t0.elapsed().as_secs() < 60, "no checkpoint after 60 s");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+    stop(&mut child);
+    child.wait_with_output().unwrap()
+}
+
+/// Stops a child process somehow.
+type Stopper = dyn Fn(&mut std::process::Child);
+
+fn signal(name: &'static str) -> impl Fn(&mut std::process::Child) {
+    move |c: &mut std::process::Child| {
+        let ok = Command::new("kill")
+            .args([format!("-{name}"), c.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+    }
+}
+
+#[test]
+fn interrupted_training_resumes_to_bit_identical_weights() {
+    let tmp = tempfile::tempdir().unwrap();
+    let reference = tmp.path().join("reference");
+    let o = bin().args(long_train(&reference)).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o).1);
+    let want = std::fs::read(reference.join("model.safetensors")).unwrap();
+    let cases: [(&str, &Stopper, u64, Option<i32>); 3] = [
+        ("int", &signal("INT"), 100, Some(130)),
+        ("term", &signal("TERM"), 400, Some(130)),
+        // kill -9 at an arbitrary moment: no chance to react; the last complete checkpoint
+        // (atomically replaced after every epoch) must still load.
+        (
+            "kill",
+            &|c: &mut std::process::Child| c.kill().unwrap(),
+            250,
+            None,
+        ),
+    ];
+    for (name, stop, delay, code) in cases {
+        let out = tmp.path().join(name);
+        let o = interrupt(&out, stop, delay);
+        let (_, err) = text(&o);
+        assert_eq!(o.status.code(), code, "{name}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        if code.is_some() {
+            assert!(err.contains("--resume"), "{name}: {err}");
+        }
+        assert!(
+            !out.join("model.safetensors").exists(),
+            "{name}: finished too early"
+        );
+        let o = run(&["train", "--resume", out.to_str().unwrap(), "--quiet"]);
+        assert!(o.status.success(), "{name}: {}", text(&o).1);
+        let got = std::fs::read(out.join("model.safetensors")).unwrap();
+        assert!(
+            got == want,
+            "{name}: resumed weights differ from the uninterrupted run"
+        );
+        assert!(!out.join("checkpoint.safetensors").exists());
+        // A finished run has nothing to resume.
+        fails_with(
+            &["train", "--resume", out.to_str().unwrap()],
+            1,
+            &["checkpoint.safetensors", "nothing to resume"],
+        );
+    }
+}
+
+#[test]
+fn extreme_but_valid_data_trains_with_finite_forecasts() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Values around 1e12 (a seasonal swing of 1e9) and a constant series.
+    let big: String = (0..240)
+        .map(|i| format!("{i},{}\n", 1e12 + 1e9 * ((i % 12) as f64 / 2.0).sin()))
+        .collect();
+    let flat: String = (0..240).map(|i| format!("{i},42.5\n")).collect();
+    for (name, body, lo, hi) in [("big", big, 0.99e12, 1.01e12), ("flat", flat, 42.4, 42.6)] {
+        let csv = tmp.path().join(format!("{name}.csv"));
+        std::fs::write(&csv, format!("t,y\n{body}")).unwrap();
+        let out = tmp.path().join(name);
+        let o = run(&quick_train(&csv, &out, "3"));
+        let (stdout, stderr) = text(&o);
+        assert!(o.status.success(), "{name}: {stderr}");
+        let fc = std::fs::read_to_string(out.join("forecast.csv")).unwrap();
+        let v: f64 = fc
+            .lines()
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            v.is_finite() && (lo..hi).contains(&v),
+            "{name}: forecast {v}"
+        );
+        let preds = std::fs::read_to_string(out.join("predictions.csv")).unwrap();
+        assert!(!preds.contains("NaN") && !preds.contains("inf"), "{name}");
+        if name == "flat" {
+            // Zero seasonal-naive error on training rows: MASE is undefined, shown as n/a.
+            assert!(stdout.contains("n/a"), "{stdout}");
+        }
+    }
+}

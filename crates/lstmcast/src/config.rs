@@ -123,7 +123,10 @@ impl ForecasterConfig {
                 .span()
                 .map(|s| {
                     let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
-                    format!("line {line}")
+                    match text.lines().nth(line - 1).map(str::trim) {
+                        Some(l) if !l.is_empty() && l.len() <= 80 => format!("line {line} ({l})"),
+                        _ => format!("line {line}"),
+                    }
                 })
                 .unwrap_or_else(|| "file".into());
             Error::config(at, e.message().trim().to_string())

@@ -13,11 +13,12 @@ use crate::normalize::{CandidateScore, Normalize, Selection, WindowNorm};
 use crate::scale::Scaler;
 use crate::split::Splits;
 use crate::time::{Frequency, Timestamp};
-use crate::train::{self, streams, EpochRecord, TrainReport};
+use crate::train::{self, streams, EpochRecord, Status, TrainReport, TrainState};
 use crate::window::Windows;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::ops::Range;
+use std::sync::atomic::AtomicBool;
 
 /// A trained model with everything needed to use it: the configuration it was trained with, the
 /// fitted scaler, the weights, and facts about the training data.
@@ -207,6 +208,7 @@ impl Prepared {
         let [_, _, te] = splits.window_origins(cfg.lookback, cfg.horizon)?;
         let scaler = Scaler::fit(cfg.scaler, &ts.names, &ts.columns, splits.train.clone());
         let scaled = scaler.transform_rows(&ts.columns);
+        check_f32_range(&scaled, ts)?;
         Ok(Prepared {
             splits,
             scaler,
@@ -261,57 +263,216 @@ impl ForecasterConfig {
         splits: Splits,
         on_epoch: &mut dyn FnMut(&FitProgress),
     ) -> Result<TrainedForecaster> {
+        let ctl = FitControl {
+            on_epoch,
+            interrupt: None,
+            checkpoint: None,
+            resume: None,
+        };
+        match self.fit_with(ts, splits, ctl)? {
+            FitOutcome::Done(m) => Ok(*m),
+            FitOutcome::Interrupted(_) => Err(Error::config("fit", "interrupted")),
+        }
+    }
+
+    /// The general form of [`ForecasterConfig::fit`]: resumable from a [`FitCheckpoint`],
+    /// reporting one after every epoch and candidate, and stopping after the current batch when
+    /// `interrupt` is raised. A candidate that diverges after at least one epoch keeps its best
+    /// weights (its report says so); one that diverges in its first epoch is an error.
+    ///
+    /// # Errors
+    /// As [`ForecasterConfig::fit`], a checkpoint that does not match this configuration and
+    /// data, or the checkpoint callback's error.
+    pub fn fit_with(&self, ts: &TimeSeries, splits: Splits, ctl: FitControl) -> Result<FitOutcome> {
+        let FitControl {
+            on_epoch,
+            interrupt,
+            mut checkpoint,
+            resume,
+        } = ctl;
         let prep = Prepared::with_splits(self, ts, splits)?;
         let modes: Vec<Normalize> = match self.normalize {
             Normalize::Auto => Normalize::CANDIDATES.to_vec(),
             m => vec![m],
         };
-        let mut best: Option<(f64, TrainedForecaster)> = None;
-        let mut candidates = Vec::new();
-        for (index, &mode) in modes.iter().enumerate() {
+        let mut ck = resume.unwrap_or_default();
+        if ck.candidate > modes.len()
+            || ck.done.len() != ck.candidate
+            || ck.done.iter().zip(&modes).any(|(d, m)| d.score.mode != *m)
+        {
+            return Err(Error::config(
+                "resume",
+                "the checkpoint does not match this configuration's normalisation candidates",
+            ));
+        }
+        while ck.candidate < modes.len() {
+            let (index, mode) = (ck.candidate, modes[ck.candidate]);
             let norm = WindowNorm::fit(mode, &prep.scaled, prep.n_cols, prep.splits.train.clone())?;
             let mut network = Network::new(
                 self.network_spec(prep.n_cols, prep.n_targets),
                 &mut rng_for(self.seed, streams::INIT),
             )?;
-            let report = train::train(
-                &mut network,
-                &prep.windows(self, &norm, 0),
-                Some(&prep.windows(self, &norm, 1)),
-                &self.training,
-                self.seed,
-                &mut |record| {
-                    on_epoch(&FitProgress {
-                        candidate: mode,
-                        index,
-                        of: modes.len(),
-                        record,
-                    })
-                },
-            )?;
+            let train_w = prep.windows(self, &norm, 0);
+            let val_w = prep.windows(self, &norm, 1);
+            let mut state = match ck.state.take() {
+                Some(st) => {
+                    network.set_params(&ck.params)?;
+                    st
+                }
+                None => TrainState::new(&network, train_w.len(), &self.training, self.seed),
+            };
+            let mut diverged = None;
+            loop {
+                let until = state.epochs_done + 1;
+                let run = state.run(
+                    &mut network,
+                    &train_w,
+                    Some(&val_w),
+                    &self.training,
+                    until,
+                    interrupt,
+                    &mut |record| {
+                        on_epoch(&FitProgress {
+                            candidate: mode,
+                            index,
+                            of: modes.len(),
+                            record,
+                        })
+                    },
+                );
+                match run {
+                    Ok(Status::Finished) => break,
+                    Ok(Status::Paused) => {
+                        if let Some(cb) = checkpoint.as_mut() {
+                            cb(&FitCheckpoint {
+                                candidate: index,
+                                done: ck.done.clone(),
+                                state: Some(state.clone()),
+                                params: network.params().to_vec(),
+                            })?;
+                        }
+                    }
+                    Ok(Status::Interrupted) => {
+                        ck.state = Some(state);
+                        ck.params = network.params().to_vec();
+                        if let Some(cb) = checkpoint.as_mut() {
+                            cb(&ck)?;
+                        }
+                        return Ok(FitOutcome::Interrupted(Box::new(ck)));
+                    }
+                    // With weights from a finished epoch, or other candidates to fall back on,
+                    // a divergence ends this candidate only.
+                    Err(e @ Error::Diverged { .. }) if state.epochs_done > 0 || modes.len() > 1 => {
+                        diverged = Some(e.to_string());
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            let mut report = state.finish(&mut network)?;
+            report.diverged = diverged;
             let model = TrainedForecaster::from_parts(self, ts, &prep, norm, network, report);
-            let val = model.level_mse(&prep.scaled, prep.origins[1].clone())?;
-            candidates.push(CandidateScore {
-                mode,
-                val_mse: Some(val),
-                epochs: model.report.history.len(),
-                best_epoch: model.report.best_epoch,
+            let val = match model.report.best_epoch {
+                0 => None,
+                _ => Some(model.level_mse(&prep.scaled, prep.origins[1].clone())?),
+            };
+            ck.done.push(DoneCandidate {
+                score: CandidateScore {
+                    mode,
+                    val_mse: val.filter(|v| v.is_finite()),
+                    epochs: model.report.history.len(),
+                    best_epoch: model.report.best_epoch,
+                },
+                report: model.report.clone(),
+                params: model.network.params().to_vec(),
             });
-            // Strictly better only: ties keep the earlier (simpler) candidate; NaN never wins.
-            if best.as_ref().map_or(true, |(b, _)| val < *b) {
-                best = Some((val, model));
+            ck.candidate += 1;
+            if let Some(cb) = checkpoint.as_mut() {
+                cb(&ck)?;
             }
         }
-        let Some((_, mut model)) = best else {
-            return Err(Error::config("normalize", "no candidate to train"));
+        // Strictly better only: ties keep the earlier (simpler) candidate; NaN never wins.
+        let mut best: Option<usize> = None;
+        for (i, d) in ck.done.iter().enumerate() {
+            let v = d.score.val_mse.unwrap_or(f64::NAN);
+            if best.map_or(!v.is_nan(), |b| {
+                v < ck.done[b].score.val_mse.unwrap_or(f64::NAN)
+            }) {
+                best = Some(i);
+            }
+        }
+        let Some(b) = best else {
+            return Err(Error::config(
+                "normalize",
+                "no candidate reached a finite validation score; lower --learning-rate or set --clip-norm",
+            ));
         };
+        let d = &ck.done[b];
+        let norm = WindowNorm::fit(
+            d.score.mode,
+            &prep.scaled,
+            prep.n_cols,
+            prep.splits.train.clone(),
+        )?;
+        let mut network = Network::zeros(self.network_spec(prep.n_cols, prep.n_targets))?;
+        network.set_params(&d.params)?;
+        let mut model =
+            TrainedForecaster::from_parts(self, ts, &prep, norm, network, d.report.clone());
         model.selection = Some(Selection {
             requested: self.normalize,
-            chosen: model.norm.mode,
-            candidates,
+            chosen: d.score.mode,
+            candidates: ck.done.iter().map(|d| d.score.clone()).collect(),
         });
-        Ok(model)
+        Ok(FitOutcome::Done(Box::new(model)))
     }
+}
+
+/// Receives checkpoints (for example to write them to disk).
+pub type CheckpointFn<'a> = dyn FnMut(&FitCheckpoint) -> Result<()> + 'a;
+
+/// How [`ForecasterConfig::fit_with`] is driven.
+pub struct FitControl<'a> {
+    /// Sees every epoch.
+    pub on_epoch: &'a mut dyn FnMut(&FitProgress),
+    /// When raised, training stops after the current batch.
+    pub interrupt: Option<&'a AtomicBool>,
+    /// Receives a checkpoint after every epoch, every finished candidate and an interruption.
+    pub checkpoint: Option<&'a mut CheckpointFn<'a>>,
+    /// A checkpoint to continue from.
+    pub resume: Option<FitCheckpoint>,
+}
+
+/// How [`ForecasterConfig::fit_with`] ended.
+#[derive(Debug)]
+pub enum FitOutcome {
+    /// Trained.
+    Done(Box<TrainedForecaster>),
+    /// Interrupted; the checkpoint resumes it.
+    Interrupted(Box<FitCheckpoint>),
+}
+
+/// Everything needed to resume a `fit` bit-identically.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FitCheckpoint {
+    /// The candidate being trained (0-based; equal to the number of candidates when all are done).
+    pub candidate: usize,
+    /// Candidates already trained.
+    pub done: Vec<DoneCandidate>,
+    /// The current candidate's training state, once it started.
+    pub state: Option<TrainState>,
+    /// The current candidate's weights (with `state`).
+    pub params: Vec<f32>,
+}
+
+/// A trained candidate inside a checkpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DoneCandidate {
+    /// Its mode and validation score.
+    pub score: CandidateScore,
+    /// Its training report.
+    pub report: TrainReport,
+    /// Its best weights.
+    pub params: Vec<f32>,
 }
 
 impl TrainedForecaster {
@@ -343,6 +504,25 @@ impl TrainedForecaster {
             report,
         }
     }
+}
+
+/// The engine works in f32: a scaled value beyond its range (about ±3.4e38) would become
+/// infinite and poison training. Names the first such cell.
+fn check_f32_range(scaled: &[f32], ts: &TimeSeries) -> Result<()> {
+    let f = ts.names.len();
+    if let Some(i) = scaled.iter().position(|v| !v.is_finite()) {
+        let (r, c) = (i / f, i % f);
+        return Err(Error::config(
+            format!("data: column '{}'", ts.names[c]),
+            format!(
+                "{:e} at {} (row {}) is beyond the f32 range the engine computes in once scaled; use --scaler standard or minmax, or rescale the column",
+                ts.columns[c][r],
+                ts.timestamps[r],
+                r + 2
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn check_recursive(cfg: &ForecasterConfig, ts: &TimeSeries) -> Result<()> {
@@ -471,6 +651,9 @@ impl TrainedForecaster {
             ctx.extend_from_slice(&scaled[(t - l) * f..t * f]);
         }
         let pred = self.predict_paths(&ctx, n_win, hz)?;
+        if pred.iter().any(|v| !v.is_finite()) {
+            return Err(Error::Forecast("the model produced a non-finite prediction on the test split; retrain with a lower learning rate or --clip-norm".into()));
+        }
         let mut rows = Vec::with_capacity(n_win * hz * nt);
         for (w, t) in test.clone().enumerate() {
             for h in 1..=hz {

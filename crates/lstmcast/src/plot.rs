@@ -535,6 +535,7 @@ mod tests {
             best_epoch: 5,
             best_val_loss: Some(0.24),
             stopped_early: false,
+            diverged: None,
             seconds: 0.5,
         };
         write_chart(dir.path(), "loss", &loss_chart(&report)).unwrap();

@@ -92,7 +92,7 @@ impl SplitSpec {
             return Err(Error::config(
                 "split",
                 format!(
-                    "fractions sum to {sum}, not 1 (train {}, val {}, test {})",
+                    "fractions sum to {sum:.4}, not 1 (train {}, val {}, test {})",
                     self.train, self.val, self.test
                 ),
             ));

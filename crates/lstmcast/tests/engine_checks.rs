@@ -215,3 +215,60 @@ fn reference_examples_reach_keras_accuracy() {
         );
     }
 }
+
+#[test]
+fn a_non_finite_gradient_stops_training_naming_epoch_and_batch_and_keeps_the_best_weights() {
+    use lstmcast::train::{Status, TrainState};
+    use lstmcast::Error;
+    // 200 rows of a sine; 1 epoch trains normally, then one weight is set to NaN (a numerical
+    // fault): the next batch's loss is NaN, training must stop there and hold epoch 1's weights.
+    let data: Vec<f32> = (0..200).map(|i| (i as f32 * 0.3).sin()).collect();
+    let w = Windows::new(&data, 1, 1, 10, 1, 10..150);
+    let v = Windows::new(&data, 1, 1, 10, 1, 150..200);
+    let spec = NetworkSpec {
+        n_inputs: 1,
+        layers: vec![8],
+        n_outputs: 1,
+        dropout: 0.0,
+        recurrent_dropout: 0.0,
+    };
+    let mut net = Network::new(spec, &mut rng_for(1, 1)).unwrap();
+    let opts = TrainOptions {
+        epochs: 5,
+        ..Default::default()
+    };
+    let mut st = TrainState::new(&net, w.len(), &opts, 1);
+    let s = st
+        .run(&mut net, &w, Some(&v), &opts, 1, None, &mut |_| {})
+        .unwrap();
+    assert_eq!(s, Status::Paused);
+    let after_one = net.params().to_vec();
+    assert_eq!(st.best_params, after_one);
+    let mut broken = after_one.clone();
+    broken[3] = f32::NAN;
+    net.set_params(&broken).unwrap();
+    let e = st
+        .run(&mut net, &w, Some(&v), &opts, 5, None, &mut |_| {})
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Diverged {
+                epoch: 2,
+                batch: 1,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let msg = e.to_string();
+    assert!(
+        msg.contains("--learning-rate") && msg.contains("--clip-norm"),
+        "{msg}"
+    );
+    assert_eq!(
+        net.params(),
+        &after_one[..],
+        "best (epoch 1) weights restored"
+    );
+}

@@ -21,8 +21,8 @@ pub fn run(a: BacktestArgs) -> anyhow::Result<()> {
             "invalid configuration: window: '{other}' is not one of expanding, sliding"
         ),
     };
-    guard_input(&a.data.data, &a.out)?;
-    let ts = lstmcast::load_csv(&a.data.data, &cfg.data)?;
+    guard_input(a.data.path()?, &a.out)?;
+    let ts = lstmcast::load_csv(a.data.path()?, &cfg.data)?;
     let opts = BacktestOptions {
         folds: a.folds,
         refit,

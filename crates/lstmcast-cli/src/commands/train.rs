@@ -1,15 +1,19 @@
 //! `lstmcast train`: flags over the config file → fit → evaluate → forecast → run folder.
 
 use super::{guard_input, load_options, report};
-use crate::cli::{DataArgs, ModelArgs, TrainArgs};
+use crate::cli::{DataArgs, Exit, ModelArgs, TrainArgs};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use lstmcast::artifact::CheckpointInfo;
+use lstmcast::forecaster::{FitCheckpoint, FitControl, FitOutcome, FitProgress, Prepared};
 use lstmcast::{
     artifact, Evaluation, Forecast, ForecasterConfig, Normalize, ScalerKind, SplitSpec, Strategy,
     TimeSeries, TrainedForecaster,
 };
 use std::io::IsTerminal;
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 /// The configuration: the file's (or the defaults), then every flag that was given.
 pub fn resolve(d: &DataArgs, a: &ModelArgs) -> anyhow::Result<ForecasterConfig> {
@@ -102,9 +106,19 @@ pub fn write_run(
 }
 
 pub fn run(a: TrainArgs) -> anyhow::Result<()> {
+    if let Some(dir) = &a.resume {
+        return resume(&a, dir);
+    }
+    let data = a.data.path()?;
+    let out = a.out.as_deref().ok_or_else(|| {
+        Exit::Usage(
+            "the following required argument was not provided: --out <OUT> (or --resume DIR)"
+                .into(),
+        )
+    })?;
     let cfg = resolve(&a.data, &a.model)?;
-    guard_input(&a.data.data, &a.out)?;
-    let ts = lstmcast::load_csv(&a.data.data, &cfg.data)?;
+    guard_input(data, out)?;
+    let ts = lstmcast::load_csv(data, &cfg.data)?;
     let filled: usize = ts.filled.iter().sum();
     if filled > 0 && !a.json {
         let per: Vec<String> = ts
@@ -120,12 +134,97 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
             per.join(", ")
         );
     }
+    // Everything that can be checked before training is checked before anything is written.
+    Prepared::new(&cfg, &ts)?;
+    let info = CheckpointInfo::new(&cfg, data)?;
+    artifact::write_atomically(out, a.force, |dir| {
+        artifact::write_marker(dir, "lstmcast-checkpoint")?;
+        std::fs::write(dir.join("config.toml"), cfg.to_toml())
+            .map_err(|e| lstmcast::Error::io(dir.join("config.toml"), e))?;
+        artifact::write_checkpoint(dir, &FitCheckpoint::default(), &info)
+    })?;
+    let result = train_into(&a, out, &cfg, &ts, &info, None);
+    if result.is_err()
+        && out.join(artifact::CHECKPOINT_FILE).is_file()
+        && !out.join("model.safetensors").exists()
+    {
+        // A failed (not interrupted) training leaves nothing worth resuming: remove the folder
+        // this command created, and only that.
+        let interrupted = matches!(
+            result.as_ref().err().and_then(|e| e.downcast_ref::<Exit>()),
+            Some(Exit::Interrupted(_))
+        );
+        if !interrupted {
+            let _ = std::fs::remove_dir_all(out);
+        }
+    }
+    result
+}
+
+/// `train --resume DIR`: the checkpoint's configuration and data, continued.
+fn resume(a: &TrainArgs, dir: &Path) -> anyhow::Result<()> {
+    let overridden = a.model != ModelArgs::default()
+        || a.data.time_col.is_some()
+        || a.data.target.is_some()
+        || a.data.features.is_some()
+        || a.data.fill.is_some()
+        || a.force;
+    if overridden {
+        return Err(Exit::Usage(
+            "--resume continues with the checkpoint's own configuration; drop the other options (only --data, --quiet and --json may be given)".into(),
+        )
+        .into());
+    }
+    let (info, ck) = artifact::read_checkpoint(dir)?;
+    let cfg = ForecasterConfig::from_toml_str(&info.config_toml)?;
+    let data = a
+        .data
+        .data
+        .clone()
+        .unwrap_or_else(|| info.data_path.clone());
+    let now = CheckpointInfo::new(&cfg, &data)?;
+    if now.data_crc32 != info.data_crc32 {
+        anyhow::bail!(
+            "invalid configuration: data: {} is not the data the checkpoint was trained on (CRC-32 {} ≠ {}); resume needs the same file",
+            data.display(),
+            now.data_crc32,
+            info.data_crc32
+        );
+    }
+    let ts = lstmcast::load_csv(&data, &cfg.data)?;
+    if !a.quiet && !a.json {
+        let at = ck.state.as_ref().map_or(0, |s| s.epochs_done);
+        println!(
+            "resuming {}: candidate {} of the normalisation, after epoch {at}",
+            dir.display(),
+            ck.candidate + 1
+        );
+    }
+    train_into(a, dir, &cfg, &ts, &info, Some(ck))
+}
+
+/// Trains with a checkpoint after every epoch into `out`, stopping cleanly on SIGINT/SIGTERM,
+/// then writes the run folder over the checkpoint.
+fn train_into(
+    a: &TrainArgs,
+    out: &Path,
+    cfg: &ForecasterConfig,
+    ts: &TimeSeries,
+    info: &CheckpointInfo,
+    resume: Option<FitCheckpoint>,
+) -> anyhow::Result<()> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // A second signal exits at once (130); the first only raises the flag.
+        signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&stop))?;
+        signal_hook::flag::register(sig, Arc::clone(&stop))?;
+    }
     let bar = progress_bar(
         cfg.training.epochs as u64,
         a.quiet,
         "{bar:30} epoch {pos}/{len} {msg} [{elapsed} < {eta}]",
     );
-    let model = cfg.fit(&ts, &mut |p| {
+    let mut on_epoch = |p: &FitProgress| {
         let r = p.record;
         bar.set_position(r.epoch as u64);
         bar.set_message(format!(
@@ -137,13 +236,43 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
             r.val_loss.unwrap_or(f64::NAN),
             r.best_epoch
         ));
-    });
+    };
+    let mut save = |ck: &FitCheckpoint| artifact::write_checkpoint(out, ck, info);
+    let outcome = cfg.fit_with(
+        ts,
+        cfg.split.ranges(ts.len()),
+        FitControl {
+            on_epoch: &mut on_epoch,
+            interrupt: Some(&stop),
+            checkpoint: Some(&mut save),
+            resume,
+        },
+    );
     bar.finish_and_clear();
-    let model = model.context("training failed")?;
-    let (ev, _) = write_run(&a.out, a.force, &model, &ts)?;
+    let model = match outcome.context("training failed")? {
+        FitOutcome::Done(m) => *m,
+        FitOutcome::Interrupted(ck) => {
+            let (epoch, batch) = ck
+                .state
+                .as_ref()
+                .map_or((0, 0), |s| (s.epochs_done + 1, s.next_batch));
+            let of = match cfg.normalize {
+                Normalize::Auto => Normalize::CANDIDATES.len(),
+                _ => 1,
+            };
+            return Err(Exit::Interrupted(format!(
+                "interrupted in epoch {epoch} after batch {batch} (normalisation candidate {} of {of}); the checkpoint in {} resumes it: lstmcast train --resume {}",
+                ck.candidate + 1,
+                out.display(),
+                out.display()
+            ))
+            .into());
+        }
+    };
+    let (ev, _) = write_run(out, true, &model, ts)?;
     if a.json {
         let mut v = artifact::metrics(&model, &ev);
-        v["run_folder"] = serde_json::json!(a.out.display().to_string());
+        v["run_folder"] = serde_json::json!(out.display().to_string());
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         let r = &model.report;
@@ -151,7 +280,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
             "trained {} parameters on {} rows of {}: {} epochs, best epoch {}{} ({:.1} s)",
             model.network.n_params(),
             ts.len(),
-            a.data.data.display(),
+            info.data_path.display(),
             r.history.len(),
             r.best_epoch,
             if r.stopped_early {
@@ -168,9 +297,16 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         println!(
             "\nforecast of the next {} step(s) in {}/forecast.csv; plots: loss.png, forecast.png",
             cfg.horizon,
-            a.out.display()
+            out.display()
         );
-        println!("run folder: {}", a.out.display());
+        println!("run folder: {}", out.display());
+    }
+    if let Some(d) = &model.report.diverged {
+        anyhow::bail!(
+            "{d}; the best weights before it (epoch {}) are saved in {}",
+            model.report.best_epoch,
+            out.display()
+        );
     }
     Ok(())
 }

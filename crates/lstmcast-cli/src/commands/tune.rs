@@ -59,13 +59,13 @@ fn space(a: &TuneArgs, file: Option<TuneSpace>) -> anyhow::Result<TuneSpace> {
 pub fn run(a: TuneArgs) -> anyhow::Result<()> {
     let mut base = resolve(&a.data, &a.model)?;
     let space = space(&a, base.tune.take())?;
-    guard_input(&a.data.data, &a.out)?;
+    guard_input(a.data.path()?, &a.out)?;
     let jobs = match a.jobs {
         Some(0) => anyhow::bail!("invalid configuration: jobs: must be at least 1"),
         Some(j) => j,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    let ts = lstmcast::load_csv(&a.data.data, &base.data)?;
+    let ts = lstmcast::load_csv(a.data.path()?, &base.data)?;
     let bar = progress_bar(1, a.quiet, "{bar:30} {pos}/{len} {msg} [{elapsed}]");
     let result = tune(&base, &space, &ts, jobs, &|p: &TuneProgress| {
         bar.set_length(p.of as u64);

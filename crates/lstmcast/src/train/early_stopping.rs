@@ -20,6 +20,7 @@ pub enum Decision {
 pub struct EarlyStopping {
     patience: usize,
     min_delta: f64,
+    #[serde(with = "any_f64")]
     best: f64,
     best_epoch: usize,
     wait: usize,
@@ -89,6 +90,33 @@ impl Plateau {
             return true;
         }
         false
+    }
+}
+
+/// JSON has no infinity (the best loss before any epoch): non-finite values as strings.
+mod any_f64 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_finite() {
+            s.serialize_f64(*v)
+        } else {
+            s.serialize_str(&v.to_string())
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Repr {
+        Num(f64),
+        Text(String),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        match Repr::deserialize(d)? {
+            Repr::Num(v) => Ok(v),
+            Repr::Text(t) => t.parse().map_err(serde::de::Error::custom),
+        }
     }
 }
 

@@ -141,6 +141,10 @@ pub struct TrainReport {
     pub best_val_loss: Option<f64>,
     /// Whether early stopping ended the run before `epochs`.
     pub stopped_early: bool,
+    /// Set when training diverged after at least one epoch: the message; the weights are the
+    /// best epoch's before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diverged: Option<String>,
     /// Total wall time.
     pub seconds: f64,
 }
@@ -232,6 +236,9 @@ pub struct TrainState {
     pub partial_seconds: f64,
     /// The current epoch's window order.
     pub order: Vec<usize>,
+    /// The epoch `order` was shuffled for (so that a run interrupted before its first batch
+    /// does not shuffle twice).
+    pub shuffled_for: usize,
     /// Optimiser state.
     pub adam: Adam,
     /// Shuffle generator.
@@ -275,6 +282,7 @@ impl TrainState {
             partial_loss: 0.0,
             partial_seconds: 0.0,
             order: (0..n_train).collect(),
+            shuffled_for: 0,
             adam: Adam::new(
                 net.n_params(),
                 AdamConfig {
@@ -344,9 +352,10 @@ impl TrainState {
         while !self.finished && self.epochs_done < limit {
             let epoch = self.epochs_done + 1;
             let t0 = Instant::now();
-            if self.next_batch == 0 && opts.shuffle {
+            if self.shuffled_for != epoch && opts.shuffle {
                 shuffle(&mut self.order, &mut shuffle_rng);
                 self.shuffle_rng = RngState::of(&shuffle_rng);
+                self.shuffled_for = epoch;
             }
             let n_batches = self.order.len().div_ceil(opts.batch_size);
             while self.next_batch < n_batches {
@@ -466,6 +475,7 @@ impl TrainState {
             history: self.history,
             best_epoch,
             stopped_early: self.stopped_early,
+            diverged: None,
             seconds: self.seconds,
         })
     }

@@ -1,0 +1,789 @@
+//! The error catalogue (issue 5): every bad input in `docs/errors.md` is run here through the
+//! binary. Each must exit with its documented code (1, or 2 for usage errors), print a message
+//! that names the problem and where it is, never panic, and leave input files untouched. The
+//! test also checks that `docs/errors.md` shows each message exactly as printed; after changing
+//! a message, regenerate the page with `LSTMCAST_BLESS=1 cargo test --profile test-release -p
+//! lstmcast-cli --test errors`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Case {
+    area: &'static str,
+    what: &'static str,
+    args: Vec<String>,
+    code: i32,
+    needles: Vec<&'static str>,
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Writes `name` in `dir` with `contents` and returns its path as a string.
+fn file(dir: &Path, name: &str, contents: &[u8]) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, contents).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+fn args(a: &[&str]) -> Vec<String> {
+    a.iter().map(|s| s.to_string()).collect()
+}
+
+/// A small trained run folder to damage in various ways.
+fn trained(dir: &Path, name: &str) -> String {
+    let out = dir.join(name);
+    let o = Command::new(env!("CARGO_BIN_EXE_lstmcast"))
+        .args([
+            "train",
+            "--data",
+            "data/nottem.csv",
+            "--out",
+            out.to_str().unwrap(),
+            "--epochs",
+            "2",
+            "--layers",
+            "4",
+            "--lookback",
+            "12",
+            "--normalize",
+            "global",
+            "--quiet",
+        ])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    out.to_str().unwrap().to_string()
+}
+
+fn catalogue(t: &Path) -> Vec<Case> {
+    let n = "data/nottem.csv";
+    let out = t.join("out");
+    let o = out.to_str().unwrap().to_string();
+    let train = |data: &str, extra: &[&str]| {
+        let mut v = args(&["train", "--data", data, "--out", &o, "--quiet"]);
+        v.extend(args(extra));
+        v
+    };
+    let csv = |name: &str, text: &str| file(t, name, text.as_bytes());
+    let mut c = Vec::new();
+    let mut add = |area, what, args, code, needles: &[&'static str]| {
+        c.push(Case {
+            area,
+            what,
+            args,
+            code,
+            needles: needles.to_vec(),
+        })
+    };
+    // CSV files.
+    add(
+        "csv",
+        "file does not exist",
+        train("no/such.csv", &[]),
+        1,
+        &["no/such.csv", "No such file"],
+    );
+    add(
+        "csv",
+        "empty file",
+        train(&csv("empty.csv", ""), &[]),
+        1,
+        &["empty.csv", "empty"],
+    );
+    add(
+        "csv",
+        "header only",
+        train(&csv("header.csv", "date,y\n"), &[]),
+        1,
+        &["header.csv", "no data rows"],
+    );
+    add(
+        "csv",
+        "not UTF-8",
+        train(
+            &file(t, "latin1.csv", b"date,y\n2020-01-01,1\n2020-01-02,\xe9\n"),
+            &[],
+        ),
+        1,
+        &["latin1.csv:3", "UTF-8"],
+    );
+    add(
+        "csv",
+        "row with too many cells",
+        train(
+            &csv("ragged.csv", "date,y\n2020-01-01,1\n2020-01-02,2,3\n"),
+            &[],
+        ),
+        1,
+        &["ragged.csv:3", "3 fields"],
+    );
+    add(
+        "csv",
+        "non-numeric cell",
+        train(
+            &csv("text.csv", "date,y\n2020-01-01,1\n2020-01-02,abc\n"),
+            &[],
+        ),
+        1,
+        &["text.csv:3", "column 'y'", "'abc'"],
+    );
+    add(
+        "csv",
+        "missing value without --fill",
+        train(
+            &csv(
+                "gap.csv",
+                "date,y\n2020-01-01,1\n2020-01-02,\n2020-01-03,3\n",
+            ),
+            &[],
+        ),
+        1,
+        &["gap.csv:3", "column 'y'", "--fill"],
+    );
+    add(
+        "csv",
+        "infinite value",
+        train(
+            &csv("inf.csv", "date,y\n2020-01-01,1\n2020-01-02,inf\n"),
+            &[],
+        ),
+        1,
+        &["inf.csv:3", "column 'y'", "inf"],
+    );
+    add(
+        "csv",
+        "duplicate timestamp",
+        train(&csv("dup.csv", "date,y\n2020-01-01,1\n2020-01-01,2\n"), &[]),
+        1,
+        &["dup.csv:3", "duplicate", "line 2"],
+    );
+    add(
+        "csv",
+        "timestamps out of order",
+        train(
+            &csv("order.csv", "date,y\n2020-01-02,1\n2020-01-01,2\n"),
+            &[],
+        ),
+        1,
+        &["order.csv:3", "out of order"],
+    );
+    add(
+        "csv",
+        "unreadable timestamp",
+        train(
+            &csv("when.csv", "date,y\n2020-01-01,1\n2020-13-45,2\n"),
+            &[],
+        ),
+        1,
+        &["when.csv:3", "2020-13-45"],
+    );
+    add(
+        "csv",
+        "unknown target column",
+        train(n, &["--target", "nope"]),
+        1,
+        &["'nope'", "temp_f"],
+    );
+    add(
+        "csv",
+        "unknown feature column",
+        train(n, &["--features", "humidity"]),
+        1,
+        &["'humidity'", "temp_f"],
+    );
+    add(
+        "csv",
+        "several numeric columns, no --target",
+        train("data/economics.csv", &[]),
+        1,
+        &["--target", "pce, pop"],
+    );
+    add(
+        "csv",
+        "unknown --fill method",
+        train(n, &["--fill", "mean"]),
+        1,
+        &["fill", "'mean'", "linear, forward"],
+    );
+    add(
+        "csv",
+        "series too short for the lookback",
+        train(n, &["--lookback", "500"]),
+        1,
+        &["not enough data", "train split", "lookback 500"],
+    );
+    let huge: String = (0..200)
+        .map(|i| format!("{i},{}e39\n", 1 + i % 7))
+        .collect();
+    add(
+        "csv",
+        "values beyond the engine's f32 range",
+        train(
+            &csv("huge.csv", &format!("t,y\n{huge}")),
+            &["--scaler", "none", "--lookback", "8"],
+        ),
+        1,
+        &["column 'y'", "f32 range", "--scaler"],
+    );
+    let big: String = (0..200)
+        .map(|i| format!("{i},{}e19\n", 3 + i % 5))
+        .collect();
+    add(
+        "csv",
+        "values whose squared error overflows (no scaling)",
+        train(
+            &csv("big.csv", &format!("t,y\n{big}")),
+            &[
+                "--scaler",
+                "none",
+                "--normalize",
+                "global",
+                "--lookback",
+                "8",
+            ],
+        ),
+        1,
+        &[
+            "diverged at epoch 1, batch 1",
+            "--learning-rate",
+            "--clip-norm",
+        ],
+    );
+    add(
+        "csv",
+        "series only just longer than lookback + horizon",
+        train(
+            &csv("short.csv", "t,y\n1,1\n2,2\n3,3\n4,4\n5,5\n6,6\n7,7\n"),
+            &["--lookback", "4"],
+        ),
+        1,
+        &["not enough data", "train split", "lookback 4"],
+    );
+    add(
+        "csv",
+        "series too short for the horizon",
+        train(n, &["--horizon", "40"]),
+        1,
+        &["validation split", "horizon 40"],
+    );
+    // Configuration files.
+    add(
+        "config",
+        "file does not exist",
+        train(n, &["--config", "no/such.toml"]),
+        1,
+        &["no/such.toml"],
+    );
+    add(
+        "config",
+        "TOML syntax error",
+        train(
+            n,
+            &[
+                "--config",
+                &csv("syntax.toml", "lookback = 12\nhorizon = \n"),
+            ],
+        ),
+        1,
+        &["syntax.toml", "line 2"],
+    );
+    add(
+        "config",
+        "unknown key",
+        train(
+            n,
+            &[
+                "--config",
+                &csv("typo.toml", "lookback = 12\nlookbak = 3\n"),
+            ],
+        ),
+        1,
+        &["typo.toml", "line 2", "lookbak"],
+    );
+    add(
+        "config",
+        "wrong type",
+        train(
+            n,
+            &[
+                "--config",
+                &csv("type.toml", "[training]\nepochs = \"many\"\n"),
+            ],
+        ),
+        1,
+        &["type.toml", "line 2", "epochs"],
+    );
+    add(
+        "config",
+        "out-of-range value in the file",
+        train(
+            n,
+            &["--config", &csv("range.toml", "[model]\ndropout = 1.5\n")],
+        ),
+        1,
+        &["dropout", "1.5"],
+    );
+    add(
+        "config",
+        "bad [tune] section",
+        args(&[
+            "tune",
+            "--data",
+            n,
+            "--out",
+            &o,
+            "--config",
+            &csv("tune.toml", "[tune]\neta = 1\n"),
+        ]),
+        1,
+        &["tune.eta", "at least 2"],
+    );
+    // Flags with invalid values.
+    add(
+        "flags",
+        "split fractions that do not sum to 1",
+        train(n, &["--split", "0.5,0.2,0.1"]),
+        1,
+        &["split", "sum"],
+    );
+    add(
+        "flags",
+        "split that is not three numbers",
+        train(n, &["--split", "0.7,0.3"]),
+        1,
+        &["split", "train,val,test"],
+    );
+    add(
+        "flags",
+        "zero lookback",
+        train(n, &["--lookback", "0"]),
+        1,
+        &["lookback", "between 1"],
+    );
+    add(
+        "flags",
+        "dropout out of range",
+        train(n, &["--dropout", "1.5"]),
+        1,
+        &["dropout", "1.5"],
+    );
+    add(
+        "flags",
+        "negative learning rate",
+        train(n, &["--learning-rate=-1"]),
+        1,
+        &["learning_rate", "> 0"],
+    );
+    add(
+        "flags",
+        "unknown scaler",
+        train(n, &["--scaler", "robust"]),
+        1,
+        &["scaler", "'robust'", "standard, minmax"],
+    );
+    add(
+        "flags",
+        "empty min-max range",
+        train(n, &["--scaler", "minmax:1:0"]),
+        1,
+        &["scaler", "lo < hi"],
+    );
+    add(
+        "flags",
+        "unknown strategy",
+        train(n, &["--strategy", "both"]),
+        1,
+        &["strategy", "'both'"],
+    );
+    add(
+        "flags",
+        "unknown normalisation",
+        train(n, &["--normalize", "levels"]),
+        1,
+        &["normalize", "'levels'"],
+    );
+    add(
+        "flags",
+        "recursive strategy with non-target inputs",
+        train(
+            "data/economics.csv",
+            &["--target", "unemploy", "--strategy", "recursive"],
+        ),
+        1,
+        &["recursive", "pce"],
+    );
+    add(
+        "flags",
+        "unknown backtest refit",
+        args(&[
+            "backtest",
+            "--data",
+            n,
+            "--out",
+            &o,
+            "--folds",
+            "3",
+            "--refit",
+            "sometimes",
+        ]),
+        1,
+        &["refit", "'sometimes'"],
+    );
+    add(
+        "flags",
+        "more backtest folds than the test split holds",
+        args(&[
+            "backtest",
+            "--data",
+            n,
+            "--out",
+            &o,
+            "--folds",
+            "40",
+            "--horizon",
+            "3",
+        ]),
+        1,
+        &["folds", "fewer than the horizon"],
+    );
+    add(
+        "flags",
+        "malformed tune layer list",
+        args(&["tune", "--data", n, "--out", &o, "--search-layers", "32;x"]),
+        1,
+        &["search-layers", "'x'"],
+    );
+    add(
+        "flags",
+        "zero forecast horizon",
+        args(&[
+            "forecast",
+            "--model",
+            &trained(t, "m0"),
+            "--data",
+            n,
+            "--horizon",
+            "0",
+        ]),
+        1,
+        &["horizon", "at least 1"],
+    );
+    // Usage errors (exit 2).
+    add(
+        "usage",
+        "unknown flag",
+        args(&["train", "--data", n, "--out", &o, "--lookbak", "3"]),
+        2,
+        &["--lookbak"],
+    );
+    add(
+        "usage",
+        "missing --data",
+        args(&["train", "--out", &o]),
+        2,
+        &["--data"],
+    );
+    add(
+        "usage",
+        "number flag given text",
+        args(&["train", "--data", n, "--out", &o, "--lookback", "abc"]),
+        2,
+        &["--lookback", "abc"],
+    );
+    add(
+        "usage",
+        "demo example out of range",
+        args(&["demo", "--example", "4"]),
+        2,
+        &["--example", "4"],
+    );
+    add(
+        "usage",
+        "--resume with other options",
+        args(&["train", "--resume", &o, "--lookback", "3"]),
+        2,
+        &["--resume", "drop the other options"],
+    );
+    // Output folders.
+    let foreign = t.join("mine");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("notes.txt"), "keep me").unwrap();
+    let f = foreign.to_str().unwrap().to_string();
+    add(
+        "output",
+        "--out is a non-empty folder",
+        args(&["train", "--data", n, "--out", &f]),
+        1,
+        &["not empty", "--force"],
+    );
+    add(
+        "output",
+        "--force on a folder lstmcast did not write",
+        args(&["train", "--data", n, "--out", &f, "--force"]),
+        1,
+        &["not an lstmcast run folder", "refusing"],
+    );
+    let own = t.join("own");
+    std::fs::create_dir_all(&own).unwrap();
+    let in_csv = own.join("in.csv");
+    std::fs::copy(repo().join(n), &in_csv).unwrap();
+    std::fs::write(own.join("lstmcast.json"), "{}").unwrap();
+    add(
+        "output",
+        "--out would replace the input file's folder",
+        args(&[
+            "train",
+            "--data",
+            in_csv.to_str().unwrap(),
+            "--out",
+            own.to_str().unwrap(),
+            "--force",
+        ]),
+        1,
+        &["would overwrite the input file"],
+    );
+    let file_out = file(t, "file-out", b"x");
+    add(
+        "output",
+        "--out is a file",
+        args(&["train", "--data", n, "--out", &file_out]),
+        1,
+        &["is a file"],
+    );
+    // Model folders.
+    add(
+        "model",
+        "folder does not exist",
+        args(&["evaluate", "--model", "no/such/run", "--data", n]),
+        1,
+        &["no/such/run", "not a folder"],
+    );
+    add(
+        "model",
+        "folder without the marker",
+        args(&["evaluate", "--model", &f, "--data", n]),
+        1,
+        &["lstmcast.json", "is missing"],
+    );
+    let m = trained(t, "m1");
+    let st = Path::new(&m).join("model.safetensors");
+    let bytes = std::fs::read(&st).unwrap();
+    std::fs::write(&st, &bytes[..bytes.len() / 2]).unwrap();
+    add(
+        "model",
+        "truncated weights",
+        args(&["evaluate", "--model", &m, "--data", n]),
+        1,
+        &["model.safetensors", "checksum"],
+    );
+    let m = trained(t, "m2");
+    let st = Path::new(&m).join("model.safetensors");
+    let mut bytes = std::fs::read(&st).unwrap();
+    let k = bytes.len() - 10;
+    bytes[k] ^= 0x40;
+    std::fs::write(&st, &bytes).unwrap();
+    add(
+        "model",
+        "one flipped bit in the weights",
+        args(&["evaluate", "--model", &m, "--data", n]),
+        1,
+        &["model.safetensors", "checksum", "corrupted"],
+    );
+    let m = trained(t, "m3");
+    let mj = Path::new(&m).join("model.json");
+    let text = std::fs::read_to_string(&mj).unwrap();
+    std::fs::write(
+        &mj,
+        text.replacen(
+            "\"layers\": [\n      4\n    ]",
+            "\"layers\": [\n      5\n    ]",
+            1,
+        ),
+    )
+    .unwrap();
+    add(
+        "model",
+        "weights that do not fit the recorded shape",
+        args(&["evaluate", "--model", &m, "--data", n]),
+        1,
+        &["model.safetensors", "expected F32"],
+    );
+    let m = trained(t, "m4");
+    std::fs::write(
+        Path::new(&m).join("lstmcast.json"),
+        "{\"format\": \"lstmcast-run\", \"format_version\": 99, \"lstmcast_version\": \"9.0.0\"}",
+    )
+    .unwrap();
+    add(
+        "model",
+        "a newer format version",
+        args(&["evaluate", "--model", &m, "--data", n]),
+        1,
+        &["format version 99", "retrain"],
+    );
+    let m = trained(t, "m5");
+    std::fs::write(
+        Path::new(&m).join("lstmcast.json"),
+        "{\"format\": \"keras\"}",
+    )
+    .unwrap();
+    add(
+        "model",
+        "a foreign marker",
+        args(&["evaluate", "--model", &m, "--data", n]),
+        1,
+        &["lstmcast.json", "cannot be read"],
+    );
+    let m = trained(t, "m6");
+    std::fs::write(Path::new(&m).join("scaler.json"), "{\"kind\": ").unwrap();
+    add(
+        "model",
+        "truncated scaler.json",
+        args(&["evaluate", "--model", &m, "--data", n]),
+        1,
+        &["scaler.json", "cannot be read"],
+    );
+    let m = trained(t, "m7");
+    add(
+        "model",
+        "data with other columns than the model's",
+        args(&[
+            "evaluate",
+            "--model",
+            &m,
+            "--data",
+            "data/air_passengers.csv",
+        ]),
+        1,
+        &["passengers", "temp_f"],
+    );
+    add(
+        "model",
+        "a tuning folder given as a model",
+        {
+            let tuned = t.join("tuned");
+            std::fs::create_dir_all(&tuned).unwrap();
+            std::fs::write(tuned.join("lstmcast.json"), "{\"format\": \"lstmcast-tune\", \"format_version\": 2, \"lstmcast_version\": \"0\"}").unwrap();
+            args(&["evaluate", "--model", tuned.to_str().unwrap(), "--data", n])
+        },
+        1,
+        &["lstmcast-tune", "best"],
+    );
+    // Checkpoints.
+    add(
+        "checkpoint",
+        "--resume on a finished run",
+        args(&["train", "--resume", &trained(t, "m8")]),
+        1,
+        &["checkpoint.safetensors", "nothing to resume"],
+    );
+    add(
+        "checkpoint",
+        "--resume on a folder without a checkpoint",
+        args(&["train", "--resume", &f]),
+        1,
+        &["checkpoint.safetensors", "is missing"],
+    );
+    let ck = t.join("ck");
+    std::fs::create_dir_all(&ck).unwrap();
+    std::fs::write(
+        ck.join("checkpoint.safetensors"),
+        b"\x08\x00\x00\x00\x00\x00\x00\x00{\"a\":",
+    )
+    .unwrap();
+    add(
+        "checkpoint",
+        "--resume on a truncated checkpoint",
+        args(&["train", "--resume", ck.to_str().unwrap()]),
+        1,
+        &["checkpoint.safetensors", "not a valid checkpoint"],
+    );
+    c
+}
+
+/// Makes a message independent of where the test ran.
+fn portable(msg: &str, tmp: &Path) -> String {
+    msg.replace(tmp.to_str().unwrap(), "$TMP")
+        .replace(repo().canonicalize().unwrap().to_str().unwrap(), ".")
+}
+
+#[test]
+fn every_catalogued_bad_input_fails_cleanly_and_is_documented() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path().canonicalize().unwrap();
+    let inputs_before: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(repo().join("data"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
+        .collect();
+    let cases = catalogue(&t);
+    assert!(cases.len() >= 30, "the catalogue has {} cases", cases.len());
+    let mut doc = String::from(
+        "# Error catalogue\n\nEvery row is a test (`crates/lstmcast-cli/tests/errors.rs`): the command exits with the code\nshown, prints the message shown (`$TMP` is the test's temporary folder), never panics, and\nleaves its input files untouched. Usage errors exit with 2 and add a hint to `--help`; all\nothers exit with 1; an interrupted training exits with 130 (see the README).\n",
+    );
+    let mut area = "";
+    let mut failures = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        let o = Command::new(env!("CARGO_BIN_EXE_lstmcast"))
+            .args(&case.args)
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        let first = err
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .to_string();
+        if o.status.code() != Some(case.code) {
+            failures.push(format!(
+                "{}: exit {:?}, want {}: {err}",
+                case.what,
+                o.status.code(),
+                case.code
+            ));
+        }
+        if err.contains("panicked") || err.contains("RUST_BACKTRACE") {
+            failures.push(format!("{}: panicked: {err}", case.what));
+        }
+        for n in &case.needles {
+            if !err.contains(n) {
+                failures.push(format!("{}: '{n}' not in: {err}", case.what));
+            }
+        }
+        if case.area != area {
+            area = case.area;
+            doc.push_str(&format!("\n## {area}\n\n| # | bad input | command | exit | message |\n| --- | --- | --- | --- | --- |\n"));
+        }
+        let cmd = portable(&format!("lstmcast {}", case.args.join(" ")), &t);
+        doc.push_str(&format!(
+            "| {} | {} | `{}` | {} | `{}` |\n",
+            i + 1,
+            case.what,
+            cmd.replace('|', "\\|"),
+            case.code,
+            portable(&first, &t).replace('|', "\\|").replace('`', "'")
+        ));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    for (p, bytes) in inputs_before {
+        assert!(
+            std::fs::read(&p).unwrap() == bytes,
+            "{} changed",
+            p.display()
+        );
+    }
+    let path = repo().join("docs/errors.md");
+    if std::env::var_os("LSTMCAST_BLESS").is_some() {
+        std::fs::write(&path, &doc).unwrap();
+    } else {
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == doc,
+            "docs/errors.md is out of date; regenerate it with LSTMCAST_BLESS=1 (see the top of this file)"
+        );
+    }
+}
