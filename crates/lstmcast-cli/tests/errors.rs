@@ -604,12 +604,26 @@ fn catalogue(t: &Path) -> Vec<Case> {
         ),
     )
     .unwrap();
+    let ct = Path::new(&m).join("config.toml");
+    let text = std::fs::read_to_string(&ct).unwrap();
+    std::fs::write(&ct, text.replacen("layers = [4]", "layers = [5]", 1)).unwrap();
     add(
         "model",
         "weights that do not fit the recorded shape",
         args(&["evaluate", "--model", &m, "--data", n]),
         1,
         &["model.safetensors", "expected F32"],
+    );
+    let m = trained(t, "m3b");
+    let ct = Path::new(&m).join("config.toml");
+    let text = std::fs::read_to_string(&ct).unwrap();
+    std::fs::write(&ct, text.replacen("horizon = 1", "horizon = 3", 1)).unwrap();
+    add(
+        "model",
+        "config.toml that disagrees with the network",
+        args(&["evaluate", "--model", &m, "--data", n]),
+        1,
+        &["config.toml", "does not match"],
     );
     let m = trained(t, "m4");
     std::fs::write(

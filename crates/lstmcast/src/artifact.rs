@@ -266,8 +266,10 @@ impl TrainedForecaster {
                 "scaler.json and model.json disagree on the columns",
             ));
         }
-        let mut network = Network::zeros(meta.spec.clone())
+        meta.spec
+            .validate()
             .map_err(|e| Error::model(dir.join("model.json"), e.to_string()))?;
+        check_consistent(dir, &config, &scaler, &meta)?;
         let path = dir.join("model.safetensors");
         let bytes = read(&path)?;
         let crc = format!("{:08x}", crc32fast::hash(&bytes));
@@ -280,6 +282,19 @@ impl TrainedForecaster {
                 ),
             ));
         }
+        // Allocate only what the file can hold: a model.json claiming more is inconsistent.
+        if meta.spec.param_count().saturating_mul(4) > bytes.len() {
+            return Err(Error::model(
+                &path,
+                format!(
+                    "holds {} bytes, too few for the {} parameters model.json describes",
+                    bytes.len(),
+                    meta.spec.param_count()
+                ),
+            ));
+        }
+        let mut network = Network::zeros(meta.spec.clone())
+            .map_err(|e| Error::model(dir.join("model.json"), e.to_string()))?;
         let st = safetensors::SafeTensors::deserialize(&bytes)
             .map_err(|e| Error::model(&path, format!("not a valid safetensors file ({e})")))?;
         let layout = network.layout().to_vec();
@@ -326,6 +341,50 @@ impl TrainedForecaster {
     }
 }
 
+/// Every file of a model folder must agree with the others before the model is used: a
+/// hand-edited or mixed-up folder is an error here, not an out-of-bounds index later.
+fn check_consistent(
+    dir: &Path,
+    config: &ForecasterConfig,
+    scaler: &Scaler,
+    meta: &ModelMeta,
+) -> Result<()> {
+    let bad = |file: &str, why: String| Err(Error::model(dir.join(file), why));
+    if let Err(e) = config.validate() {
+        return bad("config.toml", e.to_string());
+    }
+    let (nt, nc) = (meta.n_targets, meta.names.len());
+    if meta.spec.n_outputs != config.model_horizon() * nt || meta.spec.layers != config.model.layers
+    {
+        return bad(
+            "model.json",
+            "the network shape does not match config.toml (layers, horizon or strategy)".into(),
+        );
+    }
+    if scaler.names != meta.names
+        || scaler.columns.iter().any(|c| {
+            !(c.center.is_finite() && c.offset.is_finite() && c.scale.is_finite() && c.scale != 0.0)
+        })
+    {
+        return bad(
+            "scaler.json",
+            "names or scale factors are not valid for this model".into(),
+        );
+    }
+    if meta.norm.mode == crate::normalize::Normalize::Auto
+        || meta.norm.scale.iter().any(|v| !(v.is_finite() && *v > 0.0))
+        || meta.mase_scale.len() != nt
+        || meta.season == 0
+        || nc == 0
+    {
+        return bad(
+            "model.json",
+            "normalisation, MASE scales or season are not valid for this model".into(),
+        );
+    }
+    Ok(())
+}
+
 fn to_json<T: Serialize>(v: &T) -> String {
     serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
@@ -359,28 +418,34 @@ fn finish(w: csv::Writer<Vec<u8>>) -> String {
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
+const PREDICTION_COLUMNS: [&str; 7] = [
+    "origin",
+    "step",
+    "target",
+    "actual",
+    "predicted",
+    "naive",
+    "seasonal_naive",
+];
+
+fn prediction_record(r: &crate::forecaster::PredictionRow) -> [String; 7] {
+    [
+        r.origin.clone(),
+        r.step.to_string(),
+        r.target.clone(),
+        r.actual.to_string(),
+        r.predicted.to_string(),
+        r.naive.to_string(),
+        r.seasonal_naive.to_string(),
+    ]
+}
+
 /// `predictions.csv`: origin, step, target, actual, predicted, naive, seasonal_naive.
 pub fn predictions_csv(ev: &Evaluation) -> String {
     let mut w = csv_writer();
-    let _ = w.write_record([
-        "origin",
-        "step",
-        "target",
-        "actual",
-        "predicted",
-        "naive",
-        "seasonal_naive",
-    ]);
+    let _ = w.write_record(PREDICTION_COLUMNS);
     for r in &ev.rows {
-        let _ = w.write_record([
-            r.origin.clone(),
-            r.step.to_string(),
-            r.target.clone(),
-            r.actual.to_string(),
-            r.predicted.to_string(),
-            r.naive.to_string(),
-            r.seasonal_naive.to_string(),
-        ]);
+        let _ = w.write_record(prediction_record(r));
     }
     finish(w)
 }
@@ -467,28 +532,11 @@ pub fn trials_csv(r: &crate::tune::TuneResult) -> String {
 /// `backtest.csv`: every fold's predictions, with the fold number first.
 pub fn backtest_csv(bt: &crate::backtest::Backtest) -> String {
     let mut w = csv_writer();
-    let _ = w.write_record([
-        "fold",
-        "origin",
-        "step",
-        "target",
-        "actual",
-        "predicted",
-        "naive",
-        "seasonal_naive",
-    ]);
+    let _ = w.write_record(std::iter::once("fold").chain(PREDICTION_COLUMNS));
     for (i, f) in bt.folds.iter().enumerate() {
         for r in &f.evaluation.rows {
-            let _ = w.write_record([
-                (i + 1).to_string(),
-                r.origin.clone(),
-                r.step.to_string(),
-                r.target.clone(),
-                r.actual.to_string(),
-                r.predicted.to_string(),
-                r.naive.to_string(),
-                r.seasonal_naive.to_string(),
-            ]);
+            let _ =
+                w.write_record(std::iter::once((i + 1).to_string()).chain(prediction_record(r)));
         }
     }
     finish(w)

@@ -282,6 +282,14 @@ pub fn parse_csv(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<TimeSe
         }
         records.push((line, fields));
     }
+    if records.is_empty() {
+        // Only blank records, e.g. a lone quote: nothing the header could come from.
+        return Err(err(
+            1,
+            None,
+            "the file has no header row; expected a header row and data rows".into(),
+        ));
+    }
     let (_, header) = records.remove(0);
     if header.iter().any(String::is_empty) {
         let c = header.iter().position(String::is_empty).unwrap_or(0);
@@ -614,6 +622,17 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("/nonexistent/dir/x.csv"), "{e}");
+    }
+
+    #[test]
+    fn a_lone_quote_is_an_error_not_a_panic() {
+        // Found by `cargo fuzz run csv` (fuzz/corpus/csv/regression-lone-quote).
+        for text in ["\"", "\"\"\n\n", " \"\"\n"] {
+            let e = parse_csv(Path::new("q.csv"), text.as_bytes(), &LoadOptions::default())
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("q.csv:1"), "{text:?}: {e}");
+        }
     }
 
     #[test]

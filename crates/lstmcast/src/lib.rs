@@ -11,6 +11,8 @@ pub mod demo;
 pub mod engine;
 pub mod error;
 pub mod forecaster;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod metrics;
 pub mod normalize;
 pub mod plot;

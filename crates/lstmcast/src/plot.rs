@@ -179,6 +179,15 @@ fn short_number(y: f64) -> String {
     }
 }
 
+/// Row index of every timestamp's text (prediction rows name their origin by timestamp).
+fn row_of_timestamp(ts: &crate::data::TimeSeries) -> std::collections::HashMap<String, usize> {
+    ts.timestamps
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.to_string(), i))
+        .collect()
+}
+
 /// Writes `<stem>.svg` and `<stem>.png` in `dir`.
 ///
 /// # Errors
@@ -256,12 +265,7 @@ pub fn forecast_chart<'a>(
     let n = ts.len();
     let first = split_test_start.saturating_sub((n - split_test_start).max(24));
     let actual: Vec<(f64, f64)> = (first..n).map(|r| (r as f64, ts.columns[k][r])).collect();
-    let index_of: std::collections::HashMap<String, usize> = ts
-        .timestamps
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.to_string(), i))
-        .collect();
+    let index_of = row_of_timestamp(ts);
     let step1 = |f: &dyn Fn(&crate::forecaster::PredictionRow) -> f64| -> Vec<(f64, f64)> {
         ev.rows
             .iter()
@@ -460,12 +464,7 @@ pub fn backtest_chart<'a>(
     const COLORS: [RGBColor; 2] = [RGBColor(214, 39, 40), RGBColor(255, 127, 14)];
     let name = ts.names[k].clone();
     let first = bt.folds[0].rows.val.start;
-    let index_of: std::collections::HashMap<String, usize> = ts
-        .timestamps
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.to_string(), i))
-        .collect();
+    let index_of = row_of_timestamp(ts);
     let mut series = vec![Series {
         label: "actual",
         points: (first..ts.len())

@@ -32,6 +32,20 @@ pub struct NetworkSpec {
 }
 
 impl NetworkSpec {
+    /// Number of parameters (u64 arithmetic; meaningful once the layer, input and output counts
+    /// are within [`NetworkSpec::validate`]'s bounds).
+    pub fn param_count(&self) -> usize {
+        let mut n: u64 = 0;
+        let mut input = self.n_inputs as u64;
+        for &u in &self.layers {
+            let u = u as u64;
+            n = n.saturating_add(4 * u * (input + u + 1));
+            input = u;
+        }
+        n = n.saturating_add(input * self.n_outputs as u64 + self.n_outputs as u64);
+        n.min(usize::MAX as u64) as usize
+    }
+
     /// Checks sizes and dropout rates.
     ///
     /// # Errors
@@ -50,6 +64,26 @@ impl NetworkSpec {
                     "{:?}: give one or more unit counts between 1 and 4096, like 64,32",
                     self.layers
                 ),
+            ));
+        }
+        if self.layers.len() > 64 || self.n_inputs > 100_000 || self.n_outputs > 1_000_000 {
+            return Err(Error::config(
+                "model",
+                format!(
+                    "{} layers, {} inputs, {} outputs: at most 64 layers, 100000 inputs and 1000000 outputs",
+                    self.layers.len(),
+                    self.n_inputs,
+                    self.n_outputs
+                ),
+            ));
+        }
+        // Within those bounds the count cannot overflow; cap it so that a corrupted or hostile
+        // model.json cannot make loading allocate without limit.
+        let n = self.param_count();
+        if n > 256 << 20 {
+            return Err(Error::config(
+                "model",
+                format!("{n} parameters is more than the 268435456 this engine allows"),
             ));
         }
         for (name, p) in [
