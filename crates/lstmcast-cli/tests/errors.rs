@@ -694,6 +694,17 @@ fn catalogue(t: &Path) -> Vec<Case> {
         1,
         &["checkpoint.safetensors", "nothing to resume"],
     );
+    let ck_out = t.join("interrupted");
+    std::fs::create_dir_all(&ck_out).unwrap();
+    std::fs::write(ck_out.join("lstmcast.json"), "{}").unwrap();
+    std::fs::write(ck_out.join("checkpoint.safetensors"), "x").unwrap();
+    add(
+        "checkpoint",
+        "a new training into an interrupted one's folder",
+        args(&["train", "--data", n, "--out", ck_out.to_str().unwrap()]),
+        1,
+        &["interrupted training", "--resume", "--force"],
+    );
     add(
         "checkpoint",
         "--resume on a folder without a checkpoint",

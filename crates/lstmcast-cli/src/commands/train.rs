@@ -137,6 +137,13 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     // Everything that can be checked before training is checked before anything is written.
     Prepared::new(&cfg, &ts)?;
     let info = CheckpointInfo::new(&cfg, data)?;
+    if !a.force && out.join(artifact::CHECKPOINT_FILE).is_file() {
+        anyhow::bail!(
+            "invalid configuration: out: {} holds an interrupted training; continue it with `lstmcast train --resume {}`, or pass --force to start over",
+            out.display(),
+            out.display()
+        );
+    }
     artifact::write_atomically(out, a.force, |dir| {
         artifact::write_marker(dir, "lstmcast-checkpoint")?;
         std::fs::write(dir.join("config.toml"), cfg.to_toml())
