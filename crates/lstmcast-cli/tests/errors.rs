@@ -545,6 +545,24 @@ fn catalogue(t: &Path) -> Vec<Case> {
         1,
         &["would overwrite the input file"],
     );
+    let mixed = t.join("mixed");
+    std::fs::create_dir_all(&mixed).unwrap();
+    std::fs::write(mixed.join("lstmcast.json"), "{}").unwrap();
+    std::fs::write(mixed.join("my-notes.txt"), "keep me").unwrap();
+    add(
+        "output",
+        "--force on a run folder holding a file of the user's",
+        args(&[
+            "train",
+            "--data",
+            n,
+            "--out",
+            mixed.to_str().unwrap(),
+            "--force",
+        ]),
+        1,
+        &["my-notes.txt", "did not write"],
+    );
     let file_out = file(t, "file-out", b"x");
     add(
         "output",

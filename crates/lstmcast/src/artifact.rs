@@ -72,6 +72,47 @@ fn read(path: &Path) -> Result<Vec<u8>> {
     })
 }
 
+/// Entries of an lstmcast folder that no lstmcast command writes (so `--force` must not delete
+/// them).
+fn foreign_entries(dir: &Path) -> Result<Vec<String>> {
+    const FILES: [&str; 20] = [
+        MARKER,
+        "config.toml",
+        "scaler.json",
+        "model.json",
+        "model.safetensors",
+        "history.csv",
+        "metrics.json",
+        "predictions.csv",
+        "forecast.csv",
+        CHECKPOINT_FILE,
+        "trials.csv",
+        "tune.json",
+        "best.toml",
+        "backtest.csv",
+        "folds.csv",
+        "best",
+        "loss.svg",
+        "loss.png",
+        "forecast.svg",
+        "forecast.png",
+    ];
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let name = e.map_err(|e| Error::io(dir, e))?.file_name();
+        let name = name.to_string_lossy().into_owned();
+        let ours = FILES.contains(&name.as_str())
+            || name.starts_with(".checkpoint-")
+            || ((name.starts_with("tune_") || name.starts_with("backtest."))
+                && (name.ends_with(".svg") || name.ends_with(".png")));
+        if !ours {
+            out.push(name);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 /// Writes a folder atomically: `fill` writes files into a fresh temporary folder next to `dir`,
 /// which is then renamed to `dir`.
 ///
@@ -107,6 +148,17 @@ pub fn write_atomically(
         }
         if !dir.join(MARKER).is_file() {
             return Err(Error::config("out", format!("{} is not an lstmcast run folder (no {MARKER}); refusing to replace it even with --force", dir.display())));
+        }
+        let foreign = foreign_entries(dir)?;
+        if !foreign.is_empty() {
+            return Err(Error::config(
+                "out",
+                format!(
+                    "{} holds files lstmcast did not write ({}); move them out or choose another --out",
+                    dir.display(),
+                    foreign.join(", ")
+                ),
+            ));
         }
     }
     std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;

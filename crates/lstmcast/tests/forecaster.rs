@@ -221,3 +221,70 @@ fn same_seed_same_everything() {
     assert_eq!(a.network.params(), b.network.params());
     assert_eq!(a.evaluate(&ts).unwrap().rows, b.evaluate(&ts).unwrap().rows);
 }
+
+#[test]
+fn divergence_after_an_epoch_keeps_that_epochs_weights_and_says_so() {
+    use lstmcast::forecaster::{FitCheckpoint, FitControl, FitOutcome};
+    // Train one epoch and keep the checkpoint; poison one current weight with NaN (a numerical
+    // fault) and resume: the next batch diverges, and the model that comes back holds epoch 1's
+    // weights with the divergence in its report.
+    let ts = seasonal(200, 0.5);
+    let mut c = quick(Strategy::Direct, 1);
+    c.normalize = lstmcast::Normalize::Global;
+    c.training.epochs = 5;
+    let splits = c.split.ranges(ts.len());
+    let mut first: Option<FitCheckpoint> = None;
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let mut save = |ck: &FitCheckpoint| {
+        if first.is_none() && ck.state.as_ref().is_some_and(|s| s.epochs_done == 1) {
+            first = Some(ck.clone());
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(())
+    };
+    let out = c
+        .fit_with(
+            &ts,
+            splits.clone(),
+            FitControl {
+                on_epoch: &mut |_| {},
+                interrupt: Some(&stop),
+                checkpoint: Some(&mut save),
+                resume: None,
+            },
+        )
+        .unwrap();
+    assert!(matches!(out, FitOutcome::Interrupted(_)));
+    let mut ck = first.unwrap();
+    let epoch1 = ck.params.clone();
+    assert_eq!(ck.state.as_ref().unwrap().best_params, epoch1);
+    ck.params[0] = f32::NAN;
+    let out = c
+        .fit_with(
+            &ts,
+            splits,
+            FitControl {
+                on_epoch: &mut |_| {},
+                interrupt: None,
+                checkpoint: None,
+                resume: Some(ck),
+            },
+        )
+        .unwrap();
+    let FitOutcome::Done(m) = out else {
+        panic!("expected a model")
+    };
+    let msg = m.report.diverged.clone().unwrap();
+    assert!(
+        msg.contains("epoch 2, batch 1") && msg.contains("--clip-norm"),
+        "{msg}"
+    );
+    assert_eq!(m.network.params(), &epoch1[..]);
+    assert_eq!(m.report.best_epoch, 1);
+    assert!(m
+        .evaluate(&ts)
+        .unwrap()
+        .rows
+        .iter()
+        .all(|r| r.predicted.is_finite()));
+}
