@@ -58,7 +58,11 @@ pub fn write_marker(dir: &Path, format: &str) -> Result<()> {
     write(&dir.join(MARKER), to_json(&marker))
 }
 
-fn write(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
+/// Writes one file, naming it in the error.
+///
+/// # Errors
+/// The write fails.
+pub fn write(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
     std::fs::write(path, contents).map_err(|e| Error::io(path, e))
 }
 
@@ -243,7 +247,6 @@ impl TrainedForecaster {
 
     /// Writes a complete run into `dir` (which must exist): the model files, `history.csv`,
     /// `metrics.json`, `predictions.csv`, `forecast.csv` and the loss and forecast plots.
-    /// `test_start` is the first test row of `ts` (for the plot's marker).
     ///
     /// # Errors
     /// Any write or plot failure.
@@ -253,8 +256,8 @@ impl TrainedForecaster {
         ts: &crate::data::TimeSeries,
         ev: &Evaluation,
         future: &Forecast,
-        test_start: usize,
     ) -> Result<()> {
+        let test_start = self.config.split.ranges(ts.len()).test.start;
         self.save_into(dir)?;
         let files = [
             ("history.csv", history_csv(&self.report)),
@@ -543,20 +546,11 @@ pub fn metrics_json(model: &TrainedForecaster, ev: &Evaluation) -> String {
 /// `trials.csv`: one row per tuning trial.
 pub fn trials_csv(r: &crate::tune::TuneResult) -> String {
     let mut w = csv_writer();
-    let _ = w.write_record([
-        "trial",
-        "lookback",
-        "layers",
-        "dropout",
-        "learning_rate",
-        "batch_size",
-        "normalize",
-        "rung",
-        "epochs",
-        "val_mse",
-        "seconds",
-        "error",
-    ]);
+    let _ = w.write_record(
+        std::iter::once("trial")
+            .chain(crate::tune::TrialParams::NAMES)
+            .chain(["rung", "epochs", "val_mse", "seconds", "error"]),
+    );
     for t in &r.trials {
         let p = &t.params;
         let _ = w.write_record([

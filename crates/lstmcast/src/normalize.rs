@@ -118,14 +118,6 @@ impl WindowNorm {
         Ok(WindowNorm { mode, scale })
     }
 
-    /// The identity (global scaling only) for `n_cols` columns.
-    pub fn global(n_cols: usize) -> WindowNorm {
-        WindowNorm {
-            mode: Normalize::Global,
-            scale: vec![1.0; n_cols],
-        }
-    }
-
     /// Number of columns.
     pub fn n_cols(&self) -> usize {
         self.scale.len()

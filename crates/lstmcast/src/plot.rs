@@ -376,17 +376,15 @@ pub fn tune_trials_chart(r: &crate::tune::TuneResult) -> Chart<'static> {
     }
 }
 
-/// The parameters `tune_param_chart` can plot.
-pub const TUNE_PARAMS: [&str; 6] = [
-    "lookback",
-    "layers",
-    "dropout",
-    "learning_rate",
-    "batch_size",
-    "normalize",
-];
+/// The index of a categorical x position, when `x` sits on one (tick labels between categories
+/// stay empty).
+fn category(x: f64, n: usize) -> Option<usize> {
+    let k = x.round();
+    ((x - k).abs() < 0.01 && k >= 0.0 && (k as usize) < n).then_some(k as usize)
+}
 
-/// Tuning: validation score against one parameter (`TUNE_PARAMS`); choices without a natural
+/// Tuning: validation score against one parameter (one of [`crate::tune::TrialParams::NAMES`]);
+/// choices without a natural
 /// number (layers, normalize) are placed by their position in the search space.
 pub fn tune_param_chart(r: &crate::tune::TuneResult, param: &'static str) -> Chart<'static> {
     let space = r.space.clone();
@@ -415,24 +413,17 @@ pub fn tune_param_chart(r: &crate::tune::TuneResult, param: &'static str) -> Cha
         .collect();
     let x_format: Box<dyn Fn(f64) -> String> = match param {
         "layers" => Box::new(move |x| {
-            space
-                .layers
-                .get(x.round().max(0.0) as usize)
-                .filter(|_| (x - x.round()).abs() < 0.01)
-                .map(|l| {
-                    l.iter()
-                        .map(|u| u.to_string())
-                        .collect::<Vec<_>>()
-                        .join(",")
+            category(x, space.layers.len())
+                .map(|k| {
+                    let units: Vec<String> =
+                        space.layers[k].iter().map(|u| u.to_string()).collect();
+                    units.join(",")
                 })
                 .unwrap_or_default()
         }),
         "normalize" => Box::new(move |x| {
-            space
-                .normalize
-                .get(x.round().max(0.0) as usize)
-                .filter(|_| (x - x.round()).abs() < 0.01)
-                .map(|m| m.name().to_string())
+            category(x, space.normalize.len())
+                .map(|k| space.normalize[k].name().to_string())
                 .unwrap_or_default()
         }),
         "learning_rate" => Box::new(|x| format!("{:.0e}", 10f64.powf(x))),

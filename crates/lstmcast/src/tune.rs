@@ -81,6 +81,16 @@ pub struct TrialParams {
 }
 
 impl TrialParams {
+    /// The parameters' names, in field order (columns of `trials.csv`, one plot each).
+    pub const NAMES: [&'static str; 6] = [
+        "lookback",
+        "layers",
+        "dropout",
+        "learning_rate",
+        "batch_size",
+        "normalize",
+    ];
+
     /// `base` with these parameters.
     pub fn apply(&self, base: &ForecasterConfig) -> ForecasterConfig {
         let mut c = base.clone();

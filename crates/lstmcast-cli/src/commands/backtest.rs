@@ -44,8 +44,7 @@ pub fn run(a: BacktestArgs) -> anyhow::Result<()> {
             ("metrics.json", artifact::backtest_json(&bt)),
             ("config.toml", cfg.to_toml()),
         ] {
-            std::fs::write(dir.join(name), text)
-                .map_err(|e| lstmcast::Error::io(dir.join(name), e))?;
+            artifact::write(&dir.join(name), text)?;
         }
         plot::write_chart(dir, "backtest", &plot::backtest_chart(&ts, &bt, 0))
     })?;

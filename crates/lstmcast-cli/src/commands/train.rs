@@ -98,10 +98,7 @@ pub fn write_run(
 ) -> anyhow::Result<(Evaluation, Forecast)> {
     let ev = model.evaluate(ts)?;
     let future = model.forecast(ts, None)?;
-    let test_start = model.config.split.ranges(ts.len()).test.start;
-    artifact::write_atomically(out, force, |dir| {
-        model.save_run_into(dir, ts, &ev, &future, test_start)
-    })?;
+    artifact::write_atomically(out, force, |dir| model.save_run_into(dir, ts, &ev, &future))?;
     Ok((ev, future))
 }
 
@@ -146,26 +143,10 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     }
     artifact::write_atomically(out, a.force, |dir| {
         artifact::write_marker(dir, "lstmcast-checkpoint")?;
-        std::fs::write(dir.join("config.toml"), cfg.to_toml())
-            .map_err(|e| lstmcast::Error::io(dir.join("config.toml"), e))?;
+        artifact::write(&dir.join("config.toml"), cfg.to_toml())?;
         artifact::write_checkpoint(dir, &FitCheckpoint::default(), &info)
     })?;
-    let result = train_into(&a, out, &cfg, &ts, &info, None);
-    if result.is_err()
-        && out.join(artifact::CHECKPOINT_FILE).is_file()
-        && !out.join("model.safetensors").exists()
-    {
-        // A failed (not interrupted) training leaves nothing worth resuming: remove the folder
-        // this command created, and only that.
-        let interrupted = matches!(
-            result.as_ref().err().and_then(|e| e.downcast_ref::<Exit>()),
-            Some(Exit::Interrupted(_))
-        );
-        if !interrupted {
-            let _ = std::fs::remove_dir_all(out);
-        }
-    }
-    result
+    train_into(&a, out, &cfg, &ts, &info, None)
 }
 
 /// `train --resume DIR`: the checkpoint's configuration and data, continued.
@@ -211,7 +192,8 @@ fn resume(a: &TrainArgs, dir: &Path) -> anyhow::Result<()> {
 }
 
 /// Trains with a checkpoint after every epoch into `out`, stopping cleanly on SIGINT/SIGTERM,
-/// then writes the run folder over the checkpoint.
+/// then writes the run folder over the checkpoint. `resume` is `None` for a fresh run, whose
+/// folder this command created.
 fn train_into(
     a: &TrainArgs,
     out: &Path,
@@ -220,6 +202,7 @@ fn train_into(
     info: &CheckpointInfo,
     resume: Option<FitCheckpoint>,
 ) -> anyhow::Result<()> {
+    let fresh = resume.is_none();
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         // A second signal exits at once (130); the first only raises the flag.
@@ -256,7 +239,19 @@ fn train_into(
         },
     );
     bar.finish_and_clear();
-    let model = match outcome.context("training failed")? {
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            // Training itself failed (divergence in the first epoch, a checkpoint that cannot
+            // be written): a fresh run leaves nothing worth resuming, so the folder this command
+            // created goes, and only that; a resumed run keeps the checkpoint it came from.
+            if fresh {
+                let _ = std::fs::remove_dir_all(out);
+            }
+            return Err(e).context("training failed");
+        }
+    };
+    let model = match outcome {
         FitOutcome::Done(m) => *m,
         FitOutcome::Interrupted(ck) => {
             let (epoch, batch) = ck

@@ -6,7 +6,7 @@ use super::{guard_input, report};
 use crate::cli::TuneArgs;
 use anyhow::Context;
 use lstmcast::normalize::Normalize;
-use lstmcast::tune::{tune, TuneProgress, TuneSpace};
+use lstmcast::tune::{tune, TrialParams, TuneProgress, TuneSpace};
 use lstmcast::{artifact, plot};
 
 /// The search space: the config file's `[tune]`, then the flags.
@@ -113,12 +113,9 @@ pub fn run(a: TuneArgs) -> anyhow::Result<()> {
     let model = model.context("retraining the best configuration failed")?;
     let ev = model.evaluate(&ts)?;
     let future = model.forecast(&ts, None)?;
-    let test_start = cfg.split.ranges(ts.len()).test.start;
     artifact::write_atomically(&a.out, a.force, |dir| {
         artifact::write_marker(dir, "lstmcast-tune")?;
-        let write = |name: &str, text: String| {
-            std::fs::write(dir.join(name), text).map_err(|e| lstmcast::Error::io(dir.join(name), e))
-        };
+        let write = |name: &str, text: String| artifact::write(&dir.join(name), text);
         write("trials.csv", artifact::trials_csv(&result))?;
         write(
             "tune.json",
@@ -126,7 +123,7 @@ pub fn run(a: TuneArgs) -> anyhow::Result<()> {
         )?;
         write("best.toml", cfg.to_toml())?;
         plot::write_chart(dir, "tune_trials", &plot::tune_trials_chart(&result))?;
-        for param in plot::TUNE_PARAMS {
+        for param in TrialParams::NAMES {
             plot::write_chart(
                 dir,
                 &format!("tune_{param}"),
@@ -135,7 +132,7 @@ pub fn run(a: TuneArgs) -> anyhow::Result<()> {
         }
         let best_dir = dir.join("best");
         std::fs::create_dir(&best_dir).map_err(|e| lstmcast::Error::io(&best_dir, e))?;
-        model.save_run_into(&best_dir, &ts, &ev, &future, test_start)
+        model.save_run_into(&best_dir, &ts, &ev, &future)
     })?;
     println!("best configuration retrained on the full budget, scored once on the test split:");
     print!("{}", report::table(&ev, cfg.horizon));
