@@ -16,7 +16,7 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Load a CSV and summarise it: rows, span, frequency, columns.
+    /// Load a data file and summarise it: series, rows, span, frequency, columns and roles.
     Inspect(InspectArgs),
     /// Run one of the three reference Keras examples exactly (sine data, no scaling).
     Demo(DemoArgs),
@@ -147,9 +147,29 @@ pub struct ModelArgs {
     /// A TOML configuration file (for example a previous run's config.toml).
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Train, validation and test fractions, e.g. 0.7,0.1,0.2.
+    /// Train, validation and test fractions of the distinct timestamps (common to every series
+    /// of a panel), e.g. 0.7,0.1,0.2.
     #[arg(long)]
     pub split: Option<String>,
+    /// Where validation and test start, as timestamps: VAL_START,TEST_START (e.g.
+    /// 2017-01-01,2017-07-01); overrides --split.
+    #[arg(
+        long,
+        value_name = "VAL_START,TEST_START",
+        conflicts_with = "split_last"
+    )]
+    pub split_at: Option<String>,
+    /// The last TEST_ROWS rows of each series are its test part and the VAL_ROWS before them its
+    /// validation part, for panels whose series do not share a calendar; overrides --split.
+    #[arg(long, value_name = "VAL_ROWS,TEST_ROWS")]
+    pub split_last: Option<String>,
+    /// Scaler per series (series, the default) or one shared by all series (global).
+    #[arg(long)]
+    pub scaler_scope: Option<String>,
+    /// How a panel's training windows are drawn: windows (every window once per epoch, the
+    /// default) or per-series (every series an equal share).
+    #[arg(long)]
+    pub sampling: Option<String>,
     /// Scaler: standard, minmax, minmax:LO:HI or none.
     #[arg(long)]
     pub scaler: Option<String>,
@@ -230,9 +250,12 @@ pub struct ForecastArgs {
     /// A run folder written by `lstmcast train`.
     #[arg(long)]
     pub model: PathBuf,
-    /// The CSV whose last rows start the forecast.
+    /// The data file whose last rows (of every series) start the forecast.
     #[arg(long)]
     pub data: PathBuf,
+    /// Forecast only these series, comma-separated ids (default: every series).
+    #[arg(long, value_delimiter = ',')]
+    pub series: Option<Vec<String>>,
     /// Steps to forecast (default: the trained horizon; beyond it rolls forward recursively).
     #[arg(long)]
     pub horizon: Option<usize>,
@@ -244,9 +267,15 @@ pub struct ForecastArgs {
 /// Columns and missing values: shared by every command that reads a CSV.
 #[derive(Debug, Args, Clone, Default, PartialEq)]
 pub struct DataArgs {
-    /// The CSV file (header row, a time column, numeric columns).
+    /// The data file: CSV (header row) or Parquet, one row per time (per series in long format).
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// The column naming the series of a long-format file (one global model over all series).
+    #[arg(long)]
+    pub id_col: Option<String>,
+    /// Columns to leave out on purpose, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub ignore: Option<Vec<String>>,
     /// The time column (default: the first column if it reads as times).
     #[arg(long)]
     pub time_col: Option<String>,

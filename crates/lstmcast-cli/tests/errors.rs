@@ -162,13 +162,88 @@ fn catalogue(t: &Path) -> Vec<Case> {
     );
     add(
         "csv",
-        "timestamps out of order",
+        "long-format file read without --id-col (a text column)",
         train(
-            &csv("order.csv", "date,y\n2020-01-02,1\n2020-01-01,2\n"),
+            &csv(
+                "long.csv",
+                "unique_id,ds,y\nA,2020-01-01,1\nA,2020-01-02,2\nB,2020-01-01,3\n",
+            ),
             &[],
         ),
         1,
-        &["order.csv:3", "out of order"],
+        &[
+            "long.csv:2",
+            "'unique_id'",
+            "--id-col unique_id",
+            "--ignore unique_id",
+        ],
+    );
+    add(
+        "csv",
+        "a series repeats a timestamp",
+        train(
+            &csv(
+                "pdup.csv",
+                "id,date,y\na,2020-01-01,1\nb,2020-01-01,2\na,2020-01-01,3\n",
+            ),
+            &["--id-col", "id"],
+        ),
+        1,
+        &["pdup.csv:4", "series 'a'", "line 2"],
+    );
+    add(
+        "csv",
+        "a row without a series id",
+        train(
+            &csv("noid.csv", "id,date,y\na,2020-01-01,1\n,2020-01-02,2\n"),
+            &["--id-col", "id"],
+        ),
+        1,
+        &["noid.csv:3", "column 'id'", "series id is missing"],
+    );
+    add(
+        "csv",
+        "unknown id column",
+        train(n, &["--id-col", "city"]),
+        1,
+        &["'city'", "date, temp_f"],
+    );
+    add(
+        "csv",
+        "a time column in a format lstmcast does not read",
+        train(&csv("us.csv", "date,y\n01/31/2020,1\n02/01/2020,2\n"), &[]),
+        1,
+        &["us.csv:2", "'01/31/2020'", "not a timestamp"],
+    );
+    add(
+        "csv",
+        "every series too short for the test part",
+        train(
+            &csv("shortp.csv", &{
+                let mut t = String::from("id,t,y\n");
+                for id in ["a", "b"] {
+                    for k in 0..14 {
+                        t.push_str(&format!("{id},{k},{}\n", k * k));
+                    }
+                }
+                t
+            }),
+            &[
+                "--id-col",
+                "id",
+                "--lookback",
+                "2",
+                "--horizon",
+                "4",
+                "--split-last",
+                "4,3",
+            ],
+        ),
+        1,
+        &[
+            "test split of every one of the 2 series",
+            "needs at least 4 rows, got 3",
+        ],
     );
     add(
         "csv",
@@ -358,6 +433,48 @@ fn catalogue(t: &Path) -> Vec<Case> {
     );
     add(
         "flags",
+        "split-at boundaries out of order",
+        train(n, &["--split-at", "1937-01-01,1930-01-01"]),
+        1,
+        &["split-at", "before"],
+    );
+    add(
+        "flags",
+        "split-at outside the data",
+        train(n, &["--split-at", "1950-01-01,1951-01-01"]),
+        1,
+        &["split-at", "no test rows", "1920-01-01 .. 1939-12-01"],
+    );
+    add(
+        "flags",
+        "split-last that is not two row counts",
+        train(n, &["--split-last", "12"]),
+        1,
+        &["split-last", "VAL_ROWS,TEST_ROWS"],
+    );
+    add(
+        "flags",
+        "split-last longer than the data",
+        train(n, &["--split-last", "200,100"]),
+        1,
+        &["split-last", "240 rows"],
+    );
+    add(
+        "flags",
+        "unknown scaler scope",
+        train(n, &["--scaler-scope", "city"]),
+        1,
+        &["scaler-scope", "series, global"],
+    );
+    add(
+        "flags",
+        "unknown sampling",
+        train(n, &["--sampling", "balanced"]),
+        1,
+        &["sampling", "windows, per-series"],
+    );
+    add(
+        "flags",
         "zero lookback",
         train(n, &["--lookback", "0"]),
         1,
@@ -455,6 +572,21 @@ fn catalogue(t: &Path) -> Vec<Case> {
         args(&["tune", "--data", n, "--out", &o, "--search-layers", "32;x"]),
         1,
         &["search-layers", "'x'"],
+    );
+    add(
+        "flags",
+        "--series on data without an id column",
+        args(&[
+            "forecast",
+            "--model",
+            &trained(t, "ms"),
+            "--data",
+            n,
+            "--series",
+            "Auckland",
+        ]),
+        1,
+        &["series", "no id column", "--id-col"],
     );
     add(
         "flags",

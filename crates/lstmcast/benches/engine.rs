@@ -5,7 +5,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use lstmcast::engine::{rng_for, Adam, AdamConfig, Network, NetworkSpec, Rng, Workspace};
 use lstmcast::train::{self, TrainOptions};
-use lstmcast::Windows;
+use lstmcast::{WindowIndex, Windows};
 use std::hint::black_box;
 
 fn shapes() -> [(&'static str, Vec<usize>, usize); 2] {
@@ -31,7 +31,8 @@ fn bench(c: &mut Criterion) {
             dropout: 0.0,
             recurrent_dropout: 0.0,
         };
-        let w = Windows::new(&data, 1, 1, 20, horizon, 20..1603);
+        let w_index = WindowIndex::single(20..1603);
+        let w = Windows::new(&data, 1, 1, 20, horizon, &w_index);
         // Data built outside the timed closures.
         let idx: Vec<usize> = (0..32).collect();
         let (mut x, mut y) = (vec![0f32; 20 * 32], vec![0f32; 32 * horizon]);

@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Version of the folder layout; bumped on incompatible changes.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 /// The marker file that makes a folder an lstmcast run folder.
 pub const MARKER: &str = "lstmcast.json";
 
@@ -34,9 +34,12 @@ struct ModelMeta {
     spec: NetworkSpec,
     names: Vec<String>,
     n_targets: usize,
+    id_name: Option<String>,
+    ids: Vec<String>,
     frequency: Option<Frequency>,
     season: usize,
-    mase_scale: Vec<Option<f64>>,
+    /// Per series, per target.
+    mase_scale: Vec<Vec<Option<f64>>>,
     norm: WindowNorm,
     selection: Option<Selection>,
     report: TrainReport,
@@ -209,6 +212,8 @@ impl TrainedForecaster {
             spec: self.network.spec().clone(),
             names: self.names.clone(),
             n_targets: self.n_targets,
+            id_name: self.id_name.clone(),
+            ids: self.ids.clone(),
             frequency: self.frequency,
             season: self.season,
             mase_scale: self.mase_scale.clone(),
@@ -253,27 +258,23 @@ impl TrainedForecaster {
     pub fn save_run_into(
         &self,
         dir: &Path,
-        ts: &crate::data::TimeSeries,
+        panel: &crate::data::Panel,
         ev: &Evaluation,
         future: &Forecast,
     ) -> Result<()> {
-        let test_start = self.config.split.ranges(ts.len()).test.start;
         self.save_into(dir)?;
+        let id = panel.id_name.as_deref();
         let files = [
             ("history.csv", history_csv(&self.report)),
             ("metrics.json", metrics_json(self, ev)),
-            ("predictions.csv", predictions_csv(ev)),
-            ("forecast.csv", forecast_csv(&ts.time_name, future)),
+            ("predictions.csv", predictions_csv(ev, id)),
+            ("forecast.csv", forecast_csv(&panel.time_name, id, future)),
         ];
         for (name, text) in files {
             write(&dir.join(name), text)?;
         }
         crate::plot::write_chart(dir, "loss", &crate::plot::loss_chart(&self.report))?;
-        crate::plot::write_chart(
-            dir,
-            "forecast",
-            &crate::plot::forecast_chart(ts, ev, Some(future), test_start, 0),
-        )
+        crate::plot::write_forecast_charts(dir, panel, ev, future)
     }
 
     /// Saves the model alone into a new folder `dir` (atomically).
@@ -310,7 +311,8 @@ impl TrainedForecaster {
         let config = ForecasterConfig::from_toml_file(&dir.join("config.toml"))?;
         let scaler: Scaler = from_json(&dir.join("scaler.json"))?;
         let meta: ModelMeta = from_json(&dir.join("model.json"))?;
-        if scaler.columns.len() != meta.names.len()
+        if scaler.series.iter().any(|c| c.len() != meta.names.len())
+            || scaler.series.len() != scaler.ids.len()
             || meta.n_targets == 0
             || meta.n_targets > meta.names.len()
             || meta.spec.n_inputs != meta.names.len()
@@ -388,6 +390,8 @@ impl TrainedForecaster {
             network,
             names: meta.names,
             n_targets: meta.n_targets,
+            id_name: meta.id_name,
+            ids: meta.ids,
             frequency: meta.frequency,
             season: meta.season,
             mase_scale: meta.mase_scale,
@@ -416,8 +420,11 @@ fn check_consistent(
             "the network shape does not match config.toml (layers, horizon or strategy)".into(),
         );
     }
+    let per_series = scaler.scope == crate::scale::ScalerScope::Series;
     if scaler.names != meta.names
-        || scaler.columns.iter().any(|c| {
+        || (per_series && scaler.ids != meta.ids)
+        || (!per_series && scaler.series.len() != 1)
+        || scaler.series.iter().flatten().any(|c| {
             !(c.center.is_finite() && c.offset.is_finite() && c.scale.is_finite() && c.scale != 0.0)
         })
     {
@@ -428,7 +435,10 @@ fn check_consistent(
     }
     if meta.norm.mode == crate::normalize::Normalize::Auto
         || meta.norm.scale.iter().any(|v| !(v.is_finite() && *v > 0.0))
-        || meta.mase_scale.len() != nt
+        || meta.mase_scale.len() != meta.ids.len()
+        || meta.mase_scale.iter().any(|m| m.len() != nt)
+        || meta.ids.is_empty()
+        || meta.id_name.is_none() != (meta.ids.len() == 1 && meta.ids[0].is_empty())
         || meta.season == 0
         || nc == 0
     {
@@ -483,38 +493,54 @@ const PREDICTION_COLUMNS: [&str; 7] = [
     "seasonal_naive",
 ];
 
-fn prediction_record(r: &crate::forecaster::PredictionRow) -> [String; 7] {
-    [
-        r.origin.clone(),
-        r.step.to_string(),
-        r.target.clone(),
-        r.actual.to_string(),
-        r.predicted.to_string(),
-        r.naive.to_string(),
-        r.seasonal_naive.to_string(),
-    ]
+/// The header of a prediction table: `series_id` first for a panel.
+fn prediction_header(id: Option<&str>) -> Vec<&'static str> {
+    id.map(|_| "series_id")
+        .into_iter()
+        .chain(PREDICTION_COLUMNS)
+        .collect()
 }
 
-/// `predictions.csv`: origin, step, target, actual, predicted, naive, seasonal_naive.
-pub fn predictions_csv(ev: &Evaluation) -> String {
+fn prediction_record(r: &crate::forecaster::PredictionRow, id: Option<&str>) -> Vec<String> {
+    id.map(|_| r.series.clone())
+        .into_iter()
+        .chain([
+            r.origin.clone(),
+            r.step.to_string(),
+            r.target.clone(),
+            r.actual.to_string(),
+            r.predicted.to_string(),
+            r.naive.to_string(),
+            r.seasonal_naive.to_string(),
+        ])
+        .collect()
+}
+
+/// `predictions.csv`: [series_id,] origin, step, target, actual, predicted, naive,
+/// seasonal_naive; `series_id` when the data has an id column (`id`).
+pub fn predictions_csv(ev: &Evaluation, id: Option<&str>) -> String {
     let mut w = csv_writer();
-    let _ = w.write_record(PREDICTION_COLUMNS);
+    let _ = w.write_record(prediction_header(id));
     for r in &ev.rows {
-        let _ = w.write_record(prediction_record(r));
+        let _ = w.write_record(prediction_record(r, id));
     }
     finish(w)
 }
 
-/// A forecast as CSV: `timestamp`, then one column per target.
-pub fn forecast_csv(time_name: &str, f: &Forecast) -> String {
+/// A forecast as CSV: [`series_id`,] the time column, then one column per target.
+pub fn forecast_csv(time_name: &str, id: Option<&str>, f: &Forecast) -> String {
     let mut w = csv_writer();
-    let mut header = vec![time_name.to_string()];
+    let mut header: Vec<String> = id.map(|_| "series_id".to_string()).into_iter().collect();
+    header.push(time_name.to_string());
     header.extend(f.targets.iter().cloned());
     let _ = w.write_record(&header);
-    for (t, row) in f.timestamps.iter().zip(&f.values) {
-        let mut rec = vec![t.to_string()];
-        rec.extend(row.iter().map(|v| v.to_string()));
-        let _ = w.write_record(&rec);
+    for s in &f.series {
+        for (t, row) in s.timestamps.iter().zip(&s.values) {
+            let mut rec: Vec<String> = id.map(|_| s.id.clone()).into_iter().collect();
+            rec.push(t.to_string());
+            rec.extend(row.iter().map(|v| v.to_string()));
+            let _ = w.write_record(&rec);
+        }
     }
     finish(w)
 }
@@ -522,6 +548,8 @@ pub fn forecast_csv(time_name: &str, f: &Forecast) -> String {
 /// The content of `metrics.json`: the evaluation plus training facts.
 pub fn metrics(model: &TrainedForecaster, ev: &Evaluation) -> serde_json::Value {
     serde_json::json!({
+        "split": model.config.split,
+        "series": model.ids.len(),
         "test": ev,
         "training": {
             "best_epoch": model.report.best_epoch,
@@ -576,13 +604,13 @@ pub fn trials_csv(r: &crate::tune::TuneResult) -> String {
 }
 
 /// `backtest.csv`: every fold's predictions, with the fold number first.
-pub fn backtest_csv(bt: &crate::backtest::Backtest) -> String {
+pub fn backtest_csv(bt: &crate::backtest::Backtest, id: Option<&str>) -> String {
     let mut w = csv_writer();
-    let _ = w.write_record(std::iter::once("fold").chain(PREDICTION_COLUMNS));
+    let _ = w.write_record(std::iter::once("fold").chain(prediction_header(id)));
     for (i, f) in bt.folds.iter().enumerate() {
         for r in &f.evaluation.rows {
-            let _ =
-                w.write_record(std::iter::once((i + 1).to_string()).chain(prediction_record(r)));
+            let _ = w
+                .write_record(std::iter::once((i + 1).to_string()).chain(prediction_record(r, id)));
         }
     }
     finish(w)
@@ -590,7 +618,7 @@ pub fn backtest_csv(bt: &crate::backtest::Backtest) -> String {
 
 /// `folds.csv`: per fold and target, the rows used and the MASE / RMSE of the model and both
 /// baselines.
-pub fn folds_csv(bt: &crate::backtest::Backtest, ts: &crate::data::TimeSeries) -> String {
+pub fn folds_csv(bt: &crate::backtest::Backtest) -> String {
     let mut w = csv_writer();
     let _ = w.write_record([
         "fold",
@@ -612,7 +640,7 @@ pub fn folds_csv(bt: &crate::backtest::Backtest, ts: &crate::data::TimeSeries) -
             let _ = w.write_record([
                 (i + 1).to_string(),
                 format!("{}..{}", f.rows.train.start, f.rows.train.end),
-                ts.timestamps[f.rows.test.start].to_string(),
+                f.rows.origin.clone(),
                 format!("{}..{}", f.rows.test.start, f.rows.test.end),
                 f.evaluation.windows.to_string(),
                 target.clone(),

@@ -1,15 +1,16 @@
-//! Walk-forward backtesting: K forecast origins stepping through the part of the series after the
-//! configured validation split. Fold k trains on the rows before its origin (expanding from the
+//! Walk-forward backtesting: K forecast origins stepping through the part of the panel after the
+//! configured validation split, on the split's calendar (the panel's distinct timestamps, or
+//! rows before each series' end with `--split-last`), so every fold is one common period. Fold k trains on the rows before its origin (expanding from the
 //! first row, or sliding with the configured training length), validates on the
 //! validation-length rows just before the origin, and is tested on the rows from its origin to
 //! the next one. Each fold sees a copy of the series cut at its test end, so no statistic of a
 //! fold (scaler, normalisation, early stopping) can depend on a later row.
 
 use crate::config::ForecasterConfig;
-use crate::data::TimeSeries;
+use crate::data::Panel;
 use crate::error::{Error, Result};
 use crate::forecaster::{Evaluation, FitProgress, TrainedForecaster};
-use crate::split::Splits;
+use crate::split::{Calendar, PanelSplit, Splits};
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 
@@ -46,15 +47,18 @@ pub struct BacktestOptions {
     pub window: TrainWindow,
 }
 
-/// Row ranges of one fold, in the full series.
+/// The periods of one fold, as positions on the split's calendar (for a single series with
+/// timestamps: its rows).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FoldRows {
-    /// Training rows.
+    /// Training positions.
     pub train: Range<usize>,
-    /// Validation rows.
+    /// Validation positions.
     pub val: Range<usize>,
-    /// Test rows; the first is the origin.
+    /// Test positions; the first is the origin.
     pub test: Range<usize>,
+    /// The origin for people (its timestamp).
+    pub origin: String,
 }
 
 /// One fold's outcome.
@@ -79,28 +83,27 @@ pub struct Backtest {
     pub aggregate: Evaluation,
 }
 
-/// The folds' rows for a series of `n` rows.
+/// The folds' positions on a calendar of `n` positions whose configured split is `s`.
 ///
 /// # Errors
 /// Fewer than one fold, or folds too short for the horizon.
 pub fn fold_rows(
-    cfg: &ForecasterConfig,
+    s: &Splits,
     n: usize,
+    horizon: usize,
     opts: &BacktestOptions,
 ) -> Result<Vec<FoldRows>> {
-    let s = cfg.split.ranges(n);
     let k = opts.folds;
     if k == 0 {
         return Err(Error::config("folds", "must be at least 1"));
     }
     let span = s.test.len();
     let len = span / k;
-    if len < cfg.horizon {
+    if len < horizon {
         return Err(Error::config(
             "folds",
             format!(
-                "{k} folds over the last {span} rows (the test split) leave {len} rows per fold, fewer than the horizon {}; use fewer folds or a larger test fraction in --split",
-                cfg.horizon
+                "{k} folds over the last {span} rows (the test split) leave {len} rows per fold, fewer than the horizon {horizon}; use fewer folds or a larger test fraction in --split"
             ),
         ));
     }
@@ -118,6 +121,7 @@ pub fn fold_rows(
                 train: train_start..val.start,
                 val,
                 test: origin..end,
+                origin: String::new(),
             }
         })
         .collect())
@@ -129,32 +133,59 @@ pub fn fold_rows(
 /// Invalid options or configuration, folds without windows, divergence.
 pub fn backtest(
     cfg: &ForecasterConfig,
-    ts: &TimeSeries,
+    panel: &Panel,
     opts: &BacktestOptions,
     on_fold: &mut dyn FnMut(usize, usize),
 ) -> Result<Backtest> {
     cfg.validate()?;
-    let rows = fold_rows(cfg, ts.len(), opts)?;
+    let whole = cfg.split.resolve(panel)?;
+    let calendar: &Calendar = &whole.calendar;
+    let n = calendar.len();
+    let positions = Splits {
+        train: 0..whole.val_start,
+        val: whole.val_start..whole.test_start,
+        test: whole.test_start..n,
+    };
+    let mut rows = fold_rows(&positions, n, cfg.horizon, opts)?;
+    for r in &mut rows {
+        r.origin = calendar.label(r.test.start);
+    }
     let mut folds: Vec<Fold> = Vec::with_capacity(rows.len());
     for (i, r) in rows.iter().enumerate() {
         on_fold(i, rows.len());
-        // The fold's own copy of the series, cut at its last test row.
-        let base = r.train.start;
-        let sub = ts.slice_rows(base..r.test.end);
-        let rel = |x: &Range<usize>| x.start - base..x.end - base;
-        let splits = Splits {
-            train: rel(&r.train),
-            val: rel(&r.val),
-            test: rel(&r.test),
+        // The fold's own copy of the panel, cut at its last test period.
+        let per_series = calendar.splits(
+            panel,
+            [r.train.start, r.val.start, r.test.start, r.test.end],
+        );
+        let keep: Vec<Range<usize>> = per_series
+            .iter()
+            .map(|s| s.train.start..s.test.end)
+            .collect();
+        let sub = panel.select(&keep);
+        let rel = |x: &Range<usize>, base: usize| x.start - base..x.end - base;
+        let split = PanelSplit {
+            calendar: calendar.clone(),
+            val_start: r.val.start,
+            test_start: r.test.start,
+            series: per_series
+                .iter()
+                .filter(|s| s.train.start < s.test.end)
+                .map(|s| Splits {
+                    train: rel(&s.train, s.train.start),
+                    val: rel(&s.val, s.train.start),
+                    test: rel(&s.test, s.train.start),
+                })
+                .collect(),
         };
         let model = match (opts.refit, folds.first()) {
             (Refit::Once, Some(first)) => first.model.clone(),
             _ => cfg
-                .fit_on(&sub, splits.clone(), &mut |_: &FitProgress| {})
+                .fit_on(&sub, split.clone(), &mut |_: &FitProgress| {})
                 .map_err(|e| fold_error(i, r, e))?,
         };
         let evaluation = model
-            .evaluate_on(&sub, &splits)
+            .evaluate_on(&sub, &split)
             .map_err(|e| fold_error(i, r, e))?;
         folds.push(Fold {
             rows: r.clone(),
@@ -173,7 +204,8 @@ pub fn backtest(
         &first.names[..first.n_targets],
         cfg.horizon,
         first.season,
-        &first.mase_scale,
+        &|id, k| first.training_mase_scale(id, k),
+        panel.has_ids(),
     );
     Ok(Backtest {
         options: *opts,
@@ -184,7 +216,7 @@ pub fn backtest(
 
 fn fold_error(i: usize, r: &FoldRows, e: Error) -> Error {
     Error::config(
-        format!("fold {} (origin row {})", i + 1, r.test.start),
+        format!("fold {} (origin {})", i + 1, r.origin),
         e.to_string(),
     )
 }
@@ -192,24 +224,26 @@ fn fold_error(i: usize, r: &FoldRows, e: Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::split::SplitSpec;
 
     #[test]
     fn folds_step_through_the_test_split() {
         // 100 rows, split 0.7/0.1/0.2: test rows 80..100; 4 folds of 5 rows.
-        let cfg = ForecasterConfig::default();
+        let cfg = SplitSpec::default().ranges(100);
         let o = BacktestOptions {
             folds: 4,
             refit: Refit::Every,
             window: TrainWindow::Sliding,
         };
-        let f = fold_rows(&cfg, 100, &o).unwrap();
+        let f = fold_rows(&cfg, 100, 1, &o).unwrap();
         assert_eq!(f.len(), 4);
         assert_eq!(
             f[0],
             FoldRows {
                 train: 0..70,
                 val: 70..80,
-                test: 80..85
+                test: 80..85,
+                origin: String::new()
             }
         );
         assert_eq!(
@@ -217,14 +251,16 @@ mod tests {
             FoldRows {
                 train: 15..85,
                 val: 85..95,
-                test: 95..100
+                test: 95..100,
+                origin: String::new()
             }
         );
-        let e = fold_rows(&cfg, 100, &BacktestOptions { folds: 21, ..o }).unwrap_err();
+        let e = fold_rows(&cfg, 100, 1, &BacktestOptions { folds: 21, ..o }).unwrap_err();
         assert!(e.to_string().contains("fewer than the horizon"), "{e}");
         let x = fold_rows(
             &cfg,
             100,
+            1,
             &BacktestOptions {
                 window: TrainWindow::Expanding,
                 ..o

@@ -5,7 +5,7 @@ use crate::data::LoadOptions;
 use crate::engine::NetworkSpec;
 use crate::error::{Error, Result};
 use crate::normalize::Normalize;
-use crate::scale::ScalerKind;
+use crate::scale::{ScalerKind, ScalerScope};
 use crate::split::SplitSpec;
 use crate::train::TrainOptions;
 use crate::tune::TuneSpace;
@@ -58,6 +58,8 @@ pub struct ForecasterConfig {
     pub strategy: Strategy,
     /// Scaling fitted on the training rows (default standard).
     pub scaler: ScalerKind,
+    /// One scaler per series, fitted on its own training rows (default), or one shared by all.
+    pub scaler_scope: ScalerScope,
     /// Per-window normalisation on top of the scaler (default auto: the best of global, window
     /// and diff on the validation split).
     pub normalize: Normalize,
@@ -68,7 +70,8 @@ pub struct ForecasterConfig {
     pub seed: u64,
     /// Columns and missing values.
     pub data: LoadOptions,
-    /// Train / validation / test fractions (default 0.7, 0.1, 0.2).
+    /// Where the parts start: fractions of the distinct timestamps (default 0.7, 0.1, 0.2),
+    /// timestamps (`at`) or rows before each series' end (`last`).
     pub split: SplitSpec,
     /// Network shape.
     pub model: ModelConfig,
@@ -86,6 +89,7 @@ impl Default for ForecasterConfig {
             horizon: 1,
             strategy: Strategy::Direct,
             scaler: ScalerKind::Standard,
+            scaler_scope: ScalerScope::Series,
             normalize: Normalize::Auto,
             season: None,
             seed: 42,

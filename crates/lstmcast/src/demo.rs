@@ -5,7 +5,7 @@
 use crate::engine::{rng_for, Network, NetworkSpec, Workspace};
 use crate::error::{Error, Result};
 use crate::train::{self, streams, TrainOptions};
-use crate::window::Windows;
+use crate::window::{Segment, WindowIndex, Windows};
 use serde::Serialize;
 use std::time::Instant;
 
@@ -70,22 +70,13 @@ pub fn run_example(example: u8, seed: u64, epochs: usize) -> Result<DemoReport> 
         n - lookback - 1
     };
     let n_train = (n_windows as f64 * 0.8) as usize;
-    let train_w = Windows::new(
-        &data,
-        cols,
-        cols,
-        lookback,
-        horizon,
-        lookback..lookback + n_train,
+    let segment = |origins| WindowIndex::new(vec![Segment { series: 0, origins }]);
+    let (train_i, test_i) = (
+        segment(lookback..lookback + n_train),
+        segment(lookback + n_train..lookback + n_windows),
     );
-    let test_w = Windows::new(
-        &data,
-        cols,
-        cols,
-        lookback,
-        horizon,
-        lookback + n_train..lookback + n_windows,
-    );
+    let train_w = Windows::new(&data, cols, cols, lookback, horizon, &train_i);
+    let test_w = Windows::new(&data, cols, cols, lookback, horizon, &test_i);
     let spec = NetworkSpec {
         n_inputs: cols,
         layers,

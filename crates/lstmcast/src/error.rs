@@ -26,6 +26,18 @@ pub enum Error {
         /// What is wrong and what to do.
         reason: String,
     },
+    /// A problem in a Parquet file at a known place: `row` is 1-based (0 when not tied to a row).
+    #[error("{path}{}{}: {reason}", if *row > 0 { format!(": row {row}") } else { String::new() }, column.as_ref().map(|c| format!(", column '{c}'")).unwrap_or_default())]
+    Data {
+        /// The file.
+        path: PathBuf,
+        /// 1-based row (0 when not tied to a row).
+        row: usize,
+        /// The column's name, when the problem is in one column.
+        column: Option<String>,
+        /// What is wrong and what to do.
+        reason: String,
+    },
     /// A column was asked for that the file does not have.
     #[error("{path}: no column named '{name}' (available: {})", available.join(", "))]
     MissingColumn {

@@ -4,7 +4,7 @@
 
 use crate::artifact::{read_checkpoint, CHECKPOINT_FILE, MARKER};
 use crate::config::ForecasterConfig;
-use crate::data::{parse_csv, Fill, LoadOptions, TimeSeries};
+use crate::data::{parse_csv, Fill, LoadOptions, Panel};
 use crate::forecaster::TrainedForecaster;
 use std::path::Path;
 
@@ -83,7 +83,7 @@ pub fn model_folder(data: &[u8]) {
         .enumerate()
         .map(|(c, _)| (0..rows).map(|r| (r * (c + 1)) as f64).collect())
         .collect();
-    if let Ok(ts) = TimeSeries::from_columns(m.names.clone(), columns, m.n_targets) {
+    if let Ok(ts) = Panel::from_columns(m.names.clone(), columns, m.n_targets) {
         let _ = m.forecast(&ts, Some(m.config.horizon.min(50)));
     }
 }

@@ -1,7 +1,8 @@
 //! lstmcast: train LSTM forecasters on time-series CSVs the way an expert would.
 //!
-//! The data flows one way: CSV → [`TimeSeries`] → [`Splits`] → fitted [`Scaler`] → [`Windows`] →
-//! [`engine`] → trained model → forecasts and metrics → run folder.
+//! The data flows one way: CSV or Parquet → [`Panel`] (one series or many, keyed by id) →
+//! [`PanelSplit`] (by calendar, common to all series) → fitted [`Scaler`]s → [`Windows`] over
+//! every series → [`engine`] → one trained global model → forecasts and metrics → run folder.
 
 pub mod artifact;
 pub mod backtest;
@@ -24,15 +25,15 @@ pub mod tune;
 pub mod window;
 
 pub use config::{ForecasterConfig, ModelConfig, Strategy};
-pub use data::{load_csv, Fill, LoadOptions, TimeSeries};
+pub use data::{load, Fill, LoadOptions, Panel};
 pub use error::{Error, Result};
-pub use forecaster::{Evaluation, Forecast, TrainedForecaster};
+pub use forecaster::{Evaluation, Forecast, SeriesForecast, TrainedForecaster};
 pub use normalize::{Normalize, WindowNorm};
-pub use scale::{Scaler, ScalerKind};
-pub use split::{SplitSpec, Splits};
+pub use scale::{Scaler, ScalerKind, ScalerScope};
+pub use split::{PanelSplit, Part, SplitSpec, Splits};
 pub use time::{Frequency, Timestamp};
-pub use train::TrainOptions;
-pub use window::Windows;
+pub use train::{Sampling, TrainOptions};
+pub use window::{WindowIndex, Windows};
 
 /// The README's Rust example, compiled and run as a doctest.
 #[cfg(doctest)]

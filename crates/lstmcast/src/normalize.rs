@@ -77,7 +77,9 @@ pub struct WindowNorm {
 const TINY: f64 = 1e-6;
 
 impl WindowNorm {
-    /// Fits `mode` (not `Auto`) on the training rows of `scaled` (`[rows, n_cols]`, row-major).
+    /// Fits `mode` (not `Auto`) on the training rows of `scaled` (`[rows, n_cols]`, row-major):
+    /// `train` holds each series' training rows as global ranges; differences never cross from
+    /// one series to the next.
     ///
     /// # Errors
     /// `mode` is `Auto`.
@@ -85,10 +87,12 @@ impl WindowNorm {
         mode: Normalize,
         scaled: &[f32],
         n_cols: usize,
-        train: Range<usize>,
+        train: &[Range<usize>],
     ) -> Result<WindowNorm> {
         let diffs = |c: usize| -> Vec<f64> {
-            (train.start + 1..train.end)
+            train
+                .iter()
+                .flat_map(|t| t.start + 1..t.end)
                 .map(|r| (scaled[r * n_cols + c] - scaled[(r - 1) * n_cols + c]) as f64)
                 .collect()
         };
@@ -202,6 +206,7 @@ pub struct CandidateScore {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::single_range_in_vec_init)]
     use super::*;
 
     /// 5 rows × 2 columns, column 0 = 10·r, column 1 = r².
@@ -214,7 +219,7 @@ mod tests {
     #[test]
     fn window_mode_subtracts_last_value_and_divides_by_mad() {
         let d = data();
-        let n = WindowNorm::fit(Normalize::Window, &d, 2, 0..3).unwrap();
+        let n = WindowNorm::fit(Normalize::Window, &d, 2, &[0..3]).unwrap();
         // Training first differences: column 0: 10, 10 → 10; column 1: 1, 3 → 2.
         assert_eq!(n.scale, vec![10.0, 2.0]);
         // Window rows 1..4: column 0 = 10, 20, 30; anchor 30; |dev| = 20, 10, 0 → MAD 10.
@@ -233,7 +238,7 @@ mod tests {
     #[test]
     fn flat_window_uses_the_training_floor() {
         let d = [5.0f32; 8];
-        let n = WindowNorm::fit(Normalize::Window, &[0.0, 1.0, 3.0, 6.0], 1, 0..4).unwrap();
+        let n = WindowNorm::fit(Normalize::Window, &[0.0, 1.0, 3.0, 6.0], 1, &[0..4]).unwrap();
         // Training diffs 1, 2, 3 → floor 2.
         let mut x = vec![9.0; 8];
         let mut a = [(0.0, 0.0)];
@@ -245,7 +250,7 @@ mod tests {
     #[test]
     fn diff_mode_uses_first_differences_and_training_rms() {
         let d = data();
-        let n = WindowNorm::fit(Normalize::Diff, &d, 2, 0..4).unwrap();
+        let n = WindowNorm::fit(Normalize::Diff, &d, 2, &[0..4]).unwrap();
         // Column 0 diffs 10, 10, 10 → RMS 10; column 1 diffs 1, 3, 5 → RMS √(35/3).
         assert!((n.scale[0] - 10.0).abs() < 1e-6);
         assert!((n.scale[1] - (35.0f32 / 3.0).sqrt()).abs() < 1e-6);
@@ -267,13 +272,19 @@ mod tests {
     #[test]
     fn statistics_come_from_training_rows_only() {
         let mut d: Vec<f32> = (0..20).map(|r| (r as f32).sin()).collect();
-        let a = WindowNorm::fit(Normalize::Diff, &d, 1, 0..10).unwrap();
-        let b = WindowNorm::fit(Normalize::Window, &d, 1, 0..10).unwrap();
+        let a = WindowNorm::fit(Normalize::Diff, &d, 1, &[0..10]).unwrap();
+        let b = WindowNorm::fit(Normalize::Window, &d, 1, &[0..10]).unwrap();
         for v in &mut d[10..] {
             *v *= 1000.0;
         }
-        assert_eq!(a, WindowNorm::fit(Normalize::Diff, &d, 1, 0..10).unwrap());
-        assert_eq!(b, WindowNorm::fit(Normalize::Window, &d, 1, 0..10).unwrap());
+        assert_eq!(
+            a,
+            WindowNorm::fit(Normalize::Diff, &d, 1, &[0..10]).unwrap()
+        );
+        assert_eq!(
+            b,
+            WindowNorm::fit(Normalize::Window, &d, 1, &[0..10]).unwrap()
+        );
     }
 
     #[test]

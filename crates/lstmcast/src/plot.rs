@@ -1,7 +1,9 @@
 //! Plots of a run, as SVG and PNG. PNG text uses the bundled DejaVu Sans font (no system font
 //! library needed on a fresh machine).
 
+use crate::data::Panel;
 use crate::error::{Error, Result};
+use crate::forecaster::{Evaluation, Forecast, PredictionRow, SeriesForecast};
 use crate::train::TrainReport;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -179,13 +181,50 @@ fn short_number(y: f64) -> String {
     }
 }
 
-/// Row index of every timestamp's text (prediction rows name their origin by timestamp).
-fn row_of_timestamp(ts: &crate::data::TimeSeries) -> std::collections::HashMap<String, usize> {
-    ts.timestamps
+/// Local row index of every timestamp's text in series `s` (prediction rows name their origin
+/// by timestamp).
+fn row_of_timestamp(panel: &Panel, s: usize) -> std::collections::HashMap<String, usize> {
+    panel
+        .series_timestamps(s)
         .iter()
         .enumerate()
         .map(|(i, t)| (t.to_string(), i))
         .collect()
+}
+
+/// Writes several charts stacked in one `<stem>.svg` and `<stem>.png` in `dir`.
+///
+/// # Errors
+/// [`Error::Plot`] when drawing or writing fails.
+pub fn write_charts(dir: &Path, stem: &str, charts: &[Chart]) -> Result<()> {
+    if let [one] = charts {
+        return write_chart(dir, stem, one);
+    }
+    register_font();
+    let size = (960, 400 * charts.len().max(1) as u32);
+    let svg = dir.join(format!("{stem}.svg"));
+    let png = dir.join(format!("{stem}.png"));
+    let plot_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |reason: String| Error::Plot { path, reason }
+    };
+    let areas = SVGBackend::new(&svg, size).into_drawing_area();
+    for (a, c) in areas
+        .split_evenly((charts.len(), 1))
+        .into_iter()
+        .zip(charts)
+    {
+        draw(a, c).map_err(plot_err(&svg))?;
+    }
+    let areas = BitMapBackend::new(&png, size).into_drawing_area();
+    for (a, c) in areas
+        .split_evenly((charts.len(), 1))
+        .into_iter()
+        .zip(charts)
+    {
+        draw(a, c).map_err(plot_err(&png))?;
+    }
+    Ok(())
 }
 
 /// Writes `<stem>.svg` and `<stem>.png` in `dir`.
@@ -252,27 +291,33 @@ pub fn loss_chart(report: &TrainReport) -> Chart<'static> {
     }
 }
 
-/// The forecast chart for target `k`: actual values over the validation and test rows, the
-/// model's and the baselines' step-1 test predictions, and the forecast past the end.
+/// The forecast chart of series `s` for target `k`: actual values over the test rows and as
+/// many before them, the model's and the baselines' step-1 test predictions, and the forecast
+/// past the end.
 pub fn forecast_chart<'a>(
-    ts: &'a crate::data::TimeSeries,
-    ev: &crate::forecaster::Evaluation,
-    future: Option<&crate::forecaster::Forecast>,
-    split_test_start: usize,
+    panel: &'a Panel,
+    s: usize,
+    ev: &Evaluation,
+    future: Option<&SeriesForecast>,
     k: usize,
 ) -> Chart<'a> {
-    let name = ts.names[k].clone();
-    let n = ts.len();
-    let first = split_test_start.saturating_sub((n - split_test_start).max(24));
-    let actual: Vec<(f64, f64)> = (first..n).map(|r| (r as f64, ts.columns[k][r])).collect();
-    let index_of = row_of_timestamp(ts);
-    let step1 = |f: &dyn Fn(&crate::forecaster::PredictionRow) -> f64| -> Vec<(f64, f64)> {
+    let name = panel.names[k].clone();
+    let id = panel.ids[s].clone();
+    let y = panel.series_column(s, k);
+    let times = panel.series_timestamps(s);
+    let n = y.len();
+    let index_of = row_of_timestamp(panel, s);
+    let step1 = |f: &dyn Fn(&PredictionRow) -> f64| -> Vec<(f64, f64)> {
         ev.rows
             .iter()
-            .filter(|r| r.step == 1 && r.target == name)
+            .filter(|r| r.step == 1 && r.target == name && r.series == id)
             .filter_map(|r| index_of.get(&r.origin).map(|&i| (i as f64, f(r))))
             .collect()
     };
+    let model = step1(&|r| r.predicted);
+    let test_start = model.first().map_or(n, |p| p.0 as usize);
+    let first = test_start.saturating_sub((n - test_start).max(24));
+    let actual: Vec<(f64, f64)> = (first..n).map(|r| (r as f64, y[r])).collect();
     let mut series = vec![
         Series {
             label: "actual",
@@ -282,7 +327,7 @@ pub fn forecast_chart<'a>(
         },
         Series {
             label: "LSTM (step 1)",
-            points: step1(&|r| r.predicted),
+            points: model,
             color: RGBColor(214, 39, 40),
             scatter: false,
         },
@@ -300,12 +345,12 @@ pub fn forecast_chart<'a>(
         },
     ];
     if let Some(f) = future {
-        let mut pts = vec![((n - 1) as f64, ts.columns[k][n - 1])];
+        let mut pts = vec![((n - 1) as f64, y[n - 1])];
         pts.extend(
             f.values
                 .iter()
                 .enumerate()
-                .map(|(s, v)| ((n + s) as f64, v[k])),
+                .map(|(h, v)| ((n + h) as f64, v[k])),
         );
         series.push(Series {
             label: "forecast",
@@ -314,18 +359,22 @@ pub fn forecast_chart<'a>(
             scatter: false,
         });
     }
-    let freq = ts.frequency();
-    let last = ts.timestamps[n - 1];
+    let freq = panel.frequency();
+    let last = times[n - 1];
+    let title = match &panel.id_name {
+        None => format!("{name}: test period and forecast"),
+        Some(_) => format!("{name}, series {id}: test period and forecast"),
+    };
     Chart {
-        title: format!("{name}: test period and forecast"),
-        x_label: &ts.time_name,
+        title,
+        x_label: &panel.time_name,
         y_label: "value",
         series,
-        marker: Some((split_test_start as f64, "test starts".into())),
+        marker: Some((test_start as f64, "test starts".into())),
         x_format: Box::new(move |x| {
             let i = x.round().max(0.0) as usize;
             if i < n {
-                ts.timestamps[i].to_string()
+                times[i].to_string()
             } else {
                 freq.and_then(|f| f.advance(&last, (i - n + 1) as i64))
                     .map(|t| t.to_string())
@@ -334,6 +383,103 @@ pub fn forecast_chart<'a>(
         }),
         log_y: false,
     }
+}
+
+/// Per-series MASE of the model and both baselines for target `k`, each sorted (an empirical
+/// distribution: the share of series at or below a MASE).
+pub fn mase_chart(ev: &Evaluation, k: &str) -> Chart<'static> {
+    let mut model = Vec::new();
+    let mut naive = Vec::new();
+    let mut snaive = Vec::new();
+    if let Some(p) = &ev.panel {
+        for scores in p.per_series.values() {
+            if let Some(s) = scores.get(k) {
+                model.extend(s.model.mase);
+                naive.extend(s.naive.mase);
+                snaive.extend(s.seasonal_naive.mase);
+            }
+        }
+    }
+    let curve = |mut v: Vec<f64>| -> Vec<(f64, f64)> {
+        v.sort_by(f64::total_cmp);
+        let n = v.len() as f64;
+        v.into_iter()
+            .enumerate()
+            .map(|(i, m)| (m, (i + 1) as f64 / n))
+            .collect()
+    };
+    Chart {
+        title: format!(
+            "{k}: per-series MASE on the test period ({} series)",
+            model.len()
+        ),
+        x_label: "MASE (lower is better)",
+        y_label: "share of series",
+        series: vec![
+            Series {
+                label: "LSTM",
+                points: curve(model),
+                color: RGBColor(214, 39, 40),
+                scatter: false,
+            },
+            Series {
+                label: "naive",
+                points: curve(naive),
+                color: RGBColor(148, 148, 148),
+                scatter: false,
+            },
+            Series {
+                label: "seasonal naive",
+                points: curve(snaive),
+                color: RGBColor(44, 160, 44),
+                scatter: false,
+            },
+        ],
+        marker: Some((1.0, "MASE 1".into())),
+        x_format: Box::new(short_number),
+        log_y: false,
+    }
+}
+
+/// Writes `forecast.svg/.png`: for a single series, one chart per target; for a panel, the
+/// best, median and worst series by the LSTM's MASE on the first target, and `mase.svg/.png`,
+/// the distribution of per-series MASE beside the baselines'.
+///
+/// # Errors
+/// [`Error::Plot`] when drawing or writing fails.
+pub fn write_forecast_charts(
+    dir: &Path,
+    panel: &Panel,
+    ev: &Evaluation,
+    future: &Forecast,
+) -> Result<()> {
+    let future_of = |s: usize| future.series.iter().find(|f| f.id == panel.ids[s]);
+    if panel.id_name.is_none() {
+        let charts: Vec<Chart> = (0..panel.n_targets)
+            .map(|k| forecast_chart(panel, 0, ev, future_of(0), k))
+            .collect();
+        return write_charts(dir, "forecast", &charts);
+    }
+    let target = panel.names[0].clone();
+    let mut picked: Vec<usize> = Vec::new();
+    if let Some(t) = ev.panel.as_ref().and_then(|p| p.targets.get(&target)) {
+        for sm in [&t.best, &t.median, &t.worst].into_iter().flatten() {
+            if let Some(s) = panel.series_index(&sm.series) {
+                if !picked.contains(&s) {
+                    picked.push(s);
+                }
+            }
+        }
+    }
+    if picked.is_empty() {
+        picked.push(0);
+    }
+    let charts: Vec<Chart> = picked
+        .iter()
+        .map(|&s| forecast_chart(panel, s, ev, future_of(s), 0))
+        .collect();
+    write_charts(dir, "forecast", &charts)?;
+    write_chart(dir, "mase", &mase_chart(ev, &target))
 }
 
 /// Tuning: every trial's validation score in sampling order, and the best so far.
@@ -445,22 +591,36 @@ pub fn tune_param_chart(r: &crate::tune::TuneResult, param: &'static str) -> Cha
     }
 }
 
-/// Backtest: the actual series over the folds and each fold's step-1 predictions for target `k`.
+/// Backtest: the actual values of series `s` over the folds and each fold's step-1 predictions
+/// for target `k`.
 pub fn backtest_chart<'a>(
-    ts: &'a crate::data::TimeSeries,
+    panel: &'a Panel,
     bt: &crate::backtest::Backtest,
+    s: usize,
     k: usize,
 ) -> Chart<'a> {
     const LABELS: [&str; 2] = ["LSTM (step 1), odd folds", "LSTM (step 1), even folds"];
     const COLORS: [RGBColor; 2] = [RGBColor(214, 39, 40), RGBColor(255, 127, 14)];
-    let name = ts.names[k].clone();
-    let first = bt.folds[0].rows.val.start;
-    let index_of = row_of_timestamp(ts);
+    let name = panel.names[k].clone();
+    let id = panel.ids[s].clone();
+    let index_of = row_of_timestamp(panel, s);
+    let y = panel.series_column(s, k);
+    let times = panel.series_timestamps(s);
+    let row = |origin: &str| index_of.get(origin).copied();
+    let fold_start = |f: &crate::backtest::Fold| {
+        f.evaluation
+            .rows
+            .iter()
+            .filter(|r| r.series == id)
+            .filter_map(|r| row(&r.origin))
+            .min()
+    };
+    let first_origin = bt.folds.iter().find_map(fold_start).unwrap_or(0);
+    let val_len = bt.folds[0].rows.val.len();
+    let first = first_origin.saturating_sub(val_len);
     let mut series = vec![Series {
         label: "actual",
-        points: (first..ts.len())
-            .map(|r| (r as f64, ts.columns[k][r]))
-            .collect(),
+        points: (first..y.len()).map(|r| (r as f64, y[r])).collect(),
         color: RGBColor(40, 40, 40),
         scatter: false,
     }];
@@ -474,8 +634,8 @@ pub fn backtest_chart<'a>(
                 f.evaluation
                     .rows
                     .iter()
-                    .filter(|r| r.step == 1 && r.target == name)
-                    .filter_map(|r| index_of.get(&r.origin).map(|&i| (i as f64, r.predicted)))
+                    .filter(|r| r.step == 1 && r.target == name && r.series == id)
+                    .filter_map(|r| row(&r.origin).map(|i| (i as f64, r.predicted)))
             })
             .collect();
         if !pts.is_empty() {
@@ -487,16 +647,23 @@ pub fn backtest_chart<'a>(
             });
         }
     }
-    let last = ts.len() - 1;
+    let last = y.len() - 1;
+    let title = match &panel.id_name {
+        None => format!("{name}: walk-forward backtest, {} folds", bt.folds.len()),
+        Some(_) => format!(
+            "{name}, series {id}: walk-forward backtest, {} folds",
+            bt.folds.len()
+        ),
+    };
     Chart {
-        title: format!("{name}: walk-forward backtest, {} folds", bt.folds.len()),
-        x_label: &ts.time_name,
+        title,
+        x_label: &panel.time_name,
         y_label: "value",
         series,
-        marker: Some((bt.folds[0].rows.test.start as f64, "first origin".into())),
+        marker: Some((first_origin as f64, "first origin".into())),
         x_format: Box::new(move |x| {
             let i = (x.round().max(0.0) as usize).min(last);
-            ts.timestamps[i].to_string()
+            times[i].to_string()
         }),
         log_y: false,
     }

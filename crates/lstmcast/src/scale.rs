@@ -1,6 +1,7 @@
 //! Per-column scalers fitted on training rows only and applied unchanged to every other row,
 //! with an exact inverse. A column that is constant on the training rows scales by 1, never 0.
 
+use crate::data::Panel;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
@@ -126,46 +127,134 @@ impl ColumnScaler {
     }
 }
 
-/// One fitted scaler per column, in the series' column order.
+/// Whether each series gets its own scalers (the default) or all share one set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ScalerScope {
+    /// One scaler per series and column, fitted on that series' training rows: series of very
+    /// different levels (cities' temperatures, states' sales) all reach the network in the same
+    /// range. A series needs its own training rows to be scaled.
+    #[default]
+    Series,
+    /// One scaler per column, fitted on the training rows of every series together.
+    Global,
+}
+
+impl ScalerScope {
+    /// Parses `series` or `global`.
+    ///
+    /// # Errors
+    /// Any other name.
+    pub fn parse(text: &str) -> Result<ScalerScope> {
+        match text {
+            "series" => Ok(ScalerScope::Series),
+            "global" => Ok(ScalerScope::Global),
+            _ => Err(Error::config(
+                "scaler-scope",
+                format!("'{text}' is not one of series, global"),
+            )),
+        }
+    }
+}
+
+/// Fitted scalers: per series (panel order, with their ids) or one shared set, each one map per
+/// column in the panel's column order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scaler {
     /// What was fitted.
     pub kind: ScalerKind,
+    /// Per series or shared.
+    pub scope: ScalerScope,
     /// Column names, for checking against data at load time.
     pub names: Vec<String>,
-    /// One map per column.
-    pub columns: Vec<ColumnScaler>,
+    /// The series the scalers belong to (one empty id for a shared set).
+    pub ids: Vec<String>,
+    /// `series[s][c]`: the map of column `c` for the `s`-th id.
+    pub series: Vec<Vec<ColumnScaler>>,
 }
 
 impl Scaler {
-    /// Fits one scaler per column on `train_rows` only.
+    /// Fits scalers on the training rows only: `train[s]` are series `s`'s (local) training rows.
     pub fn fit(
         kind: ScalerKind,
-        names: &[String],
-        columns: &[Vec<f64>],
-        train_rows: Range<usize>,
+        scope: ScalerScope,
+        panel: &Panel,
+        train: &[Range<usize>],
     ) -> Scaler {
+        let fit_cols =
+            |rows: &mut dyn Iterator<Item = (usize, Range<usize>)>| -> Vec<ColumnScaler> {
+                let rows: Vec<(usize, Range<usize>)> = rows.collect();
+                (0..panel.names.len())
+                    .map(|c| {
+                        let values: Vec<f64> = rows
+                            .iter()
+                            .flat_map(|(s, r)| {
+                                panel.series_column(*s, c)[r.clone()].iter().copied()
+                            })
+                            .collect();
+                        ColumnScaler::fit(kind, &values)
+                    })
+                    .collect()
+            };
+        let (ids, series) = match scope {
+            ScalerScope::Series => (
+                panel.ids.clone(),
+                (0..panel.n_series())
+                    .map(|s| fit_cols(&mut std::iter::once((s, train[s].clone()))))
+                    .collect(),
+            ),
+            ScalerScope::Global => (
+                vec![String::new()],
+                vec![fit_cols(&mut train.iter().cloned().enumerate())],
+            ),
+        };
         Scaler {
             kind,
-            names: names.to_vec(),
-            columns: columns
-                .iter()
-                .map(|c| ColumnScaler::fit(kind, &c[train_rows.clone()]))
-                .collect(),
+            scope,
+            names: panel.names.clone(),
+            ids,
+            series,
         }
     }
 
-    /// Scales every row of every column into a row-major `f32` matrix `[rows, columns]`.
-    pub fn transform_rows(&self, columns: &[Vec<f64>]) -> Vec<f32> {
-        let n = columns.first().map(Vec::len).unwrap_or(0);
-        let f = columns.len();
-        let mut out = vec![0f32; n * f];
-        for (c, (col, s)) in columns.iter().zip(&self.columns).enumerate() {
-            for (r, &v) in col.iter().enumerate() {
-                out[r * f + c] = s.transform(v) as f32;
+    /// The column maps that apply to the series `id`; `None` for a series these per-series
+    /// scalers were not fitted on.
+    pub fn for_series(&self, id: &str) -> Option<&[ColumnScaler]> {
+        match self.scope {
+            ScalerScope::Global => self.series.first().map(Vec::as_slice),
+            ScalerScope::Series => self
+                .ids
+                .iter()
+                .position(|i| i == id)
+                .map(|s| self.series[s].as_slice()),
+        }
+    }
+
+    /// Scales every row of every series into a row-major `f32` matrix `[rows, columns]`.
+    ///
+    /// # Errors
+    /// A series these per-series scalers were not fitted on.
+    pub fn transform(&self, panel: &Panel) -> Result<Vec<f32>> {
+        let f = panel.names.len();
+        let mut out = vec![0f32; panel.len() * f];
+        for s in 0..panel.n_series() {
+            let maps = self.for_series(&panel.ids[s]).ok_or_else(|| {
+                Error::config(
+                    "data",
+                    format!(
+                        "{}: the model has no scaler for {}, which was not in its training data; forecast only the series it was trained on, or train with --scaler-scope global",
+                        panel.source.display(),
+                        panel.series_label(s)
+                    ),
+                )
+            })?;
+            for (c, m) in maps.iter().enumerate() {
+                for r in panel.rows(s) {
+                    out[r * f + c] = m.transform(panel.columns[c][r]) as f32;
+                }
             }
         }
-        out
+        Ok(out)
     }
 }
 
@@ -215,31 +304,76 @@ mod tests {
     #[test]
     fn changing_val_or_test_rows_leaves_scaler_bit_identical() {
         let names = vec!["a".to_string(), "b".to_string()];
-        let base: Vec<Vec<f64>> = vec![
-            (0..100).map(|i| (i as f64).sin() * 10.0).collect(),
-            (0..100).map(|i| i as f64).collect(),
-        ];
-        let train = crate::split::SplitSpec::default().ranges(100).train;
+        let series = |k: f64| -> Vec<Vec<f64>> {
+            vec![
+                (0..100).map(|i| (i as f64).sin() * 10.0 * k).collect(),
+                (0..100).map(|i| i as f64 + k).collect(),
+            ]
+        };
+        let base = Panel::from_series(
+            names,
+            1,
+            vec![("p".into(), series(1.0)), ("q".into(), series(5.0))],
+        )
+        .unwrap();
+        let train = vec![0..70, 0..70];
         for kind in [
             ScalerKind::Standard,
             ScalerKind::Minmax { lo: 0.0, hi: 1.0 },
         ] {
-            let fitted = Scaler::fit(kind, &names, &base, train.clone());
-            for row in train.end..100 {
+            for scope in [ScalerScope::Series, ScalerScope::Global] {
+                let fitted = Scaler::fit(kind, scope, &base, &train);
+                for s in 0..2 {
+                    for row in 70..100 {
+                        let mut changed = base.clone();
+                        let g = base.rows(s).start + row;
+                        changed.columns[0][g] = 1e9;
+                        changed.columns[1][g] = -1e9;
+                        assert_eq!(
+                            Scaler::fit(kind, scope, &changed, &train),
+                            fitted,
+                            "series {s} row {row} leaked"
+                        );
+                    }
+                }
+                // and a change inside train does change it (the test can fail)
                 let mut changed = base.clone();
-                changed[0][row] = 1e9;
-                changed[1][row] = -1e9;
-                assert_eq!(
-                    Scaler::fit(kind, &names, &changed, train.clone()),
-                    fitted,
-                    "row {row} leaked"
-                );
+                changed.columns[0][base.rows(1).start] = 1e9;
+                assert_ne!(Scaler::fit(kind, scope, &changed, &train), fitted);
             }
-            // and a change inside train does change it (the test can fail)
-            let mut changed = base.clone();
-            changed[0][0] = 1e9;
-            assert_ne!(Scaler::fit(kind, &names, &changed, train.clone()), fitted);
         }
+    }
+
+    #[test]
+    fn per_series_scalers_bring_every_series_to_the_same_range() {
+        let p = Panel::from_series(
+            vec!["y".into()],
+            1,
+            vec![
+                ("hot".into(), vec![vec![90.0, 92.0, 94.0]]),
+                ("cold".into(), vec![vec![-10.0, -8.0, -6.0]]),
+            ],
+        )
+        .unwrap();
+        let s = Scaler::fit(ScalerKind::Standard, ScalerScope::Series, &p, &[0..3, 0..3]);
+        let x = s.transform(&p).unwrap();
+        // Each series: mean 92 / -8, std sqrt(8/3): both become -1.2247, 0, 1.2247.
+        assert!(
+            (x[0] - x[3]).abs() < 1e-6 && (x[2] - x[5]).abs() < 1e-6,
+            "{x:?}"
+        );
+        assert!((x[2] - (2.0 / (8.0f32 / 3.0).sqrt())).abs() < 1e-5);
+        let g = Scaler::fit(ScalerKind::Standard, ScalerScope::Global, &p, &[0..3, 0..3]);
+        // Shared: mean 42, std about 50, so the cold series (first by id) is below -0.9.
+        assert!(g.transform(&p).unwrap()[0] < -0.9);
+        let other =
+            Panel::from_series(vec!["y".into()], 1, vec![("new".into(), vec![vec![1.0]])]).unwrap();
+        assert!(s
+            .transform(&other)
+            .unwrap_err()
+            .to_string()
+            .contains("series 'new'"));
+        assert!(g.transform(&other).is_ok());
     }
 
     proptest! {

@@ -1,21 +1,63 @@
-//! Temporal train / validation / test split. Splits are contiguous, ordered and disjoint row
-//! ranges that cover every row; a window belongs to the split that holds all its target rows, so
-//! its inputs may reach back into an earlier split but never forward.
+//! Temporal train / validation / test split, common to every series of a panel. The boundaries
+//! are positions on one [`Calendar`]: by default the panel's distinct timestamps, so validation
+//! and test are the same calendar periods for every series (a global model is never scored on
+//! one series' rows of a period it trained on in another); with `--split-last` the series are
+//! aligned at their last row instead. Each series' parts are contiguous, ordered, disjoint row
+//! ranges; a window belongs to the part that holds all its target rows, so its inputs may reach
+//! back into an earlier part but never forward.
 
+use crate::data::Panel;
 use crate::error::{Error, Result};
+use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 
-/// Fractions of rows for train, validation and test, in time order.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The three parts of a split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Part {
+    /// Fitting: scalers, normalisation statistics, weights.
+    Train,
+    /// Early stopping and model choice.
+    Val,
+    /// The final, untouched score.
+    Test,
+}
+
+impl Part {
+    /// All parts in time order.
+    pub const ALL: [Part; 3] = [Part::Train, Part::Val, Part::Test];
+
+    /// The name used in messages (`train`, `validation`, `test`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Train => "train",
+            Part::Val => "validation",
+            Part::Test => "test",
+        }
+    }
+}
+
+/// Where the boundaries go: fractions of the panel's distinct timestamps (the default), two
+/// boundary timestamps (`at`), or the last rows of every series (`last`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SplitSpec {
-    /// Fraction of rows for training (first rows). Default 0.7.
+    /// Fraction of the distinct timestamps for training (first ones). Default 0.7.
     pub train: f64,
     /// Fraction for validation (early stopping, model choice). Default 0.1.
     pub val: f64,
     /// Fraction for the final test. Default 0.2.
     pub test: f64,
+    /// `[VAL_START, TEST_START]`: the first timestamp of validation and of test, for every
+    /// series (`--split-at`); overrides the fractions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<[String; 2]>,
+    /// `[VAL_ROWS, TEST_ROWS]`: the last TEST_ROWS rows of each series are its test part and the
+    /// VAL_ROWS before them its validation part (`--split-last`), for series that do not share
+    /// a calendar; overrides the fractions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last: Option<[usize; 2]>,
 }
 
 impl Default for SplitSpec {
@@ -24,19 +66,150 @@ impl Default for SplitSpec {
             train: 0.7,
             val: 0.1,
             test: 0.2,
+            at: None,
+            last: None,
         }
     }
 }
 
-/// The three row ranges of one series.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The three row ranges of one series (local row indices).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Splits {
-    /// Training rows `[0, train_end)`.
+    /// Training rows `[0, train_end)` (or from a later start in a sliding backtest).
     pub train: Range<usize>,
     /// Validation rows `[train_end, val_end)`.
     pub val: Range<usize>,
     /// Test rows `[val_end, n)`.
     pub test: Range<usize>,
+}
+
+/// Positions in time shared by every series of a panel.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Calendar {
+    /// The panel's distinct timestamps, sorted: position `p` is `times[p]`.
+    Times(Vec<Timestamp>),
+    /// Series aligned at their last row: row `r` of a series of `n` rows is position
+    /// `r + longest − n`.
+    EndAligned {
+        /// The longest series' row count (the number of positions).
+        longest: usize,
+    },
+}
+
+impl Calendar {
+    /// The calendar `spec` splits on: end-aligned for `last`, else the distinct timestamps.
+    pub fn of(panel: &Panel, spec: &SplitSpec) -> Calendar {
+        if spec.last.is_some() {
+            let longest = (0..panel.n_series())
+                .map(|s| panel.series_len(s))
+                .max()
+                .unwrap_or(0);
+            return Calendar::EndAligned { longest };
+        }
+        let mut times = panel.timestamps.clone();
+        times.sort_by_key(Timestamp::seconds);
+        times.dedup_by_key(|t| t.seconds());
+        Calendar::Times(times)
+    }
+
+    /// Number of positions.
+    pub fn len(&self) -> usize {
+        match self {
+            Calendar::Times(t) => t.len(),
+            Calendar::EndAligned { longest } => *longest,
+        }
+    }
+
+    /// Whether there are no positions.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many rows of series `s` lie before position `pos`.
+    pub fn row_of(&self, panel: &Panel, s: usize, pos: usize) -> usize {
+        let n = panel.series_len(s);
+        match self {
+            Calendar::Times(times) => match times.get(pos) {
+                None => n,
+                Some(t) => {
+                    let limit = t.seconds();
+                    panel
+                        .series_timestamps(s)
+                        .partition_point(|x| x.seconds() < limit)
+                }
+            },
+            Calendar::EndAligned { longest } => pos.saturating_sub(longest - n).min(n),
+        }
+    }
+
+    /// Position `pos` for people: its timestamp, or "k rows before the end".
+    pub fn label(&self, pos: usize) -> String {
+        match self {
+            Calendar::Times(times) => times
+                .get(pos)
+                .map_or_else(|| "the end".into(), |t| t.to_string()),
+            Calendar::EndAligned { longest } => match longest.saturating_sub(pos) {
+                0 => "the end".into(),
+                k => format!("{k} rows before the end of each series"),
+            },
+        }
+    }
+
+    /// The rows of every series for the positions `train_start..val_start..test_start..test_end`.
+    pub fn splits(&self, panel: &Panel, bounds: [usize; 4]) -> Vec<Splits> {
+        (0..panel.n_series())
+            .map(|s| {
+                let [a, b, c, d] = bounds.map(|p| self.row_of(panel, s, p));
+                Splits {
+                    train: a..b,
+                    val: b..c,
+                    test: c..d,
+                }
+            })
+            .collect()
+    }
+}
+
+/// A panel's split: the boundaries, readable, and every series' rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PanelSplit {
+    /// The calendar the boundaries are positions on.
+    pub calendar: Calendar,
+    /// Positions where validation and test start.
+    pub val_start: usize,
+    /// See `val_start`.
+    pub test_start: usize,
+    /// Per series (panel order): its rows in each part.
+    pub series: Vec<Splits>,
+}
+
+/// The boundaries of a split, as stored in `metrics.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SplitReport {
+    /// `fractions`, `at` or `last`.
+    pub mode: String,
+    /// Where validation starts (a timestamp, or rows before the end).
+    pub val_start: String,
+    /// Where test starts.
+    pub test_start: String,
+}
+
+impl PanelSplit {
+    /// The boundaries for people.
+    pub fn report(&self, spec: &SplitSpec) -> SplitReport {
+        SplitReport {
+            mode: if spec.last.is_some() {
+                "last"
+            } else if spec.at.is_some() {
+                "at"
+            } else {
+                "fractions"
+            }
+            .into(),
+            val_start: self.calendar.label(self.val_start),
+            test_start: self.calendar.label(self.test_start),
+        }
+    }
 }
 
 impl SplitSpec {
@@ -65,12 +238,50 @@ impl SplitSpec {
                 ),
             ));
         };
-        let s = SplitSpec { train, val, test };
+        let s = SplitSpec {
+            train,
+            val,
+            test,
+            ..Default::default()
+        };
         s.validate()?;
         Ok(s)
     }
 
-    /// Checks that every fraction is positive and finite and that they sum to 1 (±1e-6).
+    /// Parses `--split-at VAL_START,TEST_START` (two timestamps).
+    ///
+    /// # Errors
+    /// Not two timestamps in order.
+    pub fn parse_at(text: &str) -> Result<[String; 2]> {
+        let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+        let [a, b] = parts[..] else {
+            return Err(Error::config(
+                "split-at",
+                format!("'{text}' is not two timestamps VAL_START,TEST_START like 2017-01-01,2017-07-01"),
+            ));
+        };
+        let at = [a.to_string(), b.to_string()];
+        check_at(&at)?;
+        Ok(at)
+    }
+
+    /// Parses `--split-last VAL_ROWS,TEST_ROWS` (two positive row counts).
+    ///
+    /// # Errors
+    /// Not two positive integers.
+    pub fn parse_last(text: &str) -> Result<[usize; 2]> {
+        let nums: Option<Vec<usize>> = text.split(',').map(|p| p.trim().parse().ok()).collect();
+        match nums.as_deref() {
+            Some(&[v, t]) if v > 0 && t > 0 => Ok([v, t]),
+            _ => Err(Error::config(
+                "split-last",
+                format!("'{text}' is not two positive row counts VAL_ROWS,TEST_ROWS like 12,24"),
+            )),
+        }
+    }
+
+    /// Checks that every fraction is positive and finite and that they sum to 1 (±1e-6), and
+    /// that at most one of `at` and `last` is given.
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] naming `split`.
@@ -97,21 +308,140 @@ impl SplitSpec {
                 ),
             ));
         }
+        if self.at.is_some() && self.last.is_some() {
+            return Err(Error::config(
+                "split",
+                "give the boundaries as timestamps (at, --split-at) or as rows before the end (last, --split-last), not both",
+            ));
+        }
+        if let Some(at) = &self.at {
+            check_at(at)?;
+        }
+        if let Some([v, t]) = self.last {
+            if v == 0 || t == 0 {
+                return Err(Error::config(
+                    "split-last",
+                    "the validation and test parts need at least one row each",
+                ));
+            }
+        }
         Ok(())
     }
 
-    /// Row ranges for `n` rows: boundaries `floor(train·n)` and `floor((train+val)·n)`.
+    /// Row ranges of one series of `n` rows by the fractions: boundaries `floor(train·n)` and
+    /// `floor((train+val)·n)`.
     pub fn ranges(&self, n: usize) -> Splits {
+        let [val_start, test_start] = self.fraction_bounds(n);
+        Splits {
+            train: 0..val_start,
+            val: val_start..test_start,
+            test: test_start..n,
+        }
+    }
+
+    /// The fractions' boundaries on `n` positions.
+    fn fraction_bounds(&self, n: usize) -> [usize; 2] {
         // A tiny epsilon so that 0.7 + 0.1 = 0.7999999 still gives floor(0.8·n).
         let b = |f: f64| (((f * n as f64) + 1e-9).floor() as usize).min(n);
         let train_end = b(self.train);
-        let val_end = b(self.train + self.val).max(train_end);
-        Splits {
-            train: 0..train_end,
-            val: train_end..val_end,
-            test: val_end..n,
-        }
+        [train_end, b(self.train + self.val).max(train_end)]
     }
+
+    /// Splits `panel`: the boundaries on its calendar and every series' rows.
+    ///
+    /// # Errors
+    /// `at` timestamps of another kind than the panel's or outside its span; `last` longer
+    /// than the longest series.
+    pub fn resolve(&self, panel: &Panel) -> Result<PanelSplit> {
+        let calendar = Calendar::of(panel, self);
+        let n = calendar.len();
+        let [val_start, test_start] = match (&self.at, self.last, &calendar) {
+            (_, Some([v, t]), _) => {
+                if v + t >= n {
+                    return Err(Error::config(
+                        "split-last",
+                        format!(
+                            "{v} validation and {t} test rows leave no training rows: the longest series has {n} rows"
+                        ),
+                    ));
+                }
+                [n - v - t, n - t]
+            }
+            (Some(at), None, Calendar::Times(times)) => {
+                let mut b = [0; 2];
+                for (k, text) in at.iter().enumerate() {
+                    let t = Timestamp::parse(text)
+                        .filter(|t| times.first().map_or(true, |f| f.same_kind(t)))
+                        .ok_or_else(|| {
+                            Error::config(
+                                "split-at",
+                                format!(
+                                    "'{text}' is not a timestamp like the data's ({})",
+                                    times.first().map_or_else(String::new, |t| t.to_string())
+                                ),
+                            )
+                        })?;
+                    b[k] = times.partition_point(|x| x.seconds() < t.seconds());
+                }
+                if b[0] == 0 || b[1] >= n {
+                    return Err(Error::config(
+                        "split-at",
+                        format!(
+                            "{},{} leaves no {} rows: the data spans {} .. {}",
+                            at[0],
+                            at[1],
+                            if b[0] == 0 { "training" } else { "test" },
+                            calendar.label(0),
+                            calendar.label(n.saturating_sub(1))
+                        ),
+                    ));
+                }
+                b
+            }
+            _ => self.fraction_bounds(n),
+        };
+        Ok(PanelSplit {
+            series: calendar.splits(panel, [0, val_start, test_start, n]),
+            calendar,
+            val_start,
+            test_start,
+        })
+    }
+}
+
+fn check_at(at: &[String; 2]) -> Result<()> {
+    let parsed: Vec<Option<Timestamp>> = at.iter().map(|t| Timestamp::parse(t)).collect();
+    match (&parsed[0], &parsed[1]) {
+        (Some(a), Some(b)) if a.same_kind(b) && a.seconds() < b.seconds() => Ok(()),
+        (Some(_), Some(_)) => Err(Error::config(
+            "split-at",
+            format!(
+                "validation must start before test: '{}' is not before '{}'",
+                at[0], at[1]
+            ),
+        )),
+        _ => Err(Error::config(
+            "split-at",
+            format!(
+                "'{}' is not a timestamp; use ISO 8601 (2017-01-01) or an integer index",
+                if parsed[0].is_none() { &at[0] } else { &at[1] }
+            ),
+        )),
+    }
+}
+
+/// A series left out of one part because it has too few rows there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Skipped {
+    /// The series id.
+    pub series: String,
+    /// The part it is left out of.
+    pub part: Part,
+    /// Rows it has in that part.
+    pub rows: usize,
+    /// Rows the part would need (lookback + horizon for training, the horizon otherwise, with
+    /// the inputs reaching back).
+    pub needed: usize,
 }
 
 impl Splits {
@@ -123,6 +453,15 @@ impl Splits {
         start..end.max(start)
     }
 
+    /// The rows of `part`.
+    pub fn part(&self, part: Part) -> &Range<usize> {
+        match part {
+            Part::Train => &self.train,
+            Part::Val => &self.val,
+            Part::Test => &self.test,
+        }
+    }
+
     /// Origins of the train, validation and test windows, each non-empty.
     ///
     /// # Errors
@@ -130,31 +469,39 @@ impl Splits {
     /// the series would need.
     pub fn window_origins(&self, lookback: usize, horizon: usize) -> Result<[Range<usize>; 3]> {
         let mut out = [0..0, 0..0, 0..0];
-        for (k, (name, rows)) in [
-            ("train", &self.train),
-            ("validation", &self.val),
-            ("test", &self.test),
-        ]
-        .into_iter()
-        .enumerate()
-        {
+        for (k, part) in Part::ALL.into_iter().enumerate() {
+            let rows = self.part(part);
             let o = Self::origins(rows, lookback, horizon);
             if o.is_empty() {
-                let needed_rows_in_split = if k == 0 { lookback + horizon } else { horizon };
-                return Err(Error::NotEnoughData {
-                    what: format!(
-                        "the {name} split (rows {}..{}) with lookback {lookback} and horizon {horizon} (it has {} rows; lower --lookback/--horizon or change --split)",
-                        rows.start,
-                        rows.end,
-                        rows.len()
-                    ),
-                    needed: needed_rows_in_split,
-                    got: rows.len(),
-                });
+                return Err(too_short(part, rows, lookback, horizon));
             }
             out[k] = o;
         }
         Ok(out)
+    }
+}
+
+/// Rows a part needs for one window: lookback + horizon for training (nothing earlier to reach
+/// back into), the horizon for the others.
+pub fn rows_needed(part: Part, lookback: usize, horizon: usize) -> usize {
+    match part {
+        Part::Train => lookback + horizon,
+        _ => horizon,
+    }
+}
+
+/// The error for a part of a single series without a window.
+pub fn too_short(part: Part, rows: &Range<usize>, lookback: usize, horizon: usize) -> Error {
+    Error::NotEnoughData {
+        what: format!(
+            "the {} split (rows {}..{}) with lookback {lookback} and horizon {horizon} (it has {} rows; lower --lookback/--horizon or change --split)",
+            part.name(),
+            rows.start,
+            rows.end,
+            rows.len()
+        ),
+        needed: rows_needed(part, lookback, horizon),
+        got: rows.len(),
     }
 }
 
@@ -191,7 +538,8 @@ mod tests {
             SplitSpec {
                 train: 0.6,
                 val: 0.2,
-                test: 0.2
+                test: 0.2,
+                ..Default::default()
             }
         );
     }
@@ -216,11 +564,139 @@ mod tests {
         );
     }
 
+    fn panel() -> Panel {
+        // a: rows at times 0..10, b: times 4..10 (starts later), c: times 0..6 (ends earlier).
+        let mut p = Panel::from_series(
+            vec!["y".into()],
+            1,
+            vec![
+                ("a".into(), vec![vec![0.0; 10]]),
+                ("b".into(), vec![vec![0.0; 6]]),
+                ("c".into(), vec![vec![0.0; 6]]),
+            ],
+        )
+        .unwrap();
+        let b = p.rows(1);
+        for (k, r) in b.enumerate() {
+            p.timestamps[r] = Timestamp::Index(4 + k as i64);
+        }
+        p
+    }
+
+    #[test]
+    fn calendar_split_is_common_to_every_series() {
+        let p = panel();
+        let s = SplitSpec::default().resolve(&p).unwrap();
+        // 10 distinct times: validation starts at time 7, test at time 8, for every series.
+        assert_eq!((s.val_start, s.test_start), (7, 8));
+        assert_eq!(
+            s.series[0],
+            Splits {
+                train: 0..7,
+                val: 7..8,
+                test: 8..10
+            }
+        );
+        // b holds times 4..10: rows 0..3 are times 4, 5, 6.
+        assert_eq!(
+            s.series[1],
+            Splits {
+                train: 0..3,
+                val: 3..4,
+                test: 4..6
+            }
+        );
+        // c ends at time 5: all training.
+        assert_eq!(
+            s.series[2],
+            Splits {
+                train: 0..6,
+                val: 6..6,
+                test: 6..6
+            }
+        );
+        assert_eq!(s.report(&SplitSpec::default()).test_start, "8");
+    }
+
+    #[test]
+    fn split_at_and_split_last() {
+        let p = panel();
+        let at = SplitSpec {
+            at: Some(["5".into(), "9".into()]),
+            ..Default::default()
+        };
+        let s = at.resolve(&p).unwrap();
+        assert_eq!(
+            s.series[0],
+            Splits {
+                train: 0..5,
+                val: 5..9,
+                test: 9..10
+            }
+        );
+        assert_eq!(
+            s.series[1],
+            Splits {
+                train: 0..1,
+                val: 1..5,
+                test: 5..6
+            }
+        );
+        let last = SplitSpec {
+            last: Some([2, 1]),
+            ..Default::default()
+        };
+        let s = last.resolve(&p).unwrap();
+        // Every series: the last row is test, the two before it validation.
+        assert_eq!(
+            s.series[0],
+            Splits {
+                train: 0..7,
+                val: 7..9,
+                test: 9..10
+            }
+        );
+        assert_eq!(
+            s.series[2],
+            Splits {
+                train: 0..3,
+                val: 3..5,
+                test: 5..6
+            }
+        );
+        let e = SplitSpec {
+            last: Some([5, 5]),
+            ..Default::default()
+        }
+        .resolve(&p)
+        .unwrap_err();
+        assert!(e.to_string().contains("longest series has 10 rows"), "{e}");
+        let e = SplitSpec {
+            at: Some(["-5".into(), "0".into()]),
+            ..Default::default()
+        }
+        .resolve(&p)
+        .unwrap_err();
+        assert!(e.to_string().contains("no training rows"), "{e}");
+        assert!(SplitSpec::parse_at("2017-01-01,2016-01-01")
+            .unwrap_err()
+            .to_string()
+            .contains("before"));
+        assert!(SplitSpec::parse_last("0,3").is_err());
+    }
+
+    #[test]
+    fn single_series_calendar_split_matches_the_row_fractions() {
+        let p = Panel::from_columns(vec!["y".into()], vec![vec![0.0; 144]], 1).unwrap();
+        let s = SplitSpec::default().resolve(&p).unwrap();
+        assert_eq!(s.series[0], SplitSpec::default().ranges(144));
+    }
+
     proptest! {
         #[test]
         fn splits_are_ordered_disjoint_and_cover(n in 10usize..5000, a in 0.05f64..0.9, b in 0.01f64..0.5) {
             prop_assume!(a + b < 0.99);
-            let spec = SplitSpec { train: a, val: b, test: 1.0 - a - b };
+            let spec = SplitSpec { train: a, val: b, test: 1.0 - a - b, ..Default::default() };
             let s = spec.ranges(n);
             prop_assert_eq!(s.train.start, 0);
             prop_assert_eq!(s.train.end, s.val.start);

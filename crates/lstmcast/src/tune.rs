@@ -9,11 +9,12 @@
 //! bit-identical whatever `jobs` is.
 
 use crate::config::ForecasterConfig;
-use crate::data::TimeSeries;
+use crate::data::Panel;
 use crate::engine::{rng_for, Network};
 use crate::error::{Error, Result};
 use crate::forecaster::{Prepared, TrainedForecaster};
 use crate::normalize::{Normalize, WindowNorm};
+use crate::split::Part;
 use crate::train::{streams, TrainState};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -162,7 +163,7 @@ impl TuneSpace {
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] naming the `tune` field.
-    pub fn resolve(&self, base: &ForecasterConfig, ts: &TimeSeries) -> Result<TuneSpace> {
+    pub fn resolve(&self, base: &ForecasterConfig, ts: &Panel) -> Result<TuneSpace> {
         let mut s = self.clone();
         let bad = |field: &str, why: String| Error::config(format!("tune.{field}"), why);
         if s.trials == 0 {
@@ -183,8 +184,16 @@ impl TuneSpace {
             } else {
                 vec![8, 16, 32]
             };
-            // Keep lookbacks that leave the training split at least as many windows as steps.
-            let train_rows = base.split.ranges(ts.len()).train.len();
+            // Keep lookbacks that leave the training split at least as many windows as steps
+            // (in the longest series of a panel).
+            let train_rows = base
+                .split
+                .resolve(ts)?
+                .series
+                .iter()
+                .map(|s| s.train.len())
+                .max()
+                .unwrap_or(0);
             s.lookback = cands
                 .into_iter()
                 .filter(|&l| 2 * (l + base.model_horizon()) <= train_rows)
@@ -300,7 +309,7 @@ struct Trial {
 impl Trial {
     fn start(
         base: &ForecasterConfig,
-        ts: &TimeSeries,
+        ts: &Panel,
         index: usize,
         params: TrialParams,
     ) -> std::result::Result<Trial, Box<TrialResult>> {
@@ -320,13 +329,13 @@ impl Trial {
                 params.normalize,
                 &prep.scaled,
                 prep.n_cols,
-                prep.splits.train.clone(),
+                &prep.train_rows(ts),
             )?;
             let network = Network::new(
                 cfg.network_spec(prep.n_cols, prep.n_targets),
                 &mut rng_for(cfg.seed, streams::INIT),
             )?;
-            let state = TrainState::new(&network, prep.origins[0].len(), &cfg.training, cfg.seed);
+            let state = TrainState::new(&network, prep.index[0].len(), &cfg.training, cfg.seed);
             Ok((prep, norm, network, state))
         })();
         match built {
@@ -346,13 +355,13 @@ impl Trial {
     }
 
     /// Trains up to `epochs` and scores the best weights on validation.
-    fn advance(&mut self, ts: &TimeSeries, rung: usize, epochs: usize) {
+    fn advance(&mut self, ts: &Panel, rung: usize, epochs: usize) {
         let t0 = Instant::now();
         self.result.rung = rung;
         let run = self.state.run(
             &mut self.network,
-            &self.prep.windows(&self.cfg, &self.norm, 0),
-            Some(&self.prep.windows(&self.cfg, &self.norm, 1)),
+            &self.prep.windows(&self.cfg, &self.norm, Part::Train),
+            Some(&self.prep.windows(&self.cfg, &self.norm, Part::Val)),
             &self.cfg.training,
             epochs,
             None,
@@ -371,7 +380,7 @@ impl Trial {
                         best,
                         Default::default(),
                     )
-                    .level_mse(&self.prep.scaled, self.prep.origins[1].clone())
+                    .level_mse(&self.prep.scaled, &self.prep.index[1])
                 });
                 match scored {
                     Ok(v) if v.is_finite() => self.result.val_mse = Some(v),
@@ -406,7 +415,7 @@ impl Trial {
 pub fn tune(
     base: &ForecasterConfig,
     space: &TuneSpace,
-    ts: &TimeSeries,
+    ts: &Panel,
     jobs: usize,
     progress: &(dyn Fn(&TuneProgress) + Sync),
 ) -> Result<TuneResult> {

@@ -1,11 +1,90 @@
-//! Sliding windows as index views into one row-major scaled matrix: memory stays O(rows ·
-//! columns), and gathering a batch writes into a caller-owned, reused buffer.
+//! Sliding windows as index views into one row-major scaled matrix holding every series of a
+//! panel: memory stays O(rows · columns), and gathering a batch writes into a caller-owned,
+//! reused buffer.
 //!
-//! A window with origin `t` has inputs at rows `[t − lookback, t)` (every column) and targets at
-//! rows `[t, t + horizon)` (the first `n_targets` columns).
+//! A window with origin `t` (a global row) has inputs at rows `[t − lookback, t)` (every column)
+//! and targets at rows `[t, t + horizon)` (the first `n_targets` columns), all inside one series.
+//! [`WindowIndex`] is the only code that maps a window number to its (series, origin): one
+//! segment of consecutive origins per series, found by binary search over prefix sums.
 
 use crate::normalize::WindowNorm;
 use std::ops::Range;
+
+/// Consecutive window origins of one series.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    /// The series (panel order).
+    pub series: usize,
+    /// Origins as global rows.
+    pub origins: Range<usize>,
+}
+
+/// Every window of one part of a panel: segments of origins, one per series that has any.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WindowIndex {
+    segments: Vec<Segment>,
+    /// `ends[k]`: windows in segments `0..=k`.
+    ends: Vec<usize>,
+}
+
+impl WindowIndex {
+    /// An index over `segments` (empty ones are dropped).
+    pub fn new(segments: Vec<Segment>) -> WindowIndex {
+        let segments: Vec<Segment> = segments
+            .into_iter()
+            .filter(|s| !s.origins.is_empty())
+            .collect();
+        let mut ends = Vec::with_capacity(segments.len());
+        let mut total = 0;
+        for s in &segments {
+            total += s.origins.len();
+            ends.push(total);
+        }
+        WindowIndex { segments, ends }
+    }
+
+    /// One series' consecutive origins (a single series: series 0).
+    pub fn single(origins: Range<usize>) -> WindowIndex {
+        WindowIndex::new(vec![Segment { series: 0, origins }])
+    }
+
+    /// Number of windows.
+    pub fn len(&self) -> usize {
+        self.ends.last().copied().unwrap_or(0)
+    }
+
+    /// Whether there are no windows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The segments, in panel order.
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    /// Window numbers of segment `k`.
+    pub fn segment_windows(&self, k: usize) -> Range<usize> {
+        (if k == 0 { 0 } else { self.ends[k - 1] })..self.ends[k]
+    }
+
+    /// The segment of window `i` and its origin (a global row). Panics if `i >= len()`.
+    pub fn locate(&self, i: usize) -> (usize, usize) {
+        let k = self.ends.partition_point(|&e| e <= i);
+        let before = if k == 0 { 0 } else { self.ends[k - 1] };
+        (k, self.segments[k].origins.start + (i - before))
+    }
+
+    /// The origin (global row) of window `i`.
+    pub fn origin(&self, i: usize) -> usize {
+        self.locate(i).1
+    }
+
+    /// The series of window `i`.
+    pub fn series(&self, i: usize) -> usize {
+        self.segments[self.locate(i).0].series
+    }
+}
 
 /// A set of windows over a row-major matrix `[rows, n_cols]`; the first `n_targets` columns are
 /// the targets and every column is an input.
@@ -16,37 +95,43 @@ pub struct Windows<'a> {
     n_targets: usize,
     lookback: usize,
     horizon: usize,
-    origins: (usize, usize),
+    index: &'a WindowIndex,
     norm: Option<&'a WindowNorm>,
 }
 
 impl<'a> Windows<'a> {
-    /// Windows with origins in `origins` over `data` (`[rows, n_cols]`, row-major).
+    /// The windows of `index` over `data` (`[rows, n_cols]`, row-major).
     ///
     /// Panics (debug) when an origin's inputs or targets fall outside the data: callers derive
-    /// origins from [`crate::split::Splits::window_origins`].
+    /// origins from the split of each series.
     pub fn new(
         data: &'a [f32],
         n_cols: usize,
         n_targets: usize,
         lookback: usize,
         horizon: usize,
-        origins: Range<usize>,
+        index: &'a WindowIndex,
     ) -> Self {
         debug_assert!(n_cols > 0 && n_targets <= n_cols && data.len() % n_cols == 0);
-        debug_assert!(
-            origins.is_empty()
-                || (origins.start >= lookback && origins.end + horizon - 1 <= data.len() / n_cols)
-        );
+        debug_assert!(index
+            .segments()
+            .iter()
+            .all(|s| s.origins.start >= lookback
+                && s.origins.end + horizon - 1 <= data.len() / n_cols));
         Windows {
             data,
             n_cols,
             n_targets,
             lookback,
             horizon,
-            origins: (origins.start, origins.end),
+            index,
             norm: None,
         }
+    }
+
+    /// The index of these windows.
+    pub fn index(&self) -> &'a WindowIndex {
+        self.index
     }
 
     /// The same windows, encoded by `norm` (inputs normalised per window, targets relative to
@@ -61,7 +146,7 @@ impl<'a> Windows<'a> {
 
     /// Number of windows.
     pub fn len(&self) -> usize {
-        self.origins.1 - self.origins.0
+        self.index.len()
     }
 
     /// Whether there are no windows.
@@ -94,9 +179,9 @@ impl<'a> Windows<'a> {
         self.horizon * self.n_targets
     }
 
-    /// Row index of window `i`'s first target.
+    /// Global row of window `i`'s first target.
     pub fn origin(&self, i: usize) -> usize {
-        self.origins.0 + i
+        self.index.origin(i)
     }
 
     /// Writes the windows `idx` into `x` (time-major `[lookback, idx.len(), n_inputs]`) and `y`
@@ -142,7 +227,11 @@ mod tests {
         let data: Vec<f32> = (0..6)
             .flat_map(|r| [10.0 * r as f32, 10.0 * r as f32 + 1.0])
             .collect();
-        let w = Windows::new(&data, 2, 2, 2, 2, 2..5);
+        let index = WindowIndex::new(vec![Segment {
+            series: 0,
+            origins: 2..5,
+        }]);
+        let w = Windows::new(&data, 2, 2, 2, 2, &index);
         assert_eq!(w.len(), 3);
         let (mut x, mut y) = (vec![0.0; 2 * 2 * 2], vec![0.0; 2 * 4]);
         w.gather(&[2, 0], &mut x, &mut y);
@@ -150,5 +239,27 @@ mod tests {
         assert_eq!(x, vec![20.0, 21.0, 0.0, 1.0, 30.0, 31.0, 10.0, 11.0]);
         // targets rows 4,5 then 2,3, each [step][target].
         assert_eq!(y, vec![40.0, 41.0, 50.0, 51.0, 20.0, 21.0, 30.0, 31.0]);
+    }
+
+    #[test]
+    fn index_maps_window_numbers_across_series() {
+        let index = WindowIndex::new(vec![
+            Segment {
+                series: 0,
+                origins: 3..5,
+            },
+            Segment {
+                series: 1,
+                origins: 7..7,
+            },
+            Segment {
+                series: 2,
+                origins: 10..13,
+            },
+        ]);
+        assert_eq!(index.len(), 5);
+        let got: Vec<(usize, usize)> = (0..5).map(|i| (index.series(i), index.origin(i))).collect();
+        assert_eq!(got, vec![(0, 3), (0, 4), (2, 10), (2, 11), (2, 12)]);
+        assert_eq!(index.segment_windows(1), 2..5);
     }
 }

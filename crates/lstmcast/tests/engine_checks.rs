@@ -3,7 +3,7 @@
 
 use lstmcast::engine::{rng_for, Network, NetworkSpec, Workspace};
 use lstmcast::train::{self, TrainOptions};
-use lstmcast::Windows;
+use lstmcast::{WindowIndex, Windows};
 
 fn toy(spec: &NetworkSpec, batch: usize, steps: usize) -> (Vec<f32>, Vec<f32>) {
     let x = (0..steps * batch * spec.n_inputs)
@@ -152,8 +152,10 @@ fn short_spec() -> NetworkSpec {
 
 fn short_training(seed: u64) -> (Vec<f32>, train::TrainReport) {
     let data = sine_data();
-    let w = Windows::new(&data, 1, 1, 12, 1, 12..300);
-    let v = Windows::new(&data, 1, 1, 12, 1, 300..400);
+    let w_index = WindowIndex::single(12..300);
+    let w = Windows::new(&data, 1, 1, 12, 1, &w_index);
+    let v_index = WindowIndex::single(300..400);
+    let v = Windows::new(&data, 1, 1, 12, 1, &v_index);
     let spec = short_spec();
     let mut net = Network::new(spec, &mut rng_for(seed, 1)).unwrap();
     let opts = TrainOptions {
@@ -185,7 +187,8 @@ fn seeded_short_training_lowers_the_loss_and_repeats_bit_identically() {
 fn restores_best_epoch_weights() {
     let (params, rep) = short_training(3);
     let data = sine_data();
-    let v = Windows::new(&data, 1, 1, 12, 1, 300..400);
+    let v_index = WindowIndex::single(300..400);
+    let v = Windows::new(&data, 1, 1, 12, 1, &v_index);
     let spec = short_spec();
     let mut net = Network::zeros(spec).unwrap();
     net.set_params(&params).unwrap();
@@ -223,8 +226,10 @@ fn a_non_finite_gradient_stops_training_naming_epoch_and_batch_and_keeps_the_bes
     // 200 rows of a sine; 1 epoch trains normally, then one weight is set to NaN (a numerical
     // fault): the next batch's loss is NaN, training must stop there and hold epoch 1's weights.
     let data: Vec<f32> = (0..200).map(|i| (i as f32 * 0.3).sin()).collect();
-    let w = Windows::new(&data, 1, 1, 10, 1, 10..150);
-    let v = Windows::new(&data, 1, 1, 10, 1, 150..200);
+    let w_index = WindowIndex::single(10..150);
+    let w = Windows::new(&data, 1, 1, 10, 1, &w_index);
+    let v_index = WindowIndex::single(150..200);
+    let v = Windows::new(&data, 1, 1, 10, 1, &v_index);
     let spec = NetworkSpec {
         n_inputs: 1,
         layers: vec![8],

@@ -1,11 +1,11 @@
 //! The forecaster end to end on synthetic series whose answers are known by construction.
 
 use lstmcast::data::parse_csv;
-use lstmcast::{ForecasterConfig, LoadOptions, Strategy, TimeSeries, TrainedForecaster};
+use lstmcast::{ForecasterConfig, LoadOptions, Panel, Strategy, TrainedForecaster};
 use std::path::Path;
 
 /// A noisy seasonal series (period 12) with a deterministic pseudo-random noise.
-fn seasonal(n: usize, noise: f64) -> TimeSeries {
+fn seasonal(n: usize, noise: f64) -> Panel {
     let mut state = 12345u64;
     let y: Vec<f64> = (0..n)
         .map(|t| {
@@ -16,7 +16,7 @@ fn seasonal(n: usize, noise: f64) -> TimeSeries {
             10.0 + 3.0 * (2.0 * std::f64::consts::PI * t as f64 / 12.0).sin() + noise * u
         })
         .collect();
-    TimeSeries::from_columns(vec!["y".into()], vec![y], 1).unwrap()
+    Panel::from_columns(vec!["y".into()], vec![y], 1).unwrap()
 }
 
 fn quick(strategy: Strategy, horizon: usize) -> ForecasterConfig {
@@ -113,6 +113,7 @@ fn tiny(lookback: usize, units: usize, epochs: usize) -> ForecasterConfig {
             train: 0.6,
             val: 0.2,
             test: 0.2,
+            ..Default::default()
         },
         ..Default::default()
     };
@@ -121,7 +122,7 @@ fn tiny(lookback: usize, units: usize, epochs: usize) -> ForecasterConfig {
     c
 }
 
-fn csv(text: &str) -> TimeSeries {
+fn csv(text: &str) -> Panel {
     parse_csv(Path::new("t.csv"), text.as_bytes(), &LoadOptions::default()).unwrap()
 }
 
@@ -130,8 +131,7 @@ fn forecast_times(text_rows: Vec<String>, header: &str, steps: usize) -> Vec<Str
     let ts = csv(&text);
     let c = tiny(4, 4, 2);
     let m = c.fit(&ts, &mut |_| {}).unwrap();
-    m.forecast(&ts, Some(steps))
-        .unwrap()
+    m.forecast(&ts, Some(steps)).unwrap().series[0]
         .timestamps
         .iter()
         .map(|t| t.to_string())
@@ -199,7 +199,7 @@ fn horizon_beyond_training_needs_target_only_inputs() {
     .unwrap();
     let mut c = tiny(3, 3, 1);
     let m = c.fit(&ts, &mut |_| {}).unwrap();
-    assert_eq!(m.forecast(&ts, Some(1)).unwrap().values.len(), 1);
+    assert_eq!(m.forecast(&ts, Some(1)).unwrap().series[0].values.len(), 1);
     let e = m.forecast(&ts, Some(3)).unwrap_err().to_string();
     assert!(
         e.contains("x") && e.contains("unknown in the future"),
@@ -232,7 +232,7 @@ fn divergence_after_an_epoch_keeps_that_epochs_weights_and_says_so() {
     let mut c = quick(Strategy::Direct, 1);
     c.normalize = lstmcast::Normalize::Global;
     c.training.epochs = 5;
-    let splits = c.split.ranges(ts.len());
+    let splits = c.split.resolve(&ts).unwrap();
     let mut first: Option<FitCheckpoint> = None;
     let stop = std::sync::atomic::AtomicBool::new(false);
     let mut save = |ck: &FitCheckpoint| {

@@ -125,8 +125,71 @@ smoke!(config_parser_never_panics, config, 400);
 smoke!(model_folder_loader_never_panics, model_folder, 200);
 smoke!(checkpoint_reader_never_panics, checkpoint, 200);
 
+/// Rewrites the model-folder and checkpoint seeds in the current format (after a format change:
+/// `LSTMCAST_BLESS=1 cargo test --profile test-release --test fuzz_smoke`): a tiny model trained
+/// on a short in-memory series, and the checkpoint of its first epoch.
+fn bless_seeds() {
+    use lstmcast::forecaster::{FitCheckpoint, FitControl};
+    let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus");
+    let y: Vec<f64> = (0..40).map(|t| (t as f64 * 0.5).sin()).collect();
+    let ts = lstmcast::Panel::from_columns(vec!["y".into()], vec![y], 1).unwrap();
+    let mut cfg = lstmcast::ForecasterConfig {
+        lookback: 4,
+        normalize: lstmcast::Normalize::Global,
+        ..Default::default()
+    };
+    cfg.model.layers = vec![2];
+    let mut first: Option<FitCheckpoint> = None;
+    let mut keep = |ck: &FitCheckpoint| {
+        if first.is_none() && ck.state.is_some() {
+            first = Some(ck.clone());
+        }
+        Ok(())
+    };
+    cfg.training.epochs = 2;
+    let out = cfg
+        .fit_with(
+            &ts,
+            cfg.split.resolve(&ts).unwrap(),
+            FitControl {
+                on_epoch: &mut |_| {},
+                interrupt: None,
+                checkpoint: Some(&mut keep),
+                resume: None,
+            },
+        )
+        .unwrap();
+    let lstmcast::forecaster::FitOutcome::Done(model) = out else {
+        panic!("training was not interrupted, so it must be done")
+    };
+    let dir = tempfile::tempdir().unwrap();
+    model.save_into(dir.path()).unwrap();
+    let mut seed = Vec::new();
+    for (i, name) in fuzz::MODEL_FILES.iter().enumerate() {
+        if i > 0 {
+            seed.extend_from_slice(fuzz::FILE_SEPARATOR);
+        }
+        seed.extend(std::fs::read(dir.path().join(name)).unwrap());
+    }
+    std::fs::write(corpus.join("model_folder/seed"), seed).unwrap();
+    let info = lstmcast::artifact::CheckpointInfo {
+        config_toml: cfg.to_toml(),
+        data_path: "seed.csv".into(),
+        data_crc32: "00000000".into(),
+    };
+    lstmcast::artifact::write_checkpoint(dir.path(), &first.unwrap(), &info).unwrap();
+    std::fs::copy(
+        dir.path().join(lstmcast::artifact::CHECKPOINT_FILE),
+        corpus.join("checkpoint/seed"),
+    )
+    .unwrap();
+}
+
 #[test]
 fn the_seed_corpus_is_what_the_targets_expect() {
+    if std::env::var_os("LSTMCAST_BLESS").is_some() {
+        bless_seeds();
+    }
     // The model-folder seed splits into the five files and loads as is; the checkpoint seed
     // reads as is: the mutations above start from valid inputs.
     let read = |t: &str| {

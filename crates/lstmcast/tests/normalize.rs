@@ -3,11 +3,11 @@
 //! stationary seasonal series, with the product's default network and training settings.
 
 use lstmcast::{
-    load_csv, ForecasterConfig, LoadOptions, Normalize, Strategy, TimeSeries, TrainedForecaster,
+    load, ForecasterConfig, LoadOptions, Normalize, Panel, Strategy, TrainedForecaster,
 };
 use std::path::PathBuf;
 
-fn bundled(file: &str, targets: &[&str], features: &[&str]) -> TimeSeries {
+fn bundled(file: &str, targets: &[&str], features: &[&str]) -> Panel {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../data")
         .join(file);
@@ -16,11 +16,11 @@ fn bundled(file: &str, targets: &[&str], features: &[&str]) -> TimeSeries {
         features: features.iter().map(|s| s.to_string()).collect(),
         ..Default::default()
     };
-    load_csv(&path, &opts).unwrap()
+    load(&path, &opts).unwrap()
 }
 
 /// A random walk with drift 0.5 and unit Gaussian steps (LCG + Box–Muller, fixed seed).
-fn random_walk_with_drift(n: usize) -> TimeSeries {
+fn random_walk_with_drift(n: usize) -> Panel {
     let mut state = 2024u64;
     let mut uniform = || {
         state = state
@@ -36,7 +36,7 @@ fn random_walk_with_drift(n: usize) -> TimeSeries {
             level
         })
         .collect();
-    TimeSeries::from_columns(vec!["y".into()], vec![y], 1).unwrap()
+    Panel::from_columns(vec!["y".into()], vec![y], 1).unwrap()
 }
 
 fn config(normalize: Normalize, horizon: usize) -> ForecasterConfig {
@@ -48,7 +48,7 @@ fn config(normalize: Normalize, horizon: usize) -> ForecasterConfig {
 }
 
 /// Test MASE of the model and of the naive baseline for the first target.
-fn mase(m: &TrainedForecaster, ts: &TimeSeries) -> (f64, f64) {
+fn mase(m: &TrainedForecaster, ts: &Panel) -> (f64, f64) {
     let ev = m.evaluate(ts).unwrap();
     let s = &ev.overall[&ts.names[0]];
     (s.model.mase.unwrap(), s.naive.mase.unwrap())
@@ -56,7 +56,7 @@ fn mase(m: &TrainedForecaster, ts: &TimeSeries) -> (f64, f64) {
 
 /// The claim of issue 7 on one series: global is several (≥ 3) times worse than naive, the
 /// default is within 1.2× of naive.
-fn default_survives_where_global_fails(ts: &TimeSeries, horizon: usize) -> (f64, f64, f64) {
+fn default_survives_where_global_fails(ts: &Panel, horizon: usize) -> (f64, f64, f64) {
     let global = config(Normalize::Global, horizon)
         .fit(ts, &mut |_| {})
         .unwrap();
@@ -117,7 +117,7 @@ fn tiny(normalize: Normalize, strategy: Strategy, horizon: usize) -> ForecasterC
     c
 }
 
-fn shifted(ts: &TimeSeries, by: f64) -> TimeSeries {
+fn shifted(ts: &Panel, by: f64) -> Panel {
     let mut s = ts.clone();
     for col in &mut s.columns {
         for v in col.iter_mut() {
@@ -140,7 +140,7 @@ fn window_and_diff_forecasts_move_with_the_level_and_global_does_not() {
             .unwrap();
         let a = m.forecast(&ts, None).unwrap();
         let b = m.forecast(&shifted(&ts, c), None).unwrap();
-        for (ra, rb) in a.values.iter().zip(&b.values) {
+        for (ra, rb) in a.series[0].values.iter().zip(&b.series[0].values) {
             let moved = rb[0] - ra[0];
             // Rounding: scaled values near 5 in f32 carry ~5e-7 relative error; × the scaler's
             // std (~3000) gives ~1e-2 absolute; allow 0.5.

@@ -3,11 +3,11 @@
 
 use lstmcast::backtest::{backtest, BacktestOptions, Refit, TrainWindow};
 use lstmcast::tune::{tune, TuneSpace};
-use lstmcast::{ForecasterConfig, Normalize, TimeSeries};
+use lstmcast::{ForecasterConfig, Normalize, Panel};
 
 /// y(t) = 0.9·y(t−8) + e(t): the best one-step predictor needs the value 8 steps back, which a
 /// lookback of 2 or 4 cannot see; only lookback 8 can.
-fn seasonal_ar(n: usize) -> TimeSeries {
+fn seasonal_ar(n: usize) -> Panel {
     let mut state = 99u64;
     let mut noise = || {
         state = state
@@ -20,7 +20,7 @@ fn seasonal_ar(n: usize) -> TimeSeries {
         let back = if t >= 8 { y[t - 8] } else { 0.0 };
         y[t] = 0.9 * back + noise();
     }
-    TimeSeries::from_columns(vec!["y".into()], vec![y], 1).unwrap()
+    Panel::from_columns(vec!["y".into()], vec![y], 1).unwrap()
 }
 
 fn base() -> ForecasterConfig {

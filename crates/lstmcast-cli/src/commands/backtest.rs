@@ -22,7 +22,7 @@ pub fn run(a: BacktestArgs) -> anyhow::Result<()> {
         ),
     };
     guard_input(a.data.path()?, &a.out)?;
-    let ts = lstmcast::load_csv(a.data.path()?, &cfg.data)?;
+    let ts = lstmcast::load(a.data.path()?, &cfg.data)?;
     let opts = BacktestOptions {
         folds: a.folds,
         refit,
@@ -39,14 +39,17 @@ pub fn run(a: BacktestArgs) -> anyhow::Result<()> {
     artifact::write_atomically(&a.out, a.force, |dir| {
         artifact::write_marker(dir, "lstmcast-backtest")?;
         for (name, text) in [
-            ("backtest.csv", artifact::backtest_csv(&bt)),
-            ("folds.csv", artifact::folds_csv(&bt, &ts)),
+            (
+                "backtest.csv",
+                artifact::backtest_csv(&bt, ts.id_name.as_deref()),
+            ),
+            ("folds.csv", artifact::folds_csv(&bt)),
             ("metrics.json", artifact::backtest_json(&bt)),
             ("config.toml", cfg.to_toml()),
         ] {
             artifact::write(&dir.join(name), text)?;
         }
-        plot::write_chart(dir, "backtest", &plot::backtest_chart(&ts, &bt, 0))
+        plot::write_chart(dir, "backtest", &plot::backtest_chart(&ts, &bt, 0, 0))
     })?;
     println!(
         "walk-forward backtest: {} folds, refit {:?}, {:?} training window, horizon {}",
@@ -62,7 +65,7 @@ pub fn run(a: BacktestArgs) -> anyhow::Result<()> {
             println!(
                 "  {:>4}  {:<12} {:>11} {:>9}  {:<14} {:>10} {:>11} {:>12}",
                 i + 1,
-                ts.timestamps[f.rows.test.start].to_string(),
+                f.rows.origin,
                 format!("{}..{}", f.rows.train.start, f.rows.train.end),
                 f.evaluation.windows,
                 target,

@@ -6,9 +6,16 @@ use lstmcast::{artifact, TrainedForecaster};
 
 pub fn run(a: ForecastArgs) -> anyhow::Result<()> {
     let model = TrainedForecaster::load(&a.model)?;
-    let ts = lstmcast::load_csv(&a.data, &model.config.data)?;
+    let mut ts = lstmcast::load(&a.data, &model.config.data)?;
+    if let Some(ids) = &a.series {
+        ts = ts.only(ids)?;
+    }
     let f = model.forecast(&ts, a.horizon)?;
-    let text = artifact::forecast_csv(&ts.time_name, &f);
+    eprint!(
+        "{}",
+        super::report::forecast_skipped(&f, model.config.lookback)
+    );
+    let text = artifact::forecast_csv(&ts.time_name, ts.id_name.as_deref(), &f);
     match &a.out {
         Some(p) => {
             guard_input(&a.data, p)?;

@@ -4,7 +4,7 @@ use crate::cli::InspectArgs;
 
 pub fn run(a: InspectArgs) -> anyhow::Result<()> {
     let opts = super::load_options(&a.data)?;
-    let ts = lstmcast::load_csv(a.data.path()?, &opts)?;
+    let ts = lstmcast::load(a.data.path()?, &opts)?;
     print!("{}", ts.summary());
     Ok(())
 }

@@ -27,6 +27,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 /// Load options from the data flags.
 pub fn load_options(d: &crate::cli::DataArgs) -> anyhow::Result<lstmcast::LoadOptions> {
     Ok(lstmcast::LoadOptions {
+        id_col: d.id_col.clone(),
+        ignore: d.ignore.clone().unwrap_or_default(),
         time_col: d.time_col.clone(),
         target: d.target.clone().unwrap_or_default(),
         features: d.features.clone().unwrap_or_default(),

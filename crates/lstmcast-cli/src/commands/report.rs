@@ -1,8 +1,10 @@
 //! The metrics table printed by `train` and `evaluate`.
 
+use lstmcast::forecaster::PanelScores;
 use lstmcast::metrics::Metrics;
 use lstmcast::normalize::Selection;
-use lstmcast::Evaluation;
+use lstmcast::split::Skipped;
+use lstmcast::{Evaluation, Forecast};
 use std::fmt::Write as _;
 
 fn opt(v: Option<f64>) -> String {
@@ -22,7 +24,135 @@ fn row(out: &mut String, name: &str, m: &Metrics) {
     );
 }
 
-/// The table: per target, the model beside both baselines; per step when the horizon is > 1.
+/// Series left out of a part, grouped by part: one line each (at most 10 named).
+pub fn skipped(list: &[Skipped], n_series: usize) -> String {
+    let mut out = String::new();
+    for part in lstmcast::Part::ALL {
+        let these: Vec<&Skipped> = list.iter().filter(|s| s.part == part).collect();
+        if these.is_empty() {
+            continue;
+        }
+        let named: Vec<String> = these
+            .iter()
+            .take(10)
+            .map(|s| {
+                let who = if s.series.is_empty() {
+                    "the series".to_string()
+                } else {
+                    format!("'{}'", s.series)
+                };
+                format!("{who} ({} rows, needs {})", s.rows, s.needed)
+            })
+            .collect();
+        let more = if these.len() > 10 {
+            format!(" and {} more", these.len() - 10)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "note: {} of {n_series} series left out of the {} part for too few rows: {}{more}",
+            these.len(),
+            part.name(),
+            named.join(", ")
+        );
+    }
+    out
+}
+
+/// A note on series the forecast left out (fewer rows than the lookback).
+pub fn forecast_skipped(f: &Forecast, lookback: usize) -> String {
+    if f.skipped.is_empty() {
+        return String::new();
+    }
+    let named: Vec<String> = f
+        .skipped
+        .iter()
+        .take(10)
+        .map(|(id, n)| format!("'{id}' ({n} rows)"))
+        .collect();
+    format!(
+        "note: {} series not forecast, with fewer rows than the lookback {lookback}: {}{}\n",
+        f.skipped.len(),
+        named.join(", "),
+        if f.skipped.len() > 10 { " ..." } else { "" }
+    )
+}
+
+/// Per series: the LSTM's and the baselines' MASE, best first (all series up to 20, else the 5
+/// best and the 5 worst), and the across-series summary.
+fn panel_table(out: &mut String, p: &PanelScores, target: &str) {
+    let Some(t) = p.targets.get(target) else {
+        return;
+    };
+    let f = |v: Option<f64>| v.map_or("n/a".into(), |x| format!("{x:.3}"));
+    let _ = writeln!(
+        out,
+        "  across {} series ({} with a MASE): mean MASE lstm {} naive {} seasonal_naive {}; median lstm {} naive {} seasonal_naive {}",
+        p.series,
+        t.series_scored,
+        f(t.mean_mase.model),
+        f(t.mean_mase.naive),
+        f(t.mean_mase.seasonal_naive),
+        f(t.median_mase.model),
+        f(t.median_mase.naive),
+        f(t.median_mase.seasonal_naive)
+    );
+    let _ = writeln!(
+        out,
+        "  the LSTM beats the better baseline on {:.0} % of series; worst series: {}",
+        100.0 * t.beats_better_baseline,
+        t.worst.as_ref().map_or("n/a".into(), |w| format!(
+            "{} (MASE {:.3} vs {})",
+            w.series,
+            w.mase,
+            f(w.baseline_mase)
+        ))
+    );
+    type Row<'a> = (&'a String, Option<f64>, Option<f64>, Option<f64>);
+    let mut rows: Vec<Row> = p
+        .per_series
+        .iter()
+        .filter_map(|(id, m)| {
+            m.get(target)
+                .map(|s| (id, s.model.mase, s.naive.mase, s.seasonal_naive.mase))
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        a.1.unwrap_or(f64::INFINITY)
+            .total_cmp(&b.1.unwrap_or(f64::INFINITY))
+            .then(a.0.cmp(b.0))
+    });
+    let _ = writeln!(
+        out,
+        "  per series MASE:  {:<24} {:>8} {:>8} {:>14}",
+        "series", "lstm", "naive", "seasonal_naive"
+    );
+    let n = rows.len();
+    for (i, (id, m, nv, sn)) in rows.iter().enumerate() {
+        if n > 20 && i == 5 {
+            let _ = writeln!(
+                out,
+                "                    ... {} more (every series is in metrics.json)",
+                n - 10
+            );
+        }
+        if n > 20 && (5..n - 5).contains(&i) {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "                    {:<24} {:>8} {:>8} {:>14}",
+            id,
+            f(*m),
+            f(*nv),
+            f(*sn)
+        );
+    }
+}
+
+/// The table: per target, the model beside both baselines; per step when the horizon is > 1;
+/// per series for a panel.
 pub fn table(ev: &Evaluation, horizon: usize) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -30,6 +160,13 @@ pub fn table(ev: &Evaluation, horizon: usize) -> String {
         "test split: {} windows, horizon {horizon}, seasonal period {}",
         ev.windows, ev.season
     );
+    if let Some(p) = &ev.panel {
+        let _ = writeln!(
+            out,
+            "{} series; errors pooled over all series, MASE averaged over series",
+            p.series
+        );
+    }
     for (target, s) in &ev.overall {
         let _ = writeln!(out, "\ntarget {target} (original units, all steps)");
         let _ = writeln!(
@@ -43,6 +180,9 @@ pub fn table(ev: &Evaluation, horizon: usize) -> String {
         if s.model.mape_skipped > 0 {
             let _ = writeln!(out, "  (MAPE skips {} zero actuals)", s.model.mape_skipped);
         }
+        if let Some(p) = &ev.panel {
+            panel_table(&mut out, p, target);
+        }
         let verdict = match (s.model.mase, s.naive.mase.min_by_nan(s.seasonal_naive.mase)) {
             (Some(m), Some(b)) if m < b => {
                 format!("the LSTM beats the better baseline (MASE {m:.3} vs {b:.3})")
@@ -51,6 +191,11 @@ pub fn table(ev: &Evaluation, horizon: usize) -> String {
                 format!("the LSTM does NOT beat the better baseline (MASE {m:.3} vs {b:.3})")
             }
             _ => "MASE undefined (the training rows repeat exactly)".into(),
+        };
+        let verdict = if ev.panel.is_some() {
+            format!("{verdict} (mean MASE over series)")
+        } else {
+            verdict
         };
         let _ = writeln!(out, "  → {verdict}");
         if horizon > 1 {

@@ -7,8 +7,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lstmcast::artifact::CheckpointInfo;
 use lstmcast::forecaster::{FitCheckpoint, FitControl, FitOutcome, FitProgress, Prepared};
 use lstmcast::{
-    artifact, Evaluation, Forecast, ForecasterConfig, Normalize, ScalerKind, SplitSpec, Strategy,
-    TimeSeries, TrainedForecaster,
+    artifact, Evaluation, Forecast, ForecasterConfig, Normalize, Panel, Sampling, ScalerKind,
+    ScalerScope, SplitSpec, Strategy, TrainedForecaster,
 };
 use std::io::IsTerminal;
 use std::path::Path;
@@ -22,6 +22,12 @@ pub fn resolve(d: &DataArgs, a: &ModelArgs) -> anyhow::Result<ForecasterConfig> 
         None => ForecasterConfig::default(),
     };
     let opts = load_options(d)?;
+    if d.id_col.is_some() {
+        c.data.id_col = opts.id_col;
+    }
+    if d.ignore.is_some() {
+        c.data.ignore = opts.ignore;
+    }
     if d.time_col.is_some() {
         c.data.time_col = opts.time_col;
     }
@@ -36,6 +42,20 @@ pub fn resolve(d: &DataArgs, a: &ModelArgs) -> anyhow::Result<ForecasterConfig> 
     }
     if let Some(s) = &a.split {
         c.split = SplitSpec::parse(s)?;
+    }
+    if let Some(s) = &a.split_at {
+        c.split.at = Some(SplitSpec::parse_at(s)?);
+        c.split.last = None;
+    }
+    if let Some(s) = &a.split_last {
+        c.split.last = Some(SplitSpec::parse_last(s)?);
+        c.split.at = None;
+    }
+    if let Some(s) = &a.scaler_scope {
+        c.scaler_scope = ScalerScope::parse(s)?;
+    }
+    if let Some(s) = &a.sampling {
+        c.training.sampling = Sampling::parse(s)?;
     }
     if let Some(s) = &a.scaler {
         c.scaler = ScalerKind::parse(s)?;
@@ -94,7 +114,7 @@ pub fn write_run(
     out: &Path,
     force: bool,
     model: &TrainedForecaster,
-    ts: &TimeSeries,
+    ts: &Panel,
 ) -> anyhow::Result<(Evaluation, Forecast)> {
     let ev = model.evaluate(ts)?;
     let future = model.forecast(ts, None)?;
@@ -115,7 +135,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     })?;
     let cfg = resolve(&a.data, &a.model)?;
     guard_input(data, out)?;
-    let ts = lstmcast::load_csv(data, &cfg.data)?;
+    let ts = lstmcast::load(data, &cfg.data)?;
     let filled: usize = ts.filled.iter().sum();
     if filled > 0 && !a.json {
         let per: Vec<String> = ts
@@ -132,7 +152,11 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         );
     }
     // Everything that can be checked before training is checked before anything is written.
-    Prepared::new(&cfg, &ts)?;
+    let prep = Prepared::new(&cfg, &ts)?;
+    if !a.json && !a.quiet {
+        print!("{}", report::skipped(&prep.skipped, ts.n_series()));
+    }
+    drop(prep);
     let info = CheckpointInfo::new(&cfg, data)?;
     if !a.force && out.join(artifact::CHECKPOINT_FILE).is_file() {
         anyhow::bail!(
@@ -179,7 +203,7 @@ fn resume(a: &TrainArgs, dir: &Path) -> anyhow::Result<()> {
             info.data_crc32
         );
     }
-    let ts = lstmcast::load_csv(&data, &cfg.data)?;
+    let ts = lstmcast::load(&data, &cfg.data)?;
     if !a.quiet && !a.json {
         let at = ck.state.as_ref().map_or(0, |s| s.epochs_done);
         println!(
@@ -198,7 +222,7 @@ fn train_into(
     a: &TrainArgs,
     out: &Path,
     cfg: &ForecasterConfig,
-    ts: &TimeSeries,
+    ts: &Panel,
     info: &CheckpointInfo,
     resume: Option<FitCheckpoint>,
 ) -> anyhow::Result<()> {
@@ -230,7 +254,7 @@ fn train_into(
     let mut save = |ck: &FitCheckpoint| artifact::write_checkpoint(out, ck, info);
     let outcome = cfg.fit_with(
         ts,
-        cfg.split.ranges(ts.len()),
+        cfg.split.resolve(ts)?,
         FitControl {
             on_epoch: &mut on_epoch,
             interrupt: Some(&stop),
@@ -271,17 +295,20 @@ fn train_into(
             .into());
         }
     };
-    let (ev, _) = write_run(out, true, &model, ts)?;
+    let (ev, future) = write_run(out, true, &model, ts)?;
     if a.json {
         let mut v = artifact::metrics(&model, &ev);
         v["run_folder"] = serde_json::json!(out.display().to_string());
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         let r = &model.report;
+        let what = match ts.n_series() {
+            1 if !ts.has_ids() => format!("{} rows", ts.len()),
+            n => format!("{n} series ({} rows)", ts.len()),
+        };
         println!(
-            "trained {} parameters on {} rows of {}: {} epochs, best epoch {}{} ({:.1} s)",
+            "trained {} parameters on {what} of {}: {} epochs, best epoch {}{} ({:.1} s)",
             model.network.n_params(),
-            ts.len(),
             info.data_path.display(),
             r.history.len(),
             r.best_epoch,
@@ -295,11 +322,14 @@ fn train_into(
         if let Some(sel) = &model.selection {
             println!("{}", report::selection(sel));
         }
+        print!("{}", report::skipped(&ev.skipped, ts.n_series()));
+        print!("{}", report::forecast_skipped(&future, cfg.lookback));
         print!("{}", report::table(&ev, cfg.horizon));
         println!(
-            "\nforecast of the next {} step(s) in {}/forecast.csv; plots: loss.png, forecast.png",
+            "\nforecast of the next {} step(s) in {}/forecast.csv; plots: loss.png, forecast.png{}",
             cfg.horizon,
-            out.display()
+            out.display(),
+            if ts.has_ids() { ", mase.png" } else { "" }
         );
         println!("run folder: {}", out.display());
     }

@@ -65,7 +65,7 @@ pub fn run(a: TuneArgs) -> anyhow::Result<()> {
         Some(j) => j,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    let ts = lstmcast::load_csv(a.data.path()?, &base.data)?;
+    let ts = lstmcast::load(a.data.path()?, &base.data)?;
     let bar = progress_bar(1, a.quiet, "{bar:30} {pos}/{len} {msg} [{elapsed}]");
     let result = tune(&base, &space, &ts, jobs, &|p: &TuneProgress| {
         bar.set_length(p.of as u64);

@@ -27,6 +27,37 @@ pub mod streams {
     pub const TUNE: u64 = 4;
 }
 
+/// How the training windows of a panel are drawn each epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Sampling {
+    /// Every training window of every series once per epoch, shuffled: series weigh in
+    /// proportion to their length (the default).
+    #[default]
+    Windows,
+    /// As many windows as `windows`, but every series contributes an equal share (its windows
+    /// drawn in shuffled order, repeated when it has fewer): short series weigh as much as long
+    /// ones.
+    PerSeries,
+}
+
+impl Sampling {
+    /// Parses `windows` or `per-series`.
+    ///
+    /// # Errors
+    /// Any other name.
+    pub fn parse(text: &str) -> Result<Sampling> {
+        match text {
+            "windows" => Ok(Sampling::Windows),
+            "per-series" => Ok(Sampling::PerSeries),
+            _ => Err(Error::config(
+                "sampling",
+                format!("'{text}' is not one of windows, per-series"),
+            )),
+        }
+    }
+}
+
 /// How to train.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -52,6 +83,8 @@ pub struct TrainOptions {
     pub clip_norm: Option<f64>,
     /// Reshuffle windows every epoch (default true).
     pub shuffle: bool,
+    /// How a panel's windows are drawn each epoch (default `windows`).
+    pub sampling: Sampling,
 }
 
 impl Default for TrainOptions {
@@ -67,6 +100,7 @@ impl Default for TrainOptions {
             min_learning_rate: 1e-6,
             clip_norm: None,
             shuffle: true,
+            sampling: Sampling::Windows,
         }
     }
 }
@@ -353,6 +387,9 @@ impl TrainState {
             let epoch = self.epochs_done + 1;
             let t0 = Instant::now();
             if self.shuffled_for != epoch && opts.shuffle {
+                if opts.sampling == Sampling::PerSeries {
+                    per_series_order(&mut self.order, train.index(), &mut shuffle_rng);
+                }
                 shuffle(&mut self.order, &mut shuffle_rng);
                 self.shuffle_rng = RngState::of(&shuffle_rng);
                 self.shuffled_for = epoch;
@@ -500,6 +537,30 @@ pub fn train(
     let mut state = TrainState::new(net, train.len(), opts, seed);
     state.run(net, train, val, opts, opts.epochs, None, on_epoch)?;
     state.finish(net)
+}
+
+/// Fills `order` (as many slots as windows) with an equal share of windows from every series of
+/// `index`: the first `len % series` series get one more. Each series' windows are taken in a
+/// shuffled order, cycling through fresh shuffles when its share exceeds its windows.
+fn per_series_order(order: &mut [usize], index: &crate::window::WindowIndex, rng: &mut Rng) {
+    let n_seg = index.segments().len().max(1);
+    let (q, extra) = (order.len() / n_seg, order.len() % n_seg);
+    let mut at = 0;
+    let mut pool: Vec<usize> = Vec::new();
+    for k in 0..index.segments().len() {
+        let share = q + usize::from(k < extra);
+        let windows = index.segment_windows(k);
+        let mut taken = 0;
+        while taken < share {
+            pool.clear();
+            pool.extend(windows.clone());
+            shuffle(&mut pool, rng);
+            let m = (share - taken).min(pool.len());
+            order[at..at + m].copy_from_slice(&pool[..m]);
+            at += m;
+            taken += m;
+        }
+    }
 }
 
 /// Fisher–Yates shuffle from the given generator.

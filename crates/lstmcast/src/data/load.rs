@@ -1,0 +1,943 @@
+//! Loading a long-format CSV or Parquet file into a validated [`Panel`], in stages: records →
+//! header → column roles (id, time, ignored, numeric, text) → ids and timestamps → series (rows
+//! grouped by id and sorted by time, duplicates refused) → values (filled per series).
+//!
+//! Every problem names the file, the line (the header is line 1; for Parquet the row) and the
+//! column. No column is ever dropped silently: a text column that is neither the id nor the time
+//! column is an error saying how to declare it.
+
+use super::{sort_ids, Fill, LoadOptions, Panel};
+use crate::error::{Error, Result};
+use crate::time::Timestamp;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Words that make a first column's header read like a time column.
+const TIME_WORDS: [&str; 11] = [
+    "date",
+    "time",
+    "timestamp",
+    "datetime",
+    "ds",
+    "index",
+    "step",
+    "period",
+    "t",
+    "year",
+    "month",
+];
+
+/// Headers that make a later column the time column.
+const TIME_NAMES: [&str; 5] = ["date", "time", "timestamp", "datetime", "ds"];
+
+fn is_missing(s: &str) -> bool {
+    let t = s.trim();
+    t.is_empty()
+        || ["na", "nan", "null", "n/a", "none"]
+            .iter()
+            .any(|m| t.eq_ignore_ascii_case(m))
+}
+
+/// Text that is not a number but is made of digits and date/time separators (`01/02/2020`,
+/// `2020-13-45`, `12:30`): a time in a format lstmcast does not read.
+fn looks_like_time(s: &str) -> bool {
+    s.parse::<f64>().is_err()
+        && s.chars().any(|c| c.is_ascii_digit())
+        && s.chars()
+            .all(|c| c.is_ascii_digit() || "-/.: TZ+".contains(c))
+}
+
+/// Loads and validates a CSV or Parquet file (Parquet is recognised by its `PAR1` magic bytes).
+///
+/// # Errors
+/// A missing or unreadable file, no header, no data rows, a non-UTF-8 byte, a ragged row, a
+/// non-numeric or infinite value, a missing value without `fill`, a duplicate (series, time),
+/// an unknown column or an undeclared text column: each names the file, line and column.
+pub fn load(path: impl AsRef<Path>, opts: &LoadOptions) -> Result<Panel> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    if bytes.starts_with(b"PAR1") {
+        let t = super::parquet::read_parquet(&bytes).map_err(|reason| Error::Data {
+            path: path.to_path_buf(),
+            row: 0,
+            column: None,
+            reason,
+        })?;
+        let records = t
+            .rows
+            .into_iter()
+            .enumerate()
+            .map(|(r, cells)| {
+                let fields = cells.into_iter().map(Option::unwrap_or_default).collect();
+                (r + 2, fields)
+            })
+            .collect();
+        return Table {
+            path,
+            parquet: true,
+            header: t.header,
+            records,
+        }
+        .into_panel(opts);
+    }
+    parse_csv(path, &bytes, opts)
+}
+
+/// Parses CSV bytes as [`load`] does; `path` is only used in messages.
+///
+/// # Errors
+/// As [`load`].
+pub fn parse_csv(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Panel> {
+    csv_table(path, bytes)?.into_panel(opts)
+}
+
+/// The records of a file: a header and rows of text cells, each with its line.
+struct Table<'a> {
+    path: &'a Path,
+    parquet: bool,
+    header: Vec<String>,
+    /// `(line, cells)`: the 1-based line (header = 1); for Parquet, row + 1.
+    records: Vec<(usize, Vec<String>)>,
+}
+
+/// The roles of the columns, as indices into the header.
+struct Roles {
+    id: Option<usize>,
+    time: Option<usize>,
+    targets: Vec<usize>,
+    inputs: Vec<usize>,
+}
+
+fn csv_table<'a>(path: &'a Path, bytes: &[u8]) -> Result<Table<'a>> {
+    let mut t = Table {
+        path,
+        parquet: false,
+        header: Vec::new(),
+        records: Vec::new(),
+    };
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(t.err(
+            1,
+            None,
+            "the file is empty; expected a header row and data rows".into(),
+        ));
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes);
+    let mut records = Vec::new();
+    for rec in reader.byte_records() {
+        let rec = rec.map_err(|e| {
+            let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
+            t.err(line, None, format!("malformed CSV: {e}"))
+        })?;
+        let line = rec
+            .position()
+            .map(|p| p.line() as usize)
+            .unwrap_or(records.len() + 1);
+        if rec.len() == 1 && rec[0].iter().all(u8::is_ascii_whitespace) {
+            continue; // blank line
+        }
+        let mut fields = Vec::with_capacity(rec.len());
+        for (c, f) in rec.iter().enumerate() {
+            match std::str::from_utf8(f) {
+                Ok(s) => fields.push(s.trim().to_string()),
+                Err(e) => {
+                    return Err(t.err(
+                        line,
+                        None,
+                        format!("field {} is not valid UTF-8 (bad byte at offset {}); save the file as UTF-8", c + 1, e.valid_up_to()),
+                    ))
+                }
+            }
+        }
+        records.push((line, fields));
+    }
+    if records.is_empty() {
+        // Only blank records, e.g. a lone quote: nothing the header could come from.
+        return Err(t.err(
+            1,
+            None,
+            "the file has no header row; expected a header row and data rows".into(),
+        ));
+    }
+    let (_, header) = records.remove(0);
+    for (line, fields) in &records {
+        if fields.len() != header.len() {
+            return Err(t.err(
+                *line,
+                None,
+                format!(
+                    "row has {} fields but the header has {}; check for a missing or extra comma",
+                    fields.len(),
+                    header.len()
+                ),
+            ));
+        }
+    }
+    t.header = header;
+    t.records = records;
+    Ok(t)
+}
+
+impl Table<'_> {
+    fn err(&self, line: usize, column: Option<&str>, reason: String) -> Error {
+        let column = column.map(str::to_string);
+        if self.parquet {
+            Error::Data {
+                path: self.path.to_path_buf(),
+                row: line.saturating_sub(1),
+                column,
+                reason,
+            }
+        } else {
+            Error::Csv {
+                path: self.path.to_path_buf(),
+                line,
+                column,
+                reason,
+            }
+        }
+    }
+
+    fn col_index(&self, name: &str) -> Result<usize> {
+        self.header
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| Error::MissingColumn {
+                path: self.path.to_path_buf(),
+                name: name.to_string(),
+                available: self.header.clone(),
+            })
+    }
+
+    /// The first non-missing cell of column `c`, with its line.
+    fn first_value(&self, c: usize) -> Option<(usize, &str)> {
+        self.records
+            .iter()
+            .map(|(l, f)| (*l, f[c].as_str()))
+            .find(|(_, s)| !is_missing(s))
+    }
+
+    fn into_panel(self, opts: &LoadOptions) -> Result<Panel> {
+        self.check_header()?;
+        let roles = self.roles(opts)?;
+        let ids = self.ids(&roles)?;
+        let times = self.times(&roles)?;
+        let order = self.group(&roles, &ids, &times)?;
+        let n_series = order.len();
+        let mut offsets = Vec::with_capacity(n_series + 1);
+        offsets.push(0);
+        let mut timestamps = Vec::with_capacity(self.records.len());
+        let mut series_ids = Vec::with_capacity(n_series);
+        for (id, rows) in &order {
+            series_ids.push(id.clone());
+            match &times {
+                Some(t) => timestamps.extend(rows.iter().map(|&r| t[r])),
+                None => timestamps.extend((0..rows.len() as i64).map(Timestamp::Index)),
+            }
+            offsets.push(timestamps.len());
+        }
+        let mut columns = Vec::with_capacity(roles.inputs.len());
+        let mut filled = Vec::with_capacity(roles.inputs.len());
+        for &c in &roles.inputs {
+            let (col, n) = self.values(c, &order, opts.fill)?;
+            columns.push(col);
+            filled.push(n);
+        }
+        let mut panel = Panel {
+            source: self.path.to_path_buf(),
+            time_name: roles
+                .time
+                .map(|c| self.header[c].clone())
+                .unwrap_or_else(|| "row".into()),
+            id_name: roles.id.map(|c| self.header[c].clone()),
+            ids: series_ids,
+            offsets,
+            timestamps,
+            names: roles
+                .inputs
+                .iter()
+                .map(|&c| self.header[c].clone())
+                .collect(),
+            columns,
+            n_targets: roles.targets.len(),
+            spacing: crate::time::infer_frequency(&[]),
+            filled,
+        };
+        panel.spacing = panel.infer_spacing();
+        Ok(panel)
+    }
+
+    fn check_header(&self) -> Result<()> {
+        if let Some(c) = self.header.iter().position(String::is_empty) {
+            return Err(self.err(
+                1,
+                None,
+                format!("header field {} is empty; every column needs a name", c + 1),
+            ));
+        }
+        for (i, h) in self.header.iter().enumerate() {
+            if let Some(j) = self.header[..i].iter().position(|x| x == h) {
+                return Err(self.err(
+                    1,
+                    Some(h),
+                    format!(
+                        "the header names '{h}' twice (fields {} and {})",
+                        j + 1,
+                        i + 1
+                    ),
+                ));
+            }
+        }
+        if self.records.is_empty() {
+            return Err(self.err(1, None, "the file has a header but no data rows".into()));
+        }
+        Ok(())
+    }
+
+    /// Decides every column's role; an unassigned text column is an error.
+    fn roles(&self, opts: &LoadOptions) -> Result<Roles> {
+        let id = opts
+            .id_col
+            .as_deref()
+            .map(|n| self.col_index(n))
+            .transpose()?;
+        let ignored: Vec<usize> = opts
+            .ignore
+            .iter()
+            .map(|n| self.col_index(n))
+            .collect::<Result<_>>()?;
+        let free = |c: usize| Some(c) != id && !ignored.contains(&c);
+        let time = match &opts.time_col {
+            Some(name) => Some(self.col_index(name)?),
+            None => self.detect_time(&free),
+        };
+        if time.is_some() && time == id {
+            return Err(Error::config(
+                "time_col",
+                format!(
+                    "'{}' is the id column; it cannot also be the time column",
+                    self.header[id.unwrap_or(0)]
+                ),
+            ));
+        }
+        let value_cols: Vec<usize> = (0..self.header.len())
+            .filter(|&c| free(c) && Some(c) != time)
+            .collect();
+        if value_cols.is_empty() {
+            return Err(self.err(
+                1,
+                None,
+                "no value columns besides the id and time columns".into(),
+            ));
+        }
+        let named = |list: &[String]| -> Result<Vec<usize>> {
+            list.iter().map(|n| self.col_index(n)).collect()
+        };
+        let (targets_named, features_named) = (named(&opts.target)?, named(&opts.features)?);
+        let mut numeric = Vec::new();
+        for &c in &value_cols {
+            match self.first_value(c) {
+                Some((_, v)) if v.parse::<f64>().is_ok() => numeric.push(c),
+                _ if targets_named.contains(&c) || features_named.contains(&c) => {
+                    // Named explicitly: its cells are parsed and the first bad one is reported.
+                }
+                Some((line, v)) => {
+                    let h = &self.header[c];
+                    return Err(self.err(
+                        line,
+                        Some(h),
+                        format!(
+                            "'{v}' is text, so '{h}' is not a numeric column; if it names the series of a long-format file pass --id-col {h}, if it is the time column pass --time-col {h}, else leave it out with --ignore {h}"
+                        ),
+                    ));
+                }
+                None => {
+                    let h = &self.header[c];
+                    return Err(self.err(
+                        2,
+                        Some(h),
+                        format!("every value is missing; leave the column out with --ignore {h}"),
+                    ));
+                }
+            }
+        }
+        let targets: Vec<usize> = if targets_named.is_empty() {
+            match numeric.as_slice() {
+                [one] => vec![*one],
+                [] => return Err(self.err(2, None, "no numeric value column found".into())),
+                many => {
+                    return Err(Error::config(
+                        "target",
+                        format!(
+                        "{} has {} numeric columns ({}); name the one(s) to forecast with --target",
+                        self.path.display(),
+                        many.len(),
+                        many.iter()
+                            .map(|&c| self.header[c].as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    ))
+                }
+            }
+        } else {
+            targets_named
+        };
+        let mut inputs: Vec<usize> = targets.clone();
+        let features = if features_named.is_empty() {
+            numeric
+        } else {
+            features_named
+        };
+        for c in features {
+            if !inputs.contains(&c) {
+                inputs.push(c);
+            }
+        }
+        for &c in &inputs {
+            let clash = if Some(c) == time {
+                Some("the time column")
+            } else if Some(c) == id {
+                Some("the id column")
+            } else if ignored.contains(&c) {
+                Some("in --ignore")
+            } else {
+                None
+            };
+            if let Some(what) = clash {
+                return Err(Error::config(
+                    "target/features",
+                    format!(
+                        "'{}' is {what}; it cannot also be a value column",
+                        self.header[c]
+                    ),
+                ));
+            }
+        }
+        for (i, &c) in targets.iter().enumerate() {
+            if targets[..i].contains(&c) {
+                return Err(Error::config(
+                    "target",
+                    format!("'{}' is named twice", self.header[c]),
+                ));
+            }
+        }
+        Ok(Roles {
+            id,
+            time,
+            targets,
+            inputs,
+        })
+    }
+
+    /// The default time column: the first free column if its header reads like a time or its
+    /// values look like times, else the first later column named like one (`date`, `ds`, ...)
+    /// or holding dates.
+    fn detect_time(&self, free: &dyn Fn(usize) -> bool) -> Option<usize> {
+        let candidates: Vec<usize> = (0..self.header.len()).filter(|&c| free(c)).collect();
+        for (k, &c) in candidates.iter().enumerate() {
+            let h = self.header[c].to_ascii_lowercase();
+            let named = if k == 0 {
+                TIME_WORDS.contains(&h.as_str()) || h.contains("date") || h.contains("time")
+            } else {
+                TIME_NAMES.contains(&h.as_str())
+            };
+            let value = self.first_value(c).map(|(_, v)| v).unwrap_or("");
+            let dated = match Timestamp::parse(value) {
+                Some(Timestamp::Index(_)) => false,
+                Some(_) => true,
+                None => looks_like_time(value),
+            };
+            if named || dated {
+                return Some(c);
+            }
+        }
+        None
+    }
+
+    /// Each record's series id (`""` without an id column).
+    fn ids(&self, roles: &Roles) -> Result<Vec<String>> {
+        let Some(c) = roles.id else {
+            return Ok(Vec::new());
+        };
+        self.records
+            .iter()
+            .map(|(line, f)| {
+                if is_missing(&f[c]) {
+                    Err(self.err(
+                        *line,
+                        Some(&self.header[c]),
+                        "the series id is missing; every row needs one".into(),
+                    ))
+                } else {
+                    Ok(f[c].clone())
+                }
+            })
+            .collect()
+    }
+
+    /// Each record's timestamp, all of one kind; `None` without a time column.
+    fn times(&self, roles: &Roles) -> Result<Option<Vec<Timestamp>>> {
+        let Some(tc) = roles.time else {
+            return Ok(None);
+        };
+        let h = &self.header[tc];
+        let mut ts: Vec<Timestamp> = Vec::with_capacity(self.records.len());
+        for (line, fields) in &self.records {
+            let t = Timestamp::parse(&fields[tc]).ok_or_else(|| {
+                self.err(*line, Some(h), format!(
+                    "'{}' is not a timestamp; use ISO 8601 (2020-01-31, 2020-01-31T12:00:00, optional Z or +01:00) or an integer index",
+                    fields[tc]
+                ))
+            })?;
+            if let Some(first) = ts.first() {
+                if !t.same_kind(first) {
+                    return Err(self.err(
+                        *line,
+                        Some(h),
+                        format!(
+                            "'{}' mixes timestamp kinds: the first row has '{first}'",
+                            fields[tc]
+                        ),
+                    ));
+                }
+            }
+            ts.push(t);
+        }
+        Ok(Some(ts))
+    }
+
+    /// Records grouped by series (in id order) and sorted by time within each; a repeated
+    /// (series, time) is an error naming both lines.
+    fn group(
+        &self,
+        roles: &Roles,
+        ids: &[String],
+        times: &Option<Vec<Timestamp>>,
+    ) -> Result<Vec<(String, Vec<usize>)>> {
+        let mut groups: Vec<(String, Vec<usize>)> = if ids.is_empty() {
+            vec![(String::new(), (0..self.records.len()).collect())]
+        } else {
+            let mut at: HashMap<&str, usize> = HashMap::new();
+            let mut g: Vec<(String, Vec<usize>)> = Vec::new();
+            for (r, id) in ids.iter().enumerate() {
+                let k = *at.entry(id.as_str()).or_insert_with(|| {
+                    g.push((id.clone(), Vec::new()));
+                    g.len() - 1
+                });
+                g[k].1.push(r);
+            }
+            sort_ids(&mut g, |(id, _)| id);
+            g
+        };
+        if let Some(t) = times {
+            let tc = roles.time.unwrap_or(0);
+            for (id, rows) in &mut groups {
+                rows.sort_by_key(|&r| t[r].seconds());
+                for w in rows.windows(2) {
+                    if t[w[0]].seconds() == t[w[1]].seconds() {
+                        let (a, b) = (w[0].min(w[1]), w[0].max(w[1]));
+                        let series = match roles.id {
+                            Some(_) => format!(" for series '{id}'"),
+                            None => String::new(),
+                        };
+                        return Err(self.err(
+                            self.records[b].0,
+                            Some(&self.header[tc]),
+                            format!(
+                                "duplicate timestamp{series}: '{}' is also on line {}; each time may appear once per series (remove one of the rows)",
+                                t[b], self.records[a].0
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(groups)
+    }
+
+    /// Column `c` in series order, parsed and filled per series; with the number of filled cells.
+    fn values(
+        &self,
+        c: usize,
+        order: &[(String, Vec<usize>)],
+        fill: Fill,
+    ) -> Result<(Vec<f64>, usize)> {
+        let name = &self.header[c];
+        let mut out = Vec::with_capacity(self.records.len());
+        let mut n_missing = 0;
+        let mut col: Vec<Option<f64>> = Vec::new();
+        for (id, rows) in order {
+            col.clear();
+            for &r in rows {
+                let (line, fields) = &self.records[r];
+                let s = &fields[c];
+                if is_missing(s) {
+                    if fill == Fill::None {
+                        return Err(self.err(*line, Some(name), format!("missing value '{s}'; pass --fill linear or --fill forward to fill gaps")));
+                    }
+                    col.push(None);
+                    continue;
+                }
+                let v: f64 = s
+                    .parse()
+                    .map_err(|_| self.err(*line, Some(name), format!("'{s}' is not a number")))?;
+                if !v.is_finite() {
+                    return Err(self.err(*line, Some(name), format!("'{s}' is not finite; replace it with a real value or leave the cell empty and use --fill")));
+                }
+                col.push(Some(v));
+            }
+            let missing = col.iter().filter(|v| v.is_none()).count();
+            if missing == col.len() {
+                let line = rows.first().map_or(2, |&r| self.records[r].0);
+                let what = if id.is_empty() {
+                    "every value is missing".to_string()
+                } else {
+                    format!("every value of series '{id}' is missing; leave the column out with --ignore {name} or drop the series")
+                };
+                return Err(self.err(line, Some(name), what));
+            }
+            n_missing += missing;
+            fill_gaps(&col, fill, &mut out);
+        }
+        Ok((out, n_missing))
+    }
+}
+
+/// Appends `col` to `out` with its `None` cells filled; at least one value is known.
+fn fill_gaps(col: &[Option<f64>], fill: Fill, out: &mut Vec<f64>) {
+    let known: Vec<usize> = (0..col.len()).filter(|&i| col[i].is_some()).collect();
+    let first = known[0];
+    let last = *known.last().unwrap_or(&first);
+    let mut prev = first;
+    let mut next_k = 0;
+    for (i, v) in col.iter().enumerate() {
+        if let Some(v) = v {
+            out.push(*v);
+            prev = i;
+            continue;
+        }
+        let fv = |j: usize| col[j].unwrap_or(0.0);
+        let value = if i < first {
+            fv(first)
+        } else if i > last || fill == Fill::Forward {
+            fv(prev)
+        } else {
+            while known[next_k] < i {
+                next_k += 1;
+            }
+            let nxt = known[next_k];
+            let w = (i - prev) as f64 / (nxt - prev) as f64;
+            fv(prev) + w * (fv(nxt) - fv(prev))
+        };
+        out.push(value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::Frequency;
+
+    fn parse(text: &str, opts: &LoadOptions) -> Result<Panel> {
+        parse_csv(Path::new("t.csv"), text.as_bytes(), opts)
+    }
+
+    fn msg(text: &str, opts: &LoadOptions) -> String {
+        parse(text, opts)
+            .expect_err("expected an error")
+            .to_string()
+    }
+
+    fn target(names: &[&str]) -> LoadOptions {
+        LoadOptions {
+            target: names.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn loads_univariate_with_dates() {
+        let ts = parse(
+            "date,y\n2020-01-01,1\n2020-02-01,2.5\n2020-03-01,3\n",
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(ts.names, vec!["y"]);
+        assert_eq!(ts.columns[0], vec![1.0, 2.5, 3.0]);
+        assert_eq!(ts.frequency(), Some(Frequency::Months(1)));
+        assert_eq!(ts.time_name, "date");
+    }
+
+    #[test]
+    fn targets_come_first_and_features_default_to_all_numeric() {
+        let ts = parse(
+            "date,a,b,c\n2020-01-01,1,2,3\n2020-01-02,4,5,6\n",
+            &target(&["b"]),
+        )
+        .unwrap();
+        assert_eq!(ts.names, vec!["b", "a", "c"]);
+        assert_eq!(ts.n_targets, 1);
+        let only = LoadOptions {
+            features: vec!["c".into()],
+            ..target(&["b"])
+        };
+        assert_eq!(
+            parse("date,a,b,c\n2020-01-01,1,2,3\n2020-01-02,4,5,6\n", &only)
+                .unwrap()
+                .names,
+            vec!["b", "c"]
+        );
+    }
+
+    #[test]
+    fn missing_file_is_io_error_naming_path() {
+        let e = load("/nonexistent/dir/x.csv", &LoadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("/nonexistent/dir/x.csv"), "{e}");
+    }
+
+    #[test]
+    fn a_lone_quote_is_an_error_not_a_panic() {
+        // Found by `cargo fuzz run csv` (fuzz/corpus/csv/regression-lone-quote).
+        for text in ["\"", "\"\"\n\n", " \"\"\n"] {
+            let e = parse_csv(Path::new("q.csv"), text.as_bytes(), &LoadOptions::default())
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("q.csv:1"), "{text:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn empty_and_header_only_files_are_errors() {
+        assert!(msg("", &LoadOptions::default()).contains("empty"));
+        assert!(msg("date,y\n", &LoadOptions::default()).contains("no data rows"));
+    }
+
+    #[test]
+    fn non_utf8_is_error_naming_line() {
+        let e = parse_csv(
+            Path::new("t.csv"),
+            b"date,y\n2020-01-01,1\n2020-01-02,\xff\n",
+            &LoadOptions::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("t.csv:3") && e.contains("UTF-8"), "{e}");
+    }
+
+    #[test]
+    fn ragged_row_is_error_naming_line() {
+        let e = msg(
+            "date,y\n2020-01-01,1\n2020-01-02,2,9\n",
+            &LoadOptions::default(),
+        );
+        assert!(e.contains("t.csv:3") && e.contains("3 fields"), "{e}");
+    }
+
+    #[test]
+    fn non_numeric_cell_names_line_column_and_value() {
+        let e = msg(
+            "date,y\n2020-01-01,1\n2020-01-02,abc\n",
+            &LoadOptions::default(),
+        );
+        assert!(
+            e.contains("t.csv:3") && e.contains("column 'y'") && e.contains("'abc'"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn missing_value_without_fill_is_error_and_fill_fills() {
+        let text = "date,y\n2020-01-01,1\n2020-01-02,NA\n2020-01-03,\n2020-01-04,4\n";
+        let e = msg(text, &LoadOptions::default());
+        assert!(e.contains("t.csv:3") && e.contains("--fill"), "{e}");
+        let lin = parse(
+            text,
+            &LoadOptions {
+                fill: Fill::Linear,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        // Linear between 1 (row 0) and 4 (row 3): 2 and 3, by hand.
+        assert_eq!(lin.columns[0], vec![1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(lin.filled, vec![2]);
+        let fwd = parse(
+            text,
+            &LoadOptions {
+                fill: Fill::Forward,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(fwd.columns[0], vec![1.0, 1.0, 1.0, 4.0]);
+    }
+
+    #[test]
+    fn infinity_is_always_an_error() {
+        for v in ["inf", "-inf", "1e400"] {
+            let e = msg(
+                &format!("date,y\n2020-01-01,1\n2020-01-02,{v}\n"),
+                &LoadOptions {
+                    fill: Fill::Linear,
+                    ..Default::default()
+                },
+            );
+            assert!(e.contains("t.csv:3") && e.contains("not finite"), "{e}");
+        }
+    }
+
+    #[test]
+    fn duplicates_name_both_lines_and_unsorted_rows_are_sorted() {
+        let e = msg(
+            "date,y\n2020-01-01,1\n2020-01-02,2\n2020-01-02,3\n",
+            &LoadOptions::default(),
+        );
+        assert!(
+            e.contains("duplicate") && e.contains("t.csv:4") && e.contains("line 3"),
+            "{e}"
+        );
+        let ts = parse(
+            "date,y\n2020-01-02,1\n2020-01-01,2\n",
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(ts.columns[0], vec![2.0, 1.0]);
+        assert_eq!(ts.timestamps[0].to_string(), "2020-01-01");
+    }
+
+    fn ids(name: &str) -> LoadOptions {
+        LoadOptions {
+            id_col: Some(name.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn long_format_interleaved_or_sorted_gives_the_same_panel() {
+        let sorted = "id,ds,y\nb,2020-01-01,1\nb,2020-01-02,2\na,2020-01-02,20\na,2020-01-03,30\n";
+        let mixed = "ds,id,y\n2020-01-03,a,30\n2020-01-01,b,1\n2020-01-02,a,20\n2020-01-02,b,2\n";
+        let p = parse(sorted, &ids("id")).unwrap();
+        let q = parse(mixed, &ids("id")).unwrap();
+        assert_eq!(p.ids, vec!["a", "b"]);
+        assert_eq!(p.offsets, vec![0, 2, 4]);
+        assert_eq!(p.columns, q.columns);
+        assert_eq!(p.timestamps, q.timestamps);
+        assert_eq!(p.series_column(1, 0), &[1.0, 2.0]);
+        assert_eq!(p.frequency(), Some(Frequency::Seconds(86_400)));
+        assert_eq!(p.id_name.as_deref(), Some("id"));
+    }
+
+    #[test]
+    fn a_repeated_series_time_names_both_lines_and_the_series() {
+        let e = msg(
+            "id,ds,y\na,2020-01-01,1\nb,2020-01-01,2\na,2020-01-01,3\n",
+            &ids("id"),
+        );
+        assert!(
+            e.contains("t.csv:4") && e.contains("line 2") && e.contains("series 'a'"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_text_column_is_never_dropped_silently() {
+        // The issue's case: a long file read without --id-col.
+        let text = "unique_id,ds,y\nA,2020-01-01,1\nA,2020-01-02,2\nB,2020-01-01,3\n";
+        let e = msg(text, &LoadOptions::default());
+        assert!(
+            e.contains("'unique_id'") && e.contains("--id-col unique_id") && e.contains("--ignore"),
+            "{e}"
+        );
+        let p = parse(text, &ids("unique_id")).unwrap();
+        assert_eq!((p.n_series(), p.time_name.as_str()), (2, "ds"));
+        // Leaving it out on purpose works too (then the rows are one series, so times repeat).
+        let ok = "date,label,y\n2020-01-01,x,1\n2020-01-02,y,2\n";
+        let p = parse(
+            ok,
+            &LoadOptions {
+                ignore: vec!["label".into()],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(p.names, vec!["y"]);
+    }
+
+    #[test]
+    fn a_time_column_that_is_not_first_is_found_and_a_bad_one_is_an_error() {
+        let p = parse(
+            "y,date\n1,2020-01-01\n2,2020-01-02\n",
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(p.time_name, "date");
+        assert_eq!(p.names, vec!["y"]);
+        let e = msg(
+            "date,y\n01/31/2020,1\n02/01/2020,2\n",
+            &LoadOptions::default(),
+        );
+        assert!(
+            e.contains("t.csv:2") && e.contains("'01/31/2020'") && e.contains("not a timestamp"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn fill_never_crosses_series() {
+        let text = "id,t,y\na,0,1\na,1,\nb,0,\nb,1,10\n";
+        let p = parse(
+            text,
+            &LoadOptions {
+                fill: Fill::Linear,
+                ..ids("id")
+            },
+        )
+        .unwrap();
+        // a's gap takes a's last value (1), b's leading gap b's first value (10), never 1 ↔ 10.
+        assert_eq!(p.columns[0], vec![1.0, 1.0, 10.0, 10.0]);
+        assert_eq!(p.filled, vec![2]);
+        let e = msg(
+            "id,t,y\na,0,1\nb,0,\n",
+            &LoadOptions {
+                fill: Fill::Linear,
+                ..ids("id")
+            },
+        );
+        assert!(e.contains("series 'b'"), "{e}");
+    }
+
+    #[test]
+    fn unknown_column_lists_available() {
+        let e = msg("date,a,b\n2020-01-01,1,2\n", &target(&["zz"]));
+        assert!(e.contains("'zz'") && e.contains("date, a, b"), "{e}");
+        let e = msg("date,a,b\n2020-01-01,1,2\n", &LoadOptions::default());
+        assert!(e.contains("--target") && e.contains("a, b"), "{e}");
+    }
+
+    #[test]
+    fn rows_are_numbered_when_first_column_is_data() {
+        let ts = parse("y\n5\n6\n7\n", &LoadOptions::default()).unwrap();
+        assert_eq!(ts.time_name, "row");
+        assert_eq!(ts.timestamps[2], Timestamp::Index(2));
+        let ts = parse("step,y\n10\t\n", &LoadOptions::default());
+        assert!(ts.is_err());
+        let ts = parse("step,y\n10,1\n20,2\n", &LoadOptions::default()).unwrap();
+        assert_eq!(ts.frequency(), Some(Frequency::Step(10)));
+    }
+
+    #[test]
+    fn bad_timestamp_is_error_naming_line() {
+        let e = msg("date,y\n2020-01-01,1\nsoon,2\n", &LoadOptions::default());
+        assert!(
+            e.contains("t.csv:3") && e.contains("'soon'") && e.contains("ISO 8601"),
+            "{e}"
+        );
+    }
+}

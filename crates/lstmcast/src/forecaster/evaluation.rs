@@ -1,0 +1,350 @@
+//! Scoring predictions beside the naive baselines: per target over all steps and per step, and
+//! for a panel per series and across series (mean and median MASE, the share of series where the
+//! LSTM beats the better baseline, the best, median and worst series).
+//!
+//! MASE is always scaled per series, by that series' own training rows; across series it is
+//! averaged, never pooled. The other metrics pool every prediction.
+
+use crate::metrics::{score, Metrics};
+use crate::split::Skipped;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+/// One test prediction: series, window origin, step, target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PredictionRow {
+    /// The series id (`""` for a file without an id column).
+    pub series: String,
+    /// Timestamp of the window's first target row.
+    pub origin: String,
+    /// 1-based step ahead.
+    pub step: usize,
+    /// Target column.
+    pub target: String,
+    /// The observed value.
+    pub actual: f64,
+    /// The model's forecast.
+    pub predicted: f64,
+    /// Last observed value.
+    pub naive: f64,
+    /// Same season's last observed value.
+    pub seasonal_naive: f64,
+}
+
+/// Scores of the model and the baselines on the same windows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scores {
+    /// The LSTM.
+    pub model: Metrics,
+    /// Last value.
+    pub naive: Metrics,
+    /// Same season's last value.
+    pub seasonal_naive: Metrics,
+}
+
+impl Scores {
+    /// The better of the two baselines' MASE.
+    pub fn best_baseline_mase(&self) -> Option<f64> {
+        match (self.naive.mase, self.seasonal_naive.mase) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+/// A value for the model and each baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Trio {
+    /// The LSTM.
+    pub model: Option<f64>,
+    /// Last value.
+    pub naive: Option<f64>,
+    /// Same season's last value.
+    pub seasonal_naive: Option<f64>,
+}
+
+/// One series and its MASE.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeriesMase {
+    /// The series id.
+    pub series: String,
+    /// The LSTM's MASE on it.
+    pub mase: f64,
+    /// The better baseline's MASE on it.
+    pub baseline_mase: Option<f64>,
+}
+
+/// Across the series of a panel, for one target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PanelTarget {
+    /// Series with a defined MASE (training rows with seasonal variation).
+    pub series_scored: usize,
+    /// Mean MASE across series.
+    pub mean_mase: Trio,
+    /// Median MASE across series.
+    pub median_mase: Trio,
+    /// Share of the scored series where the LSTM's MASE is below the better baseline's.
+    pub beats_better_baseline: f64,
+    /// The series with the lowest LSTM MASE.
+    pub best: Option<SeriesMase>,
+    /// The series with the median LSTM MASE.
+    pub median: Option<SeriesMase>,
+    /// The series with the highest LSTM MASE.
+    pub worst: Option<SeriesMase>,
+}
+
+/// Per-series results of a panel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PanelScores {
+    /// Series scored.
+    pub series: usize,
+    /// Per target: across-series summary.
+    pub targets: BTreeMap<String, PanelTarget>,
+    /// Per series id, per target: scores over all steps.
+    pub per_series: BTreeMap<String, BTreeMap<String, Scores>>,
+}
+
+/// Evaluation on the test part, per target: overall and per step; per series for panels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// Test windows scored (over all series).
+    pub windows: usize,
+    /// Seasonal period used.
+    pub season: usize,
+    /// The test period: first and last target timestamp scored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<(String, String)>,
+    /// Per target name: scores over all steps (errors pooled, MASE the mean over series).
+    pub overall: BTreeMap<String, Scores>,
+    /// Per target name: scores per step (index 0 = step 1).
+    pub per_step: BTreeMap<String, Vec<Scores>>,
+    /// Per series, for data with an id column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub panel: Option<PanelScores>,
+    /// Series left out because they have too few rows in the test part.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<Skipped>,
+    /// Every prediction, in (series, window, step, target) order.
+    #[serde(skip)]
+    pub rows: Vec<PredictionRow>,
+}
+
+/// The median of `v` (sorted in place), `None` when empty.
+fn median(v: &mut [f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+fn mean(v: &[f64]) -> Option<f64> {
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+/// Scores a selection of rows: every metric pooled, MASE the mean of the per-series MASEs.
+fn pooled(groups: &[(&str, Vec<&PredictionRow>)], mase_of: &dyn Fn(&str) -> Option<f64>) -> Scores {
+    let all: Vec<&PredictionRow> = groups.iter().flat_map(|(_, r)| r.iter().copied()).collect();
+    let mut s = series_scores(&all, None);
+    let per: Vec<Scores> = groups
+        .iter()
+        .filter(|(_, r)| !r.is_empty())
+        .map(|(id, r)| series_scores(r, mase_of(id)))
+        .collect();
+    let avg = |f: fn(&Scores) -> Option<f64>| mean(&per.iter().filter_map(f).collect::<Vec<_>>());
+    s.model.mase = avg(|x| x.model.mase);
+    s.naive.mase = avg(|x| x.naive.mase);
+    s.seasonal_naive.mase = avg(|x| x.seasonal_naive.mase);
+    s
+}
+
+fn series_scores(rows: &[&PredictionRow], mase_scale: Option<f64>) -> Scores {
+    let a: Vec<f64> = rows.iter().map(|r| r.actual).collect();
+    let of = |f: fn(&PredictionRow) -> f64| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
+    Scores {
+        model: score(&a, &of(|r| r.predicted), mase_scale),
+        naive: score(&a, &of(|r| r.naive), mase_scale),
+        seasonal_naive: score(&a, &of(|r| r.seasonal_naive), mase_scale),
+    }
+}
+
+impl Evaluation {
+    /// Scores prediction rows per target (overall and per step 1..=`horizon`), and per series
+    /// when `panel` is set. `mase_scale(series, k)` is target k's MASE denominator for a series.
+    pub fn from_rows(
+        rows: Vec<PredictionRow>,
+        windows: usize,
+        targets: &[String],
+        horizon: usize,
+        season: usize,
+        mase_scale: &dyn Fn(&str, usize) -> Option<f64>,
+        panel: bool,
+    ) -> Evaluation {
+        // Rows by series, in order of first appearance.
+        let mut at: HashMap<&str, usize> = HashMap::new();
+        let mut ids: Vec<&str> = Vec::new();
+        for r in &rows {
+            at.entry(r.series.as_str()).or_insert_with(|| {
+                ids.push(r.series.as_str());
+                ids.len() - 1
+            });
+        }
+        let select = |keep: &dyn Fn(&PredictionRow) -> bool| -> Vec<(&str, Vec<&PredictionRow>)> {
+            let mut g: Vec<(&str, Vec<&PredictionRow>)> =
+                ids.iter().map(|&i| (i, Vec::new())).collect();
+            for r in rows.iter().filter(|r| keep(r)) {
+                g[at[r.series.as_str()]].1.push(r);
+            }
+            g
+        };
+        let mut overall = BTreeMap::new();
+        let mut per_step = BTreeMap::new();
+        let mut panel_targets = BTreeMap::new();
+        let mut per_series: BTreeMap<String, BTreeMap<String, Scores>> = BTreeMap::new();
+        for (k, name) in targets.iter().enumerate() {
+            let mase_of = |id: &str| mase_scale(id, k);
+            let groups = select(&|r| &r.target == name);
+            overall.insert(name.clone(), pooled(&groups, &mase_of));
+            per_step.insert(
+                name.clone(),
+                (1..=horizon)
+                    .map(|h| pooled(&select(&|r| &r.target == name && r.step == h), &mase_of))
+                    .collect(),
+            );
+            if panel {
+                let scored: Vec<(&str, Scores)> = groups
+                    .iter()
+                    .map(|(id, r)| (*id, series_scores(r, mase_of(id))))
+                    .collect();
+                panel_targets.insert(name.clone(), summarise(&scored));
+                for (id, s) in scored {
+                    per_series
+                        .entry(id.to_string())
+                        .or_default()
+                        .insert(name.clone(), s);
+                }
+            }
+        }
+        let period = {
+            let first = rows.iter().map(|r| r.origin.as_str()).min();
+            let last = rows.iter().map(|r| r.origin.as_str()).max();
+            first.zip(last).map(|(a, b)| (a.to_string(), b.to_string()))
+        };
+        Evaluation {
+            windows,
+            season,
+            period,
+            overall,
+            per_step,
+            panel: panel.then_some(PanelScores {
+                series: ids.len(),
+                targets: panel_targets,
+                per_series,
+            }),
+            skipped: Vec::new(),
+            rows,
+        }
+    }
+}
+
+/// The across-series summary of one target.
+fn summarise(scored: &[(&str, Scores)]) -> PanelTarget {
+    let col = |f: fn(&Scores) -> Option<f64>| -> Vec<f64> {
+        scored.iter().filter_map(|(_, s)| f(s)).collect()
+    };
+    let trio = |agg: &dyn Fn(&mut [f64]) -> Option<f64>| Trio {
+        model: agg(&mut col(|s| s.model.mase)),
+        naive: agg(&mut col(|s| s.naive.mase)),
+        seasonal_naive: agg(&mut col(|s| s.seasonal_naive.mase)),
+    };
+    let mut ranked: Vec<SeriesMase> = scored
+        .iter()
+        .filter_map(|(id, s)| {
+            s.model.mase.map(|m| SeriesMase {
+                series: id.to_string(),
+                mase: m,
+                baseline_mase: s.best_baseline_mase(),
+            })
+        })
+        .collect();
+    ranked.sort_by(|a, b| a.mase.total_cmp(&b.mase).then(a.series.cmp(&b.series)));
+    let beats = ranked
+        .iter()
+        .filter(|r| r.baseline_mase.is_some_and(|b| r.mase < b))
+        .count();
+    PanelTarget {
+        series_scored: ranked.len(),
+        mean_mase: trio(&|v| mean(v)),
+        median_mase: trio(&|v| median(v)),
+        beats_better_baseline: if ranked.is_empty() {
+            0.0
+        } else {
+            beats as f64 / ranked.len() as f64
+        },
+        best: ranked.first().cloned(),
+        median: ranked.get(ranked.len().saturating_sub(1) / 2).cloned(),
+        worst: ranked.last().cloned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(series: &str, step: usize, actual: f64, predicted: f64) -> PredictionRow {
+        PredictionRow {
+            series: series.into(),
+            origin: "0".into(),
+            step,
+            target: "y".into(),
+            actual,
+            predicted,
+            naive: actual + 2.0,
+            seasonal_naive: actual + 4.0,
+        }
+    }
+
+    #[test]
+    fn mase_is_scaled_per_series_and_averaged_across_series() {
+        // a: model errors 1 and 1 (MAE 1), scale 1 → MASE 1; b: errors 3, 3 (MAE 3), scale 6 →
+        // MASE 0.5. Mean 0.75, median 0.75; pooled MAE (1+1+3+3)/4 = 2.
+        let rows = vec![
+            row("a", 1, 10.0, 11.0),
+            row("a", 2, 10.0, 9.0),
+            row("b", 1, 50.0, 53.0),
+            row("b", 2, 50.0, 47.0),
+        ];
+        let scale = |s: &str, _k: usize| Some(if s == "a" { 1.0 } else { 6.0 });
+        let ev = Evaluation::from_rows(rows, 2, &["y".into()], 2, 1, &scale, true);
+        let o = &ev.overall["y"];
+        assert!((o.model.mae - 2.0).abs() < 1e-12);
+        assert!((o.model.mase.unwrap() - 0.75).abs() < 1e-12);
+        // naive errors are 2 everywhere: MASE 2 (a) and 1/3 (b).
+        assert!((o.naive.mase.unwrap() - (2.0 + 1.0 / 3.0) / 2.0).abs() < 1e-12);
+        let p = ev.panel.as_ref().unwrap();
+        let t = &p.targets["y"];
+        assert_eq!(t.series_scored, 2);
+        assert!((t.median_mase.model.unwrap() - 0.75).abs() < 1e-12);
+        // a: 1 vs the better baseline 2 → beats; b: 0.5 vs 1/3 → does not.
+        assert_eq!(t.beats_better_baseline, 0.5);
+        assert_eq!(t.worst.as_ref().unwrap().series, "a");
+        assert_eq!(t.best.as_ref().unwrap().series, "b");
+        assert!((p.per_series["b"]["y"].model.mase.unwrap() - 0.5).abs() < 1e-12);
+        // per step 1: a error 1 → 1; b error 3 → 0.5.
+        assert!((ev.per_step["y"][0].model.mase.unwrap() - 0.75).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_single_series_scores_as_before() {
+        let rows = vec![row("", 1, 10.0, 11.0), row("", 1, 12.0, 12.0)];
+        let ev = Evaluation::from_rows(rows, 2, &["y".into()], 1, 1, &|_, _| Some(2.0), false);
+        assert!(ev.panel.is_none());
+        // MAE 0.5 / 2.
+        assert_eq!(ev.overall["y"].model.mase, Some(0.25));
+    }
+}

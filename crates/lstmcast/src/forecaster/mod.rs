@@ -1,0 +1,578 @@
+//! [`ForecasterConfig::fit`] turns a configuration and a panel (one series or many) into a
+//! [`TrainedForecaster`], which alone can evaluate and forecast: predicting before training does
+//! not compile. One global model learns from the windows of every series.
+//!
+//! Order of operations (the no-leakage rule): split first (by calendar, common to all series),
+//! fit the scalers on training rows only, then build one window index over the one scaled matrix.
+
+mod evaluation;
+mod predict;
+
+pub use evaluation::{
+    Evaluation, PanelScores, PanelTarget, PredictionRow, Scores, SeriesMase, Trio,
+};
+pub use predict::{Forecast, SeriesForecast};
+
+use crate::config::{ForecasterConfig, Strategy};
+use crate::data::Panel;
+use crate::engine::{rng_for, Network};
+use crate::error::{Error, Result};
+use crate::metrics::mase_scale;
+use crate::normalize::{CandidateScore, Normalize, Selection, WindowNorm};
+use crate::scale::{Scaler, ScalerScope};
+use crate::split::{rows_needed, too_short, PanelSplit, Part, Skipped, Splits};
+use crate::time::Frequency;
+use crate::train::{streams, EpochRecord, Status, TrainReport, TrainState};
+use crate::window::{Segment, WindowIndex, Windows};
+use std::ops::Range;
+use std::sync::atomic::AtomicBool;
+
+/// A trained model with everything needed to use it: the configuration it was trained with, the
+/// fitted scalers, the weights, and facts about the training data.
+#[derive(Debug, Clone)]
+pub struct TrainedForecaster {
+    /// The full configuration used.
+    pub config: ForecasterConfig,
+    /// Scalers fitted on the training rows (per series or shared).
+    pub scaler: Scaler,
+    /// The per-window normalisation the network was trained with.
+    pub norm: WindowNorm,
+    /// How `norm` was chosen (every candidate's validation score); `None` for a model loaded
+    /// from a folder that did not record it.
+    pub selection: Option<Selection>,
+    /// The network, holding the best epoch's weights.
+    pub network: Network,
+    /// Column names (targets first), as in the training data.
+    pub names: Vec<String>,
+    /// How many of `names` are targets.
+    pub n_targets: usize,
+    /// The training data's id column (`None` for a single series).
+    pub id_name: Option<String>,
+    /// The training series' ids, in panel order.
+    pub ids: Vec<String>,
+    /// The training data's frequency (for continuing timestamps).
+    pub frequency: Option<Frequency>,
+    /// The seasonal period used for baselines and MASE.
+    pub season: usize,
+    /// Per training series, per target: the training rows' seasonal-naive MAE (MASE denominator).
+    pub mase_scale: Vec<Vec<Option<f64>>>,
+    /// What training did.
+    pub report: TrainReport,
+}
+
+/// What [`ForecasterConfig::fit`] reports after each epoch.
+#[derive(Debug)]
+pub struct FitProgress<'a> {
+    /// The normalisation being trained.
+    pub candidate: Normalize,
+    /// Its 0-based position among the candidates.
+    pub index: usize,
+    /// How many candidates are trained (3 for `auto`, else 1).
+    pub of: usize,
+    /// The epoch just finished.
+    pub record: &'a EpochRecord,
+}
+
+/// A panel split, scaled and cut into windows for one configuration: everything before the
+/// network. Built in the no-leakage order (split, then fit the scalers on training rows).
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The split: boundaries and every series' rows.
+    pub split: PanelSplit,
+    /// The scalers fitted on the training rows.
+    pub scaler: Scaler,
+    /// Every row, scaled, row-major `[rows, columns]`.
+    pub scaled: Vec<f32>,
+    /// Columns (targets first).
+    pub n_cols: usize,
+    /// Target columns.
+    pub n_targets: usize,
+    /// Train, validation and test windows (train/validation at the model's horizon, test at the
+    /// full horizon).
+    pub index: [WindowIndex; 3],
+    /// Series left out of a part for having too few rows there.
+    pub skipped: Vec<Skipped>,
+}
+
+/// The window index of one part: every series' origins, and the series left out.
+///
+/// # Errors
+/// No series has a window: for a single series the error names its rows; for a panel, the
+/// longest series' rows.
+pub(crate) fn part_index(
+    panel: &Panel,
+    splits: &[Splits],
+    part: Part,
+    lookback: usize,
+    horizon: usize,
+    excluded: &[bool],
+) -> Result<(WindowIndex, Vec<Skipped>)> {
+    let mut segments = Vec::new();
+    let mut skipped = Vec::new();
+    for (s, sp) in splits.iter().enumerate() {
+        let rows = sp.part(part);
+        let o = Splits::origins(rows, lookback, horizon);
+        if o.is_empty() || excluded[s] {
+            skipped.push(Skipped {
+                series: panel.ids[s].clone(),
+                part,
+                rows: rows.len(),
+                needed: rows_needed(part, lookback, horizon),
+            });
+            continue;
+        }
+        let base = panel.offsets[s];
+        segments.push(Segment {
+            series: s,
+            origins: base + o.start..base + o.end,
+        });
+    }
+    let index = WindowIndex::new(segments);
+    if index.is_empty() {
+        return Err(match panel.id_name {
+            None => too_short(part, splits[0].part(part), lookback, horizon),
+            Some(_) => {
+                let longest = splits.iter().map(|s| s.part(part).len()).max().unwrap_or(0);
+                Error::NotEnoughData {
+                    what: format!(
+                        "the {} split of every one of the {} series with lookback {lookback} and horizon {horizon} (the longest has {longest} rows there; lower --lookback/--horizon or change --split)",
+                        part.name(),
+                        panel.n_series()
+                    ),
+                    needed: rows_needed(part, lookback, horizon),
+                    got: longest,
+                }
+            }
+        });
+    }
+    Ok((index, skipped))
+}
+
+impl Prepared {
+    /// Splits, fits the scalers on training rows and finds the windows.
+    ///
+    /// # Errors
+    /// An invalid configuration, or data too short for the split, lookback and horizon.
+    pub fn new(cfg: &ForecasterConfig, panel: &Panel) -> Result<Prepared> {
+        cfg.validate()?;
+        Prepared::with_split(cfg, panel, cfg.split.resolve(panel)?)
+    }
+
+    /// As [`Prepared::new`] with an explicit split (used by backtesting).
+    ///
+    /// # Errors
+    /// As [`Prepared::new`].
+    pub fn with_split(
+        cfg: &ForecasterConfig,
+        panel: &Panel,
+        split: PanelSplit,
+    ) -> Result<Prepared> {
+        cfg.validate()?;
+        check_recursive(cfg, panel)?;
+        // A series without training rows has nothing to fit its own scaler on.
+        let excluded: Vec<bool> = split
+            .series
+            .iter()
+            .map(|s| cfg.scaler_scope == ScalerScope::Series && s.train.is_empty())
+            .collect();
+        // Train and validation windows predict the model's own horizon; test windows always
+        // cover the full horizon so that both strategies are scored on the same targets.
+        let mut skipped = Vec::new();
+        let mut parts = Vec::with_capacity(3);
+        for part in Part::ALL {
+            let h = if part == Part::Test {
+                cfg.horizon
+            } else {
+                cfg.model_horizon()
+            };
+            let (index, sk) = part_index(panel, &split.series, part, cfg.lookback, h, &excluded)?;
+            skipped.extend(sk);
+            parts.push(index);
+        }
+        let train: Vec<Range<usize>> = split.series.iter().map(|s| s.train.clone()).collect();
+        let scaler = Scaler::fit(cfg.scaler, cfg.scaler_scope, panel, &train);
+        let scaled = scaler.transform(panel)?;
+        check_f32_range(&scaled, panel)?;
+        let [tr, va, te]: [WindowIndex; 3] = parts.try_into().unwrap_or_default();
+        Ok(Prepared {
+            split,
+            scaler,
+            scaled,
+            n_cols: panel.names.len(),
+            n_targets: panel.n_targets,
+            index: [tr, va, te],
+            skipped,
+        })
+    }
+
+    /// Every series' training rows as global rows.
+    pub fn train_rows(&self, panel: &Panel) -> Vec<Range<usize>> {
+        self.split
+            .series
+            .iter()
+            .enumerate()
+            .map(|(s, sp)| {
+                let b = panel.offsets[s];
+                b + sp.train.start..b + sp.train.end
+            })
+            .collect()
+    }
+
+    /// Windows over `part` (train or validation) at the model's horizon, encoded by `norm`.
+    pub fn windows<'a>(
+        &'a self,
+        cfg: &ForecasterConfig,
+        norm: &'a WindowNorm,
+        part: Part,
+    ) -> Windows<'a> {
+        let k = Part::ALL.iter().position(|p| *p == part).unwrap_or(0);
+        Windows::new(
+            &self.scaled,
+            self.n_cols,
+            self.n_targets,
+            cfg.lookback,
+            cfg.model_horizon(),
+            &self.index[k],
+        )
+        .with_norm(norm)
+    }
+}
+
+impl ForecasterConfig {
+    /// Trains a forecaster on `panel`: for `normalize = auto` one candidate per mode, keeping
+    /// the best on the validation part. `on_epoch` sees each epoch (for progress).
+    ///
+    /// # Errors
+    /// An invalid configuration, data too short for the split/lookback/horizon, a recursive
+    /// strategy with non-target inputs, or divergence.
+    pub fn fit(
+        &self,
+        panel: &Panel,
+        on_epoch: &mut dyn FnMut(&FitProgress),
+    ) -> Result<TrainedForecaster> {
+        self.validate()?;
+        self.fit_on(panel, self.split.resolve(panel)?, on_epoch)
+    }
+
+    /// As [`ForecasterConfig::fit`] with an explicit split instead of the configured one.
+    ///
+    /// # Errors
+    /// As [`ForecasterConfig::fit`].
+    pub fn fit_on(
+        &self,
+        panel: &Panel,
+        split: PanelSplit,
+        on_epoch: &mut dyn FnMut(&FitProgress),
+    ) -> Result<TrainedForecaster> {
+        let ctl = FitControl {
+            on_epoch,
+            interrupt: None,
+            checkpoint: None,
+            resume: None,
+        };
+        match self.fit_with(panel, split, ctl)? {
+            FitOutcome::Done(m) => Ok(*m),
+            FitOutcome::Interrupted(_) => Err(Error::config("fit", "interrupted")),
+        }
+    }
+
+    /// The general form of [`ForecasterConfig::fit`]: resumable from a [`FitCheckpoint`],
+    /// reporting one after every epoch and candidate, and stopping after the current batch when
+    /// `interrupt` is raised. A candidate that diverges after at least one epoch keeps its best
+    /// weights (its report says so); one that diverges in its first epoch is an error.
+    ///
+    /// # Errors
+    /// As [`ForecasterConfig::fit`], a checkpoint that does not match this configuration and
+    /// data, or the checkpoint callback's error.
+    pub fn fit_with(
+        &self,
+        panel: &Panel,
+        split: PanelSplit,
+        ctl: FitControl,
+    ) -> Result<FitOutcome> {
+        let FitControl {
+            on_epoch,
+            interrupt,
+            mut checkpoint,
+            resume,
+        } = ctl;
+        let prep = Prepared::with_split(self, panel, split)?;
+        let train_rows = prep.train_rows(panel);
+        let modes: Vec<Normalize> = match self.normalize {
+            Normalize::Auto => Normalize::CANDIDATES.to_vec(),
+            m => vec![m],
+        };
+        let mut ck = resume.unwrap_or_default();
+        if ck.candidate > modes.len()
+            || ck.done.len() != ck.candidate
+            || ck.done.iter().zip(&modes).any(|(d, m)| d.score.mode != *m)
+        {
+            return Err(Error::config(
+                "resume",
+                "the checkpoint does not match this configuration's normalisation candidates",
+            ));
+        }
+        while ck.candidate < modes.len() {
+            let (index, mode) = (ck.candidate, modes[ck.candidate]);
+            let norm = WindowNorm::fit(mode, &prep.scaled, prep.n_cols, &train_rows)?;
+            let mut network = Network::new(
+                self.network_spec(prep.n_cols, prep.n_targets),
+                &mut rng_for(self.seed, streams::INIT),
+            )?;
+            let train_w = prep.windows(self, &norm, Part::Train);
+            let val_w = prep.windows(self, &norm, Part::Val);
+            let mut state = match ck.state.take() {
+                Some(st) => {
+                    network.set_params(&ck.params)?;
+                    st
+                }
+                None => TrainState::new(&network, train_w.len(), &self.training, self.seed),
+            };
+            let mut diverged = None;
+            loop {
+                let until = state.epochs_done + 1;
+                let run = state.run(
+                    &mut network,
+                    &train_w,
+                    Some(&val_w),
+                    &self.training,
+                    until,
+                    interrupt,
+                    &mut |record| {
+                        on_epoch(&FitProgress {
+                            candidate: mode,
+                            index,
+                            of: modes.len(),
+                            record,
+                        })
+                    },
+                );
+                match run {
+                    Ok(Status::Finished) => break,
+                    Ok(Status::Paused) => {
+                        if let Some(cb) = checkpoint.as_mut() {
+                            cb(&FitCheckpoint {
+                                candidate: index,
+                                done: ck.done.clone(),
+                                state: Some(state.clone()),
+                                params: network.params().to_vec(),
+                            })?;
+                        }
+                    }
+                    Ok(Status::Interrupted) => {
+                        ck.state = Some(state);
+                        ck.params = network.params().to_vec();
+                        if let Some(cb) = checkpoint.as_mut() {
+                            cb(&ck)?;
+                        }
+                        return Ok(FitOutcome::Interrupted(Box::new(ck)));
+                    }
+                    // With weights from a finished epoch, or other candidates to fall back on,
+                    // a divergence ends this candidate only.
+                    Err(e @ Error::Diverged { .. }) if state.epochs_done > 0 || modes.len() > 1 => {
+                        diverged = Some(e.to_string());
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            let mut report = state.finish(&mut network)?;
+            report.diverged = diverged;
+            let model = TrainedForecaster::from_parts(self, panel, &prep, norm, network, report);
+            let val = match model.report.best_epoch {
+                0 => None,
+                _ => Some(model.level_mse(&prep.scaled, &prep.index[1])?),
+            };
+            ck.done.push(DoneCandidate {
+                score: CandidateScore {
+                    mode,
+                    val_mse: val.filter(|v| v.is_finite()),
+                    epochs: model.report.history.len(),
+                    best_epoch: model.report.best_epoch,
+                },
+                report: model.report.clone(),
+                params: model.network.params().to_vec(),
+            });
+            ck.candidate += 1;
+            if let Some(cb) = checkpoint.as_mut() {
+                cb(&ck)?;
+            }
+        }
+        // Strictly better only: ties keep the earlier (simpler) candidate; NaN never wins.
+        let mut best: Option<usize> = None;
+        for (i, d) in ck.done.iter().enumerate() {
+            let v = d.score.val_mse.unwrap_or(f64::NAN);
+            if best.map_or(!v.is_nan(), |b| {
+                v < ck.done[b].score.val_mse.unwrap_or(f64::NAN)
+            }) {
+                best = Some(i);
+            }
+        }
+        let Some(b) = best else {
+            return Err(Error::config(
+                "normalize",
+                "no candidate reached a finite validation score; lower --learning-rate or set --clip-norm",
+            ));
+        };
+        let d = &ck.done[b];
+        let norm = WindowNorm::fit(d.score.mode, &prep.scaled, prep.n_cols, &train_rows)?;
+        let mut network = Network::zeros(self.network_spec(prep.n_cols, prep.n_targets))?;
+        network.set_params(&d.params)?;
+        let mut model =
+            TrainedForecaster::from_parts(self, panel, &prep, norm, network, d.report.clone());
+        model.selection = Some(Selection {
+            requested: self.normalize,
+            chosen: d.score.mode,
+            candidates: ck.done.iter().map(|d| d.score.clone()).collect(),
+        });
+        Ok(FitOutcome::Done(Box::new(model)))
+    }
+}
+
+/// Receives checkpoints (for example to write them to disk).
+pub type CheckpointFn<'a> = dyn FnMut(&FitCheckpoint) -> Result<()> + 'a;
+
+/// How [`ForecasterConfig::fit_with`] is driven.
+pub struct FitControl<'a> {
+    /// Sees every epoch.
+    pub on_epoch: &'a mut dyn FnMut(&FitProgress),
+    /// When raised, training stops after the current batch.
+    pub interrupt: Option<&'a AtomicBool>,
+    /// Receives a checkpoint after every epoch, every finished candidate and an interruption.
+    pub checkpoint: Option<&'a mut CheckpointFn<'a>>,
+    /// A checkpoint to continue from.
+    pub resume: Option<FitCheckpoint>,
+}
+
+/// How [`ForecasterConfig::fit_with`] ended.
+#[derive(Debug)]
+pub enum FitOutcome {
+    /// Trained.
+    Done(Box<TrainedForecaster>),
+    /// Interrupted; the checkpoint resumes it.
+    Interrupted(Box<FitCheckpoint>),
+}
+
+/// Everything needed to resume a `fit` bit-identically.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FitCheckpoint {
+    /// The candidate being trained (0-based; equal to the number of candidates when all are done).
+    pub candidate: usize,
+    /// Candidates already trained.
+    pub done: Vec<DoneCandidate>,
+    /// The current candidate's training state, once it started.
+    pub state: Option<TrainState>,
+    /// The current candidate's weights (with `state`).
+    pub params: Vec<f32>,
+}
+
+/// A trained candidate inside a checkpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DoneCandidate {
+    /// Its mode and validation score.
+    pub score: CandidateScore,
+    /// Its training report.
+    pub report: TrainReport,
+    /// Its best weights.
+    pub params: Vec<f32>,
+}
+
+/// Per series, per target: the training rows' seasonal-naive MAE.
+fn mase_scales(panel: &Panel, splits: &[Splits], season: usize) -> Vec<Vec<Option<f64>>> {
+    (0..panel.n_series())
+        .map(|s| {
+            (0..panel.n_targets)
+                .map(|c| mase_scale(&panel.series_column(s, c)[splits[s].train.clone()], season))
+                .collect()
+        })
+        .collect()
+}
+
+impl TrainedForecaster {
+    /// Assembles a forecaster from a trained network and the preparation it was trained on.
+    pub fn from_parts(
+        cfg: &ForecasterConfig,
+        panel: &Panel,
+        prep: &Prepared,
+        norm: WindowNorm,
+        network: Network,
+        report: TrainReport,
+    ) -> TrainedForecaster {
+        let season = cfg
+            .season
+            .unwrap_or_else(|| panel.frequency().map(|f| f.default_season()).unwrap_or(1));
+        TrainedForecaster {
+            config: cfg.clone(),
+            scaler: prep.scaler.clone(),
+            norm,
+            selection: None,
+            network,
+            names: panel.names.clone(),
+            n_targets: panel.n_targets,
+            id_name: panel.id_name.clone(),
+            ids: panel.ids.clone(),
+            frequency: panel.frequency(),
+            season,
+            mase_scale: mase_scales(panel, &prep.split.series, season),
+            report,
+        }
+    }
+
+    /// The saved MASE denominator of target `k` for the training series `id` (`None` for a
+    /// series not trained on, or a training series without seasonal variation).
+    pub fn training_mase_scale(&self, id: &str, k: usize) -> Option<f64> {
+        let s = self.ids.iter().position(|i| i == id)?;
+        self.mase_scale[s].get(k).copied().flatten()
+    }
+
+    /// The MASE denominators of the series `id` of `panel` for every target: the saved ones
+    /// for a training series, else from the series' own training rows in `splits`.
+    fn mase_for(&self, panel: &Panel, s: usize, splits: &Splits) -> Vec<Option<f64>> {
+        match self.ids.iter().position(|i| *i == panel.ids[s]) {
+            Some(k) => self.mase_scale[k].clone(),
+            None => (0..self.n_targets)
+                .map(|c| {
+                    mase_scale(
+                        &panel.series_column(s, c)[splits.train.clone()],
+                        self.season,
+                    )
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The engine works in f32: a scaled value beyond its range (about ±3.4e38) would become
+/// infinite and poison training. Names the first such cell.
+fn check_f32_range(scaled: &[f32], panel: &Panel) -> Result<()> {
+    let f = panel.names.len();
+    if let Some(i) = scaled.iter().position(|v| !v.is_finite()) {
+        let (r, c) = (i / f, i % f);
+        let s = panel.offsets.partition_point(|&o| o <= r) - 1;
+        let place = match panel.id_name {
+            None => format!("{} (row {})", panel.timestamps[r], r + 2),
+            Some(_) => format!("{} of {}", panel.timestamps[r], panel.series_label(s)),
+        };
+        return Err(Error::config(
+            format!("data: column '{}'", panel.names[c]),
+            format!(
+                "{:e} at {place} is beyond the f32 range the engine computes in once scaled; use --scaler standard or minmax, or rescale the column",
+                panel.columns[c][r],
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn check_recursive(cfg: &ForecasterConfig, panel: &Panel) -> Result<()> {
+    if cfg.strategy == Strategy::Recursive && panel.names.len() > panel.n_targets {
+        return Err(Error::config(
+            "strategy",
+            format!(
+                "recursive forecasting feeds predictions back as inputs, so every input must be a target; these inputs are not: {} (add them to --target or drop them from --features)",
+                panel.names[panel.n_targets..].join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}

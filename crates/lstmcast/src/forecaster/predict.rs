@@ -1,0 +1,330 @@
+//! Using a trained forecaster: test-part evaluation beside the baselines, forecasts past the end
+//! of every series, and validation scores. Contexts are read from the scaled matrix in chunks, so
+//! no code path materialises all windows.
+
+use super::{part_index, Evaluation, PredictionRow, TrainedForecaster};
+use crate::data::Panel;
+use crate::engine::Workspace;
+use crate::error::{Error, Result};
+use crate::metrics::seasonal_naive;
+use crate::split::{PanelSplit, Part};
+use crate::time::Timestamp;
+use crate::train;
+use crate::window::WindowIndex;
+
+/// The forecast of one series beyond its last row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesForecast {
+    /// The series id (`""` for a file without an id column).
+    pub id: String,
+    /// One timestamp per step.
+    pub timestamps: Vec<Timestamp>,
+    /// `values[step][target]`, original units.
+    pub values: Vec<Vec<f64>>,
+}
+
+/// A forecast beyond the end of the data, for every series that has enough rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Forecast {
+    /// Target names.
+    pub targets: Vec<String>,
+    /// One forecast per series, in panel order.
+    pub series: Vec<SeriesForecast>,
+    /// Series left out: `(id, rows it has)`, fewer than the lookback.
+    pub skipped: Vec<(String, usize)>,
+}
+
+/// Contexts predicted per pass.
+const CHUNK: usize = 256;
+
+impl TrainedForecaster {
+    /// Checks that `panel` has the training columns in the same order and the same kind of
+    /// series key.
+    fn check_columns(&self, panel: &Panel) -> Result<()> {
+        if panel.names != self.names || panel.n_targets != self.n_targets {
+            return Err(Error::config(
+                "data",
+                format!(
+                    "{} gives columns [{}] (targets: {}), but the model was trained on [{}] (targets: {})",
+                    panel.source.display(),
+                    panel.names.join(", "),
+                    panel.target_names().join(", "),
+                    self.names.join(", "),
+                    self.names[..self.n_targets].join(", ")
+                ),
+            ));
+        }
+        if panel.id_name.is_some() != self.id_name.is_some() {
+            return Err(Error::config(
+                "data",
+                match &self.id_name {
+                    Some(id) => format!("{}: the model was trained on a panel keyed by '{id}'; pass --id-col", panel.source.display()),
+                    None => format!("{}: the model was trained on a single series, but the data has an id column", panel.source.display()),
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    /// Predicts `steps` steps for each context `j < n_ctx`, whose lookback rows end before the
+    /// global row `end(j)` of `scaled` (row-major `[rows, columns]`): one pass for a direct model
+    /// within its horizon, else rolling its predictions forward as new rows. Returns scaled
+    /// values `[context][step][target]` flattened.
+    fn predict_paths(
+        &self,
+        scaled: &[f32],
+        end: &dyn Fn(usize) -> usize,
+        n_ctx: usize,
+        steps: usize,
+    ) -> Result<Vec<f32>> {
+        let (l, f, nt) = (self.config.lookback, self.names.len(), self.n_targets);
+        let mh = self.config.model_horizon();
+        if steps > mh && f != nt {
+            return Err(Error::Forecast(format!(
+                "the model forecasts {mh} step(s) directly; going further rolls forward, which needs every input to be a target, but these inputs would be unknown in the future: {}",
+                self.names[nt..].join(", ")
+            )));
+        }
+        let mut ws = Workspace::new(&self.network);
+        let mut out = vec![0f32; n_ctx * steps * nt];
+        let mut hist: Vec<f32> = Vec::new();
+        let mut x: Vec<f32> = Vec::new();
+        let mut anchors: Vec<(f32, f32)> = Vec::new();
+        for c0 in (0..n_ctx).step_by(CHUNK) {
+            let b = CHUNK.min(n_ctx - c0);
+            // Rolling history per context: the lookback rows, then appended predictions.
+            let rows_total = l + steps.div_ceil(mh) * mh;
+            hist.clear();
+            hist.resize(b * rows_total * f, 0.0);
+            for j in 0..b {
+                let t = end(c0 + j);
+                hist[j * rows_total * f..(j * rows_total + l) * f]
+                    .copy_from_slice(&scaled[(t - l) * f..t * f]);
+            }
+            let mut done = 0;
+            while done < steps {
+                x.resize(l * b * f, 0.0);
+                anchors.resize(b * nt, (0.0, 1.0));
+                for j in 0..b {
+                    let src = (j * rows_total + done) * f;
+                    self.norm.encode(
+                        &hist[src..src + l * f],
+                        &mut x,
+                        b,
+                        j,
+                        &mut anchors[j * nt..(j + 1) * nt],
+                    );
+                }
+                let pred = self.network.predict(&mut ws, &x, b, l);
+                for j in 0..b {
+                    for h in 0..mh {
+                        let p = &pred[(j * mh + h) * nt..(j * mh + h + 1) * nt];
+                        for (k, (&o, &(a, sc))) in
+                            p.iter().zip(&anchors[j * nt..(j + 1) * nt]).enumerate()
+                        {
+                            let v = a + sc * o;
+                            if f == nt {
+                                hist[(j * rows_total + l + done + h) * f + k] = v;
+                            }
+                            if done + h < steps {
+                                out[((c0 + j) * steps + done + h) * nt + k] = v;
+                            }
+                        }
+                    }
+                }
+                done += mh;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Scores the model and the naive and seasonal-naive baselines on the test part of every
+    /// series of `panel` (split, scalers and configuration as saved), in original units.
+    ///
+    /// # Errors
+    /// Different columns than in training, a series the per-series scalers do not know, or data
+    /// too short for the test part.
+    pub fn evaluate(&self, panel: &Panel) -> Result<Evaluation> {
+        self.config.validate()?;
+        self.evaluate_on(panel, &self.config.split.resolve(panel)?)
+    }
+
+    /// As [`TrainedForecaster::evaluate`] on the test rows of an explicit split.
+    ///
+    /// # Errors
+    /// As [`TrainedForecaster::evaluate`].
+    pub fn evaluate_on(&self, panel: &Panel, split: &PanelSplit) -> Result<Evaluation> {
+        self.check_columns(panel)?;
+        let cfg = &self.config;
+        let (l, nt, hz) = (cfg.lookback, self.n_targets, cfg.horizon);
+        let none = vec![false; panel.n_series()];
+        let (test, skipped) = part_index(panel, &split.series, Part::Test, l, hz, &none)?;
+        let scaled = self.scaler.transform(panel)?;
+        let n_win = test.len();
+        let pred = self.predict_paths(&scaled, &|j| test.origin(j), n_win, hz)?;
+        if pred.iter().any(|v| !v.is_finite()) {
+            return Err(Error::Forecast("the model produced a non-finite prediction on the test split; retrain with a lower learning rate or --clip-norm".into()));
+        }
+        let mut rows = Vec::with_capacity(n_win * hz * nt);
+        let mut mase: Vec<(String, Vec<Option<f64>>)> = Vec::new();
+        let mut w = 0;
+        for seg in test.segments() {
+            let s = seg.series;
+            let base = panel.offsets[s];
+            let id = &panel.ids[s];
+            let maps = self.scaler.for_series(id).unwrap_or_default();
+            mase.push((id.clone(), self.mase_for(panel, s, &split.series[s])));
+            for t in seg.origins.clone() {
+                for h in 1..=hz {
+                    for k in 0..nt {
+                        let y = panel.series_column(s, k);
+                        let local = t - base;
+                        rows.push(PredictionRow {
+                            series: id.clone(),
+                            origin: panel.timestamps[t].to_string(),
+                            step: h,
+                            target: self.names[k].clone(),
+                            actual: y[local + h - 1],
+                            predicted: maps[k].inverse(pred[(w * hz + h - 1) * nt + k] as f64),
+                            naive: y[local - 1],
+                            seasonal_naive: seasonal_naive(y, local, h, self.season),
+                        });
+                    }
+                }
+                w += 1;
+            }
+        }
+        let mase_of =
+            |id: &str, k: usize| mase.iter().find(|(i, _)| i == id).and_then(|(_, v)| v[k]);
+        let mut ev = Evaluation::from_rows(
+            rows,
+            n_win,
+            &self.names[..nt],
+            hz,
+            self.season,
+            &mase_of,
+            panel.has_ids(),
+        );
+        ev.skipped = skipped;
+        Ok(ev)
+    }
+
+    /// Forecasts `horizon` steps (default: the trained horizon) after the last row of every
+    /// series of `panel`, in original units, with timestamps continuing the frequency. A series
+    /// of a panel with fewer rows than the lookback is left out and listed in `skipped`.
+    ///
+    /// # Errors
+    /// Different columns than in training, a series the per-series scalers do not know, no
+    /// series with enough rows, irregular timestamps, or a horizon beyond the trained one with
+    /// inputs that are not targets.
+    pub fn forecast(&self, panel: &Panel, horizon: Option<usize>) -> Result<Forecast> {
+        self.check_columns(panel)?;
+        let steps = horizon.unwrap_or(self.config.horizon);
+        if steps == 0 {
+            return Err(Error::config("horizon", "must be at least 1"));
+        }
+        let (l, nt) = (self.config.lookback, self.n_targets);
+        let (usable, short): (Vec<usize>, Vec<usize>) =
+            (0..panel.n_series()).partition(|&s| panel.series_len(s) >= l);
+        if usable.is_empty() {
+            let longest = (0..panel.n_series())
+                .map(|s| panel.series_len(s))
+                .max()
+                .unwrap_or(0);
+            return Err(Error::NotEnoughData {
+                what: format!("forecasting with lookback {l}"),
+                needed: l,
+                got: longest,
+            });
+        }
+        let freq = panel.frequency().or(self.frequency).ok_or_else(|| {
+            Error::Forecast(format!("{}: timestamps are irregular, so future timestamps cannot be continued; resample the data to a regular step", panel.source.display()))
+        })?;
+        let scaled = self.scaler.transform(panel)?;
+        let pred = self.predict_paths(
+            &scaled,
+            &|j| panel.offsets[usable[j] + 1],
+            usable.len(),
+            steps,
+        )?;
+        let mut series = Vec::with_capacity(usable.len());
+        for (j, &s) in usable.iter().enumerate() {
+            let id = &panel.ids[s];
+            let maps = self.scaler.for_series(id).unwrap_or_default();
+            let last = panel.timestamps[panel.offsets[s + 1] - 1];
+            let mut timestamps = Vec::with_capacity(steps);
+            for k in 1..=steps {
+                timestamps.push(freq.advance(&last, k as i64).ok_or_else(|| {
+                    Error::Forecast(format!(
+                        "cannot continue timestamps from {last} with {}",
+                        freq.describe()
+                    ))
+                })?);
+            }
+            let values: Vec<Vec<f64>> = (0..steps)
+                .map(|h| {
+                    (0..nt)
+                        .map(|k| maps[k].inverse(pred[(j * steps + h) * nt + k] as f64))
+                        .collect()
+                })
+                .collect();
+            if values.iter().flatten().any(|v| !v.is_finite()) {
+                return Err(Error::Forecast("the model produced a non-finite value; retrain with a lower learning rate or --clip-norm".into()));
+            }
+            series.push(SeriesForecast {
+                id: id.clone(),
+                timestamps,
+                values,
+            });
+        }
+        Ok(Forecast {
+            targets: self.names[..nt].to_vec(),
+            series,
+            skipped: short
+                .into_iter()
+                .map(|s| (panel.ids[s].clone(), panel.series_len(s)))
+                .collect(),
+        })
+    }
+
+    /// Validation loss of the current weights on `panel`'s validation part, in the network's
+    /// own (normalised) units: the number early stopping watched.
+    ///
+    /// # Errors
+    /// As [`TrainedForecaster::evaluate`].
+    pub fn validation_loss(&self, panel: &Panel) -> Result<f64> {
+        self.check_columns(panel)?;
+        let prep = super::Prepared::new(&self.config, panel)?;
+        let w = prep.windows(&self.config, &self.norm, Part::Val);
+        Ok(train::mse(
+            &self.network,
+            &mut Workspace::new(&self.network),
+            &w,
+            CHUNK,
+        ))
+    }
+
+    /// Mean squared error over the windows of `index` at the model's horizon, in globally scaled
+    /// units whatever the normalisation (so that candidates and trials compare): `scaled` is the
+    /// panel through the saved scalers.
+    ///
+    /// # Errors
+    /// As [`TrainedForecaster::evaluate`]; an empty index gives NaN.
+    pub fn level_mse(&self, scaled: &[f32], index: &WindowIndex) -> Result<f64> {
+        let (f, nt) = (self.names.len(), self.n_targets);
+        let mh = self.config.model_horizon();
+        let n = index.len();
+        let pred = self.predict_paths(scaled, &|j| index.origin(j), n, mh)?;
+        let mut sum = 0f64;
+        for w in 0..n {
+            let t = index.origin(w);
+            for h in 0..mh {
+                for k in 0..nt {
+                    let e = pred[(w * mh + h) * nt + k] as f64 - scaled[(t + h) * f + k] as f64;
+                    sum += e * e;
+                }
+            }
+        }
+        Ok(sum / (n * mh * nt) as f64)
+    }
+}
