@@ -677,3 +677,167 @@ fn extreme_but_valid_data_trains_with_finite_forecasts() {
         }
     }
 }
+
+/// The panel options of a quick global model on the bundled five-city weather panel.
+fn panel_args(csv: &Path) -> Vec<&str> {
+    vec![
+        "--data",
+        csv.to_str().unwrap(),
+        "--id-col",
+        "city",
+        "--target",
+        "avg_temp_f",
+        "--features",
+        "avg_temp_f,avg_humidity_pct",
+        "--lookback",
+        "14",
+        "--horizon",
+        "3",
+        "--layers",
+        "8",
+        "--epochs",
+        "3",
+        "--normalize",
+        "window",
+    ]
+}
+
+#[test]
+fn a_panel_trains_one_global_model_then_evaluates_forecasts_and_inspects() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = data("weather_cities_daily.csv");
+    let out = tmp.path().join("panel");
+    let mut args = vec!["train"];
+    args.extend(panel_args(&csv));
+    args.extend(["--out", out.to_str().unwrap(), "--quiet"]);
+    let o = run(&args);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stdout.contains("5 series (3655 rows)"), "{stdout}");
+    assert!(
+        stdout.contains("per series MASE") && stdout.contains("San Diego"),
+        "{stdout}"
+    );
+    for f in ["mase.png", "forecast.png", "metrics.json"] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    // Every series' test predictions and forecast, series_id first.
+    let preds = std::fs::read_to_string(out.join("predictions.csv")).unwrap();
+    assert!(
+        preds.starts_with("series_id,origin,step,target,"),
+        "{preds}"
+    );
+    let forecast = std::fs::read_to_string(out.join("forecast.csv")).unwrap();
+    assert!(
+        forecast.starts_with("series_id,date,avg_temp_f\n"),
+        "{forecast}"
+    );
+    assert_eq!(forecast.lines().count(), 1 + 5 * 3);
+    assert!(forecast.contains("\nMumbai,2018-01-03,"), "{forecast}");
+    // metrics.json holds every series and the across-series summary.
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    let per = &m["test"]["panel"]["per_series"];
+    assert_eq!(per.as_object().unwrap().len(), 5);
+    assert!(per["Beijing"]["avg_temp_f"]["model"]["mase"].is_number());
+    assert!(m["test"]["panel"]["targets"]["avg_temp_f"]["median_mase"]["model"].is_number());
+    assert_eq!(m["series"], 5);
+    // evaluate reproduces train's scores exactly (the model's --id-col is in its config.toml);
+    // forecast takes --series.
+    let model = out.to_str().unwrap();
+    let o = run(&[
+        "evaluate",
+        "--model",
+        model,
+        "--data",
+        csv.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let ev: serde_json::Value = serde_json::from_str(&text(&o).0).unwrap();
+    assert_eq!(ev["panel"]["per_series"], m["test"]["panel"]["per_series"]);
+    let o = run(&[
+        "forecast",
+        "--model",
+        model,
+        "--data",
+        csv.to_str().unwrap(),
+        "--series",
+        "Chicago,Auckland",
+    ]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert_eq!(stdout.lines().count(), 1 + 2 * 3, "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("Auckland,2018-01-01,"),
+        "{stdout}"
+    );
+    fails_with(
+        &[
+            "forecast",
+            "--model",
+            model,
+            "--data",
+            csv.to_str().unwrap(),
+            "--series",
+            "Paris",
+        ],
+        1,
+        &["no series 'Paris'", "Auckland, Beijing"],
+    );
+    // inspect lists the series and the roles, without --target.
+    let o = run(&[
+        "inspect",
+        "--data",
+        csv.to_str().unwrap(),
+        "--id-col",
+        "city",
+    ]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("panel of 5 series (id column 'city')"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("suggested: lstmcast train"), "{stdout}");
+}
+
+#[test]
+fn tune_and_backtest_accept_panels() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = data("weather_cities_daily.csv");
+    let out = tmp.path().join("bt");
+    let mut args = vec!["backtest"];
+    args.extend(panel_args(&csv));
+    args.extend(["--folds", "2", "--out", out.to_str().unwrap(), "--quiet"]);
+    let o = run(&args);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stdout.contains("2 folds"), "{stdout}");
+    let bt = std::fs::read_to_string(out.join("backtest.csv")).unwrap();
+    assert!(bt.starts_with("fold,series_id,origin,"), "{bt}");
+    assert!(bt.contains(",Beijing,") && bt.contains("\n2,"), "{bt}");
+    let out = tmp.path().join("tune");
+    let mut args = vec!["tune"];
+    args.extend(panel_args(&csv));
+    args.extend([
+        "--trials",
+        "2",
+        "--search-lookback",
+        "7,14",
+        "--min-epochs",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let o = run(&args);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stdout.contains("2 trials"), "{stdout}");
+    assert!(out.join("best/predictions.csv").is_file());
+}

@@ -548,7 +548,6 @@ pub fn forecast_csv(time_name: &str, id: Option<&str>, f: &Forecast) -> String {
 /// The content of `metrics.json`: the evaluation plus training facts.
 pub fn metrics(model: &TrainedForecaster, ev: &Evaluation) -> serde_json::Value {
     serde_json::json!({
-        "split": model.config.split,
         "series": model.ids.len(),
         "test": ev,
         "training": {

@@ -10,7 +10,7 @@ use crate::config::ForecasterConfig;
 use crate::data::Panel;
 use crate::error::{Error, Result};
 use crate::forecaster::{Evaluation, FitProgress, TrainedForecaster};
-use crate::split::{Calendar, PanelSplit, Splits};
+use crate::split::{Calendar, PanelSplit, SplitReport, Splits};
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 
@@ -139,7 +139,7 @@ pub fn backtest(
 ) -> Result<Backtest> {
     cfg.validate()?;
     let whole = cfg.split.resolve(panel)?;
-    let calendar: &Calendar = &whole.calendar;
+    let calendar: Calendar = whole.calendar;
     let n = calendar.len();
     let positions = Splits {
         train: 0..whole.val_start,
@@ -148,7 +148,7 @@ pub fn backtest(
     };
     let mut rows = fold_rows(&positions, n, cfg.horizon, opts)?;
     for r in &mut rows {
-        r.origin = calendar.label(r.test.start);
+        r.origin = calendar.label(panel, r.test.start);
     }
     let mut folds: Vec<Fold> = Vec::with_capacity(rows.len());
     for (i, r) in rows.iter().enumerate() {
@@ -165,7 +165,12 @@ pub fn backtest(
         let sub = panel.select(&keep);
         let rel = |x: &Range<usize>, base: usize| x.start - base..x.end - base;
         let split = PanelSplit {
-            calendar: calendar.clone(),
+            calendar,
+            report: SplitReport {
+                val_start: calendar.label(panel, r.val.start),
+                test_start: r.origin.clone(),
+                ..whole.report.clone()
+            },
             val_start: r.val.start,
             test_start: r.test.start,
             series: per_series

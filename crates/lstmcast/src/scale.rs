@@ -175,6 +175,7 @@ pub struct Scaler {
 
 impl Scaler {
     /// Fits scalers on the training rows only: `train[s]` are series `s`'s (local) training rows.
+    /// Per series, a series without training rows gets no scaler (it cannot be scaled).
     pub fn fit(
         kind: ScalerKind,
         scope: ScalerScope,
@@ -197,12 +198,18 @@ impl Scaler {
                     .collect()
             };
         let (ids, series) = match scope {
-            ScalerScope::Series => (
-                panel.ids.clone(),
-                (0..panel.n_series())
-                    .map(|s| fit_cols(&mut std::iter::once((s, train[s].clone()))))
-                    .collect(),
-            ),
+            ScalerScope::Series => {
+                let fitted: Vec<usize> = (0..panel.n_series())
+                    .filter(|&s| !train[s].is_empty())
+                    .collect();
+                (
+                    fitted.iter().map(|&s| panel.ids[s].clone()).collect(),
+                    fitted
+                        .iter()
+                        .map(|&s| fit_cols(&mut std::iter::once((s, train[s].clone()))))
+                        .collect(),
+                )
+            }
             ScalerScope::Global => (
                 vec![String::new()],
                 vec![fit_cols(&mut train.iter().cloned().enumerate())],
@@ -230,31 +237,25 @@ impl Scaler {
         }
     }
 
-    /// Scales every row of every series into a row-major `f32` matrix `[rows, columns]`.
-    ///
-    /// # Errors
-    /// A series these per-series scalers were not fitted on.
-    pub fn transform(&self, panel: &Panel) -> Result<Vec<f32>> {
+    /// Scales every row of every series into a row-major `f32` matrix `[rows, columns]`, and
+    /// says which series have no scaler (per-series scalers not fitted on them): their rows stay
+    /// 0 and must not be used.
+    pub fn transform(&self, panel: &Panel) -> (Vec<f32>, Vec<bool>) {
         let f = panel.names.len();
         let mut out = vec![0f32; panel.len() * f];
-        for s in 0..panel.n_series() {
-            let maps = self.for_series(&panel.ids[s]).ok_or_else(|| {
-                Error::config(
-                    "data",
-                    format!(
-                        "{}: the model has no scaler for {}, which was not in its training data; forecast only the series it was trained on, or train with --scaler-scope global",
-                        panel.source.display(),
-                        panel.series_label(s)
-                    ),
-                )
-            })?;
+        let mut unknown = vec![false; panel.n_series()];
+        for (s, unknown) in unknown.iter_mut().enumerate() {
+            let Some(maps) = self.for_series(&panel.ids[s]) else {
+                *unknown = true;
+                continue;
+            };
             for (c, m) in maps.iter().enumerate() {
                 for r in panel.rows(s) {
                     out[r * f + c] = m.transform(panel.columns[c][r]) as f32;
                 }
             }
         }
-        Ok(out)
+        (out, unknown)
     }
 }
 
@@ -356,7 +357,8 @@ mod tests {
         )
         .unwrap();
         let s = Scaler::fit(ScalerKind::Standard, ScalerScope::Series, &p, &[0..3, 0..3]);
-        let x = s.transform(&p).unwrap();
+        let (x, unknown) = s.transform(&p);
+        assert_eq!(unknown, vec![false, false]);
         // Each series: mean 92 / -8, std sqrt(8/3): both become -1.2247, 0, 1.2247.
         assert!(
             (x[0] - x[3]).abs() < 1e-6 && (x[2] - x[5]).abs() < 1e-6,
@@ -365,15 +367,14 @@ mod tests {
         assert!((x[2] - (2.0 / (8.0f32 / 3.0).sqrt())).abs() < 1e-5);
         let g = Scaler::fit(ScalerKind::Standard, ScalerScope::Global, &p, &[0..3, 0..3]);
         // Shared: mean 42, std about 50, so the cold series (first by id) is below -0.9.
-        assert!(g.transform(&p).unwrap()[0] < -0.9);
+        assert!(g.transform(&p).0[0] < -0.9);
         let other =
             Panel::from_series(vec!["y".into()], 1, vec![("new".into(), vec![vec![1.0]])]).unwrap();
-        assert!(s
-            .transform(&other)
-            .unwrap_err()
-            .to_string()
-            .contains("series 'new'"));
-        assert!(g.transform(&other).is_ok());
+        assert_eq!(s.transform(&other).1, vec![true]);
+        assert_eq!(g.transform(&other).1, vec![false]);
+        // A series without training rows gets no scaler of its own.
+        let none = Scaler::fit(ScalerKind::Standard, ScalerScope::Series, &p, &[0..3, 0..0]);
+        assert_eq!(none.ids, vec!["cold"]);
     }
 
     proptest! {

@@ -83,17 +83,55 @@ pub struct Splits {
     pub test: Range<usize>,
 }
 
-/// Positions in time shared by every series of a panel.
-#[derive(Debug, Clone, PartialEq)]
+/// Positions in time shared by every series of a panel. The positions are never stored: a
+/// merge over the series (each sorted) finds the timestamp at a position when it is needed, so
+/// the calendar costs no memory per row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Calendar {
-    /// The panel's distinct timestamps, sorted: position `p` is `times[p]`.
-    Times(Vec<Timestamp>),
+    /// The panel's distinct timestamps, in order: position `p` is the `p`-th of them.
+    Times {
+        /// How many distinct timestamps the panel has.
+        len: usize,
+    },
     /// Series aligned at their last row: row `r` of a series of `n` rows is position
     /// `r + longest − n`.
     EndAligned {
         /// The longest series' row count (the number of positions).
         longest: usize,
     },
+}
+
+/// Visits the distinct timestamps of `panel` in order, with their position and one series and
+/// local row holding each; stops when `visit` returns false.
+fn scan_distinct(panel: &Panel, mut visit: impl FnMut(usize, &Timestamp) -> bool) {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    if panel.n_series() == 1 {
+        for (p, t) in panel.timestamps.iter().enumerate() {
+            if !visit(p, t) {
+                return;
+            }
+        }
+        return;
+    }
+    let mut heap: BinaryHeap<Reverse<(i64, usize, usize)>> = (0..panel.n_series())
+        .filter(|&s| panel.series_len(s) > 0)
+        .map(|s| Reverse((panel.series_timestamps(s)[0].seconds(), s, 0)))
+        .collect();
+    let mut pos = 0;
+    let mut last: Option<i64> = None;
+    while let Some(Reverse((secs, s, r))) = heap.pop() {
+        if last != Some(secs) {
+            if !visit(pos, &panel.series_timestamps(s)[r]) {
+                return;
+            }
+            pos += 1;
+            last = Some(secs);
+        }
+        if let Some(t) = panel.series_timestamps(s).get(r + 1) {
+            heap.push(Reverse((t.seconds(), s, r + 1)));
+        }
+    }
 }
 
 impl Calendar {
@@ -106,17 +144,19 @@ impl Calendar {
                 .unwrap_or(0);
             return Calendar::EndAligned { longest };
         }
-        let mut times = panel.timestamps.clone();
-        times.sort_by_key(Timestamp::seconds);
-        times.dedup_by_key(|t| t.seconds());
-        Calendar::Times(times)
+        let mut len = 0;
+        scan_distinct(panel, |_, _| {
+            len += 1;
+            true
+        });
+        Calendar::Times { len }
     }
 
     /// Number of positions.
     pub fn len(&self) -> usize {
-        match self {
-            Calendar::Times(t) => t.len(),
-            Calendar::EndAligned { longest } => *longest,
+        match *self {
+            Calendar::Times { len } => len,
+            Calendar::EndAligned { longest } => longest,
         }
     }
 
@@ -125,29 +165,41 @@ impl Calendar {
         self.len() == 0
     }
 
-    /// How many rows of series `s` lie before position `pos`.
-    pub fn row_of(&self, panel: &Panel, s: usize, pos: usize) -> usize {
-        let n = panel.series_len(s);
-        match self {
-            Calendar::Times(times) => match times.get(pos) {
-                None => n,
-                Some(t) => {
-                    let limit = t.seconds();
-                    panel
-                        .series_timestamps(s)
-                        .partition_point(|x| x.seconds() < limit)
+    /// The timestamps at `positions` (`None` past the end); for the distinct-timestamp calendar
+    /// only (`None` otherwise).
+    pub fn times_at(&self, panel: &Panel, positions: &[usize]) -> Vec<Option<Timestamp>> {
+        let mut out = vec![None; positions.len()];
+        if let Calendar::Times { .. } = self {
+            let last = positions.iter().copied().max().unwrap_or(0);
+            scan_distinct(panel, |p, t| {
+                for (k, &want) in positions.iter().enumerate() {
+                    if want == p {
+                        out[k] = Some(*t);
+                    }
                 }
-            },
-            Calendar::EndAligned { longest } => pos.saturating_sub(longest - n).min(n),
+                p < last
+            });
         }
+        out
+    }
+
+    /// The number of positions before time `t` (distinct-timestamp calendar).
+    fn count_before(panel: &Panel, t: &Timestamp) -> usize {
+        let mut n = 0;
+        scan_distinct(panel, |_, x| {
+            let before = x.seconds() < t.seconds();
+            n += usize::from(before);
+            before
+        });
+        n
     }
 
     /// Position `pos` for people: its timestamp, or "k rows before the end".
-    pub fn label(&self, pos: usize) -> String {
+    pub fn label(&self, panel: &Panel, pos: usize) -> String {
         match self {
-            Calendar::Times(times) => times
-                .get(pos)
-                .map_or_else(|| "the end".into(), |t| t.to_string()),
+            Calendar::Times { .. } => {
+                self.times_at(panel, &[pos])[0].map_or_else(|| "the end".into(), |t| t.to_string())
+            }
             Calendar::EndAligned { longest } => match longest.saturating_sub(pos) {
                 0 => "the end".into(),
                 k => format!("{k} rows before the end of each series"),
@@ -157,13 +209,28 @@ impl Calendar {
 
     /// The rows of every series for the positions `train_start..val_start..test_start..test_end`.
     pub fn splits(&self, panel: &Panel, bounds: [usize; 4]) -> Vec<Splits> {
+        let limits = self.times_at(panel, &bounds);
         (0..panel.n_series())
             .map(|s| {
-                let [a, b, c, d] = bounds.map(|p| self.row_of(panel, s, p));
+                let n = panel.series_len(s);
+                let row_of = |k: usize| match self {
+                    Calendar::Times { .. } => match &limits[k] {
+                        None => n,
+                        Some(t) => {
+                            let limit = t.seconds();
+                            panel
+                                .series_timestamps(s)
+                                .partition_point(|x| x.seconds() < limit)
+                        }
+                    },
+                    Calendar::EndAligned { longest } => {
+                        bounds[k].saturating_sub(longest - n).min(n)
+                    }
+                };
                 Splits {
-                    train: a..b,
-                    val: b..c,
-                    test: c..d,
+                    train: row_of(0)..row_of(1),
+                    val: row_of(1)..row_of(2),
+                    test: row_of(2)..row_of(3),
                 }
             })
             .collect()
@@ -181,6 +248,8 @@ pub struct PanelSplit {
     pub test_start: usize,
     /// Per series (panel order): its rows in each part.
     pub series: Vec<Splits>,
+    /// The boundaries for people (see [`SplitReport`]).
+    pub report: SplitReport,
 }
 
 /// The boundaries of a split, as stored in `metrics.json`.
@@ -192,24 +261,6 @@ pub struct SplitReport {
     pub val_start: String,
     /// Where test starts.
     pub test_start: String,
-}
-
-impl PanelSplit {
-    /// The boundaries for people.
-    pub fn report(&self, spec: &SplitSpec) -> SplitReport {
-        SplitReport {
-            mode: if spec.last.is_some() {
-                "last"
-            } else if spec.at.is_some() {
-                "at"
-            } else {
-                "fractions"
-            }
-            .into(),
-            val_start: self.calendar.label(self.val_start),
-            test_start: self.calendar.label(self.test_start),
-        }
-    }
 }
 
 impl SplitSpec {
@@ -355,8 +406,8 @@ impl SplitSpec {
     pub fn resolve(&self, panel: &Panel) -> Result<PanelSplit> {
         let calendar = Calendar::of(panel, self);
         let n = calendar.len();
-        let [val_start, test_start] = match (&self.at, self.last, &calendar) {
-            (_, Some([v, t]), _) => {
+        let [val_start, test_start] = match (&self.at, self.last) {
+            (_, Some([v, t])) => {
                 if v + t >= n {
                     return Err(Error::config(
                         "split-last",
@@ -367,21 +418,25 @@ impl SplitSpec {
                 }
                 [n - v - t, n - t]
             }
-            (Some(at), None, Calendar::Times(times)) => {
+            (Some(at), None) => {
+                let [first, last] = calendar
+                    .times_at(panel, &[0, n.saturating_sub(1)])
+                    .try_into()
+                    .unwrap_or([None, None]);
                 let mut b = [0; 2];
                 for (k, text) in at.iter().enumerate() {
                     let t = Timestamp::parse(text)
-                        .filter(|t| times.first().map_or(true, |f| f.same_kind(t)))
+                        .filter(|t| first.map_or(true, |f| f.same_kind(t)))
                         .ok_or_else(|| {
                             Error::config(
                                 "split-at",
                                 format!(
                                     "'{text}' is not a timestamp like the data's ({})",
-                                    times.first().map_or_else(String::new, |t| t.to_string())
+                                    first.map_or_else(String::new, |t| t.to_string())
                                 ),
                             )
                         })?;
-                    b[k] = times.partition_point(|x| x.seconds() < t.seconds());
+                    b[k] = Calendar::count_before(panel, &t);
                 }
                 if b[0] == 0 || b[1] >= n {
                     return Err(Error::config(
@@ -391,8 +446,8 @@ impl SplitSpec {
                             at[0],
                             at[1],
                             if b[0] == 0 { "training" } else { "test" },
-                            calendar.label(0),
-                            calendar.label(n.saturating_sub(1))
+                            first.map_or_else(String::new, |t| t.to_string()),
+                            last.map_or_else(String::new, |t| t.to_string()),
                         ),
                     ));
                 }
@@ -400,11 +455,24 @@ impl SplitSpec {
             }
             _ => self.fraction_bounds(n),
         };
+        let report = SplitReport {
+            mode: if self.last.is_some() {
+                "last"
+            } else if self.at.is_some() {
+                "at"
+            } else {
+                "fractions"
+            }
+            .into(),
+            val_start: calendar.label(panel, val_start),
+            test_start: calendar.label(panel, test_start),
+        };
         Ok(PanelSplit {
             series: calendar.splits(panel, [0, val_start, test_start, n]),
             calendar,
             val_start,
             test_start,
+            report,
         })
     }
 }
@@ -430,7 +498,7 @@ fn check_at(at: &[String; 2]) -> Result<()> {
     }
 }
 
-/// A series left out of one part because it has too few rows there.
+/// A series left out of one part: too few rows there, or no scaler for it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Skipped {
     /// The series id.
@@ -442,6 +510,8 @@ pub struct Skipped {
     /// Rows the part would need (lookback + horizon for training, the horizon otherwise, with
     /// the inputs reaching back).
     pub needed: usize,
+    /// Why, for people ("3 rows, needs 7", "no training rows to fit its own scaler on").
+    pub why: String,
 }
 
 impl Splits {
@@ -615,7 +685,7 @@ mod tests {
                 test: 6..6
             }
         );
-        assert_eq!(s.report(&SplitSpec::default()).test_start, "8");
+        assert_eq!(s.report.test_start, "8");
     }
 
     #[test]

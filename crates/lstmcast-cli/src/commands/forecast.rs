@@ -11,10 +11,7 @@ pub fn run(a: ForecastArgs) -> anyhow::Result<()> {
         ts = ts.only(ids)?;
     }
     let f = model.forecast(&ts, a.horizon)?;
-    eprint!(
-        "{}",
-        super::report::forecast_skipped(&f, model.config.lookback)
-    );
+    eprint!("{}", super::report::forecast_skipped(&f));
     let text = artifact::forecast_csv(&ts.time_name, ts.id_name.as_deref(), &f);
     match &a.out {
         Some(p) => {

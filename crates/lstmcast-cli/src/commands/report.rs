@@ -41,7 +41,7 @@ pub fn skipped(list: &[Skipped], n_series: usize) -> String {
                 } else {
                     format!("'{}'", s.series)
                 };
-                format!("{who} ({} rows, needs {})", s.rows, s.needed)
+                format!("{who} ({})", s.why)
             })
             .collect();
         let more = if these.len() > 10 {
@@ -51,7 +51,7 @@ pub fn skipped(list: &[Skipped], n_series: usize) -> String {
         };
         let _ = writeln!(
             out,
-            "note: {} of {n_series} series left out of the {} part for too few rows: {}{more}",
+            "note: {} of {n_series} series left out of the {} part: {}{more}",
             these.len(),
             part.name(),
             named.join(", ")
@@ -60,8 +60,8 @@ pub fn skipped(list: &[Skipped], n_series: usize) -> String {
     out
 }
 
-/// A note on series the forecast left out (fewer rows than the lookback).
-pub fn forecast_skipped(f: &Forecast, lookback: usize) -> String {
+/// A note on series the forecast left out, and why.
+pub fn forecast_skipped(f: &Forecast) -> String {
     if f.skipped.is_empty() {
         return String::new();
     }
@@ -69,10 +69,10 @@ pub fn forecast_skipped(f: &Forecast, lookback: usize) -> String {
         .skipped
         .iter()
         .take(10)
-        .map(|(id, n)| format!("'{id}' ({n} rows)"))
+        .map(|(id, why)| format!("'{id}' ({why})"))
         .collect();
     format!(
-        "note: {} series not forecast, with fewer rows than the lookback {lookback}: {}{}\n",
+        "note: {} series not forecast: {}{}\n",
         f.skipped.len(),
         named.join(", "),
         if f.skipped.len() > 10 { " ..." } else { "" }
@@ -160,6 +160,13 @@ pub fn table(ev: &Evaluation, horizon: usize) -> String {
         "test split: {} windows, horizon {horizon}, seasonal period {}",
         ev.windows, ev.season
     );
+    if let (Some(sp), Some((first, last))) = (&ev.split, &ev.period) {
+        let _ = writeln!(
+            out,
+            "test period: window origins {first} .. {last} (validation from {}, test from {})",
+            sp.val_start, sp.test_start
+        );
+    }
     if let Some(p) = &ev.panel {
         let _ = writeln!(
             out,

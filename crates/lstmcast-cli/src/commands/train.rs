@@ -323,7 +323,7 @@ fn train_into(
             println!("{}", report::selection(sel));
         }
         print!("{}", report::skipped(&ev.skipped, ts.n_series()));
-        print!("{}", report::forecast_skipped(&future, cfg.lookback));
+        print!("{}", report::forecast_skipped(&future));
         print!("{}", report::table(&ev, cfg.horizon));
         println!(
             "\nforecast of the next {} step(s) in {}/forecast.csv; plots: loss.png, forecast.png{}",

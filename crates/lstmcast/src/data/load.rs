@@ -54,7 +54,20 @@ fn looks_like_time(s: &str) -> bool {
 /// non-numeric or infinite value, a missing value without `fill`, a duplicate (series, time),
 /// an unknown column or an undeclared text column: each names the file, line and column.
 pub fn load(path: impl AsRef<Path>, opts: &LoadOptions) -> Result<Panel> {
-    let path = path.as_ref();
+    load_as(path.as_ref(), opts, false)
+}
+
+/// Loads a file as [`load`] does but without requiring a target: with several numeric columns
+/// and no target named, every numeric column is loaded as an input and none as a target
+/// (`n_targets` is 0). For looking at a file (`lstmcast inspect`), not for training.
+///
+/// # Errors
+/// As [`load`], except for the missing target.
+pub fn describe(path: impl AsRef<Path>, opts: &LoadOptions) -> Result<Panel> {
+    load_as(path.as_ref(), opts, true)
+}
+
+fn load_as(path: &Path, opts: &LoadOptions, describe: bool) -> Result<Panel> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     if bytes.starts_with(b"PAR1") {
         let t = super::parquet::read_parquet(&bytes).map_err(|reason| Error::Data {
@@ -78,9 +91,9 @@ pub fn load(path: impl AsRef<Path>, opts: &LoadOptions) -> Result<Panel> {
             header: t.header,
             records,
         }
-        .into_panel(opts);
+        .into_panel(opts, describe);
     }
-    parse_csv(path, &bytes, opts)
+    csv_table(path, &bytes)?.into_panel(opts, describe)
 }
 
 /// Parses CSV bytes as [`load`] does; `path` is only used in messages.
@@ -88,7 +101,7 @@ pub fn load(path: impl AsRef<Path>, opts: &LoadOptions) -> Result<Panel> {
 /// # Errors
 /// As [`load`].
 pub fn parse_csv(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Panel> {
-    csv_table(path, bytes)?.into_panel(opts)
+    csv_table(path, bytes)?.into_panel(opts, false)
 }
 
 /// The records of a file: a header and rows of text cells, each with its line.
@@ -221,9 +234,9 @@ impl Table<'_> {
             .find(|(_, s)| !is_missing(s))
     }
 
-    fn into_panel(self, opts: &LoadOptions) -> Result<Panel> {
+    fn into_panel(self, opts: &LoadOptions, describe: bool) -> Result<Panel> {
         self.check_header()?;
-        let roles = self.roles(opts)?;
+        let roles = self.roles(opts, describe)?;
         let ids = self.ids(&roles)?;
         let times = self.times(&roles)?;
         let order = self.group(&roles, &ids, &times)?;
@@ -299,7 +312,7 @@ impl Table<'_> {
     }
 
     /// Decides every column's role; an unassigned text column is an error.
-    fn roles(&self, opts: &LoadOptions) -> Result<Roles> {
+    fn roles(&self, opts: &LoadOptions, describe: bool) -> Result<Roles> {
         let id = opts
             .id_col
             .as_deref()
@@ -367,6 +380,7 @@ impl Table<'_> {
         }
         let targets: Vec<usize> = if targets_named.is_empty() {
             match numeric.as_slice() {
+                [_, _, ..] if describe => Vec::new(),
                 [one] => vec![*one],
                 [] => return Err(self.err(2, None, "no numeric value column found".into())),
                 many => {

@@ -6,7 +6,7 @@
 //! averaged, never pooled. The other metrics pool every prediction.
 
 use crate::metrics::{score, Metrics};
-use crate::split::Skipped;
+use crate::split::{Skipped, SplitReport};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
@@ -111,7 +111,10 @@ pub struct Evaluation {
     pub windows: usize,
     /// Seasonal period used.
     pub season: usize,
-    /// The test period: first and last target timestamp scored.
+    /// Where validation and test start (on the data evaluated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<SplitReport>,
+    /// The test origins: first and last window origin scored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub period: Option<(String, String)>,
     /// Per target name: scores over all steps (errors pooled, MASE the mean over series).
@@ -238,6 +241,7 @@ impl Evaluation {
         Evaluation {
             windows,
             season,
+            split: None,
             period,
             overall,
             per_step,

@@ -19,7 +19,7 @@ use crate::engine::{rng_for, Network};
 use crate::error::{Error, Result};
 use crate::metrics::mase_scale;
 use crate::normalize::{CandidateScore, Normalize, Selection, WindowNorm};
-use crate::scale::{Scaler, ScalerScope};
+use crate::scale::Scaler;
 use crate::split::{rows_needed, too_short, PanelSplit, Part, Skipped, Splits};
 use crate::time::Frequency;
 use crate::train::{streams, EpochRecord, Status, TrainReport, TrainState};
@@ -105,19 +105,26 @@ pub(crate) fn part_index(
     part: Part,
     lookback: usize,
     horizon: usize,
-    excluded: &[bool],
+    unscaled: &[bool],
 ) -> Result<(WindowIndex, Vec<Skipped>)> {
     let mut segments = Vec::new();
     let mut skipped = Vec::new();
+    let needed = rows_needed(part, lookback, horizon);
     for (s, sp) in splits.iter().enumerate() {
         let rows = sp.part(part);
         let o = Splits::origins(rows, lookback, horizon);
-        if o.is_empty() || excluded[s] {
+        if o.is_empty() || unscaled[s] {
+            let why = if unscaled[s] {
+                "no scaler: no training rows of its own to fit one on".to_string()
+            } else {
+                format!("{} rows, needs {needed}", rows.len())
+            };
             skipped.push(Skipped {
                 series: panel.ids[s].clone(),
                 part,
                 rows: rows.len(),
-                needed: rows_needed(part, lookback, horizon),
+                needed,
+                why,
             });
             continue;
         }
@@ -169,12 +176,10 @@ impl Prepared {
     ) -> Result<Prepared> {
         cfg.validate()?;
         check_recursive(cfg, panel)?;
-        // A series without training rows has nothing to fit its own scaler on.
-        let excluded: Vec<bool> = split
-            .series
-            .iter()
-            .map(|s| cfg.scaler_scope == ScalerScope::Series && s.train.is_empty())
-            .collect();
+        let train: Vec<Range<usize>> = split.series.iter().map(|s| s.train.clone()).collect();
+        let scaler = Scaler::fit(cfg.scaler, cfg.scaler_scope, panel, &train);
+        // A series without training rows has no scaler of its own: it is left out.
+        let (scaled, unscaled) = scaler.transform(panel);
         // Train and validation windows predict the model's own horizon; test windows always
         // cover the full horizon so that both strategies are scored on the same targets.
         let mut skipped = Vec::new();
@@ -185,13 +190,10 @@ impl Prepared {
             } else {
                 cfg.model_horizon()
             };
-            let (index, sk) = part_index(panel, &split.series, part, cfg.lookback, h, &excluded)?;
+            let (index, sk) = part_index(panel, &split.series, part, cfg.lookback, h, &unscaled)?;
             skipped.extend(sk);
             parts.push(index);
         }
-        let train: Vec<Range<usize>> = split.series.iter().map(|s| s.train.clone()).collect();
-        let scaler = Scaler::fit(cfg.scaler, cfg.scaler_scope, panel, &train);
-        let scaled = scaler.transform(panel)?;
         check_f32_range(&scaled, panel)?;
         let [tr, va, te]: [WindowIndex; 3] = parts.try_into().unwrap_or_default();
         Ok(Prepared {

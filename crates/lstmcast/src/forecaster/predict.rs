@@ -30,8 +30,8 @@ pub struct Forecast {
     pub targets: Vec<String>,
     /// One forecast per series, in panel order.
     pub series: Vec<SeriesForecast>,
-    /// Series left out: `(id, rows it has)`, fewer than the lookback.
-    pub skipped: Vec<(String, usize)>,
+    /// Series left out: `(id, why)`: fewer rows than the lookback, or no scaler for it.
+    pub skipped: Vec<(String, String)>,
 }
 
 /// Contexts predicted per pass.
@@ -157,9 +157,8 @@ impl TrainedForecaster {
         self.check_columns(panel)?;
         let cfg = &self.config;
         let (l, nt, hz) = (cfg.lookback, self.n_targets, cfg.horizon);
-        let none = vec![false; panel.n_series()];
-        let (test, skipped) = part_index(panel, &split.series, Part::Test, l, hz, &none)?;
-        let scaled = self.scaler.transform(panel)?;
+        let (scaled, unscaled) = self.scaler.transform(panel);
+        let (test, skipped) = part_index(panel, &split.series, Part::Test, l, hz, &unscaled)?;
         let n_win = test.len();
         let pred = self.predict_paths(&scaled, &|j| test.origin(j), n_win, hz)?;
         if pred.iter().any(|v| !v.is_finite()) {
@@ -206,6 +205,7 @@ impl TrainedForecaster {
             panel.has_ids(),
         );
         ev.skipped = skipped;
+        ev.split = Some(split.report.clone());
         Ok(ev)
     }
 
@@ -224,9 +224,29 @@ impl TrainedForecaster {
             return Err(Error::config("horizon", "must be at least 1"));
         }
         let (l, nt) = (self.config.lookback, self.n_targets);
-        let (usable, short): (Vec<usize>, Vec<usize>) =
-            (0..panel.n_series()).partition(|&s| panel.series_len(s) >= l);
+        let (scaled, unscaled) = self.scaler.transform(panel);
+        let mut usable = Vec::new();
+        let mut skipped = Vec::new();
+        for (s, &no_scaler) in unscaled.iter().enumerate() {
+            let n = panel.series_len(s);
+            if no_scaler {
+                skipped.push((panel.ids[s].clone(), "not in the model's training data, so it has no scaler; train with --scaler-scope global to forecast new series".to_string()));
+            } else if n < l {
+                skipped.push((
+                    panel.ids[s].clone(),
+                    format!("{n} rows, fewer than the lookback {l}"),
+                ));
+            } else {
+                usable.push(s);
+            }
+        }
         if usable.is_empty() {
+            if let (Some((_, why)), true) = (skipped.first(), unscaled.iter().all(|&u| u)) {
+                return Err(Error::Forecast(format!(
+                    "{}: no series can be forecast: {why}",
+                    panel.source.display()
+                )));
+            }
             let longest = (0..panel.n_series())
                 .map(|s| panel.series_len(s))
                 .max()
@@ -240,7 +260,6 @@ impl TrainedForecaster {
         let freq = panel.frequency().or(self.frequency).ok_or_else(|| {
             Error::Forecast(format!("{}: timestamps are irregular, so future timestamps cannot be continued; resample the data to a regular step", panel.source.display()))
         })?;
-        let scaled = self.scaler.transform(panel)?;
         let pred = self.predict_paths(
             &scaled,
             &|j| panel.offsets[usable[j] + 1],
@@ -280,10 +299,7 @@ impl TrainedForecaster {
         Ok(Forecast {
             targets: self.names[..nt].to_vec(),
             series,
-            skipped: short
-                .into_iter()
-                .map(|s| (panel.ids[s].clone(), panel.series_len(s)))
-                .collect(),
+            skipped,
         })
     }
 

@@ -268,8 +268,9 @@ pub struct TrainState {
     pub partial_loss: f64,
     /// Seconds spent in the current epoch so far.
     pub partial_seconds: f64,
-    /// The current epoch's window order.
-    pub order: Vec<usize>,
+    /// The current epoch's window order (4 bytes a window: a panel of millions of windows keeps
+    /// it smaller than its data).
+    pub order: Vec<u32>,
     /// The epoch `order` was shuffled for (so that a run interrupted before its first batch
     /// does not shuffle twice).
     pub shuffled_for: usize,
@@ -315,7 +316,7 @@ impl TrainState {
             next_batch: 0,
             partial_loss: 0.0,
             partial_seconds: 0.0,
-            order: (0..n_train).collect(),
+            order: (0..n_train as u32).collect(),
             shuffled_for: 0,
             adam: Adam::new(
                 net.n_params(),
@@ -381,6 +382,7 @@ impl TrainState {
             x: Vec::new(),
             y: Vec::new(),
         };
+        let mut idx: Vec<usize> = Vec::with_capacity(opts.batch_size);
         let uses_dropout = net.spec().dropout > 0.0 || net.spec().recurrent_dropout > 0.0;
         let limit = until_epochs.min(opts.epochs);
         while !self.finished && self.epochs_done < limit {
@@ -404,7 +406,9 @@ impl TrainState {
                 let bi = self.next_batch;
                 let lo = bi * opts.batch_size;
                 let chunk = &self.order[lo..(lo + opts.batch_size).min(self.order.len())];
-                batch.fill(train, chunk);
+                idx.clear();
+                idx.extend(chunk.iter().map(|&w| w as usize));
+                batch.fill(train, &idx);
                 let rng: Option<&mut Rng> = if uses_dropout {
                     Some(&mut dropout_rng)
                 } else {
@@ -542,18 +546,18 @@ pub fn train(
 /// Fills `order` (as many slots as windows) with an equal share of windows from every series of
 /// `index`: the first `len % series` series get one more. Each series' windows are taken in a
 /// shuffled order, cycling through fresh shuffles when its share exceeds its windows.
-fn per_series_order(order: &mut [usize], index: &crate::window::WindowIndex, rng: &mut Rng) {
+fn per_series_order(order: &mut [u32], index: &crate::window::WindowIndex, rng: &mut Rng) {
     let n_seg = index.segments().len().max(1);
     let (q, extra) = (order.len() / n_seg, order.len() % n_seg);
     let mut at = 0;
-    let mut pool: Vec<usize> = Vec::new();
+    let mut pool: Vec<u32> = Vec::new();
     for k in 0..index.segments().len() {
         let share = q + usize::from(k < extra);
         let windows = index.segment_windows(k);
         let mut taken = 0;
         while taken < share {
             pool.clear();
-            pool.extend(windows.clone());
+            pool.extend(windows.clone().map(|w| w as u32));
             shuffle(&mut pool, rng);
             let m = (share - taken).min(pool.len());
             order[at..at + m].copy_from_slice(&pool[..m]);
@@ -563,10 +567,51 @@ fn per_series_order(order: &mut [usize], index: &crate::window::WindowIndex, rng
     }
 }
 
-/// Fisher–Yates shuffle from the given generator.
-pub fn shuffle(v: &mut [usize], rng: &mut Rng) {
+/// Fisher–Yates shuffle from the given generator (the draws are `usize` whatever `T` is, so the
+/// order does not depend on the element type).
+pub fn shuffle<T>(v: &mut [T], rng: &mut Rng) {
     for i in (1..v.len()).rev() {
         let j = rng.gen_range(0..=i);
         v.swap(i, j);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::window::{Segment, WindowIndex};
+
+    #[test]
+    fn per_series_order_gives_every_series_an_equal_share() {
+        // Windows 0..90 belong to series 0, 90..96 to series 1, 96..100 to series 2.
+        let index = WindowIndex::new(vec![
+            Segment {
+                series: 0,
+                origins: 10..100,
+            },
+            Segment {
+                series: 1,
+                origins: 210..216,
+            },
+            Segment {
+                series: 2,
+                origins: 310..314,
+            },
+        ]);
+        let mut order = vec![0; 100];
+        per_series_order(&mut order, &index, &mut rng_for(1, streams::SHUFFLE));
+        let count = |r: std::ops::Range<u32>| order.iter().filter(|w| r.contains(w)).count();
+        // 100 slots over 3 series: 34, 33, 33.
+        assert_eq!((count(0..90), count(90..96), count(96..100)), (34, 33, 33));
+        // A series with fewer windows than its share cycles through all of them evenly.
+        for w in 96..100 {
+            let n = order.iter().filter(|&&x| x == w).count();
+            assert!((8..=9).contains(&n), "window {w} drawn {n} times");
+        }
+        // The long series' share has no repeats.
+        let mut long: Vec<u32> = order.iter().copied().filter(|w| *w < 90).collect();
+        long.sort_unstable();
+        long.dedup();
+        assert_eq!(long.len(), 34);
     }
 }
