@@ -721,6 +721,11 @@ fn a_panel_trains_one_global_model_then_evaluates_forecasts_and_inspects() {
     for f in ["mase.png", "forecast.png", "metrics.json"] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
+    // A panel's run folder is replaced with --force like any other (every file is lstmcast's).
+    let mut again = args.clone();
+    again.push("--force");
+    let o = run(&again);
+    assert!(o.status.success(), "{}", text(&o).1);
     // Every series' test predictions and forecast, series_id first.
     let preds = std::fs::read_to_string(out.join("predictions.csv")).unwrap();
     assert!(

@@ -82,7 +82,7 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 /// Entries of an lstmcast folder that no lstmcast command writes (so `--force` must not delete
 /// them).
 fn foreign_entries(dir: &Path) -> Result<Vec<String>> {
-    const FILES: [&str; 20] = [
+    const FILES: [&str; 22] = [
         MARKER,
         "config.toml",
         "scaler.json",
@@ -103,6 +103,8 @@ fn foreign_entries(dir: &Path) -> Result<Vec<String>> {
         "loss.png",
         "forecast.svg",
         "forecast.png",
+        "mase.svg",
+        "mase.png",
     ];
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {

@@ -461,22 +461,35 @@ pub fn write_forecast_charts(
         return write_charts(dir, "forecast", &charts);
     }
     let target = panel.names[0].clone();
-    let mut picked: Vec<usize> = Vec::new();
+    let mut picked: Vec<(usize, &str)> = Vec::new();
     if let Some(t) = ev.panel.as_ref().and_then(|p| p.targets.get(&target)) {
-        for sm in [&t.best, &t.median, &t.worst].into_iter().flatten() {
+        for (sm, rank) in [
+            (&t.best, "best"),
+            (&t.median, "median"),
+            (&t.worst, "worst"),
+        ] {
+            let Some(sm) = sm else { continue };
             if let Some(s) = panel.series_index(&sm.series) {
-                if !picked.contains(&s) {
-                    picked.push(s);
+                if !picked.iter().any(|(p, _)| *p == s) {
+                    picked.push((s, rank));
                 }
             }
         }
     }
     if picked.is_empty() {
-        picked.push(0);
+        picked.push((0, "first"));
     }
     let charts: Vec<Chart> = picked
         .iter()
-        .map(|&s| forecast_chart(panel, s, ev, future_of(s), 0))
+        .map(|&(s, rank)| {
+            let mut c = forecast_chart(panel, s, ev, future_of(s), 0);
+            c.title = format!(
+                "{} ({rank} of {} series by MASE)",
+                c.title,
+                panel.n_series()
+            );
+            c
+        })
         .collect();
     write_charts(dir, "forecast", &charts)?;
     write_chart(dir, "mase", &mase_chart(ev, &target))
