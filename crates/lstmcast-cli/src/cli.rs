@@ -233,9 +233,13 @@ pub struct EvaluateArgs {
     /// A run folder written by `lstmcast train`.
     #[arg(long)]
     pub model: PathBuf,
-    /// The CSV to score (same columns as in training).
+    /// The data to score: the columns the model was trained on, found by name (their order and
+    /// other columns do not matter).
     #[arg(long)]
     pub data: PathBuf,
+    /// Fill missing values: none (error), linear or forward (default: as in training).
+    #[arg(long)]
+    pub fill: Option<String>,
     /// Also write every test prediction to this CSV.
     #[arg(long)]
     pub predictions: Option<PathBuf>,
@@ -250,9 +254,13 @@ pub struct ForecastArgs {
     /// A run folder written by `lstmcast train`.
     #[arg(long)]
     pub model: PathBuf,
-    /// The data file whose last rows (of every series) start the forecast.
+    /// The data file whose last rows (of every series) start the forecast: the columns the model
+    /// was trained on, found by name (their order and other columns do not matter).
     #[arg(long)]
     pub data: PathBuf,
+    /// Fill missing values: none (error), linear or forward (default: as in training).
+    #[arg(long)]
+    pub fill: Option<String>,
     /// Forecast only these series, comma-separated ids (default: every series).
     #[arg(long, value_delimiter = ',')]
     pub series: Option<Vec<String>>,

@@ -846,3 +846,96 @@ fn tune_and_backtest_accept_panels() {
     assert!(stdout.contains("2 trials"), "{stdout}");
     assert!(out.join("best/predictions.csv").is_file());
 }
+
+#[test]
+fn forecast_and_evaluate_find_the_columns_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("m");
+    let csv = data("economics.csv");
+    let o = run(&[
+        "train",
+        "--data",
+        csv.to_str().unwrap(),
+        "--target",
+        "unemploy",
+        "--features",
+        "psavert,uempmed",
+        "--epochs",
+        "2",
+        "--layers",
+        "4",
+        "--normalize",
+        "global",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    // The run's configuration names the columns actually used, in the model's order.
+    let cfg = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(
+        cfg.contains("target = [\"unemploy\"]")
+            && cfg.contains("features = [\"unemploy\", \"psavert\", \"uempmed\"]")
+            && cfg.contains("time_col = \"date\""),
+        "{cfg}"
+    );
+    // A production file: other column order, an extra numeric and an extra text column; and the
+    // same with a trailing empty cell in a model column.
+    let text_in = std::fs::read_to_string(&csv).unwrap();
+    let rows: Vec<&str> = text_in.lines().skip(1).collect();
+    let production = |gap: bool| {
+        let mut prod = String::from("note,uempmed,extra,unemploy,date,psavert\n");
+        for (i, l) in rows.iter().enumerate() {
+            let f: Vec<&str> = l.split(',').collect();
+            let uempmed = if gap && i + 1 == rows.len() { "" } else { f[4] };
+            prod.push_str(&format!("x{i},{uempmed},7,{},{},{}\n", f[5], f[0], f[3]));
+        }
+        let p = tmp.path().join(if gap { "gap.csv" } else { "prod.csv" });
+        std::fs::write(&p, prod).unwrap();
+        p
+    };
+    let model = out.to_str().unwrap();
+    let plain = run(&[
+        "forecast",
+        "--model",
+        model,
+        "--data",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(plain.status.success(), "{}", text(&plain).1);
+    let p = production(false);
+    let o = run(&["forecast", "--model", model, "--data", p.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    assert_eq!(
+        text(&o).0,
+        text(&plain).0,
+        "same values, other layout: the same forecast"
+    );
+    let g = production(true);
+    fails_with(
+        &["forecast", "--model", model, "--data", g.to_str().unwrap()],
+        1,
+        &["gap.csv", "column 'uempmed'", "--fill"],
+    );
+    let o = run(&[
+        "forecast",
+        "--model",
+        model,
+        "--data",
+        g.to_str().unwrap(),
+        "--fill",
+        "forward",
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let o = run(&[
+        "evaluate",
+        "--model",
+        model,
+        "--data",
+        p.to_str().unwrap(),
+        "--fill",
+        "forward",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+}

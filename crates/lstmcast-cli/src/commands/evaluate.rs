@@ -6,7 +6,10 @@ use lstmcast::{artifact, TrainedForecaster};
 
 pub fn run(a: EvaluateArgs) -> anyhow::Result<()> {
     let model = TrainedForecaster::load(&a.model)?;
-    let ts = lstmcast::load(&a.data, &model.config.data)?;
+    let ts = lstmcast::load(
+        &a.data,
+        &super::model_load_options(&model, a.fill.as_deref())?,
+    )?;
     let ev = model.evaluate(&ts)?;
     if let Some(p) = &a.predictions {
         guard_input(&a.data, p)?;

@@ -6,7 +6,10 @@ use lstmcast::{artifact, TrainedForecaster};
 
 pub fn run(a: ForecastArgs) -> anyhow::Result<()> {
     let model = TrainedForecaster::load(&a.model)?;
-    let mut ts = lstmcast::load(&a.data, &model.config.data)?;
+    let mut ts = lstmcast::load(
+        &a.data,
+        &super::model_load_options(&model, a.fill.as_deref())?,
+    )?;
     if let Some(ids) = &a.series {
         ts = ts.only(ids)?;
     }

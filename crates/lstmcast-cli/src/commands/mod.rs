@@ -24,6 +24,22 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// The model's load options with `--fill` applied.
+pub fn model_load_options(
+    model: &lstmcast::TrainedForecaster,
+    fill: Option<&str>,
+) -> anyhow::Result<lstmcast::LoadOptions> {
+    let mut opts = model.config.data.clone();
+    if fill.is_some() {
+        opts.fill = load_options(&crate::cli::DataArgs {
+            fill: fill.map(str::to_string),
+            ..Default::default()
+        })?
+        .fill;
+    }
+    Ok(opts)
+}
+
 /// Load options from the data flags.
 pub fn load_options(d: &crate::cli::DataArgs) -> anyhow::Result<lstmcast::LoadOptions> {
     Ok(lstmcast::LoadOptions {

@@ -358,6 +358,8 @@ impl Table<'_> {
                 _ if targets_named.contains(&c) || features_named.contains(&c) => {
                     // Named explicitly: its cells are parsed and the first bad one is reported.
                 }
+                // With the inputs listed explicitly, other columns are not used by choice.
+                _ if !features_named.is_empty() => {}
                 Some((line, v)) => {
                     let h = &self.header[c];
                     return Err(self.err(
@@ -563,8 +565,10 @@ impl Table<'_> {
                             self.records[b].0,
                             Some(&self.header[tc]),
                             format!(
-                                "duplicate timestamp{series}: '{}' is also on line {}; each time may appear once per series (remove one of the rows)",
-                                t[b], self.records[a].0
+                                "duplicate timestamp{series}: '{}' is also on line {}; each time may appear once per series (remove one of the rows{})",
+                                t[b],
+                                self.records[a].0,
+                                if roles.id.is_none() { ", or pass --id-col if the file holds several series" } else { "" }
                             ),
                         ));
                     }

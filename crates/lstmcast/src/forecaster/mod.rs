@@ -503,8 +503,16 @@ impl TrainedForecaster {
         let season = cfg
             .season
             .unwrap_or_else(|| panel.frequency().map(|f| f.default_season()).unwrap_or(1));
+        // The columns are resolved once and recorded by name: evaluate and forecast select
+        // them by name, whatever the order or the extra columns of their files.
+        let mut config = cfg.clone();
+        config.data.target = panel.target_names().to_vec();
+        config.data.features = panel.names.clone();
+        if panel.time_name != "row" || config.data.time_col.is_some() {
+            config.data.time_col = Some(panel.time_name.clone());
+        }
         TrainedForecaster {
-            config: cfg.clone(),
+            config,
             scaler: prep.scaler.clone(),
             norm,
             selection: None,
