@@ -589,7 +589,7 @@ pub fn trials_csv(r: &crate::tune::TuneResult) -> String {
                 .iter()
                 .map(|u| u.to_string())
                 .collect::<Vec<_>>()
-                .join(" "),
+                .join(","),
             p.dropout.to_string(),
             p.learning_rate.to_string(),
             p.batch_size.to_string(),

@@ -24,6 +24,12 @@ pub enum Strategy {
     Recursive,
 }
 
+/// Writes an `f32` as the shortest decimal that reads back to it (`0.1`, not
+/// `0.10000000149011612` as its `f64` widening would print).
+pub fn short_f32<S: serde::Serializer>(v: &f32, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_f64(v.to_string().parse::<f64>().unwrap_or(*v as f64))
+}
+
 /// The network's shape beyond what the data fixes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -31,8 +37,10 @@ pub struct ModelConfig {
     /// Units per stacked LSTM layer, bottom first (default `[50]`).
     pub layers: Vec<usize>,
     /// Input dropout of each LSTM layer, in [0, 1) (default 0).
+    #[serde(serialize_with = "short_f32")]
     pub dropout: f32,
     /// Variational recurrent dropout, in [0, 1) (default 0).
+    #[serde(serialize_with = "short_f32")]
     pub recurrent_dropout: f32,
 }
 
@@ -203,10 +211,12 @@ mod tests {
             ..Default::default()
         };
         c.model.layers = vec![16, 8];
+        c.model.dropout = 0.1;
         c.training.clip_norm = Some(1.0);
         c.data.target = vec!["y".into()];
         let back = ForecasterConfig::from_toml_str(&c.to_toml()).unwrap();
         assert_eq!(back, c);
+        assert!(c.to_toml().contains("dropout = 0.1\n"), "{}", c.to_toml());
     }
 
     #[test]

@@ -59,7 +59,9 @@ pub fn score(actual: &[f64], pred: &[f64], mase_scale: Option<f64>) -> Metrics {
 }
 
 /// In-sample seasonal-naive MAE on `train` with period `season`: mean of `|y[t] − y[t − season]|`.
-/// `None` when the training rows are not longer than one season or the series repeats exactly.
+/// `None` when the training rows are not longer than one season or the series repeats
+/// exactly, to within rounding: a scale below 1e-9 of the rows' mean absolute value is noise,
+/// not a usable denominator.
 pub fn mase_scale(train: &[f64], season: usize) -> Option<f64> {
     let m = season.max(1);
     if train.len() <= m {
@@ -69,7 +71,8 @@ pub fn mase_scale(train: &[f64], season: usize) -> Option<f64> {
         .map(|t| (train[t] - train[t - m]).abs())
         .sum::<f64>()
         / (train.len() - m) as f64;
-    (s > 0.0).then_some(s)
+    let magnitude = train.iter().map(|v| v.abs()).sum::<f64>() / train.len() as f64;
+    (s > 1e-9 * magnitude && s > 0.0).then_some(s)
 }
 
 /// Seasonal-naive forecast of step `h` (1-based) for a window whose first target row is `origin`:
@@ -111,6 +114,16 @@ mod tests {
         // season 3: |1−1| + |2−2| + |4−3| + |1−1| over 4 = 0.25
         assert!((mase_scale(&y, 3).unwrap() - 0.25).abs() < 1e-12);
         assert_eq!(mase_scale(&[5.0, 5.0, 5.0], 1), None);
+        // A cycle that repeats up to rounding (differences around 1e-15 on values around 10) has
+        // no usable scale either.
+        let cycle: Vec<f64> = (0..48)
+            .map(|t| 10.0 + 3.0 * (t as f64 * std::f64::consts::PI / 6.0).sin())
+            .collect();
+        let s = (12..48)
+            .map(|t| (cycle[t] - cycle[t - 12]).abs())
+            .sum::<f64>();
+        assert!(s > 0.0 && s < 1e-12, "{s}");
+        assert_eq!(mase_scale(&cycle, 12), None);
         // origin 6 (value 1.0 at row 6), season 3: step 1 → row 3, step 2 → row 4, step 4 → row 6.
         assert_eq!(seasonal_naive(&y, 6, 1, 3), 1.0);
         assert_eq!(seasonal_naive(&y, 6, 2, 3), 2.0);

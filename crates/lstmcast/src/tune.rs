@@ -72,6 +72,7 @@ pub struct TrialParams {
     /// Units per layer.
     pub layers: Vec<usize>,
     /// Dropout.
+    #[serde(serialize_with = "crate::config::short_f32")]
     pub dropout: f32,
     /// Learning rate.
     pub learning_rate: f64,

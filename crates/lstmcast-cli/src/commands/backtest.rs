@@ -52,10 +52,10 @@ pub fn run(a: BacktestArgs) -> anyhow::Result<()> {
         plot::write_chart(dir, "backtest", &plot::backtest_chart(&ts, &bt, 0, 0))
     })?;
     println!(
-        "walk-forward backtest: {} folds, refit {:?}, {:?} training window, horizon {}",
+        "walk-forward backtest: {} folds, refit {}, {} training window, horizon {}",
         bt.folds.len(),
-        refit,
-        window,
+        a.refit,
+        a.window,
         cfg.horizon
     );
     println!("  fold  origin        train rows   windows  target          lstm MASE  naive MASE  snaive MASE");
