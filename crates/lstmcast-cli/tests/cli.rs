@@ -939,3 +939,53 @@ fn forecast_and_evaluate_find_the_columns_by_name() {
     ]);
     assert!(o.status.success(), "{}", text(&o).1);
 }
+
+#[test]
+fn evaluate_names_the_test_period_and_warns_when_it_overlaps_training() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("m");
+    let csv = data("nottem.csv");
+    let o = run(&quick_train(&csv, &out, "1"));
+    assert!(o.status.success(), "{}", text(&o).1);
+    let model = out.to_str().unwrap();
+    let o = run(&[
+        "evaluate",
+        "--model",
+        model,
+        "--data",
+        csv.to_str().unwrap(),
+    ]);
+    let (stdout, _) = text(&o);
+    assert!(
+        stdout.contains("test from 1936-01-01") && !stdout.contains("warning"),
+        "{stdout}"
+    );
+    // The first 180 rows: their test period (from 1932) lies in the model's training rows.
+    let head: String = std::fs::read_to_string(&csv)
+        .unwrap()
+        .lines()
+        .take(181)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let early = tmp.path().join("early.csv");
+    std::fs::write(&early, head).unwrap();
+    let o = run(&[
+        "evaluate",
+        "--model",
+        model,
+        "--data",
+        early.to_str().unwrap(),
+        "--json",
+    ]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    let ev: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(ev["split"]["test_start"], "1932-01-01");
+    assert!(
+        ev["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("not out-of-sample"),
+        "{stdout}"
+    );
+}

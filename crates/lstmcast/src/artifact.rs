@@ -40,6 +40,8 @@ struct ModelMeta {
     season: usize,
     /// Per series, per target.
     mase_scale: Vec<Vec<Option<f64>>>,
+    #[serde(default)]
+    trained_split: Option<crate::split::SplitReport>,
     norm: WindowNorm,
     selection: Option<Selection>,
     report: TrainReport,
@@ -216,6 +218,7 @@ impl TrainedForecaster {
             n_targets: self.n_targets,
             id_name: self.id_name.clone(),
             ids: self.ids.clone(),
+            trained_split: self.trained_split.clone(),
             frequency: self.frequency,
             season: self.season,
             mase_scale: self.mase_scale.clone(),
@@ -394,6 +397,7 @@ impl TrainedForecaster {
             n_targets: meta.n_targets,
             id_name: meta.id_name,
             ids: meta.ids,
+            trained_split: meta.trained_split,
             frequency: meta.frequency,
             season: meta.season,
             mase_scale: meta.mase_scale,

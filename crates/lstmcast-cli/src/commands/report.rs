@@ -167,6 +167,9 @@ pub fn table(ev: &Evaluation, horizon: usize) -> String {
             sp.val_start, sp.test_start
         );
     }
+    for w in &ev.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
     if let Some(p) = &ev.panel {
         let _ = writeln!(
             out,

@@ -127,6 +127,10 @@ pub struct Evaluation {
     /// Series left out because they have too few rows in the test part.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<Skipped>,
+    /// What makes these scores less than out-of-sample (a test period that overlaps the rows
+    /// the model was trained or validated on).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// Every prediction, in (series, window, step, target) order.
     #[serde(skip)]
     pub rows: Vec<PredictionRow>,
@@ -251,6 +255,7 @@ impl Evaluation {
                 per_series,
             }),
             skipped: Vec::new(),
+            warnings: Vec::new(),
             rows,
         }
     }

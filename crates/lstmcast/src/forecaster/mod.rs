@@ -56,6 +56,8 @@ pub struct TrainedForecaster {
     pub season: usize,
     /// Per training series, per target: the training rows' seasonal-naive MAE (MASE denominator).
     pub mase_scale: Vec<Vec<Option<f64>>>,
+    /// Where validation and test started in the training data.
+    pub trained_split: Option<crate::split::SplitReport>,
     /// What training did.
     pub report: TrainReport,
 }
@@ -524,6 +526,7 @@ impl TrainedForecaster {
             frequency: panel.frequency(),
             season,
             mase_scale: mase_scales(panel, &prep.split.series, season),
+            trained_split: Some(prep.split.report.clone()),
             report,
         }
     }

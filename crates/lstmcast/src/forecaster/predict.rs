@@ -206,7 +206,26 @@ impl TrainedForecaster {
         );
         ev.skipped = skipped;
         ev.split = Some(split.report.clone());
+        if let Some(w) = self.overlap(&split.report) {
+            ev.warnings.push(w);
+        }
         Ok(ev)
+    }
+
+    /// A warning when a test period starting at `now.test_start` begins before the model's own
+    /// test period did: the model trained on, or chose its epoch with, some of those rows.
+    fn overlap(&self, now: &crate::split::SplitReport) -> Option<String> {
+        let was = self.trained_split.as_ref()?;
+        let (a, b) = (
+            Timestamp::parse(&now.test_start)?,
+            Timestamp::parse(&was.test_start)?,
+        );
+        (a.same_kind(&b) && a.seconds() < b.seconds()).then(|| {
+            format!(
+                "the test period starts at {}, before the model's own test period ({}): the model was trained or validated on some of these rows, so these are not out-of-sample scores",
+                now.test_start, was.test_start
+            )
+        })
     }
 
     /// Forecasts `horizon` steps (default: the trained horizon) after the last row of every
