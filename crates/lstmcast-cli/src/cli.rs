@@ -293,9 +293,15 @@ pub struct DataArgs {
     /// Input feature columns, comma-separated (default: every numeric column).
     #[arg(long, value_delimiter = ',')]
     pub features: Option<Vec<String>>,
-    /// Fill missing values: none (error), linear or forward.
+    /// Fill missing values: none (error), linear, forward or zero.
     #[arg(long)]
     pub fill: Option<String>,
+    /// The sampling frequency: D, B (business days), H, 30min, W, M, Q, Y, ... (default: inferred).
+    #[arg(long)]
+    pub freq: Option<String>,
+    /// Irregular data: insert the missing timestamps and fill them: linear, forward or zero.
+    #[arg(long)]
+    pub fill_gaps: Option<String>,
 }
 
 /// `lstmcast inspect`.

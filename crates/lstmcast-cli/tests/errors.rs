@@ -58,6 +58,18 @@ fn trained(dir: &Path, name: &str) -> String {
     out.to_str().unwrap().to_string()
 }
 
+/// `YYYY-MM-DD` of day `d` (1-based, may exceed the month) counted from `y-m-01`, for
+/// January to March of a non-leap year.
+fn chrono_like(y: i32, m: u32, d: u32) -> String {
+    let lens = [31, 28, 31];
+    let (mut m, mut d) = (m, d);
+    while d > lens[(m - 1) as usize] {
+        d -= lens[(m - 1) as usize];
+        m += 1;
+    }
+    format!("{y}-{m:02}-{d:02}")
+}
+
 fn catalogue(t: &Path) -> Vec<Case> {
     let n = "data/nottem.csv";
     let out = t.join("out");
@@ -254,6 +266,28 @@ fn catalogue(t: &Path) -> Vec<Case> {
         ),
         1,
         &["when.csv:3", "2020-13-45"],
+    );
+    add(
+        "csv",
+        "irregular timestamps (business days with a missing day)",
+        train(
+            &csv("gapb.csv", &{
+                let mut t = String::from("date,y\n");
+                // Mon 2021-01-04 .. 12 weeks of weekdays, without Wednesday 2021-01-13.
+                for week in 0..12 {
+                    for wd in 0..5 {
+                        let d = chrono_like(2021, 1, 4 + week * 7 + wd);
+                        if d != "2021-01-13" {
+                            t.push_str(&format!("{d},{}\n", (week * 5 + wd) % 7));
+                        }
+                    }
+                }
+                t
+            }),
+            &["--lookback", "5"],
+        ),
+        1,
+        &["gapb.csv", "irregular", "mostly business days", "2021-01-12 → 2021-01-14", "--fill-gaps"],
     );
     add(
         "csv",
@@ -472,6 +506,20 @@ fn catalogue(t: &Path) -> Vec<Case> {
         train(n, &["--sampling", "balanced"]),
         1,
         &["sampling", "windows, per-series"],
+    );
+    add(
+        "flags",
+        "unknown frequency",
+        train(n, &["--freq", "fortnightly"]),
+        1,
+        &["freq", "'fortnightly'", "B (business days)"],
+    );
+    add(
+        "flags",
+        "unknown gap fill",
+        train(n, &["--fill-gaps", "spline"]),
+        1,
+        &["fill-gaps", "'spline'", "linear, forward, zero"],
     );
     add(
         "flags",

@@ -135,12 +135,15 @@ pub enum Frequency {
     Seconds(i64),
     /// A number of calendar months (1 monthly, 3 quarterly, 12 yearly), same day of month.
     Months(u32),
+    /// Business days: Monday to Friday, one day apart, Friday followed by Monday.
+    BusinessDays,
 }
 
 impl Frequency {
     /// Human-readable name: "monthly", "hourly", "every 30 minutes", ...
     pub fn describe(&self) -> String {
         match *self {
+            Frequency::BusinessDays => "business days (Monday to Friday)".into(),
             Frequency::Step(1) => "integer index, step 1".into(),
             Frequency::Step(s) => format!("integer index, step {s}"),
             Frequency::Months(1) => "monthly".into(),
@@ -162,7 +165,7 @@ impl Frequency {
     }
 
     /// The usual seasonal period for this frequency: 24 hourly, 48 half-hourly, 7 daily,
-    /// 52 weekly, 12 monthly, 4 quarterly, else 1.
+    /// 5 business days, 52 weekly, 12 monthly, 4 quarterly, else 1.
     pub fn default_season(&self) -> usize {
         match *self {
             Frequency::Seconds(3_600) => 24,
@@ -171,6 +174,7 @@ impl Frequency {
             Frequency::Seconds(604_800) => 52,
             Frequency::Months(1) => 12,
             Frequency::Months(3) => 4,
+            Frequency::BusinessDays => 5,
             _ => 1,
         }
     }
@@ -188,9 +192,59 @@ impl Frequency {
                 let months = Months::new(u32::try_from(m as i64 * k).ok()?);
                 Some(t.with_local(local.checked_add_months(months)?))
             }
+            (Frequency::BusinessDays, _) => {
+                let mut local = t.local()?;
+                let dir = k.signum();
+                for _ in 0..k.unsigned_abs() {
+                    local = local.checked_add_signed(Duration::days(dir))?;
+                    while is_weekend(local) {
+                        local = local.checked_add_signed(Duration::days(dir))?;
+                    }
+                }
+                Some(t.with_local(local))
+            }
             _ => None,
         }
     }
+
+    /// Parses a frequency name: `D` (daily), `B` (business days), `H` (hourly), `W` (weekly),
+    /// `M` (monthly), `Q` (quarterly), `Y` (yearly), `min` (minutes) and `s` (seconds), with an
+    /// optional count (`30min`, `2H`, `6M`), or `step` / `5step` for an integer index.
+    ///
+    /// # Errors
+    /// Any other text.
+    pub fn parse(text: &str) -> Result<Frequency, String> {
+        let t = text.trim();
+        let digits = t.chars().take_while(char::is_ascii_digit).count();
+        let n: i64 = if digits == 0 {
+            1
+        } else {
+            t[..digits].parse().unwrap_or(0)
+        };
+        let bad = || {
+            format!("'{text}' is not a frequency; use D, B (business days), H, W, M, Q, Y, min or s, optionally with a count (30min, 2H), or step")
+        };
+        if n <= 0 {
+            return Err(bad());
+        }
+        Ok(match &t[digits..] {
+            "s" | "S" => Frequency::Seconds(n),
+            "min" | "T" => Frequency::Seconds(60 * n),
+            "H" | "h" => Frequency::Seconds(3_600 * n),
+            "D" | "d" => Frequency::Seconds(86_400 * n),
+            "W" | "w" => Frequency::Seconds(604_800 * n),
+            "B" | "b" if n == 1 => Frequency::BusinessDays,
+            "M" | "MS" => Frequency::Months(u32::try_from(n).map_err(|_| bad())?),
+            "Q" | "QS" => Frequency::Months(u32::try_from(3 * n).map_err(|_| bad())?),
+            "Y" | "A" | "YS" => Frequency::Months(u32::try_from(12 * n).map_err(|_| bad())?),
+            "step" => Frequency::Step(n),
+            _ => return Err(bad()),
+        })
+    }
+}
+
+fn is_weekend(d: NaiveDateTime) -> bool {
+    matches!(d.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun)
 }
 
 /// What the inference found: a regular frequency, or the first irregular gap.
@@ -261,6 +315,36 @@ pub fn infer_frequency(ts: &[Timestamp]) -> Spacing {
                     gap: format!("{} → {}", ts[i], ts[i + 1]),
                 },
             };
+        }
+    }
+    // Business days: every row on a weekday at the same time, each the next weekday after the
+    // one before (and at least one Friday followed by a Monday, else it is plain daily).
+    let business = Frequency::BusinessDays;
+    let weekend_jump = locals
+        .windows(2)
+        .any(|w| w[0].weekday() == chrono::Weekday::Fri && (w[1] - w[0]).num_days() == 3);
+    if weekend_jump
+        && locals
+            .iter()
+            .all(|d| !is_weekend(*d) && d.time() == locals[0].time())
+    {
+        let odd: Vec<usize> = ts
+            .windows(2)
+            .enumerate()
+            .filter(|(_, w)| business.advance(&w[0], 1) != Some(w[1]))
+            .map(|(i, _)| i)
+            .collect();
+        match odd.first() {
+            None => return Spacing::Regular(business),
+            // Mostly business days, with gaps (holidays, missing days).
+            Some(&i) if odd.len() * 10 <= ts.len() => {
+                return Spacing::Irregular {
+                    typical: Some(business),
+                    first_odd_row: i,
+                    gap: format!("{} → {}, expected the next business day", ts[i], ts[i + 1]),
+                }
+            }
+            Some(_) => {}
         }
     }
     // Fixed seconds: the most common gap among the first 1000 must hold everywhere.
@@ -402,6 +486,60 @@ mod tests {
             }
             other => panic!("expected irregular, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn business_days_are_inferred_and_continued_and_frequencies_parse() {
+        // Thu, Fri, Mon, Tue.
+        let b = parse_all(&["2021-03-04", "2021-03-05", "2021-03-08", "2021-03-09"]);
+        assert_eq!(
+            infer_frequency(&b),
+            Spacing::Regular(Frequency::BusinessDays)
+        );
+        let fri = Timestamp::parse("2021-03-05").unwrap();
+        assert_eq!(
+            Frequency::BusinessDays
+                .advance(&fri, 1)
+                .unwrap()
+                .to_string(),
+            "2021-03-08"
+        );
+        assert_eq!(
+            Frequency::BusinessDays
+                .advance(&fri, 6)
+                .unwrap()
+                .to_string(),
+            "2021-03-15"
+        );
+        // A missing Monday is an irregular gap in business days.
+        let mut days = vec![
+            "2021-03-01",
+            "2021-03-02",
+            "2021-03-03",
+            "2021-03-04",
+            "2021-03-05",
+        ];
+        days.extend([
+            "2021-03-09",
+            "2021-03-10",
+            "2021-03-11",
+            "2021-03-12",
+            "2021-03-15",
+        ]);
+        match infer_frequency(&parse_all(&days)) {
+            Spacing::Irregular { typical, gap, .. } => {
+                assert_eq!(typical, Some(Frequency::BusinessDays));
+                assert!(gap.contains("2021-03-05 → 2021-03-09"), "{gap}");
+            }
+            s => panic!("{s:?}"),
+        }
+        assert_eq!(Frequency::parse("B"), Ok(Frequency::BusinessDays));
+        assert_eq!(Frequency::parse("30min"), Ok(Frequency::Seconds(1800)));
+        assert_eq!(Frequency::parse("Q"), Ok(Frequency::Months(3)));
+        assert_eq!(Frequency::parse("2step"), Ok(Frequency::Step(2)));
+        assert!(Frequency::parse("fortnightly")
+            .unwrap_err()
+            .contains("business days"));
     }
 
     #[test]

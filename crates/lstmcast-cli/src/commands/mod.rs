@@ -48,14 +48,22 @@ pub fn load_options(d: &crate::cli::DataArgs) -> anyhow::Result<lstmcast::LoadOp
         time_col: d.time_col.clone(),
         target: d.target.clone().unwrap_or_default(),
         features: d.features.clone().unwrap_or_default(),
-        fill: match d.fill.as_deref() {
-            None | Some("none") => lstmcast::Fill::None,
-            Some("linear") => lstmcast::Fill::Linear,
-            Some("forward") => lstmcast::Fill::Forward,
-            Some(other) => anyhow::bail!(
-                "invalid configuration: fill: '{other}' is not one of none, linear, forward"
-            ),
-        },
+        fill: fill("fill", d.fill.as_deref())?,
+        freq: d.freq.clone(),
+        fill_gaps: fill("fill-gaps", d.fill_gaps.as_deref())?,
+    })
+}
+
+/// A fill method by name.
+fn fill(flag: &str, name: Option<&str>) -> anyhow::Result<lstmcast::Fill> {
+    Ok(match name {
+        None | Some("none") => lstmcast::Fill::None,
+        Some("linear") => lstmcast::Fill::Linear,
+        Some("forward") => lstmcast::Fill::Forward,
+        Some("zero") => lstmcast::Fill::Zero,
+        Some(other) => anyhow::bail!(
+            "invalid configuration: {flag}: '{other}' is not one of none, linear, forward, zero"
+        ),
     })
 }
 

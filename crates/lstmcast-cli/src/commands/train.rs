@@ -40,6 +40,12 @@ pub fn resolve(d: &DataArgs, a: &ModelArgs) -> anyhow::Result<ForecasterConfig> 
     if d.fill.is_some() {
         c.data.fill = opts.fill;
     }
+    if d.freq.is_some() {
+        c.data.freq = opts.freq;
+    }
+    if d.fill_gaps.is_some() {
+        c.data.fill_gaps = opts.fill_gaps;
+    }
     if let Some(s) = &a.split {
         c.split = SplitSpec::parse(s)?;
     }
@@ -89,6 +95,15 @@ pub fn resolve(d: &DataArgs, a: &ModelArgs) -> anyhow::Result<ForecasterConfig> 
     }
     c.validate()?;
     Ok(c)
+}
+
+fn fill_name(f: lstmcast::Fill) -> &'static str {
+    match f {
+        lstmcast::Fill::None => "none",
+        lstmcast::Fill::Linear => "linear",
+        lstmcast::Fill::Forward => "forward",
+        lstmcast::Fill::Zero => "zero",
+    }
 }
 
 /// A progress bar on stderr when it is a terminal and not `quiet`, else hidden.
@@ -146,8 +161,9 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
             .map(|(c, n)| format!("{c}: {n}"))
             .collect();
         println!(
-            "filled {filled} missing cell(s) ({:?} fill): {}",
-            cfg.data.fill,
+            "filled {filled} missing cell(s) (--fill {}, --fill-gaps {} for inserted timestamps): {}",
+            fill_name(cfg.data.fill),
+            fill_name(cfg.data.fill_gaps),
             per.join(", ")
         );
     }
@@ -180,6 +196,8 @@ fn resume(a: &TrainArgs, dir: &Path) -> anyhow::Result<()> {
         || a.data.target.is_some()
         || a.data.features.is_some()
         || a.data.fill.is_some()
+        || a.data.freq.is_some()
+        || a.data.fill_gaps.is_some()
         || a.force;
     if overridden {
         return Err(Exit::Usage(

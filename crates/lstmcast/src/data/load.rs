@@ -8,7 +8,7 @@
 
 use super::{sort_ids, Fill, LoadOptions, Panel};
 use crate::error::{Error, Result};
-use crate::time::Timestamp;
+use crate::time::{Frequency, Spacing, Timestamp};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -240,23 +240,27 @@ impl Table<'_> {
         let ids = self.ids(&roles)?;
         let times = self.times(&roles)?;
         let order = self.group(&roles, &ids, &times)?;
-        let n_series = order.len();
+        let freq = opts
+            .freq
+            .as_deref()
+            .map(Frequency::parse)
+            .transpose()
+            .map_err(|e| Error::config("freq", e))?;
+        let series = self.regularise(&roles, order, &times, freq, opts.fill_gaps)?;
+        let n_series = series.len();
         let mut offsets = Vec::with_capacity(n_series + 1);
         offsets.push(0);
         let mut timestamps = Vec::with_capacity(self.records.len());
         let mut series_ids = Vec::with_capacity(n_series);
-        for (id, rows) in &order {
-            series_ids.push(id.clone());
-            match &times {
-                Some(t) => timestamps.extend(rows.iter().map(|&r| t[r])),
-                None => timestamps.extend((0..rows.len() as i64).map(Timestamp::Index)),
-            }
+        for s in &series {
+            series_ids.push(s.id.clone());
+            timestamps.extend_from_slice(&s.times);
             offsets.push(timestamps.len());
         }
         let mut columns = Vec::with_capacity(roles.inputs.len());
         let mut filled = Vec::with_capacity(roles.inputs.len());
         for &c in &roles.inputs {
-            let (col, n) = self.values(c, &order, opts.fill)?;
+            let (col, n) = self.values(c, &series, opts.fill, opts.fill_gaps)?;
             columns.push(col);
             filled.push(n);
         }
@@ -280,8 +284,99 @@ impl Table<'_> {
             spacing: crate::time::infer_frequency(&[]),
             filled,
         };
-        panel.spacing = panel.infer_spacing();
+        panel.spacing = match freq {
+            Some(f) => panel.check_spacing(f),
+            None => panel.infer_spacing(),
+        };
         Ok(panel)
+    }
+
+    /// Each series' rows on its time grid: without `fill_gaps` the records as they are; with it,
+    /// the timestamps missing between a series' first and last row (one step of `freq`, or of
+    /// the step the series mostly has) inserted as rows without a record.
+    fn regularise(
+        &self,
+        roles: &Roles,
+        order: Vec<(String, Vec<usize>)>,
+        times: &Option<Vec<Timestamp>>,
+        freq: Option<Frequency>,
+        fill_gaps: Fill,
+    ) -> Result<Vec<SeriesRows>> {
+        let Some(t) = times else {
+            if fill_gaps != Fill::None {
+                return Err(Error::config(
+                    "fill_gaps",
+                    "there is no time column, so there are no missing timestamps to insert",
+                ));
+            }
+            return Ok(order
+                .into_iter()
+                .map(|(id, rows)| SeriesRows {
+                    times: (0..rows.len() as i64).map(Timestamp::Index).collect(),
+                    rows: rows.into_iter().map(Some).collect(),
+                    id,
+                })
+                .collect());
+        };
+        let mut out = Vec::with_capacity(order.len());
+        for (id, rows) in order {
+            let stamps: Vec<Timestamp> = rows.iter().map(|&r| t[r]).collect();
+            if fill_gaps == Fill::None || rows.len() < 2 {
+                out.push(SeriesRows {
+                    id,
+                    rows: rows.into_iter().map(Some).collect(),
+                    times: stamps,
+                });
+                continue;
+            }
+            let step = match freq {
+                Some(f) => f,
+                None => match crate::time::infer_frequency(&stamps) {
+                    Spacing::Regular(f)
+                    | Spacing::Irregular {
+                        typical: Some(f), ..
+                    } => f,
+                    Spacing::Irregular { gap, .. } => return Err(Error::config(
+                        "freq",
+                        format!(
+                            "cannot tell the step of series '{id}' ({gap}); give it with --freq"
+                        ),
+                    )),
+                },
+            };
+            let tc = &self.header[roles.time.unwrap_or(0)];
+            let limit = 10 * rows.len() + 1000;
+            let mut grid = SeriesRows {
+                id,
+                rows: Vec::with_capacity(rows.len()),
+                times: Vec::with_capacity(rows.len()),
+            };
+            let mut expected = stamps[0];
+            for (&r, ts) in rows.iter().zip(&stamps) {
+                while expected.seconds() < ts.seconds() {
+                    grid.rows.push(None);
+                    grid.times.push(expected);
+                    if grid.rows.len() > limit {
+                        return Err(self.err(self.records[r].0, Some(tc), format!(
+                            "filling the gaps of series '{}' with a step of {} would insert more than {limit} rows; check --freq",
+                            grid.id, step.describe()
+                        )));
+                    }
+                    expected = step.advance(&expected, 1).unwrap_or(*ts);
+                }
+                if expected.seconds() != ts.seconds() {
+                    return Err(self.err(self.records[r].0, Some(tc), format!(
+                        "'{ts}' is not on the grid of {} that starts at {}; give the step with --freq",
+                        step.describe(), stamps[0]
+                    )));
+                }
+                grid.rows.push(Some(r));
+                grid.times.push(*ts);
+                expected = step.advance(ts, 1).unwrap_or(*ts);
+            }
+            out.push(grid);
+        }
+        Ok(out)
     }
 
     fn check_header(&self) -> Result<()> {
@@ -578,20 +673,29 @@ impl Table<'_> {
         Ok(groups)
     }
 
-    /// Column `c` in series order, parsed and filled per series; with the number of filled cells.
+    /// Column `c` in series order, parsed and filled per series (missing cells by `fill`, the
+    /// rows inserted for missing timestamps by `gaps`); with the number of filled cells.
     fn values(
         &self,
         c: usize,
-        order: &[(String, Vec<usize>)],
+        series: &[SeriesRows],
         fill: Fill,
+        gaps: Fill,
     ) -> Result<(Vec<f64>, usize)> {
         let name = &self.header[c];
         let mut out = Vec::with_capacity(self.records.len());
         let mut n_missing = 0;
         let mut col: Vec<Option<f64>> = Vec::new();
-        for (id, rows) in order {
+        let mut how: Vec<Fill> = Vec::new();
+        for SeriesRows { id, rows, .. } in series {
             col.clear();
+            how.clear();
             for &r in rows {
+                let Some(r) = r else {
+                    col.push(None);
+                    how.push(gaps);
+                    continue;
+                };
                 let (line, fields) = &self.records[r];
                 let s = &fields[c];
                 if is_missing(s) {
@@ -599,6 +703,7 @@ impl Table<'_> {
                         return Err(self.err(*line, Some(name), format!("missing value '{s}'; pass --fill linear or --fill forward to fill gaps")));
                     }
                     col.push(None);
+                    how.push(fill);
                     continue;
                 }
                 let v: f64 = s
@@ -608,10 +713,15 @@ impl Table<'_> {
                     return Err(self.err(*line, Some(name), format!("'{s}' is not finite; replace it with a real value or leave the cell empty and use --fill")));
                 }
                 col.push(Some(v));
+                how.push(Fill::None);
             }
             let missing = col.iter().filter(|v| v.is_none()).count();
             if missing == col.len() {
-                let line = rows.first().map_or(2, |&r| self.records[r].0);
+                let line = rows
+                    .iter()
+                    .flatten()
+                    .next()
+                    .map_or(2, |&r| self.records[r].0);
                 let what = if id.is_empty() {
                     "every value is missing".to_string()
                 } else {
@@ -620,14 +730,22 @@ impl Table<'_> {
                 return Err(self.err(line, Some(name), what));
             }
             n_missing += missing;
-            fill_gaps(&col, fill, &mut out);
+            fill_gaps(&col, &how, &mut out);
         }
         Ok((out, n_missing))
     }
 }
 
-/// Appends `col` to `out` with its `None` cells filled; at least one value is known.
-fn fill_gaps(col: &[Option<f64>], fill: Fill, out: &mut Vec<f64>) {
+/// One series' rows: a record index, or `None` for a row inserted for a missing timestamp.
+struct SeriesRows {
+    id: String,
+    rows: Vec<Option<usize>>,
+    times: Vec<Timestamp>,
+}
+
+/// Appends `col` to `out` with each `None` cell filled as `how` says for it; at least one value
+/// is known.
+fn fill_gaps(col: &[Option<f64>], how: &[Fill], out: &mut Vec<f64>) {
     let known: Vec<usize> = (0..col.len()).filter(|&i| col[i].is_some()).collect();
     let first = known[0];
     let last = *known.last().unwrap_or(&first);
@@ -640,9 +758,11 @@ fn fill_gaps(col: &[Option<f64>], fill: Fill, out: &mut Vec<f64>) {
             continue;
         }
         let fv = |j: usize| col[j].unwrap_or(0.0);
-        let value = if i < first {
+        let value = if how[i] == Fill::Zero {
+            0.0
+        } else if i < first {
             fv(first)
-        } else if i > last || fill == Fill::Forward {
+        } else if i > last || how[i] == Fill::Forward {
             fv(prev)
         } else {
             while known[next_k] < i {

@@ -31,6 +31,8 @@ pub enum Fill {
     /// The last known value of the same series carries forward; cells before the first known
     /// value take it.
     Forward,
+    /// Zero (for counts and flows: no sales, no rain).
+    Zero,
 }
 
 /// What to load from a file: which columns play which role, and how. All names are header names.
@@ -55,6 +57,19 @@ pub struct LoadOptions {
     pub ignore: Vec<String>,
     /// Missing-value handling (default `none`: missing cells are an error).
     pub fill: Fill,
+    /// The sampling frequency (`D`, `B` for business days, `H`, `30min`, `W`, `M`, `Q`, `Y`, ...);
+    /// default: inferred. Data off this step is irregular.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub freq: Option<String>,
+    /// Irregular data: insert the timestamps missing from each series' grid (the `freq` step, or
+    /// the step the series mostly has) and fill their values (`linear`, `forward` or `zero`);
+    /// `none` (the default) leaves them missing, which training refuses.
+    #[serde(skip_serializing_if = "is_none_fill")]
+    pub fill_gaps: Fill,
+}
+
+fn is_none_fill(f: &Fill) -> bool {
+    *f == Fill::None
 }
 
 /// A loaded, validated panel: one or many series with strictly increasing timestamps each and
@@ -239,6 +254,31 @@ impl Panel {
             })
             .collect();
         Ok(self.select(&ranges))
+    }
+
+    /// Checks every series against the step `f`: `Regular(f)` when every series steps by it,
+    /// else the first odd gap.
+    pub(crate) fn check_spacing(&self, f: Frequency) -> Spacing {
+        for s in 0..self.n_series() {
+            let t = self.series_timestamps(s);
+            if let Some(i) = t.windows(2).position(|w| f.advance(&w[0], 1) != Some(w[1])) {
+                let gap = format!(
+                    "{} → {}, expected one step of {}",
+                    t[i],
+                    t[i + 1],
+                    f.describe()
+                );
+                return Spacing::Irregular {
+                    typical: Some(f),
+                    first_odd_row: self.offsets[s] + i,
+                    gap: match &self.id_name {
+                        Some(_) => format!("{}: {gap}", self.series_label(s)),
+                        None => gap,
+                    },
+                };
+            }
+        }
+        Spacing::Regular(f)
     }
 
     /// Infers every series' spacing and the panel's: the frequency all regular series share,

@@ -178,6 +178,7 @@ impl Prepared {
     ) -> Result<Prepared> {
         cfg.validate()?;
         check_recursive(cfg, panel)?;
+        check_regular(panel)?;
         let train: Vec<Range<usize>> = split.series.iter().map(|s| s.train.clone()).collect();
         let scaler = Scaler::fit(cfg.scaler, cfg.scaler_scope, panel, &train);
         // A series without training rows has no scaler of its own: it is left out.
@@ -571,6 +572,25 @@ fn check_f32_range(scaled: &[f32], panel: &Panel) -> Result<()> {
             format!(
                 "{:e} at {place} is beyond the f32 range the engine computes in once scaled; use --scaler standard or minmax, or rescale the column",
                 panel.columns[c][r],
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Windows treat consecutive rows as one step apart: irregular data is refused before any
+/// training, with the first odd gap and what to do.
+fn check_regular(panel: &Panel) -> Result<()> {
+    if let crate::time::Spacing::Irregular { gap, typical, .. } = &panel.spacing {
+        if panel.n_series() == 1 && panel.len() < 2 {
+            return Ok(());
+        }
+        let step = typical.map_or_else(String::new, |f| format!(" (mostly {})", f.describe()));
+        return Err(Error::config(
+            "data",
+            format!(
+                "{}: the timestamps are irregular{step}: {gap}; windows need one step between rows: pass --fill-gaps linear, forward or zero to insert the missing timestamps (with --freq, e.g. --freq B for business days, when the step is not the usual one), or resample the data",
+                panel.source.display()
             ),
         ));
     }

@@ -54,6 +54,19 @@ impl TrainedForecaster {
                 ),
             ));
         }
+        if let (Some(now), Some(was)) = (panel.frequency(), self.frequency) {
+            if now != was {
+                return Err(Error::config(
+                    "data",
+                    format!(
+                        "{} is {}, but the model was trained on {} data",
+                        panel.source.display(),
+                        now.describe(),
+                        was.describe()
+                    ),
+                ));
+            }
+        }
         if panel.id_name.is_some() != self.id_name.is_some() {
             return Err(Error::config(
                 "data",
