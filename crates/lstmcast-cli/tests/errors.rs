@@ -287,7 +287,13 @@ fn catalogue(t: &Path) -> Vec<Case> {
             &["--lookback", "5"],
         ),
         1,
-        &["gapb.csv", "irregular", "mostly business days", "2021-01-12 → 2021-01-14", "--fill-gaps"],
+        &[
+            "gapb.csv",
+            "irregular",
+            "mostly business days",
+            "2021-01-12 → 2021-01-14",
+            "--fill-gaps",
+        ],
     );
     add(
         "csv",

@@ -426,7 +426,7 @@ impl SplitSpec {
                 let mut b = [0; 2];
                 for (k, text) in at.iter().enumerate() {
                     let t = Timestamp::parse(text)
-                        .filter(|t| first.map_or(true, |f| f.same_kind(t)))
+                        .filter(|t| first.is_none_or(|f| f.same_kind(t)))
                         .ok_or_else(|| {
                             Error::config(
                                 "split-at",

@@ -112,7 +112,7 @@ impl<'a> Windows<'a> {
         horizon: usize,
         index: &'a WindowIndex,
     ) -> Self {
-        debug_assert!(n_cols > 0 && n_targets <= n_cols && data.len() % n_cols == 0);
+        debug_assert!(n_cols > 0 && n_targets <= n_cols && data.len().is_multiple_of(n_cols));
         debug_assert!(index
             .segments()
             .iter()

@@ -336,12 +336,14 @@ impl Table<'_> {
                     | Spacing::Irregular {
                         typical: Some(f), ..
                     } => f,
-                    Spacing::Irregular { gap, .. } => return Err(Error::config(
-                        "freq",
-                        format!(
+                    Spacing::Irregular { gap, .. } => {
+                        return Err(Error::config(
+                            "freq",
+                            format!(
                             "cannot tell the step of series '{id}' ({gap}); give it with --freq"
                         ),
-                    )),
+                        ))
+                    }
                 },
             };
             let tc = &self.header[roles.time.unwrap_or(0)];
