@@ -287,6 +287,10 @@ pub struct DataArgs {
     /// The time column (default: the first column if it reads as times).
     #[arg(long)]
     pub time_col: Option<String>,
+    /// The time column's layout, strftime-style, e.g. '%d/%m/%Y' (default: ISO 8601, or a
+    /// common layout that reads every value).
+    #[arg(long)]
+    pub time_format: Option<String>,
     /// Target column(s), comma-separated.
     #[arg(long, value_delimiter = ',')]
     pub target: Option<Vec<String>>,

@@ -222,10 +222,10 @@ fn catalogue(t: &Path) -> Vec<Case> {
     );
     add(
         "csv",
-        "a time column in a format lstmcast does not read",
-        train(&csv("us.csv", "date,y\n01/31/2020,1\n02/01/2020,2\n"), &[]),
+        "dates that could be day-first or month-first",
+        train(&csv("us.csv", "date,y\n01/02/2020,1\n03/04/2020,2\n"), &[]),
         1,
-        &["us.csv:2", "'01/31/2020'", "not a timestamp"],
+        &["us.csv:2", "'01/02/2020'", "--time-format"],
     );
     add(
         "csv",

@@ -273,7 +273,7 @@ impl TrainedForecaster {
             ("history.csv", history_csv(&self.report)),
             ("metrics.json", metrics_json(self, ev)),
             ("predictions.csv", predictions_csv(ev, id)),
-            ("forecast.csv", forecast_csv(&panel.time_name, id, future)),
+            ("forecast.csv", forecast_csv(panel, future)),
         ];
         for (name, text) in files {
             write(&dir.join(name), text)?;
@@ -533,8 +533,10 @@ pub fn predictions_csv(ev: &Evaluation, id: Option<&str>) -> String {
     finish(w)
 }
 
-/// A forecast as CSV: [`series_id`,] the time column, then one column per target.
-pub fn forecast_csv(time_name: &str, id: Option<&str>, f: &Forecast) -> String {
+/// A forecast as CSV: [`series_id`,] the time column (in the data's own layout), then one
+/// column per target.
+pub fn forecast_csv(panel: &crate::data::Panel, f: &Forecast) -> String {
+    let (time_name, id) = (panel.time_name.as_str(), panel.id_name.as_deref());
     let mut w = csv_writer();
     let mut header: Vec<String> = id.map(|_| "series_id".to_string()).into_iter().collect();
     header.push(time_name.to_string());
@@ -543,7 +545,7 @@ pub fn forecast_csv(time_name: &str, id: Option<&str>, f: &Forecast) -> String {
     for s in &f.series {
         for (t, row) in s.timestamps.iter().zip(&s.values) {
             let mut rec: Vec<String> = id.map(|_| s.id.clone()).into_iter().collect();
-            rec.push(t.to_string());
+            rec.push(panel.format_time(t));
             rec.extend(row.iter().map(|v| v.to_string()));
             let _ = w.write_record(&rec);
         }

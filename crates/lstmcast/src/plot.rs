@@ -188,7 +188,7 @@ fn row_of_timestamp(panel: &Panel, s: usize) -> std::collections::HashMap<String
         .series_timestamps(s)
         .iter()
         .enumerate()
-        .map(|(i, t)| (t.to_string(), i))
+        .map(|(i, t)| (panel.format_time(t), i))
         .collect()
 }
 
@@ -374,10 +374,10 @@ pub fn forecast_chart<'a>(
         x_format: Box::new(move |x| {
             let i = x.round().max(0.0) as usize;
             if i < n {
-                times[i].to_string()
+                panel.format_time(&times[i])
             } else {
                 freq.and_then(|f| f.advance(&last, (i - n + 1) as i64))
-                    .map(|t| t.to_string())
+                    .map(|t| panel.format_time(&t))
                     .unwrap_or_default()
             }
         }),
@@ -676,7 +676,7 @@ pub fn backtest_chart<'a>(
         marker: Some((first_origin as f64, "first origin".into())),
         x_format: Box::new(move |x| {
             let i = (x.round().max(0.0) as usize).min(last);
-            times[i].to_string()
+            panel.format_time(&times[i])
         }),
         log_y: false,
     }

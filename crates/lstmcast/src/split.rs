@@ -197,9 +197,8 @@ impl Calendar {
     /// Position `pos` for people: its timestamp, or "k rows before the end".
     pub fn label(&self, panel: &Panel, pos: usize) -> String {
         match self {
-            Calendar::Times { .. } => {
-                self.times_at(panel, &[pos])[0].map_or_else(|| "the end".into(), |t| t.to_string())
-            }
+            Calendar::Times { .. } => self.times_at(panel, &[pos])[0]
+                .map_or_else(|| "the end".into(), |t| panel.format_time(&t)),
             Calendar::EndAligned { longest } => match longest.saturating_sub(pos) {
                 0 => "the end".into(),
                 k => format!("{k} rows before the end of each series"),
@@ -425,14 +424,15 @@ impl SplitSpec {
                     .unwrap_or([None, None]);
                 let mut b = [0; 2];
                 for (k, text) in at.iter().enumerate() {
-                    let t = Timestamp::parse(text)
+                    let t = panel
+                        .parse_time(text)
                         .filter(|t| first.is_none_or(|f| f.same_kind(t)))
                         .ok_or_else(|| {
                             Error::config(
                                 "split-at",
                                 format!(
                                     "'{text}' is not a timestamp like the data's ({})",
-                                    first.map_or_else(String::new, |t| t.to_string())
+                                    first.map_or_else(String::new, |t| panel.format_time(&t))
                                 ),
                             )
                         })?;
@@ -446,10 +446,20 @@ impl SplitSpec {
                             at[0],
                             at[1],
                             if b[0] == 0 { "training" } else { "test" },
-                            first.map_or_else(String::new, |t| t.to_string()),
-                            last.map_or_else(String::new, |t| t.to_string()),
+                            first.map_or_else(String::new, |t| panel.format_time(&t)),
+                            last.map_or_else(String::new, |t| panel.format_time(&t)),
                         ),
                     ));
+                }
+                if b[0] >= b[1] {
+                    return Err(if b[0] > b[1] {
+                        before(at)
+                    } else {
+                        Error::config(
+                            "split-at",
+                            format!("{},{} leaves no validation rows: no timestamp of the data lies between them", at[0], at[1]),
+                        )
+                    });
                 }
                 b
             }
@@ -477,25 +487,31 @@ impl SplitSpec {
     }
 }
 
+/// Checks `--split-at` before the data is read: two non-empty timestamps, in order when both
+/// are ISO 8601 (other layouts are read, and checked, with the data's own).
 fn check_at(at: &[String; 2]) -> Result<()> {
-    let parsed: Vec<Option<Timestamp>> = at.iter().map(|t| Timestamp::parse(t)).collect();
-    match (&parsed[0], &parsed[1]) {
-        (Some(a), Some(b)) if a.same_kind(b) && a.seconds() < b.seconds() => Ok(()),
-        (Some(_), Some(_)) => Err(Error::config(
+    if at.iter().any(|t| t.trim().is_empty()) {
+        return Err(Error::config(
             "split-at",
-            format!(
-                "validation must start before test: '{}' is not before '{}'",
-                at[0], at[1]
-            ),
-        )),
-        _ => Err(Error::config(
-            "split-at",
-            format!(
-                "'{}' is not a timestamp; use ISO 8601 (2017-01-01) or an integer index",
-                if parsed[0].is_none() { &at[0] } else { &at[1] }
-            ),
-        )),
+            "give two timestamps VAL_START,TEST_START like 2017-01-01,2017-07-01",
+        ));
     }
+    if let (Some(a), Some(b)) = (Timestamp::parse(&at[0]), Timestamp::parse(&at[1])) {
+        if !(a.same_kind(&b) && a.seconds() < b.seconds()) {
+            return Err(before(at));
+        }
+    }
+    Ok(())
+}
+
+fn before(at: &[String; 2]) -> Error {
+    Error::config(
+        "split-at",
+        format!(
+            "validation must start before test: '{}' is not before '{}'",
+            at[0], at[1]
+        ),
+    )
 }
 
 /// A series left out of one part: too few rows there, or no scaler for it.

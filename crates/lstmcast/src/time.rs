@@ -125,6 +125,54 @@ impl fmt::Display for Timestamp {
     }
 }
 
+/// Date and datetime layouts recognised besides ISO 8601 (chrono patterns), each unambiguous on
+/// its own. `%d/%m/%Y` and `%m/%d/%Y` are told apart by the values (a field above 12), and are
+/// ambiguous when every value fits both.
+pub const TIME_FORMATS: [&str; 14] = [
+    "%Y/%m/%d",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y.%m.%d",
+    "%d.%m.%Y",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%Y-%m",
+    "%d/%m/%Y",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%m/%d/%Y",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+];
+
+/// Parses `text` with a chrono pattern: a date when the pattern has no time of day, else a naive
+/// datetime. `%Y-%m` (months) reads as the first day of the month.
+pub fn parse_with(text: &str, pattern: &str) -> Option<Timestamp> {
+    let s = text.trim();
+    if pattern == "%Y-%m" {
+        return NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d")
+            .ok()
+            .map(Timestamp::Date);
+    }
+    if let Ok(local) = NaiveDateTime::parse_from_str(s, pattern) {
+        return Some(Timestamp::DateTime {
+            local,
+            offset: None,
+        });
+    }
+    NaiveDate::parse_from_str(s, pattern)
+        .ok()
+        .map(Timestamp::Date)
+}
+
+/// Writes `t` in `pattern` (the input's own layout), or ISO 8601 without one.
+pub fn format_with(t: &Timestamp, pattern: Option<&str>) -> String {
+    match (pattern, t.local()) {
+        (Some(p), Some(local)) => local.format(p).to_string(),
+        _ => t.to_string(),
+    }
+}
+
 /// A regular sampling step, inferred from the timestamps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "unit", content = "every", rename_all = "snake_case")]

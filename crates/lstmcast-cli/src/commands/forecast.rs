@@ -15,7 +15,7 @@ pub fn run(a: ForecastArgs) -> anyhow::Result<()> {
     }
     let f = model.forecast(&ts, a.horizon)?;
     eprint!("{}", super::report::forecast_skipped(&f));
-    let text = artifact::forecast_csv(&ts.time_name, ts.id_name.as_deref(), &f);
+    let text = artifact::forecast_csv(&ts, &f);
     match &a.out {
         Some(p) => {
             guard_input(&a.data, p)?;

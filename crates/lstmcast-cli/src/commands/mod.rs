@@ -46,6 +46,7 @@ pub fn load_options(d: &crate::cli::DataArgs) -> anyhow::Result<lstmcast::LoadOp
         id_col: d.id_col.clone(),
         ignore: d.ignore.clone().unwrap_or_default(),
         time_col: d.time_col.clone(),
+        time_format: d.time_format.clone(),
         target: d.target.clone().unwrap_or_default(),
         features: d.features.clone().unwrap_or_default(),
         fill: fill("fill", d.fill.as_deref())?,

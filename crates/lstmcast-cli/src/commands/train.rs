@@ -31,6 +31,9 @@ pub fn resolve(d: &DataArgs, a: &ModelArgs) -> anyhow::Result<ForecasterConfig> 
     if d.time_col.is_some() {
         c.data.time_col = opts.time_col;
     }
+    if d.time_format.is_some() {
+        c.data.time_format = opts.time_format;
+    }
     if d.target.is_some() {
         c.data.target = opts.target;
     }
@@ -193,6 +196,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
 fn resume(a: &TrainArgs, dir: &Path) -> anyhow::Result<()> {
     let overridden = a.model != ModelArgs::default()
         || a.data.time_col.is_some()
+        || a.data.time_format.is_some()
         || a.data.target.is_some()
         || a.data.features.is_some()
         || a.data.fill.is_some()

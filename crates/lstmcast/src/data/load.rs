@@ -8,7 +8,7 @@
 
 use super::{sort_ids, Fill, LoadOptions, Panel};
 use crate::error::{Error, Result};
-use crate::time::{Frequency, Spacing, Timestamp};
+use crate::time::{Frequency, Spacing, Timestamp, TIME_FORMATS};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -238,7 +238,7 @@ impl Table<'_> {
         self.check_header()?;
         let roles = self.roles(opts, describe)?;
         let ids = self.ids(&roles)?;
-        let times = self.times(&roles)?;
+        let (times, time_format) = self.times(&roles, opts.time_format.as_deref())?;
         let order = self.group(&roles, &ids, &times)?;
         let freq = opts
             .freq
@@ -266,6 +266,7 @@ impl Table<'_> {
         }
         let mut panel = Panel {
             source: self.path.to_path_buf(),
+            time_format,
             time_name: roles
                 .time
                 .map(|c| self.header[c].clone())
@@ -593,17 +594,65 @@ impl Table<'_> {
             .collect()
     }
 
-    /// Each record's timestamp, all of one kind; `None` without a time column.
-    fn times(&self, roles: &Roles) -> Result<Option<Vec<Timestamp>>> {
-        let Some(tc) = roles.time else {
+    /// The layout of the time column: `--time-format`, else ISO 8601 / an integer index when the
+    /// first value reads as one (`None`), else the one pattern of [`TIME_FORMATS`] that reads
+    /// every value.
+    fn time_format(&self, tc: usize, given: Option<&str>) -> Result<Option<String>> {
+        if let Some(p) = given {
+            return Ok(Some(p.to_string()));
+        }
+        let h = &self.header[tc];
+        let Some((line, first)) = self.first_value(tc) else {
             return Ok(None);
         };
+        if Timestamp::parse(first).is_some() {
+            return Ok(None);
+        }
+        let fits: Vec<&str> = TIME_FORMATS
+            .iter()
+            .copied()
+            .filter(|p| {
+                self.records
+                    .iter()
+                    .all(|(_, f)| crate::time::parse_with(&f[tc], p).is_some())
+            })
+            .collect();
+        match fits.as_slice() {
+            [one] => Ok(Some(one.to_string())),
+            [a, b, ..] => Err(self.err(line, Some(h), format!(
+                "'{first}' could be {a} or {b} (every value of '{h}' fits both); say which with --time-format, e.g. --time-format '{a}'"
+            ))),
+            [] => Err(self.err(line, Some(h), format!(
+                "'{first}' is not a timestamp; use ISO 8601 (2020-01-31, 2020-01-31T12:00:00, optional Z or +01:00), an integer index, or give the layout with --time-format (e.g. '%d/%m/%Y')"
+            ))),
+        }
+    }
+
+    /// Each record's timestamp, all of one kind, and the column's layout; `None` without a time
+    /// column.
+    fn times(
+        &self,
+        roles: &Roles,
+        given: Option<&str>,
+    ) -> Result<(Option<Vec<Timestamp>>, Option<String>)> {
+        let Some(tc) = roles.time else {
+            return Ok((None, None));
+        };
         let h = &self.header[tc];
+        let format = self.time_format(tc, given)?;
         let mut ts: Vec<Timestamp> = Vec::with_capacity(self.records.len());
         for (line, fields) in &self.records {
-            let t = Timestamp::parse(&fields[tc]).ok_or_else(|| {
+            let parsed = match &format {
+                Some(p) => crate::time::parse_with(&fields[tc], p),
+                None => Timestamp::parse(&fields[tc]),
+            };
+            let t = parsed.ok_or_else(|| {
+                let how = match &format {
+                    Some(p) => format!("the layout {p} of the column"),
+                    None => "ISO 8601 (2020-01-31, 2020-01-31T12:00:00, optional Z or +01:00) or an integer index".into(),
+                };
                 self.err(*line, Some(h), format!(
-                    "'{}' is not a timestamp; use ISO 8601 (2020-01-31, 2020-01-31T12:00:00, optional Z or +01:00) or an integer index",
+                    "'{}' is not a timestamp; use {how}, or give the layout with --time-format",
                     fields[tc]
                 ))
             })?;
@@ -621,7 +670,7 @@ impl Table<'_> {
             }
             ts.push(t);
         }
-        Ok(Some(ts))
+        Ok((Some(ts), format))
     }
 
     /// Records grouped by series (in id order) and sorted by time within each; a repeated
@@ -1019,14 +1068,44 @@ mod tests {
         .unwrap();
         assert_eq!(p.time_name, "date");
         assert_eq!(p.names, vec!["y"]);
-        let e = msg(
+        // A common layout that reads every value is recognised, and kept for the output.
+        let p = parse(
             "date,y\n01/31/2020,1\n02/01/2020,2\n",
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(p.time_format.as_deref(), Some("%m/%d/%Y"));
+        assert_eq!(p.timestamps[1].to_string(), "2020-02-01");
+        assert_eq!(p.format_time(&p.timestamps[1]), "02/01/2020");
+        let p = parse(
+            "date,y\n31.01.2020,1\n01.02.2020,2\n",
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(p.time_format.as_deref(), Some("%d.%m.%Y"));
+        let p = parse(
+            "month,y\n2020-11,1\n2020-12,2\n2021-01,3\n",
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(p.frequency(), Some(Frequency::Months(1)));
+        // Day-first or month-first cannot be told from these values: an error saying how.
+        let e = msg(
+            "date,y\n01/02/2020,1\n03/04/2020,2\n",
             &LoadOptions::default(),
         );
         assert!(
-            e.contains("t.csv:2") && e.contains("'01/31/2020'") && e.contains("not a timestamp"),
+            e.contains("t.csv:2") && e.contains("--time-format") && e.contains("%d/%m/%Y"),
             "{e}"
         );
+        let given = LoadOptions {
+            time_format: Some("%d/%m/%Y".into()),
+            ..Default::default()
+        };
+        let p = parse("date,y\n01/02/2020,1\n03/04/2020,2\n", &given).unwrap();
+        assert_eq!(p.timestamps[1].to_string(), "2020-04-03");
+        let e = msg("date,y\n2020-13-45,1\n", &LoadOptions::default());
+        assert!(e.contains("'2020-13-45' is not a timestamp"), "{e}");
     }
 
     #[test]

@@ -47,6 +47,11 @@ pub struct LoadOptions {
     /// like a time (`date`, `time`, `timestamp`, `ds`, `period`, ...) or whose values are dates
     /// or datetimes; without one, the rows of each series are numbered 0, 1, 2, ...
     pub time_col: Option<String>,
+    /// The time column's layout as a chrono/strftime pattern (`%d/%m/%Y`, `%Y%m%d %H:%M`).
+    /// Default: ISO 8601, an integer index, or one of [`crate::time::TIME_FORMATS`] that reads
+    /// every value (day-first and month-first told apart by the values).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_format: Option<String>,
     /// Target columns (one or several). Default: the only numeric column; with several numeric
     /// columns a target must be named.
     pub target: Vec<String>,
@@ -84,6 +89,8 @@ pub struct Panel {
     pub source: PathBuf,
     /// Name of the time column (`"row"` when rows were numbered).
     pub time_name: String,
+    /// The time column's layout when it is not ISO 8601 (chrono pattern): outputs keep it.
+    pub time_format: Option<String>,
     /// Name of the series id column; `None` for a file holding one series.
     pub id_name: Option<String>,
     /// One id per series (`""` for the single series of a file without an id column).
@@ -146,6 +153,19 @@ impl Panel {
         &self.columns[c][self.rows(s)]
     }
 
+    /// A timestamp as the data writes it (its own layout, else ISO 8601).
+    pub fn format_time(&self, t: &Timestamp) -> String {
+        crate::time::format_with(t, self.time_format.as_deref())
+    }
+
+    /// Reads a timestamp given by a person (a flag): in the data's layout or ISO 8601.
+    pub fn parse_time(&self, text: &str) -> Option<Timestamp> {
+        self.time_format
+            .as_deref()
+            .and_then(|p| crate::time::parse_with(text, p))
+            .or_else(|| Timestamp::parse(text))
+    }
+
     /// The index of the series with id `id`.
     pub fn series_index(&self, id: &str) -> Option<usize> {
         self.ids.iter().position(|i| i == id)
@@ -197,6 +217,7 @@ impl Panel {
         let mut p = Panel {
             source: self.source.clone(),
             time_name: self.time_name.clone(),
+            time_format: self.time_format.clone(),
             id_name: self.id_name.clone(),
             ids,
             offsets,
@@ -407,6 +428,7 @@ impl Panel {
         let mut p = Panel {
             source: PathBuf::from("<memory>"),
             time_name: "row".into(),
+            time_format: None,
             id_name: Some("series_id".into()),
             ids: series.into_iter().map(|(id, _)| id).collect(),
             offsets,

@@ -193,7 +193,7 @@ impl TrainedForecaster {
                         let local = t - base;
                         rows.push(PredictionRow {
                             series: id.clone(),
-                            origin: panel.timestamps[t].to_string(),
+                            origin: panel.format_time(&panel.timestamps[t]),
                             step: h,
                             target: self.names[k].clone(),
                             actual: y[local + h - 1],
@@ -219,7 +219,7 @@ impl TrainedForecaster {
         );
         ev.skipped = skipped;
         ev.split = Some(split.report.clone());
-        if let Some(w) = self.overlap(&split.report) {
+        if let Some(w) = self.overlap(panel, &split.report) {
             ev.warnings.push(w);
         }
         Ok(ev)
@@ -227,11 +227,11 @@ impl TrainedForecaster {
 
     /// A warning when a test period starting at `now.test_start` begins before the model's own
     /// test period did: the model trained on, or chose its epoch with, some of those rows.
-    fn overlap(&self, now: &crate::split::SplitReport) -> Option<String> {
+    fn overlap(&self, panel: &Panel, now: &crate::split::SplitReport) -> Option<String> {
         let was = self.trained_split.as_ref()?;
         let (a, b) = (
-            Timestamp::parse(&now.test_start)?,
-            Timestamp::parse(&was.test_start)?,
+            panel.parse_time(&now.test_start)?,
+            panel.parse_time(&was.test_start)?,
         );
         (a.same_kind(&b) && a.seconds() < b.seconds()).then(|| {
             format!(
