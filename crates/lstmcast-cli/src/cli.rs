@@ -173,6 +173,10 @@ pub struct ModelArgs {
     /// Scaler: standard, minmax, minmax:LO:HI or none.
     #[arg(long)]
     pub scaler: Option<String>,
+    /// Target transform before scaling: none, log, boxcox (lambda fitted on the training rows)
+    /// or boxcox:LAMBDA.
+    #[arg(long)]
+    pub transform: Option<String>,
     /// Per-window normalisation: auto (default: best of the others on validation), global,
     /// window or diff.
     #[arg(long)]

@@ -529,6 +529,34 @@ fn catalogue(t: &Path) -> Vec<Case> {
     );
     add(
         "flags",
+        "unknown target transform",
+        train(n, &["--transform", "sqrt"]),
+        1,
+        &["transform", "'sqrt'", "boxcox:LAMBDA"],
+    );
+    add(
+        "flags",
+        "log transform of a target with zeros",
+        train(
+            &csv("zeros.csv", &{
+                let mut t = String::from("date,y\n");
+                for k in 0..60 {
+                    t.push_str(&format!("{},{}\n", chrono_like(2021, 1, 1 + k), k % 3));
+                }
+                t
+            }),
+            &["--transform", "log", "--lookback", "4"],
+        ),
+        1,
+        &[
+            "column 'y'",
+            "0 at 2021-01-01",
+            "not positive",
+            "--transform none",
+        ],
+    );
+    add(
+        "flags",
         "zero lookback",
         train(n, &["--lookback", "0"]),
         1,

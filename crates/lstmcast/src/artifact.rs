@@ -42,6 +42,8 @@ struct ModelMeta {
     mase_scale: Vec<Vec<Option<f64>>>,
     #[serde(default)]
     trained_split: Option<crate::split::SplitReport>,
+    #[serde(default)]
+    transform: crate::transform::FittedTransform,
     norm: WindowNorm,
     selection: Option<Selection>,
     report: TrainReport,
@@ -219,6 +221,7 @@ impl TrainedForecaster {
             id_name: self.id_name.clone(),
             ids: self.ids.clone(),
             trained_split: self.trained_split.clone(),
+            transform: self.transform,
             frequency: self.frequency,
             season: self.season,
             mase_scale: self.mase_scale.clone(),
@@ -387,8 +390,23 @@ impl TrainedForecaster {
                 ));
             }
         }
+        if meta.transform.kind != config.transform
+            && !matches!(
+                (meta.transform.kind, config.transform),
+                (
+                    crate::transform::Transform::BoxCox { .. },
+                    crate::transform::Transform::BoxCox { .. }
+                )
+            )
+        {
+            return Err(Error::model(
+                dir.join("model.json"),
+                "its target transform does not match config.toml",
+            ));
+        }
         Ok(TrainedForecaster {
             config,
+            transform: meta.transform,
             scaler,
             norm: meta.norm,
             selection: meta.selection,

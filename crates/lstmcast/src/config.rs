@@ -8,6 +8,7 @@ use crate::normalize::Normalize;
 use crate::scale::{ScalerKind, ScalerScope};
 use crate::split::SplitSpec;
 use crate::train::TrainOptions;
+use crate::transform::Transform;
 use crate::tune::TuneSpace;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -64,6 +65,9 @@ pub struct ForecasterConfig {
     pub horizon: usize,
     /// Direct or recursive multi-step forecasting (default direct).
     pub strategy: Strategy,
+    /// Target transform before scaling: none (default), log or Box-Cox (lambda fitted on the
+    /// training rows, or fixed).
+    pub transform: Transform,
     /// Scaling fitted on the training rows (default standard).
     pub scaler: ScalerKind,
     /// One scaler per series, fitted on its own training rows (default), or one shared by all.
@@ -96,6 +100,7 @@ impl Default for ForecasterConfig {
             lookback: 24,
             horizon: 1,
             strategy: Strategy::Direct,
+            transform: Transform::None,
             scaler: ScalerKind::Standard,
             scaler_scope: ScalerScope::Series,
             normalize: Normalize::Auto,
@@ -172,6 +177,7 @@ impl ForecasterConfig {
             return Err(Error::config("season", "must be at least 1"));
         }
         self.scaler.validate()?;
+        self.transform.validate()?;
         self.split.validate()?;
         self.training.validate()?;
         self.network_spec(1, 1).validate()?;

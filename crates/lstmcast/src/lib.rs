@@ -21,6 +21,7 @@ pub mod scale;
 pub mod split;
 pub mod time;
 pub mod train;
+pub mod transform;
 pub mod tune;
 pub mod window;
 
@@ -33,6 +34,7 @@ pub use scale::{Scaler, ScalerKind, ScalerScope};
 pub use split::{PanelSplit, Part, SplitSpec, Splits};
 pub use time::{Frequency, Timestamp};
 pub use train::{Sampling, TrainOptions};
+pub use transform::Transform;
 pub use window::{WindowIndex, Windows};
 
 /// The README's Rust example, compiled and run as a doctest.

@@ -60,6 +60,9 @@ pub fn resolve(d: &DataArgs, a: &ModelArgs) -> anyhow::Result<ForecasterConfig> 
         c.split.last = Some(SplitSpec::parse_last(s)?);
         c.split.at = None;
     }
+    if let Some(s) = &a.transform {
+        c.transform = lstmcast::Transform::parse(s)?;
+    }
     if let Some(s) = &a.scaler_scope {
         c.scaler_scope = ScalerScope::parse(s)?;
     }

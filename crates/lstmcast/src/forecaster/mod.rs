@@ -23,6 +23,7 @@ use crate::scale::Scaler;
 use crate::split::{rows_needed, too_short, PanelSplit, Part, Skipped, Splits};
 use crate::time::Frequency;
 use crate::train::{streams, EpochRecord, Status, TrainReport, TrainState};
+use crate::transform::FittedTransform;
 use crate::window::{Segment, WindowIndex, Windows};
 use std::ops::Range;
 use std::sync::atomic::AtomicBool;
@@ -33,6 +34,8 @@ use std::sync::atomic::AtomicBool;
 pub struct TrainedForecaster {
     /// The full configuration used.
     pub config: ForecasterConfig,
+    /// The target transform, fitted on the training rows.
+    pub transform: FittedTransform,
     /// Scalers fitted on the training rows (per series or shared).
     pub scaler: Scaler,
     /// The per-window normalisation the network was trained with.
@@ -81,9 +84,11 @@ pub struct FitProgress<'a> {
 pub struct Prepared {
     /// The split: boundaries and every series' rows.
     pub split: PanelSplit,
-    /// The scalers fitted on the training rows.
+    /// The target transform, fitted on the training rows.
+    pub transform: FittedTransform,
+    /// The scalers fitted on the training rows (of the transformed targets).
     pub scaler: Scaler,
-    /// Every row, scaled, row-major `[rows, columns]`.
+    /// Every row, transformed and scaled, row-major `[rows, columns]`.
     pub scaled: Vec<f32>,
     /// Columns (targets first).
     pub n_cols: usize,
@@ -180,9 +185,11 @@ impl Prepared {
         check_recursive(cfg, panel)?;
         check_regular(panel)?;
         let train: Vec<Range<usize>> = split.series.iter().map(|s| s.train.clone()).collect();
-        let scaler = Scaler::fit(cfg.scaler, cfg.scaler_scope, panel, &train);
+        let transform = cfg.transform.fit(panel, &train)?;
+        let transformed = transform.apply(panel)?;
+        let scaler = Scaler::fit(cfg.scaler, cfg.scaler_scope, &transformed, &train);
         // A series without training rows has no scaler of its own: it is left out.
-        let (scaled, unscaled) = scaler.transform(panel);
+        let (scaled, unscaled) = scaler.transform(&transformed);
         // Train and validation windows predict the model's own horizon; test windows always
         // cover the full horizon so that both strategies are scored on the same targets.
         let mut skipped = Vec::new();
@@ -201,6 +208,7 @@ impl Prepared {
         let [tr, va, te]: [WindowIndex; 3] = parts.try_into().unwrap_or_default();
         Ok(Prepared {
             split,
+            transform,
             scaler,
             scaled,
             n_cols: panel.names.len(),
@@ -516,6 +524,7 @@ impl TrainedForecaster {
         }
         TrainedForecaster {
             config,
+            transform: prep.transform,
             scaler: prep.scaler.clone(),
             norm,
             selection: None,

@@ -170,7 +170,7 @@ impl TrainedForecaster {
         self.check_columns(panel)?;
         let cfg = &self.config;
         let (l, nt, hz) = (cfg.lookback, self.n_targets, cfg.horizon);
-        let (scaled, unscaled) = self.scaler.transform(panel);
+        let (scaled, unscaled) = self.scaler.transform(&*self.transform.apply(panel)?);
         let (test, skipped) = part_index(panel, &split.series, Part::Test, l, hz, &unscaled)?;
         let n_win = test.len();
         let pred = self.predict_paths(&scaled, &|j| test.origin(j), n_win, hz)?;
@@ -197,7 +197,9 @@ impl TrainedForecaster {
                             step: h,
                             target: self.names[k].clone(),
                             actual: y[local + h - 1],
-                            predicted: maps[k].inverse(pred[(w * hz + h - 1) * nt + k] as f64),
+                            predicted: self
+                                .transform
+                                .inverse(maps[k].inverse(pred[(w * hz + h - 1) * nt + k] as f64)),
                             naive: y[local - 1],
                             seasonal_naive: seasonal_naive(y, local, h, self.season),
                         });
@@ -256,7 +258,7 @@ impl TrainedForecaster {
             return Err(Error::config("horizon", "must be at least 1"));
         }
         let (l, nt) = (self.config.lookback, self.n_targets);
-        let (scaled, unscaled) = self.scaler.transform(panel);
+        let (scaled, unscaled) = self.scaler.transform(&*self.transform.apply(panel)?);
         let mut usable = Vec::new();
         let mut skipped = Vec::new();
         for (s, &no_scaler) in unscaled.iter().enumerate() {
@@ -315,7 +317,10 @@ impl TrainedForecaster {
             let values: Vec<Vec<f64>> = (0..steps)
                 .map(|h| {
                     (0..nt)
-                        .map(|k| maps[k].inverse(pred[(j * steps + h) * nt + k] as f64))
+                        .map(|k| {
+                            self.transform
+                                .inverse(maps[k].inverse(pred[(j * steps + h) * nt + k] as f64))
+                        })
                         .collect()
                 })
                 .collect();
