@@ -53,12 +53,9 @@ pub struct TrainArgs {
     /// Model and training options.
     #[command(flatten)]
     pub model: ModelArgs,
-    /// No progress bar.
-    #[arg(long)]
-    pub quiet: bool,
-    /// Print the metrics as JSON instead of a table.
-    #[arg(long)]
-    pub json: bool,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// `lstmcast tune`. The search space comes from `[tune]` in `--config` and these flags (flags win).
@@ -85,7 +82,8 @@ pub struct TuneArgs {
     /// Lookbacks to search, e.g. 12,24,36.
     #[arg(long = "search-lookback", value_delimiter = ',')]
     pub search_lookback: Option<Vec<usize>>,
-    /// Layer stacks to search, separated by ';', e.g. "32;64;64,32".
+    /// Layer stacks to search, separated by ',' like every list; a stack's layers by '-', e.g.
+    /// 32,64,64-32.
     #[arg(long = "search-layers")]
     pub search_layers: Option<String>,
     /// Dropouts to search, e.g. 0,0.1,0.2.
@@ -106,9 +104,9 @@ pub struct TuneArgs {
     /// Keep the best 1/ETA of each rung, with ETA times the epochs.
     #[arg(long)]
     pub eta: Option<usize>,
-    /// No progress bar.
-    #[arg(long)]
-    pub quiet: bool,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// `lstmcast backtest`.
@@ -135,9 +133,9 @@ pub struct BacktestArgs {
     /// Training rows: expanding (from the first row) or sliding (the split's training length).
     #[arg(long, default_value = "expanding")]
     pub window: String,
-    /// No progress bar.
-    #[arg(long)]
-    pub quiet: bool,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Model, split and training options shared by `train`, `tune` and `backtest`. Each can also be
@@ -148,7 +146,7 @@ pub struct ModelArgs {
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Train, validation and test fractions of the distinct timestamps (common to every series
-    /// of a panel), e.g. 0.7,0.1,0.2.
+    /// of a panel) (default 0.7,0.1,0.2).
     #[arg(long)]
     pub split: Option<String>,
     /// Where validation and test start, as timestamps: VAL_START,TEST_START (e.g.
@@ -163,70 +161,71 @@ pub struct ModelArgs {
     /// validation part, for panels whose series do not share a calendar; overrides --split.
     #[arg(long, value_name = "VAL_ROWS,TEST_ROWS")]
     pub split_last: Option<String>,
-    /// Scaler per series (series, the default) or one shared by all series (global).
+    /// Scaler per series or one shared by all series: series or global (default series).
     #[arg(long)]
     pub scaler_scope: Option<String>,
     /// How a panel's training windows are drawn: windows (every window once per epoch, the
     /// default) or per-series (every series an equal share).
     #[arg(long)]
     pub sampling: Option<String>,
-    /// Scaler: standard, minmax, minmax:LO:HI or none.
+    /// Scaler: standard, minmax, minmax:LO:HI or none (default standard).
     #[arg(long)]
     pub scaler: Option<String>,
     /// Target transform before scaling: none, log, boxcox (lambda fitted on the training rows)
-    /// or boxcox:LAMBDA.
+    /// or boxcox:LAMBDA (default none).
     #[arg(long)]
     pub transform: Option<String>,
     /// Per-window normalisation: auto (default: best of the others on validation), global,
     /// window or diff.
     #[arg(long)]
     pub normalize: Option<String>,
-    /// Time steps of history per window.
+    /// Time steps of history per window (default 24).
     #[arg(long)]
     pub lookback: Option<usize>,
-    /// Steps ahead to forecast.
+    /// Steps ahead to forecast (default 1).
     #[arg(long)]
     pub horizon: Option<usize>,
-    /// Multi-step strategy: direct or recursive.
+    /// Multi-step strategy: direct or recursive (default direct).
     #[arg(long)]
     pub strategy: Option<String>,
-    /// LSTM units per layer, bottom first, e.g. 64,32.
+    /// LSTM units per layer, bottom first, e.g. 64,32 (default 50).
     #[arg(long, value_delimiter = ',')]
     pub layers: Option<Vec<usize>>,
-    /// Input dropout of each LSTM layer, in [0, 1).
+    /// Input dropout of each LSTM layer, in [0, 1) (default 0).
     #[arg(long)]
     pub dropout: Option<f32>,
-    /// Recurrent (variational) dropout, in [0, 1).
+    /// Recurrent (variational) dropout, in [0, 1) (default 0).
     #[arg(long)]
     pub recurrent_dropout: Option<f32>,
-    /// Maximum epochs.
+    /// Maximum epochs (default 100).
     #[arg(long)]
     pub epochs: Option<usize>,
-    /// Mini-batch size.
+    /// Mini-batch size (default 32).
     #[arg(long)]
     pub batch_size: Option<usize>,
-    /// Adam learning rate.
+    /// Adam learning rate (default 0.001).
     #[arg(long)]
     pub learning_rate: Option<f64>,
-    /// Early-stopping patience in epochs (0 = off).
+    /// Early-stopping patience in epochs, 0 = off (default 10).
     #[arg(long)]
     pub patience: Option<usize>,
-    /// Minimum validation-loss decrease that counts as an improvement.
+    /// Minimum validation-loss decrease that counts as an improvement (default 0).
     #[arg(long)]
     pub min_delta: Option<f64>,
-    /// Epochs without improvement before the learning rate is reduced (0 = off).
+    /// Epochs without improvement before the learning rate is reduced, 0 = off (default 0).
     #[arg(long)]
     pub reduce_lr_patience: Option<usize>,
-    /// Factor applied to the learning rate on a plateau.
+    /// Factor applied to the learning rate on a plateau (default 0.5).
     #[arg(long)]
     pub reduce_lr_factor: Option<f64>,
-    /// Clip gradients to this global L2 norm.
+    /// Clip gradients to this global L2 norm (default off).
     #[arg(long)]
     pub clip_norm: Option<f64>,
-    /// Seasonal period for the seasonal-naive baseline and MASE.
+    /// Seasonal period for the seasonal-naive baseline and MASE (default from the frequency: 24
+    /// hourly, 7 daily, 5 business days, 52 weekly, 12 monthly, 4 quarterly, else 1).
     #[arg(long)]
     pub season: Option<usize>,
-    /// Seed of every random source.
+    /// Seed of every random source (default 42).
     #[arg(long)]
     pub seed: Option<u64>,
 }
@@ -244,12 +243,15 @@ pub struct EvaluateArgs {
     /// Fill missing values: none (error), linear or forward (default: as in training).
     #[arg(long)]
     pub fill: Option<String>,
-    /// Also write every test prediction to this CSV.
+    /// Also write every test prediction to this CSV (an existing file only with --force).
     #[arg(long)]
     pub predictions: Option<PathBuf>,
-    /// Print JSON instead of a table.
+    /// Replace an existing --predictions file.
     #[arg(long)]
-    pub json: bool,
+    pub force: bool,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// `lstmcast forecast`.
@@ -271,9 +273,35 @@ pub struct ForecastArgs {
     /// Steps to forecast (default: the trained horizon; beyond it rolls forward recursively).
     #[arg(long)]
     pub horizon: Option<usize>,
-    /// Write the forecast CSV here instead of standard output.
+    /// Write the forecast CSV to this file instead of standard output (an existing file only
+    /// with --force).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Replace an existing --out file.
+    #[arg(long)]
+    pub force: bool,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Output conventions shared by every command.
+#[derive(Debug, Args, Clone, Copy, Default, PartialEq)]
+pub struct OutputArgs {
+    /// Print one JSON document on standard output instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Print nothing but errors: no progress bar, no report, no notes (files are still written;
+    /// `forecast` without --out still prints its CSV).
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl OutputArgs {
+    /// Whether text reports are printed.
+    pub fn text(&self) -> bool {
+        !self.json && !self.quiet
+    }
 }
 
 /// Columns and missing values: shared by every command that reads a CSV.
@@ -318,6 +346,9 @@ pub struct InspectArgs {
     /// Data options.
     #[command(flatten)]
     pub data: DataArgs,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// `lstmcast demo`.
@@ -332,9 +363,9 @@ pub struct DemoArgs {
     /// Epochs (the reference uses 20).
     #[arg(long, default_value_t = 20)]
     pub epochs: usize,
-    /// Print one JSON object instead of text.
-    #[arg(long)]
-    pub json: bool,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 impl DataArgs {

@@ -49,7 +49,6 @@ fn quick_train<'a>(csv: &'a Path, out: &'a Path, seed: &'a str) -> Vec<&'a str> 
         "8",
         "--lookback",
         "12",
-        "--quiet",
         "--seed",
         seed,
     ]
@@ -164,7 +163,6 @@ fn train_writes_a_complete_run_folder_then_evaluate_and_forecast_use_it() {
         out.join("config.toml").to_str().unwrap(),
         "--out",
         out2.to_str().unwrap(),
-        "--quiet",
     ]);
     assert!(o.status.success(), "{}", text(&o).1);
     assert_eq!(
@@ -425,7 +423,6 @@ fn tune_writes_trials_plots_and_a_usable_best_model() {
         "6,12",
         "--jobs",
         "2",
-        "--quiet",
     ]);
     let (stdout, stderr) = text(&o);
     assert!(o.status.success(), "{stderr}");
@@ -491,7 +488,6 @@ fn backtest_writes_folds_and_rejects_bad_options() {
             "12".into(),
             "--horizon".into(),
             "3".into(),
-            "--quiet".into(),
         ];
         v.extend(extra.iter().map(|s| s.to_string()));
         v
@@ -548,7 +544,6 @@ fn long_train(out: &Path) -> Vec<String> {
         "40",
         "--patience",
         "0",
-        "--quiet",
         "--out",
         out.to_str().unwrap(),
     ]
@@ -623,7 +618,7 @@ fn interrupted_training_resumes_to_bit_identical_weights() {
             !out.join("model.safetensors").exists(),
             "{name}: finished too early"
         );
-        let o = run(&["train", "--resume", out.to_str().unwrap(), "--quiet"]);
+        let o = run(&["train", "--resume", out.to_str().unwrap()]);
         assert!(o.status.success(), "{name}: {}", text(&o).1);
         let got = std::fs::read(out.join("model.safetensors")).unwrap();
         assert!(
@@ -709,7 +704,7 @@ fn a_panel_trains_one_global_model_then_evaluates_forecasts_and_inspects() {
     let out = tmp.path().join("panel");
     let mut args = vec!["train"];
     args.extend(panel_args(&csv));
-    args.extend(["--out", out.to_str().unwrap(), "--quiet"]);
+    args.extend(["--out", out.to_str().unwrap()]);
     let o = run(&args);
     let (stdout, stderr) = text(&o);
     assert!(o.status.success(), "{stderr}");
@@ -818,7 +813,7 @@ fn tune_and_backtest_accept_panels() {
     let out = tmp.path().join("bt");
     let mut args = vec!["backtest"];
     args.extend(panel_args(&csv));
-    args.extend(["--folds", "2", "--out", out.to_str().unwrap(), "--quiet"]);
+    args.extend(["--folds", "2", "--out", out.to_str().unwrap()]);
     let o = run(&args);
     let (stdout, stderr) = text(&o);
     assert!(o.status.success(), "{stderr}");
@@ -838,7 +833,6 @@ fn tune_and_backtest_accept_panels() {
         "1",
         "--out",
         out.to_str().unwrap(),
-        "--quiet",
     ]);
     let o = run(&args);
     let (stdout, stderr) = text(&o);
@@ -868,7 +862,6 @@ fn forecast_and_evaluate_find_the_columns_by_name() {
         "global",
         "--out",
         out.to_str().unwrap(),
-        "--quiet",
     ]);
     assert!(o.status.success(), "{}", text(&o).1);
     // The run's configuration names the columns actually used, in the model's order.
@@ -987,5 +980,81 @@ fn evaluate_names_the_test_period_and_warns_when_it_overlaps_training() {
             .unwrap()
             .contains("not out-of-sample"),
         "{stdout}"
+    );
+}
+
+#[test]
+fn quiet_prints_nothing_but_errors_and_json_is_on_every_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = data("nottem.csv");
+    let out = tmp.path().join("q");
+    let mut args = quick_train(&csv, &out, "3");
+    args.push("--quiet");
+    let o = run(&args);
+    assert!(o.status.success(), "{}", text(&o).1);
+    assert_eq!(text(&o), (String::new(), String::new()));
+    assert!(out.join("forecast.csv").is_file());
+    let model = out.to_str().unwrap();
+    let d = csv.to_str().unwrap();
+    for cmd in [
+        vec!["evaluate", "--model", model, "--data", d],
+        vec!["inspect", "--data", d],
+        vec!["forecast", "--model", model, "--data", d],
+        vec!["demo", "--example", "1", "--epochs", "1"],
+    ] {
+        let mut json = cmd.clone();
+        json.push("--json");
+        let o = run(&json);
+        assert!(o.status.success(), "{cmd:?}: {}", text(&o).1);
+        let v: serde_json::Value = serde_json::from_str(&text(&o).0)
+            .unwrap_or_else(|e| panic!("{cmd:?} --json is not JSON: {e}"));
+        assert!(!v.is_null(), "{cmd:?}");
+    }
+    // forecast --out never replaces a file silently.
+    let f = tmp.path().join("f.csv");
+    std::fs::write(&f, "mine").unwrap();
+    fails_with(
+        &[
+            "forecast",
+            "--model",
+            model,
+            "--data",
+            d,
+            "--out",
+            f.to_str().unwrap(),
+        ],
+        1,
+        &["f.csv", "already exists", "--force"],
+    );
+    assert_eq!(std::fs::read_to_string(&f).unwrap(), "mine");
+    let o = run(&[
+        "forecast",
+        "--model",
+        model,
+        "--data",
+        d,
+        "--out",
+        f.to_str().unwrap(),
+        "--force",
+        "--quiet",
+    ]);
+    assert!(
+        o.status.success() && text(&o).0.is_empty(),
+        "{}",
+        text(&o).1
+    );
+    assert!(std::fs::read_to_string(&f)
+        .unwrap()
+        .starts_with("date,temp_f"));
+    // Defaults show in --help.
+    let (help, _) = text(&run(&["train", "--help"]));
+    let d = lstmcast::ForecasterConfig::default();
+    assert!(
+        help.contains(&format!("(default {})", d.lookback)),
+        "{help}"
+    );
+    assert!(
+        help.contains(&format!("(default {})", d.training.epochs)),
+        "{help}"
     );
 }

@@ -651,9 +651,9 @@ fn catalogue(t: &Path) -> Vec<Case> {
     add(
         "flags",
         "malformed tune layer list",
-        args(&["tune", "--data", n, "--out", &o, "--search-layers", "32;x"]),
+        args(&["tune", "--data", n, "--out", &o, "--search-layers", "32,x"]),
         1,
-        &["search-layers", "'x'"],
+        &["search-layers", "'x'", "64-32"],
     );
     add(
         "flags",

@@ -134,6 +134,9 @@ pub struct TuneResult {
     pub rungs: Vec<usize>,
     /// Every trial, in sampling order.
     pub trials: Vec<TrialResult>,
+    /// Candidates left out of the space before any trial, because they cannot fit the data
+    /// (a lookback too long for the training rows), each with the reason.
+    pub skipped: Vec<String>,
     /// Index of the best trial.
     pub best: usize,
     /// The best trial's configuration (the base with its parameters).
@@ -160,11 +163,12 @@ pub struct TuneProgress {
 }
 
 impl TuneSpace {
-    /// Fills the empty lists with defaults for `base` and `ts`, and checks the rest.
+    /// Fills the empty lists with defaults for `base` and `ts`, checks the rest, and leaves out
+    /// the lookbacks that cannot fit the data (returned with the reason).
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] naming the `tune` field.
-    pub fn resolve(&self, base: &ForecasterConfig, ts: &Panel) -> Result<TuneSpace> {
+    /// [`Error::InvalidConfig`] naming the `tune` field, or no lookback that fits.
+    pub fn resolve(&self, base: &ForecasterConfig, ts: &Panel) -> Result<(TuneSpace, Vec<String>)> {
         let mut s = self.clone();
         let bad = |field: &str, why: String| Error::config(format!("tune.{field}"), why);
         if s.trials == 0 {
@@ -240,13 +244,38 @@ impl TuneSpace {
                 "list the modes to search (global, window, diff); auto is not a mode".into(),
             ));
         }
+        // Lookbacks that leave some part without a window cannot work: left out before any
+        // trial runs, and said.
+        let mut skipped = Vec::new();
+        let mut feasible = Vec::new();
+        for &l in &s.lookback {
+            let cfg = ForecasterConfig {
+                lookback: l,
+                ..base.clone()
+            };
+            match Prepared::new(&cfg, ts) {
+                Ok(_) => feasible.push(l),
+                Err(e) => skipped.push(format!("lookback {l} left out of the search: {e}")),
+            }
+        }
+        if feasible.is_empty() {
+            return Err(bad(
+                "lookback",
+                format!(
+                    "no lookback of {:?} fits the data: {}",
+                    s.lookback,
+                    skipped.join("; ")
+                ),
+            ));
+        }
+        s.lookback = feasible;
         // Each sampled configuration must be valid on its own.
         for p in s.sample_all(base.seed) {
             p.apply(base)
                 .validate()
                 .map_err(|e| bad("space", e.to_string()))?;
         }
-        Ok(s)
+        Ok((s, skipped))
     }
 
     /// The design for `seed`: a Latin hypercube over the six dimensions, so that every choice
@@ -422,7 +451,7 @@ pub fn tune(
 ) -> Result<TuneResult> {
     base.validate()?;
     let start = Instant::now();
-    let space = space.resolve(base, ts)?;
+    let (space, skipped) = space.resolve(base, ts)?;
     let rungs = space.rungs(base.training.epochs);
     let mut results: Vec<Option<TrialResult>> = vec![None; space.trials];
     let mut alive: Vec<Trial> = Vec::new();
@@ -521,6 +550,7 @@ pub fn tune(
         .trial;
     let best_config = trials[best].params.apply(base);
     Ok(TuneResult {
+        skipped,
         space,
         rungs,
         trial_epochs: trials.iter().map(|t| t.epochs).sum(),

@@ -96,13 +96,30 @@ fn a_bad_search_space_names_the_field() {
     s.eta = 1;
     let e = tune(&base(), &s, &ts, 1, &|_| {}).unwrap_err().to_string();
     assert!(e.contains("tune.eta"), "{e}");
-    // A lookback too long for the data fails that trial only, with the reason recorded.
+    // A lookback too long for the data is left out of the space before any trial runs, with
+    // the reason; every trial then uses a lookback that fits.
     let mut s = space(3);
     s.lookback = vec![8, 150];
     let r = tune(&base(), &s, &ts, 1, &|_| {}).unwrap();
-    let failed: Vec<_> = r.trials.iter().filter(|t| t.error.is_some()).collect();
-    assert!(!failed.is_empty() && failed.iter().all(|t| t.params.lookback == 150));
-    assert!(failed[0].error.as_ref().unwrap().contains("lookback 150"));
+    assert_eq!(r.space.lookback, vec![8]);
+    assert!(r
+        .trials
+        .iter()
+        .all(|t| t.params.lookback == 8 && t.error.is_none()));
+    assert!(
+        r.skipped.len() == 1
+            && r.skipped[0].contains("lookback 150")
+            && r.skipped[0].contains("train split"),
+        "{:?}",
+        r.skipped
+    );
+    // If none fits, the search is an error naming them.
+    s.lookback = vec![150, 160];
+    let e = tune(&base(), &s, &ts, 1, &|_| {}).unwrap_err().to_string();
+    assert!(
+        e.contains("tune.lookback") && e.contains("[150, 160]"),
+        "{e}"
+    );
 }
 
 fn tiny() -> ForecasterConfig {

@@ -30,7 +30,7 @@ pub fn run(a: BacktestArgs) -> anyhow::Result<()> {
     };
     let bar = progress_bar(
         a.folds as u64,
-        a.quiet,
+        a.output.quiet,
         "{bar:30} fold {pos}/{len} [{elapsed}]",
     );
     let bt = backtest(&cfg, &ts, &opts, &mut |i, _| bar.set_position(i as u64 + 1));
@@ -51,6 +51,13 @@ pub fn run(a: BacktestArgs) -> anyhow::Result<()> {
         }
         plot::write_chart(dir, "backtest", &plot::backtest_chart(&ts, &bt, 0, 0))
     })?;
+    if a.output.json {
+        println!("{}", artifact::backtest_json(&bt));
+        return Ok(());
+    }
+    if a.output.quiet {
+        return Ok(());
+    }
     println!(
         "walk-forward backtest: {} folds, refit {}, {} training window, horizon {}",
         bt.folds.len(),

@@ -4,9 +4,9 @@ use crate::cli::DemoArgs;
 
 pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     let r = lstmcast::demo::run_example(a.example, a.seed, a.epochs)?;
-    if a.json {
+    if a.output.json {
         println!("{}", serde_json::to_string(&r)?);
-    } else {
+    } else if a.output.text() {
         println!("example {}: {}", r.example, r.model);
         println!(
             "  windows      {} train / {} test",

@@ -1,6 +1,6 @@
 //! `lstmcast evaluate`.
 
-use super::{guard_input, report, write_file_atomically};
+use super::{report, write_output};
 use crate::cli::EvaluateArgs;
 use lstmcast::{artifact, TrainedForecaster};
 
@@ -12,12 +12,12 @@ pub fn run(a: EvaluateArgs) -> anyhow::Result<()> {
     )?;
     let ev = model.evaluate(&ts)?;
     if let Some(p) = &a.predictions {
-        guard_input(&a.data, p)?;
-        write_file_atomically(p, &artifact::predictions_csv(&ev, ts.id_name.as_deref()))?;
+        let text = artifact::predictions_csv(&ev, ts.id_name.as_deref());
+        write_output(&a.data, p, a.force, &text)?;
     }
-    if a.json {
+    if a.output.json {
         println!("{}", serde_json::to_string_pretty(&ev)?);
-    } else {
+    } else if a.output.text() {
         print!("{}", report::skipped(&ev.skipped, ts.n_series()));
         print!("{}", report::table(&ev, model.config.horizon));
     }

@@ -1,6 +1,7 @@
-//! `lstmcast forecast`.
+//! `lstmcast forecast`: every series' forecast (or `--series`) as CSV, to standard output or a
+//! file; `--json` prints it as JSON records.
 
-use super::{guard_input, write_file_atomically};
+use super::write_output;
 use crate::cli::ForecastArgs;
 use lstmcast::{artifact, TrainedForecaster};
 
@@ -14,14 +15,34 @@ pub fn run(a: ForecastArgs) -> anyhow::Result<()> {
         ts = ts.only(ids)?;
     }
     let f = model.forecast(&ts, a.horizon)?;
-    eprint!("{}", super::report::forecast_skipped(&f));
+    if !a.output.quiet {
+        eprint!("{}", super::report::forecast_skipped(&f));
+    }
     let text = artifact::forecast_csv(&ts, &f);
-    match &a.out {
-        Some(p) => {
-            guard_input(&a.data, p)?;
-            write_file_atomically(p, &text)?;
-        }
-        None => print!("{text}"),
+    if let Some(p) = &a.out {
+        write_output(&a.data, p, a.force, &text)?;
+    }
+    if a.output.json {
+        let records: Vec<serde_json::Value> = f
+            .series
+            .iter()
+            .flat_map(|s| {
+                s.timestamps.iter().zip(&s.values).map(|(t, v)| {
+                    let mut r = serde_json::Map::new();
+                    if ts.has_ids() {
+                        r.insert("series_id".into(), s.id.clone().into());
+                    }
+                    r.insert(ts.time_name.clone(), ts.format_time(t).into());
+                    for (name, x) in f.targets.iter().zip(v) {
+                        r.insert(name.clone(), serde_json::json!(x));
+                    }
+                    serde_json::Value::Object(r)
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&records)?);
+    } else if a.out.is_none() {
+        print!("{text}");
     }
     Ok(())
 }

@@ -79,6 +79,24 @@ pub fn guard_input(data: &std::path::Path, out: &std::path::Path) -> anyhow::Res
     Ok(())
 }
 
+/// Writes an output file the user named: never the input file, an existing file only with
+/// `force`, atomically.
+pub fn write_output(
+    data: &std::path::Path,
+    path: &std::path::Path,
+    force: bool,
+    contents: &str,
+) -> anyhow::Result<()> {
+    guard_input(data, path)?;
+    if path.exists() && !force {
+        anyhow::bail!(
+            "invalid configuration: out: {} already exists; choose another path or pass --force to replace it",
+            path.display()
+        );
+    }
+    write_file_atomically(path, contents)
+}
+
 /// Writes `contents` to `path` atomically (temporary file in the same folder, then rename).
 pub fn write_file_atomically(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {
     use anyhow::Context;

@@ -158,7 +158,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     guard_input(data, out)?;
     let ts = lstmcast::load(data, &cfg.data)?;
     let filled: usize = ts.filled.iter().sum();
-    if filled > 0 && !a.json {
+    if filled > 0 && a.output.text() {
         let per: Vec<String> = ts
             .names
             .iter()
@@ -175,7 +175,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     }
     // Everything that can be checked before training is checked before anything is written.
     let prep = Prepared::new(&cfg, &ts)?;
-    if !a.json && !a.quiet {
+    if !a.output.json && !a.output.quiet {
         print!("{}", report::skipped(&prep.skipped, ts.n_series()));
     }
     drop(prep);
@@ -229,7 +229,7 @@ fn resume(a: &TrainArgs, dir: &Path) -> anyhow::Result<()> {
         );
     }
     let ts = lstmcast::load(&data, &cfg.data)?;
-    if !a.quiet && !a.json {
+    if !a.output.quiet && !a.output.json {
         let at = ck.state.as_ref().map_or(0, |s| s.epochs_done);
         println!(
             "resuming {}: candidate {} of the normalisation, after epoch {at}",
@@ -260,7 +260,7 @@ fn train_into(
     }
     let bar = progress_bar(
         cfg.training.epochs as u64,
-        a.quiet,
+        a.output.quiet,
         "{bar:30} epoch {pos}/{len} {msg} [{elapsed} < {eta}]",
     );
     let mut on_epoch = |p: &FitProgress| {
@@ -321,11 +321,11 @@ fn train_into(
         }
     };
     let (ev, future) = write_run(out, true, &model, ts)?;
-    if a.json {
+    if a.output.json {
         let mut v = artifact::metrics(&model, &ev);
         v["run_folder"] = serde_json::json!(out.display().to_string());
         println!("{}", serde_json::to_string_pretty(&v)?);
-    } else {
+    } else if a.output.text() {
         let r = &model.report;
         let what = match ts.n_series() {
             1 if !ts.has_ids() => format!("{} rows", ts.len()),

@@ -19,15 +19,19 @@ fn space(a: &TuneArgs, file: Option<TuneSpace>) -> anyhow::Result<TuneSpace> {
         s.lookback = v.clone();
     }
     if let Some(text) = &a.search_layers {
+        // Choices are separated by ',' as in every --search-* flag; a stack's layers by '-'.
+        if text.contains(';') {
+            anyhow::bail!("invalid configuration: search-layers: '{text}' uses ';'; separate the choices with ',' and the layers of a stack with '-', e.g. 32,64,64-32");
+        }
         s.layers = text
-            .split(';')
+            .split(',')
             .map(|stack| {
                 stack
-                    .split(',')
+                    .split('-')
                     .map(|u| u.trim().parse::<usize>())
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(|_| {
-                        anyhow::anyhow!("invalid configuration: search-layers: '{stack}' in '{text}' is not a list of unit counts like 64,32 (stacks separated by ';')")
+                        anyhow::anyhow!("invalid configuration: search-layers: '{stack}' in '{text}' is not a stack of unit counts like 64-32 (choices separated by ',')")
                     })
             })
             .collect::<anyhow::Result<_>>()?;
@@ -66,7 +70,7 @@ pub fn run(a: TuneArgs) -> anyhow::Result<()> {
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
     let ts = lstmcast::load(a.data.path()?, &base.data)?;
-    let bar = progress_bar(1, a.quiet, "{bar:30} {pos}/{len} {msg} [{elapsed}]");
+    let bar = progress_bar(1, a.output.quiet, "{bar:30} {pos}/{len} {msg} [{elapsed}]");
     let result = tune(&base, &space, &ts, jobs, &|p: &TuneProgress| {
         bar.set_length(p.of as u64);
         bar.set_position(p.done as u64);
@@ -80,7 +84,13 @@ pub fn run(a: TuneArgs) -> anyhow::Result<()> {
     bar.finish_and_clear();
     let result = result.context("tuning failed")?;
     let best = &result.trials[result.best];
-    println!(
+    let mut text = String::new();
+    use std::fmt::Write as _;
+    for c in &result.skipped {
+        let _ = writeln!(text, "note: {c}");
+    }
+    let _ = writeln!(
+        text,
         "{} trials on {} job(s), rungs of {:?} epochs: {} trial-epochs in {:.1} s; best: trial {} (validation MSE {:.5}, scaled units)",
         result.trials.len(),
         jobs,
@@ -90,8 +100,18 @@ pub fn run(a: TuneArgs) -> anyhow::Result<()> {
         best.trial,
         best.val_mse.unwrap_or(f64::NAN)
     );
+    for t in result.trials.iter().filter(|t| t.error.is_some()) {
+        let _ = writeln!(
+            text,
+            "  trial {} failed after {} epoch(s): {}",
+            t.trial,
+            t.epochs,
+            t.error.as_deref().unwrap_or_default()
+        );
+    }
     let p = &best.params;
-    println!(
+    let _ = writeln!(
+        text,
         "  lookback {}, layers {:?}, dropout {}, learning rate {:.2e}, batch size {}, normalize {}",
         p.lookback,
         p.layers,
@@ -105,7 +125,7 @@ pub fn run(a: TuneArgs) -> anyhow::Result<()> {
     let cfg = result.best_config.clone();
     let bar = progress_bar(
         cfg.training.epochs as u64,
-        a.quiet,
+        a.output.quiet,
         "{bar:30} retraining best: epoch {pos}/{len}",
     );
     let model = cfg.fit(&ts, &mut |p| bar.set_position(p.record.epoch as u64));
@@ -134,6 +154,15 @@ pub fn run(a: TuneArgs) -> anyhow::Result<()> {
         std::fs::create_dir(&best_dir).map_err(|e| lstmcast::Error::io(&best_dir, e))?;
         model.save_run_into(&best_dir, &ts, &ev, &future)
     })?;
+    if a.output.json {
+        let v = serde_json::json!({ "tune": result, "best_test": ev, "out": a.out.display().to_string() });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    if a.output.quiet {
+        return Ok(());
+    }
+    print!("{text}");
     println!("best configuration retrained on the full budget, scored once on the test split:");
     print!("{}", report::table(&ev, cfg.horizon));
     println!(

@@ -513,6 +513,106 @@ impl Panel {
     }
 }
 
+/// What `lstmcast inspect --json` prints: the panel's shape and every column's role and range.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PanelSummary {
+    /// The file.
+    pub source: String,
+    /// Number of series.
+    pub series: usize,
+    /// Rows over all series.
+    pub rows: usize,
+    /// The id column, if any.
+    pub id_column: Option<String>,
+    /// The time column (`row` when rows are numbered).
+    pub time_column: String,
+    /// The time column's layout when it is not ISO 8601.
+    pub time_format: Option<String>,
+    /// The frequency, or the first irregular gap.
+    pub frequency: String,
+    /// First and last timestamp.
+    pub span: (String, String),
+    /// The shortest and the longest series: id and rows.
+    pub shortest: (String, usize),
+    /// See `shortest`.
+    pub longest: (String, usize),
+    /// Every value column.
+    pub columns: Vec<ColumnSummary>,
+}
+
+/// One value column in a [`PanelSummary`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ColumnSummary {
+    /// Its name.
+    pub name: String,
+    /// `target` or `input`.
+    pub role: String,
+    /// Smallest value.
+    pub min: f64,
+    /// Mean value.
+    pub mean: f64,
+    /// Largest value.
+    pub max: f64,
+    /// Cells that were missing (and filled).
+    pub missing: usize,
+}
+
+impl Panel {
+    /// The panel's shape and columns, for `inspect --json`.
+    pub fn describe(&self) -> PanelSummary {
+        let lens: Vec<usize> = (0..self.n_series()).map(|s| self.series_len(s)).collect();
+        let pick =
+            |s: Option<usize>| s.map_or((String::new(), 0), |s| (self.ids[s].clone(), lens[s]));
+        PanelSummary {
+            source: self.source.display().to_string(),
+            series: self.n_series(),
+            rows: self.len(),
+            id_column: self.id_name.clone(),
+            time_column: self.time_name.clone(),
+            time_format: self.time_format.clone(),
+            frequency: match &self.spacing {
+                Spacing::Regular(f) => f.describe(),
+                Spacing::Irregular { gap, .. } => format!("irregular (first odd gap: {gap})"),
+            },
+            span: (
+                self.timestamps
+                    .iter()
+                    .min()
+                    .map(|t| self.format_time(t))
+                    .unwrap_or_default(),
+                self.timestamps
+                    .iter()
+                    .max()
+                    .map(|t| self.format_time(t))
+                    .unwrap_or_default(),
+            ),
+            shortest: pick((0..lens.len()).min_by_key(|&s| lens[s])),
+            longest: pick((0..lens.len()).max_by_key(|&s| lens[s])),
+            columns: self
+                .names
+                .iter()
+                .enumerate()
+                .map(|(c, name)| {
+                    let col = &self.columns[c];
+                    ColumnSummary {
+                        name: name.clone(),
+                        role: if c < self.n_targets {
+                            "target"
+                        } else {
+                            "input"
+                        }
+                        .into(),
+                        min: col.iter().copied().fold(f64::INFINITY, f64::min),
+                        mean: col.iter().sum::<f64>() / col.len().max(1) as f64,
+                        max: col.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                        missing: self.filled[c],
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Sorts items by id: numerically when every id is an integer, else by text. This canonical
 /// order makes results independent of the order of a file's rows.
 pub(crate) fn sort_ids<T>(items: &mut [T], id: impl Fn(&T) -> &String) {
