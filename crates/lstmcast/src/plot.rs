@@ -21,9 +21,9 @@ fn register_font() {
 }
 
 /// A named line of (x, y) points.
-pub struct Series<'a> {
+pub struct Series {
     /// Legend label.
-    pub label: &'a str,
+    pub label: String,
     /// Points.
     pub points: Vec<(f64, f64)>,
     /// Line colour.
@@ -41,13 +41,15 @@ pub struct Chart<'a> {
     /// Y axis label.
     pub y_label: &'a str,
     /// Lines.
-    pub series: Vec<Series<'a>>,
+    pub series: Vec<Series>,
     /// An optional vertical marker (x, label).
     pub marker: Option<(f64, String)>,
     /// Formats x tick labels (e.g. row index to timestamp).
     pub x_format: Box<dyn Fn(f64) -> String + 'a>,
     /// Logarithmic y axis.
     pub log_y: bool,
+    /// A fixed x range (categorical axes keep half a category of room on each side).
+    pub x_range: Option<(f64, f64)>,
 }
 
 fn draw<DB: DrawingBackend>(
@@ -75,6 +77,9 @@ fn draw<DB: DrawingBackend>(
     if x0 > x1 {
         (x0, x1, y0, y1) = (0.0, 1.0, 1.0, 2.0);
     }
+    if let Some((a, b)) = c.x_range {
+        (x0, x1) = (a, b);
+    }
     if x1 - x0 < 1e-12 {
         x1 = x0 + 1.0;
     }
@@ -82,6 +87,19 @@ fn draw<DB: DrawingBackend>(
         y1 = y0 + y0.abs().max(1.0) * 0.1;
     }
     let pad = (y1 - y0) * 0.05;
+    // Room above the data for the legend (one line per series and the marker), so that it
+    // never covers a line: the legend sits in the top band, the data below it.
+    let entries = c.series.len() + usize::from(c.marker.is_some());
+    let band = (0.07 * entries as f64 + 0.04).min(0.6);
+    let (y_lo, y_hi) = if c.log_y {
+        let (l0, l1) = ((y0 * 0.9).ln(), (y1 * 1.1).ln());
+        ((y0 * 0.9), (l1 + (l1 - l0) * band / (1.0 - band)).exp())
+    } else {
+        (
+            y0 - pad,
+            y1 + pad + (y1 - y0 + 2.0 * pad) * band / (1.0 - band),
+        )
+    };
     let mut builder = ChartBuilder::on(&root);
     builder
         .caption(&c.title, ("sans-serif", 22))
@@ -102,6 +120,7 @@ fn draw<DB: DrawingBackend>(
                 .y_desc(c.y_label)
                 .x_label_formatter(&|x| (c.x_format)(*x))
                 .y_label_formatter(&|y| short_number(*y))
+                .y_labels(10)
                 .x_labels(6)
                 .label_style(("sans-serif", 13))
                 .draw()
@@ -117,13 +136,13 @@ fn draw<DB: DrawingBackend>(
                     chart
                         .draw_series(pts.map(|p| Circle::new(p, 4, st.filled())))
                         .map_err(err)?
-                        .label(s.label)
+                        .label(s.label.as_str())
                         .legend(move |(x, y)| Circle::new((x + 9, y), 4, st.filled()));
                 } else {
                     chart
                         .draw_series(LineSeries::new(pts, st))
                         .map_err(err)?
-                        .label(s.label)
+                        .label(s.label.as_str())
                         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], st));
                 }
             }
@@ -154,15 +173,45 @@ fn draw<DB: DrawingBackend>(
     }
     if c.log_y {
         body!(builder
-            .build_cartesian_2d(x0..x1, (y0 * 0.9..y1 * 1.1).log_scale())
+            .build_cartesian_2d(
+                x0..x1,
+                (y_lo..y_hi)
+                    .log_scale()
+                    .with_key_points(log_ticks(y_lo, y_hi))
+            )
             .map_err(err)?);
     } else {
         body!(builder
-            .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))
+            .build_cartesian_2d(x0..x1, y_lo..y_hi)
             .map_err(err)?);
     }
     root.present().map_err(err)?;
     Ok(())
+}
+
+/// Ticks for a log axis from `lo` to `hi`: 1, 2 and 5 times each power of ten in range (every
+/// integer multiple when the range spans less than one decade), so that any range has labels.
+fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    if !(lo > 0.0 && hi > lo && lo.is_finite() && hi.is_finite()) {
+        return vec![];
+    }
+    let steps: &[f64] = if hi / lo < 10.0 {
+        &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]
+    } else {
+        &[1.0, 2.0, 5.0]
+    };
+    let mut out = Vec::new();
+    let mut p = 10f64.powf(lo.log10().floor());
+    while p <= hi {
+        for &m in steps {
+            let v = m * p;
+            if v >= lo && v <= hi {
+                out.push(v);
+            }
+        }
+        p *= 10.0;
+    }
+    out
 }
 
 /// A compact tick label: 4 significant digits, scientific outside [1e-3, 1e5).
@@ -270,13 +319,13 @@ pub fn loss_chart(report: &TrainReport) -> Chart<'static> {
         y_label: "MSE (scaled units)",
         series: vec![
             Series {
-                label: "train",
+                label: "train".into(),
                 points: train,
                 color: RGBColor(31, 119, 180),
                 scatter: false,
             },
             Series {
-                label: "validation",
+                label: "validation".into(),
                 points: val,
                 color: RGBColor(255, 127, 14),
                 scatter: false,
@@ -288,6 +337,7 @@ pub fn loss_chart(report: &TrainReport) -> Chart<'static> {
         )),
         x_format: Box::new(|x| format!("{x:.0}")),
         log_y: true,
+        x_range: None,
     }
 }
 
@@ -320,25 +370,25 @@ pub fn forecast_chart<'a>(
     let actual: Vec<(f64, f64)> = (first..n).map(|r| (r as f64, y[r])).collect();
     let mut series = vec![
         Series {
-            label: "actual",
+            label: "actual".into(),
             points: actual,
             color: RGBColor(40, 40, 40),
             scatter: false,
         },
         Series {
-            label: "LSTM (step 1)",
+            label: "LSTM (step 1)".into(),
             points: model,
             color: RGBColor(214, 39, 40),
             scatter: false,
         },
         Series {
-            label: "naive",
+            label: "naive".into(),
             points: step1(&|r| r.naive),
             color: RGBColor(148, 148, 148),
             scatter: false,
         },
         Series {
-            label: "seasonal naive",
+            label: "seasonal naive".into(),
             points: step1(&|r| r.seasonal_naive),
             color: RGBColor(44, 160, 44),
             scatter: false,
@@ -353,7 +403,7 @@ pub fn forecast_chart<'a>(
                 .map(|(h, v)| ((n + h) as f64, v[k])),
         );
         series.push(Series {
-            label: "forecast",
+            label: "forecast".into(),
             points: pts,
             color: RGBColor(31, 119, 180),
             scatter: false,
@@ -382,6 +432,7 @@ pub fn forecast_chart<'a>(
             }
         }),
         log_y: false,
+        x_range: None,
     }
 }
 
@@ -417,19 +468,19 @@ pub fn mase_chart(ev: &Evaluation, k: &str) -> Chart<'static> {
         y_label: "share of series",
         series: vec![
             Series {
-                label: "LSTM",
+                label: "LSTM".into(),
                 points: curve(model),
                 color: RGBColor(214, 39, 40),
                 scatter: false,
             },
             Series {
-                label: "naive",
+                label: "naive".into(),
                 points: curve(naive),
                 color: RGBColor(148, 148, 148),
                 scatter: false,
             },
             Series {
-                label: "seasonal naive",
+                label: "seasonal naive".into(),
                 points: curve(snaive),
                 color: RGBColor(44, 160, 44),
                 scatter: false,
@@ -438,6 +489,7 @@ pub fn mase_chart(ev: &Evaluation, k: &str) -> Chart<'static> {
         marker: Some((1.0, "MASE 1".into())),
         x_format: Box::new(short_number),
         log_y: false,
+        x_range: None,
     }
 }
 
@@ -495,13 +547,42 @@ pub fn write_forecast_charts(
     write_chart(dir, "mase", &mase_chart(ev, &target))
 }
 
-/// Tuning: every trial's validation score in sampling order, and the best so far.
+/// Colours of the successive-halving rungs, lowest first.
+const RUNG_COLORS: [RGBColor; 5] = [
+    RGBColor(158, 202, 225),
+    RGBColor(66, 146, 198),
+    RGBColor(8, 81, 156),
+    RGBColor(8, 48, 107),
+    RGBColor(0, 0, 0),
+];
+
+/// One scatter series per rung a trial stopped at (scores after 5 epochs and after 100 are not
+/// the same kind of number), with `x` placing each trial.
+fn rung_series(
+    r: &crate::tune::TuneResult,
+    x: &dyn Fn(&crate::tune::TrialResult) -> f64,
+) -> Vec<Series> {
+    (0..r.rungs.len())
+        .filter_map(|k| {
+            let pts: Vec<(f64, f64)> = r
+                .trials
+                .iter()
+                .filter(|t| t.rung == k)
+                .filter_map(|t| t.val_mse.map(|v| (x(t), v)))
+                .collect();
+            (!pts.is_empty()).then(|| Series {
+                label: format!("stopped after rung {} ({} epochs)", k + 1, r.rungs[k]),
+                points: pts,
+                color: RUNG_COLORS[k.min(RUNG_COLORS.len() - 1)],
+                scatter: true,
+            })
+        })
+        .collect()
+}
+
+/// Tuning: every trial's validation score in sampling order, by the rung it reached, and the
+/// best so far.
 pub fn tune_trials_chart(r: &crate::tune::TuneResult) -> Chart<'static> {
-    let pts: Vec<(f64, f64)> = r
-        .trials
-        .iter()
-        .filter_map(|t| t.val_mse.map(|v| (t.trial as f64, v)))
-        .collect();
     let mut best = f64::INFINITY;
     let best_so_far = r
         .trials
@@ -511,27 +592,22 @@ pub fn tune_trials_chart(r: &crate::tune::TuneResult) -> Chart<'static> {
             (t.trial as f64, best)
         })
         .collect();
+    let mut series = rung_series(r, &|t| t.trial as f64);
+    series.push(Series {
+        label: "best so far".into(),
+        points: best_so_far,
+        color: RGBColor(214, 39, 40),
+        scatter: false,
+    });
     Chart {
         title: "Tuning: validation MSE per trial (scaled units)".into(),
         x_label: "trial",
         y_label: "validation MSE",
-        series: vec![
-            Series {
-                label: "trial",
-                points: pts,
-                color: RGBColor(31, 119, 180),
-                scatter: true,
-            },
-            Series {
-                label: "best so far",
-                points: best_so_far,
-                color: RGBColor(214, 39, 40),
-                scatter: false,
-            },
-        ],
+        series,
         marker: None,
         x_format: Box::new(|x| format!("{x:.0}")),
         log_y: true,
+        x_range: None,
     }
 }
 
@@ -565,18 +641,14 @@ pub fn tune_param_chart(r: &crate::tune::TuneResult, param: &'static str) -> Cha
                 .unwrap_or(0) as f64,
         }
     };
-    let pts = r
-        .trials
-        .iter()
-        .filter_map(|t| t.val_mse.map(|v| (x_of(&t.params), v)))
-        .collect();
+    let series = rung_series(r, &|t| x_of(&t.params));
     let x_format: Box<dyn Fn(f64) -> String> = match param {
         "layers" => Box::new(move |x| {
             category(x, space.layers.len())
                 .map(|k| {
                     let units: Vec<String> =
                         space.layers[k].iter().map(|u| u.to_string()).collect();
-                    units.join(",")
+                    units.join("-")
                 })
                 .unwrap_or_default()
         }),
@@ -592,15 +664,15 @@ pub fn tune_param_chart(r: &crate::tune::TuneResult, param: &'static str) -> Cha
         title: format!("Tuning: validation MSE against {param}"),
         x_label: param,
         y_label: "validation MSE",
-        series: vec![Series {
-            label: "trial",
-            points: pts,
-            color: RGBColor(31, 119, 180),
-            scatter: true,
-        }],
+        series,
         marker: None,
         x_format,
         log_y: true,
+        x_range: match param {
+            "layers" => Some((-0.5, r.space.layers.len() as f64 - 0.5)),
+            "normalize" => Some((-0.5, r.space.normalize.len() as f64 - 0.5)),
+            _ => None,
+        },
     }
 }
 
@@ -632,7 +704,7 @@ pub fn backtest_chart<'a>(
     let val_len = bt.folds[0].rows.val.len();
     let first = first_origin.saturating_sub(val_len);
     let mut series = vec![Series {
-        label: "actual",
+        label: "actual".into(),
         points: (first..y.len()).map(|r| (r as f64, y[r])).collect(),
         color: RGBColor(40, 40, 40),
         scatter: false,
@@ -653,7 +725,7 @@ pub fn backtest_chart<'a>(
             .collect();
         if !pts.is_empty() {
             series.push(Series {
-                label: LABELS[parity],
+                label: LABELS[parity].into(),
                 points: pts,
                 color: COLORS[parity],
                 scatter: true,
@@ -679,6 +751,7 @@ pub fn backtest_chart<'a>(
             panel.format_time(&times[i])
         }),
         log_y: false,
+        x_range: None,
     }
 }
 

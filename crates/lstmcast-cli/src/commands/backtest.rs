@@ -49,7 +49,13 @@ pub fn run(a: BacktestArgs) -> anyhow::Result<()> {
         ] {
             artifact::write(&dir.join(name), text)?;
         }
-        plot::write_chart(dir, "backtest", &plot::backtest_chart(&ts, &bt, 0, 0))
+        {
+            // Every target (of the panel's first series).
+            let charts: Vec<plot::Chart> = (0..ts.n_targets)
+                .map(|k| plot::backtest_chart(&ts, &bt, 0, k))
+                .collect();
+            plot::write_charts(dir, "backtest", &charts)
+        }
     })?;
     if a.output.json {
         println!("{}", artifact::backtest_json(&bt));
