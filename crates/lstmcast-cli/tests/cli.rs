@@ -1010,6 +1010,13 @@ fn quiet_prints_nothing_but_errors_and_json_is_on_every_command() {
             .unwrap_or_else(|e| panic!("{cmd:?} --json is not JSON: {e}"));
         assert!(!v.is_null(), "{cmd:?}");
     }
+    // inspect never needs --target, even with several numeric columns.
+    let eco = data("economics.csv");
+    let (stdout, stderr) = text(&run(&["inspect", "--data", eco.to_str().unwrap()]));
+    assert!(
+        stdout.contains("unemploy") && stdout.contains("suggested: lstmcast train"),
+        "{stdout}{stderr}"
+    );
     // forecast --out never replaces a file silently.
     let f = tmp.path().join("f.csv");
     std::fs::write(&f, "mine").unwrap();

@@ -672,6 +672,32 @@ fn catalogue(t: &Path) -> Vec<Case> {
     );
     add(
         "flags",
+        "old ';' syntax in a tune list",
+        args(&["tune", "--data", n, "--out", &o, "--search-layers", "32;64"]),
+        1,
+        &["search-layers", "';'", "32,64,64-32"],
+    );
+    add(
+        "flags",
+        "forecast on data of another frequency",
+        args(&[
+            "forecast",
+            "--model",
+            &trained(t, "mfreq"),
+            "--data",
+            &csv("daily.csv", &{
+                let mut t = String::from("date,temp_f\n");
+                for k in 0..40 {
+                    t.push_str(&format!("{},{}\n", chrono_like(2021, 1, 1 + k), 40 + k % 7));
+                }
+                t
+            }),
+        ]),
+        1,
+        &["daily.csv", "is daily", "trained on monthly data"],
+    );
+    add(
+        "flags",
         "zero forecast horizon",
         args(&[
             "forecast",

@@ -19,7 +19,10 @@ pub fn run(a: InspectArgs) -> anyhow::Result<()> {
     if a.output.quiet {
         return Ok(());
     }
-    let summary = ts.summary();
+    let mut summary = ts.summary();
+    for c in &opts.ignore {
+        summary.push_str(&format!("{c:<20} {:>8}\n", "ignored"));
+    }
     print!(
         "{}",
         if counting {

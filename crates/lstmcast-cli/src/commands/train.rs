@@ -173,6 +173,9 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
             per.join(", ")
         );
     }
+    if ts.time_name == "row" && a.output.text() {
+        println!("note: no time column found: the rows are numbered 0, 1, 2, ... (name one with --time-col if a column holds the times)");
+    }
     // Everything that can be checked before training is checked before anything is written.
     let prep = Prepared::new(&cfg, &ts)?;
     if !a.output.json && !a.output.quiet {

@@ -1109,6 +1109,52 @@ mod tests {
     }
 
     #[test]
+    fn fill_gaps_inserts_the_missing_timestamps_of_each_series() {
+        // Business days with Wednesday 2021-03-10 missing; a second series with none missing.
+        let text = "id,date,y\na,2021-03-08,1\na,2021-03-09,2\na,2021-03-11,4\na,2021-03-12,5\na,2021-03-15,6\nb,2021-03-08,7\nb,2021-03-09,8\n";
+        let opts = LoadOptions {
+            fill_gaps: Fill::Linear,
+            ..ids("id")
+        };
+        let p = parse(text, &opts).unwrap();
+        assert_eq!(p.frequency(), Some(Frequency::BusinessDays));
+        assert_eq!(p.series_column(0, 0), &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        assert_eq!(p.series_timestamps(0)[2].to_string(), "2021-03-10");
+        assert_eq!(p.filled, vec![1]);
+        let zero = parse(
+            text,
+            &LoadOptions {
+                fill_gaps: Fill::Zero,
+                ..ids("id")
+            },
+        )
+        .unwrap();
+        assert_eq!(zero.series_column(0, 0)[2], 0.0);
+        // Daily steps given with --freq: the weekend is inserted too, forward-filled.
+        let daily = LoadOptions {
+            freq: Some("D".into()),
+            fill_gaps: Fill::Forward,
+            ..ids("id")
+        };
+        let p = parse(text, &daily).unwrap();
+        assert_eq!(p.series_len(0), 8);
+        assert_eq!(p.series_column(0, 0)[5..7], [5.0, 5.0]);
+        // A timestamp off the grid is an error naming it.
+        let e = msg(
+            "date,y\n2021-03-08,1\n2021-03-09T12:00:00,2\n",
+            &LoadOptions {
+                fill_gaps: Fill::Linear,
+                freq: Some("D".into()),
+                ..Default::default()
+            },
+        );
+        assert!(
+            e.contains("mixes timestamp kinds") || e.contains("not on the grid"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn fill_never_crosses_series() {
         let text = "id,t,y\na,0,1\na,1,\nb,0,\nb,1,10\n";
         let p = parse(

@@ -305,6 +305,22 @@ impl Panel {
     /// Infers every series' spacing and the panel's: the frequency all regular series share,
     /// or the first series that is irregular or disagrees.
     pub(crate) fn infer_spacing(&self) -> Spacing {
+        // A frequency one series shows and every series steps by (a two-day series fits
+        // business days as well as daily) is the panel's.
+        let mut tried: Vec<Frequency> = Vec::new();
+        for s in 0..self.n_series() {
+            if self.series_len(s) < 2 {
+                continue;
+            }
+            if let Spacing::Regular(f) = infer_frequency(self.series_timestamps(s)) {
+                if !tried.contains(&f) {
+                    tried.push(f);
+                    if let Spacing::Regular(f) = self.check_spacing(f) {
+                        return Spacing::Regular(f);
+                    }
+                }
+            }
+        }
         let mut agreed: Option<(usize, Frequency)> = None;
         let mut first_irregular = None;
         for s in 0..self.n_series() {
