@@ -385,7 +385,7 @@ pub fn infer_frequency(ts: &[Timestamp]) -> Spacing {
         match odd.first() {
             None => return Spacing::Regular(business),
             // Mostly business days, with gaps (holidays, missing days).
-            Some(&i) if odd.len() * 4 <= ts.len() - 1 => {
+            Some(&i) if odd.len() * 4 < ts.len() => {
                 return Spacing::Irregular {
                     typical: Some(business),
                     first_odd_row: i,
