@@ -90,16 +90,7 @@ fn draw<DB: DrawingBackend>(
     // Room above the data for the legend (one line per series and the marker), so that it
     // never covers a line: the legend sits in the top band, the data below it.
     let entries = c.series.len() + usize::from(c.marker.is_some());
-    let band = (0.07 * entries as f64 + 0.04).min(0.6);
-    let (y_lo, y_hi) = if c.log_y {
-        let (l0, l1) = ((y0 * 0.9).ln(), (y1 * 1.1).ln());
-        ((y0 * 0.9), (l1 + (l1 - l0) * band / (1.0 - band)).exp())
-    } else {
-        (
-            y0 - pad,
-            y1 + pad + (y1 - y0 + 2.0 * pad) * band / (1.0 - band),
-        )
-    };
+    let (y_lo, y_hi) = y_axis(y0, y1, pad, entries, c.log_y);
     let mut builder = ChartBuilder::on(&root);
     builder
         .caption(&c.title, ("sans-serif", 22))
@@ -187,6 +178,27 @@ fn draw<DB: DrawingBackend>(
     }
     root.present().map_err(err)?;
     Ok(())
+}
+
+/// The y axis for data from `y0` to `y1`: padded, with a band on top tall enough for a legend
+/// of `entries` lines (the share of the axis, in its own scale, above the padded data).
+fn y_axis(y0: f64, y1: f64, pad: f64, entries: usize, log: bool) -> (f64, f64) {
+    let band = legend_band(entries);
+    if log {
+        let (l0, l1) = ((y0 * 0.9).ln(), (y1 * 1.1).ln());
+        (y0 * 0.9, (l1 + (l1 - l0) * band / (1.0 - band)).exp())
+    } else {
+        (
+            y0 - pad,
+            y1 + pad + (y1 - y0 + 2.0 * pad) * band / (1.0 - band),
+        )
+    }
+}
+
+/// The share of the plot a legend of `entries` lines takes at the top (about 22 px a line and
+/// the box's margins on the 470 px tall plot area of a 540 px chart).
+fn legend_band(entries: usize) -> f64 {
+    (0.07 * entries as f64 + 0.04).min(0.6)
 }
 
 /// Ticks for a log axis from `lo` to `hi`: 1, 2 and 5 times each power of ten in range (every
@@ -759,6 +771,31 @@ pub fn backtest_chart<'a>(
 mod tests {
     use super::*;
     use crate::train::EpochRecord;
+
+    #[test]
+    fn the_legend_band_is_above_every_data_point() {
+        for (entries, log) in [(2, false), (6, false), (3, true)] {
+            let (y0, y1, pad) = (2.0, 10.0, 0.4);
+            let (lo, hi) = y_axis(y0, y1, pad, entries, log);
+            // The data's top, as a share of the axis from the bottom (in the axis' own scale).
+            let top = if log {
+                ((y1 * 1.1).ln() - lo.ln()) / (hi.ln() - lo.ln())
+            } else {
+                (y1 + pad - lo) / (hi - lo)
+            };
+            assert!(
+                (1.0 - top) >= legend_band(entries) - 1e-9,
+                "{entries} entries, log {log}: data reaches {top:.3} of the axis"
+            );
+        }
+        // Ticks on a log axis: 1-2-5 over decades, every integer within one.
+        assert_eq!(log_ticks(0.5, 30.0), vec![0.5, 1.0, 2.0, 5.0, 10.0, 20.0]);
+        let t = log_ticks(0.11, 0.35);
+        assert!(
+            t.len() == 2 && (t[0] - 0.2).abs() < 1e-12 && (t[1] - 0.3).abs() < 1e-12,
+            "{t:?}"
+        );
+    }
 
     #[test]
     fn writes_svg_and_png_with_the_bundled_font() {
