@@ -33,6 +33,19 @@ pub fn csv(data: &[u8]) {
     let _ = parse_csv(path, data, &opts);
 }
 
+/// The data loader on bytes that start as a Parquet file (the corpus: files written by pandas,
+/// polars and pyarrow), with default options and with an id column and linear fill.
+pub fn parquet(data: &[u8]) {
+    let path = Path::new("fuzz.parquet");
+    let _ = crate::data::parse(path, data, &LoadOptions::default());
+    let opts = LoadOptions {
+        id_col: Some("id".into()),
+        fill: Fill::Linear,
+        ..Default::default()
+    };
+    let _ = crate::data::parse(path, data, &opts);
+}
+
 /// The configuration parser and validation; a configuration that parses must also serialise.
 pub fn config(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {

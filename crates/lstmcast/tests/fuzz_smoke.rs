@@ -124,6 +124,7 @@ smoke!(csv_loader_never_panics, csv, 400);
 smoke!(config_parser_never_panics, config, 400);
 smoke!(model_folder_loader_never_panics, model_folder, 200);
 smoke!(checkpoint_reader_never_panics, checkpoint, 200);
+smoke!(parquet_loader_never_panics, parquet, 200);
 
 /// Rewrites the model-folder and checkpoint seeds in the current format (after a format change:
 /// `LSTMCAST_BLESS=1 cargo test --profile test-release --test fuzz_smoke`): a tiny model trained

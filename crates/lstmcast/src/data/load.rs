@@ -69,8 +69,13 @@ pub fn describe(path: impl AsRef<Path>, opts: &LoadOptions) -> Result<Panel> {
 
 fn load_as(path: &Path, opts: &LoadOptions, describe: bool) -> Result<Panel> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    parse_bytes(path, &bytes, opts, describe)
+}
+
+/// Parses a file's bytes: Parquet when they start with `PAR1`, else CSV.
+fn parse_bytes(path: &Path, bytes: &[u8], opts: &LoadOptions, describe: bool) -> Result<Panel> {
     if bytes.starts_with(b"PAR1") {
-        let t = super::parquet::read_parquet(&bytes).map_err(|reason| Error::Data {
+        let t = super::parquet::read_parquet(bytes).map_err(|reason| Error::Data {
             path: path.to_path_buf(),
             row: 0,
             column: None,
@@ -93,7 +98,16 @@ fn load_as(path: &Path, opts: &LoadOptions, describe: bool) -> Result<Panel> {
         }
         .into_panel(opts, describe);
     }
-    csv_table(path, &bytes)?.into_panel(opts, describe)
+    csv_table(path, bytes)?.into_panel(opts, describe)
+}
+
+/// Parses a file's bytes as [`load`] does (Parquet or CSV by the bytes); `path` is only used in
+/// messages.
+///
+/// # Errors
+/// As [`load`].
+pub fn parse(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Panel> {
+    parse_bytes(path, bytes, opts, false)
 }
 
 /// Parses CSV bytes as [`load`] does; `path` is only used in messages.

@@ -9,7 +9,7 @@
 mod load;
 mod parquet;
 
-pub use load::{describe, load, parse_csv};
+pub use load::{describe, load, parse, parse_csv};
 
 use crate::error::{Error, Result};
 use crate::time::{infer_frequency, Frequency, Spacing, Timestamp};
