@@ -246,12 +246,9 @@ fn divergence_after_an_epoch_keeps_that_epochs_weights_and_says_so() {
         .fit_with(
             &ts,
             splits.clone(),
-            FitControl {
-                on_epoch: &mut |_| {},
-                interrupt: Some(&stop),
-                checkpoint: Some(&mut save),
-                resume: None,
-            },
+            FitControl::new(&mut |_| {})
+                .with_interrupt(&stop)
+                .with_checkpoint(&mut save),
         )
         .unwrap();
     assert!(matches!(out, FitOutcome::Interrupted(_)));
@@ -263,12 +260,7 @@ fn divergence_after_an_epoch_keeps_that_epochs_weights_and_says_so() {
         .fit_with(
             &ts,
             splits,
-            FitControl {
-                on_epoch: &mut |_| {},
-                interrupt: None,
-                checkpoint: None,
-                resume: Some(ck),
-            },
+            FitControl::new(&mut |_| {}).with_resume(Some(ck)),
         )
         .unwrap();
     let FitOutcome::Done(m) = out else {

@@ -152,12 +152,7 @@ fn bless_seeds() {
         .fit_with(
             &ts,
             cfg.split.resolve(&ts).unwrap(),
-            FitControl {
-                on_epoch: &mut |_| {},
-                interrupt: None,
-                checkpoint: Some(&mut keep),
-                resume: None,
-            },
+            FitControl::new(&mut |_| {}).with_checkpoint(&mut keep),
         )
         .unwrap();
     let lstmcast::forecaster::FitOutcome::Done(model) = out else {

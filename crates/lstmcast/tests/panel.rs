@@ -100,12 +100,7 @@ fn trajectory(c: &ForecasterConfig, p: &Panel) -> (Vec<Vec<f32>>, TrainedForecas
         .fit_with(
             p,
             c.split.resolve(p).unwrap(),
-            FitControl {
-                on_epoch: &mut |_| {},
-                interrupt: None,
-                checkpoint: Some(&mut keep),
-                resume: None,
-            },
+            FitControl::new(&mut |_| {}).with_checkpoint(&mut keep),
         )
         .unwrap();
     let FitOutcome::Done(m) = out else {
@@ -280,12 +275,9 @@ fn an_interrupted_panel_fit_resumes_bit_identically() {
         .fit_with(
             &p,
             c.split.resolve(&p).unwrap(),
-            FitControl {
-                on_epoch: &mut |_| {},
-                interrupt: Some(&stop),
-                checkpoint: Some(&mut save),
-                resume: None,
-            },
+            FitControl::new(&mut |_| {})
+                .with_interrupt(&stop)
+                .with_checkpoint(&mut save),
         )
         .unwrap();
     assert!(matches!(out, FitOutcome::Interrupted(_)));
@@ -293,12 +285,7 @@ fn an_interrupted_panel_fit_resumes_bit_identically() {
         .fit_with(
             &p,
             c.split.resolve(&p).unwrap(),
-            FitControl {
-                on_epoch: &mut |_| {},
-                interrupt: None,
-                checkpoint: None,
-                resume: at,
-            },
+            FitControl::new(&mut |_| {}).with_resume(at),
         )
         .unwrap();
     let FitOutcome::Done(m) = out else {

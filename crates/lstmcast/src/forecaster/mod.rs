@@ -277,13 +277,7 @@ impl ForecasterConfig {
         split: PanelSplit,
         on_epoch: &mut dyn FnMut(&FitProgress),
     ) -> Result<TrainedForecaster> {
-        let ctl = FitControl {
-            on_epoch,
-            interrupt: None,
-            checkpoint: None,
-            resume: None,
-        };
-        match self.fit_with(panel, split, ctl)? {
+        match self.fit_with(panel, split, FitControl::new(on_epoch))? {
             FitOutcome::Done(m) => Ok(*m),
             FitOutcome::Interrupted(_) => Err(Error::config("fit", "interrupted")),
         }
@@ -455,6 +449,39 @@ pub struct FitControl<'a> {
     pub checkpoint: Option<&'a mut CheckpointFn<'a>>,
     /// A checkpoint to continue from.
     pub resume: Option<FitCheckpoint>,
+}
+
+impl<'a> FitControl<'a> {
+    /// Sees every epoch; no interruption, no checkpoints, a fresh start.
+    pub fn new(on_epoch: &'a mut dyn FnMut(&FitProgress)) -> Self {
+        FitControl {
+            on_epoch,
+            interrupt: None,
+            checkpoint: None,
+            resume: None,
+        }
+    }
+
+    /// Stops after the current batch when `flag` is raised.
+    pub fn with_interrupt(self, flag: &'a AtomicBool) -> Self {
+        FitControl {
+            interrupt: Some(flag),
+            ..self
+        }
+    }
+
+    /// Hands every checkpoint to `cb`.
+    pub fn with_checkpoint(self, cb: &'a mut CheckpointFn<'a>) -> Self {
+        FitControl {
+            checkpoint: Some(cb),
+            ..self
+        }
+    }
+
+    /// Continues from `ck`.
+    pub fn with_resume(self, ck: Option<FitCheckpoint>) -> Self {
+        FitControl { resume: ck, ..self }
+    }
 }
 
 /// How [`ForecasterConfig::fit_with`] ended.
