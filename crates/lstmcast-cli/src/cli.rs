@@ -133,6 +133,10 @@ pub struct BacktestArgs {
     /// Training rows: expanding (from the first row) or sliding (the split's training length).
     #[arg(long, default_value = "expanding")]
     pub window: String,
+    /// Folds trained at once with --refit every (default: the number of cores); results do not
+    /// depend on it.
+    #[arg(long)]
+    pub jobs: Option<usize>,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,

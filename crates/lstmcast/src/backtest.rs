@@ -127,15 +127,19 @@ pub fn fold_rows(
         .collect())
 }
 
-/// Runs the backtest. `on_fold(i, of)` is called before fold `i` trains or is scored.
+/// Runs the backtest, the folds of `--refit every` on `jobs` threads at once (each fold trains
+/// on one thread from the configuration's seed, so the result does not depend on `jobs`).
+/// `on_fold(i, of)` is called, from any thread, before fold `i` trains or is scored.
 ///
 /// # Errors
-/// Invalid options or configuration, folds without windows, divergence.
+/// Invalid options or configuration, folds without windows, divergence (the earliest failing
+/// fold's error).
 pub fn backtest(
     cfg: &ForecasterConfig,
     panel: &Panel,
     opts: &BacktestOptions,
-    on_fold: &mut dyn FnMut(usize, usize),
+    jobs: usize,
+    on_fold: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Backtest> {
     cfg.validate()?;
     let whole = cfg.split.resolve(panel)?;
@@ -150,10 +154,8 @@ pub fn backtest(
     for r in &mut rows {
         r.origin = calendar.label(panel, r.test.start);
     }
-    let mut folds: Vec<Fold> = Vec::with_capacity(rows.len());
-    for (i, r) in rows.iter().enumerate() {
-        on_fold(i, rows.len());
-        // The fold's own copy of the panel, cut at its last test period.
+    // The fold's own copy of the panel, cut at its last test period, and its split.
+    let fold_data = |r: &FoldRows| -> (Panel, PanelSplit) {
         let per_series = calendar.splits(
             panel,
             [r.train.start, r.val.start, r.test.start, r.test.end],
@@ -162,7 +164,6 @@ pub fn backtest(
             .iter()
             .map(|s| s.train.start..s.test.end)
             .collect();
-        let sub = panel.select(&keep);
         let rel = |x: &Range<usize>, base: usize| x.start - base..x.end - base;
         let split = PanelSplit {
             calendar,
@@ -183,21 +184,63 @@ pub fn backtest(
                 })
                 .collect(),
         };
-        let model = match (opts.refit, folds.first()) {
-            (Refit::Once, Some(first)) => first.model.clone(),
-            _ => cfg
+        (panel.select(&keep), split)
+    };
+    let run_fold = |i: usize, first: Option<&TrainedForecaster>| -> Result<Fold> {
+        let r = &rows[i];
+        on_fold(i, rows.len());
+        let (sub, split) = fold_data(r);
+        let model = match first {
+            Some(m) => m.clone(),
+            None => cfg
                 .fit_on(&sub, split.clone(), &mut |_: &FitProgress| {})
                 .map_err(|e| fold_error(i, r, e))?,
         };
         let evaluation = model
             .evaluate_on(&sub, &split)
             .map_err(|e| fold_error(i, r, e))?;
-        folds.push(Fold {
+        Ok(Fold {
             rows: r.clone(),
             model,
             evaluation,
-        });
-    }
+        })
+    };
+    let folds: Vec<Fold> = match opts.refit {
+        Refit::Once => {
+            let first = run_fold(0, None)?;
+            let mut folds = vec![first];
+            for i in 1..rows.len() {
+                let f = run_fold(i, Some(&folds[0].model))?;
+                folds.push(f);
+            }
+            folds
+        }
+        Refit::Every => {
+            let slots: Vec<std::sync::Mutex<Option<Result<Fold>>>> =
+                rows.iter().map(|_| std::sync::Mutex::new(None)).collect();
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            std::thread::scope(|scope| {
+                for _ in 0..jobs.clamp(1, rows.len()) {
+                    scope.spawn(|| loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= rows.len() {
+                            break;
+                        }
+                        let f = run_fold(i, None);
+                        *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(f);
+                    });
+                }
+            });
+            slots
+                .into_iter()
+                .map(|m| {
+                    m.into_inner()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .unwrap_or_else(|| Err(Error::config("backtest", "a fold did not run")))
+                })
+                .collect::<Result<_>>()?
+        }
+    };
     let first = &folds[0].model;
     let all: Vec<_> = folds
         .iter()

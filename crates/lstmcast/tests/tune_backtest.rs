@@ -145,7 +145,7 @@ fn no_fold_fits_anything_on_rows_after_its_origin() {
             refit: Refit::Every,
             window,
         };
-        let clean = backtest(&tiny(), &ts, &opts, &mut |_, _| {}).unwrap();
+        let clean = backtest(&tiny(), &ts, &opts, 1, &|_, _| {}).unwrap();
         for (k, fold) in clean.folds.iter().enumerate() {
             let origin = fold.rows.test.start;
             assert!(fold.rows.val.end == origin && fold.rows.train.end <= origin);
@@ -153,7 +153,7 @@ fn no_fold_fits_anything_on_rows_after_its_origin() {
             for v in &mut spoiled.columns[0][origin..] {
                 *v = 1e3 - *v * 50.0;
             }
-            let other = backtest(&tiny(), &spoiled, &opts, &mut |_, _| {}).unwrap();
+            let other = backtest(&tiny(), &spoiled, &opts, 2, &|_, _| {}).unwrap();
             for j in 0..=k {
                 let (a, b) = (&clean.folds[j].model, &other.folds[j].model);
                 assert_eq!(
@@ -175,7 +175,7 @@ fn refit_once_scores_every_fold_with_the_first_model_and_aggregates_all_rows() {
         refit: Refit::Once,
         window: TrainWindow::Expanding,
     };
-    let bt = backtest(&tiny(), &ts, &opts, &mut |_, _| {}).unwrap();
+    let bt = backtest(&tiny(), &ts, &opts, 1, &|_, _| {}).unwrap();
     assert_eq!(bt.folds.len(), 4);
     let first = bt.folds[0].model.network.params();
     assert!(bt.folds.iter().all(|f| f.model.network.params() == first));
@@ -186,4 +186,23 @@ fn refit_once_scores_every_fold_with_the_first_model_and_aggregates_all_rows() {
         assert_eq!(w[0].rows.test.end, w[1].rows.test.start);
     }
     assert_eq!(bt.folds[3].rows.test.end, ts.len());
+}
+
+#[test]
+fn backtest_folds_in_parallel_give_the_same_results_as_one_by_one() {
+    let ts = seasonal_ar(300);
+    let opts = BacktestOptions {
+        folds: 4,
+        refit: Refit::Every,
+        window: TrainWindow::Expanding,
+    };
+    let one = backtest(&tiny(), &ts, &opts, 1, &|_, _| {}).unwrap();
+    let three = backtest(&tiny(), &ts, &opts, 3, &|_, _| {}).unwrap();
+    assert_eq!(one.folds.len(), 4);
+    for (a, b) in one.folds.iter().zip(&three.folds) {
+        assert_eq!(a.rows, b.rows);
+        assert_eq!(a.model.network.params(), b.model.network.params());
+        assert_eq!(a.evaluation, b.evaluation);
+    }
+    assert_eq!(one.aggregate, three.aggregate);
 }

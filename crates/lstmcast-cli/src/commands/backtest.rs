@@ -31,9 +31,14 @@ pub fn run(a: BacktestArgs) -> anyhow::Result<()> {
     let bar = progress_bar(
         a.folds as u64,
         a.output.quiet,
-        "{bar:30} fold {pos}/{len} [{elapsed}]",
+        "{bar:30} folds started {pos}/{len} [{elapsed}]",
     );
-    let bt = backtest(&cfg, &ts, &opts, &mut |i, _| bar.set_position(i as u64 + 1));
+    let jobs = match a.jobs {
+        Some(0) => anyhow::bail!("invalid configuration: jobs: must be at least 1"),
+        Some(j) => j,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let bt = backtest(&cfg, &ts, &opts, jobs, &|_, _| bar.inc(1));
     bar.finish_and_clear();
     let bt = bt.context("backtest failed")?;
     artifact::write_atomically(&a.out, a.force, |dir| {
