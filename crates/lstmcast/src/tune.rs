@@ -432,6 +432,32 @@ impl Trial {
         self.result.seconds += t0.elapsed().as_secs_f64();
     }
 
+    /// The trained forecaster of a finished trial: its best weights, as `fit` would give them.
+    fn into_model(self, ts: &Panel) -> Result<TrainedForecaster> {
+        let Trial {
+            cfg,
+            prep,
+            norm,
+            mut network,
+            state,
+            result,
+        } = self;
+        let report = state.finish(&mut network)?;
+        let mode = norm.mode;
+        let mut model = TrainedForecaster::from_parts(&cfg, ts, &prep, norm, network, report);
+        model.selection = Some(crate::normalize::Selection {
+            requested: mode,
+            chosen: mode,
+            candidates: vec![crate::normalize::CandidateScore {
+                mode,
+                val_mse: result.val_mse,
+                epochs: model.report.history.len(),
+                best_epoch: model.report.best_epoch,
+            }],
+        });
+        Ok(model)
+    }
+
     fn finished(&self) -> bool {
         self.state.finished || self.result.error.is_some()
     }
@@ -449,6 +475,23 @@ pub fn tune(
     jobs: usize,
     progress: &(dyn Fn(&TuneProgress) + Sync),
 ) -> Result<TuneResult> {
+    Ok(tune_model(base, space, ts, jobs, progress)?.0)
+}
+
+/// As [`tune`], also returning the best configuration's trained model when its trial ran the
+/// full budget: bit-identical to retraining the best configuration from scratch (same seed,
+/// same training state), so it need not be trained again; `None` otherwise.
+///
+/// # Errors
+/// As [`tune`].
+pub fn tune_model(
+    base: &ForecasterConfig,
+    space: &TuneSpace,
+    ts: &Panel,
+    jobs: usize,
+    progress: &(dyn Fn(&TuneProgress) + Sync),
+) -> Result<(TuneResult, Option<TrainedForecaster>)> {
+    let mut kept: Option<Trial> = None;
     base.validate()?;
     let start = Instant::now();
     let (space, skipped) = space.resolve(base, ts)?;
@@ -521,7 +564,19 @@ pub fn tune(
                 alive.push(t);
             } else {
                 let i = t.result.trial;
-                results[i] = Some(t.result);
+                results[i] = Some(t.result.clone());
+                // The best trial that ran its full budget is kept: it is the retrained best
+                // model already (same seed, same state), so the search need not train it again.
+                let better = |k: &Trial| {
+                    (t.result.val_mse, t.result.trial) < (k.result.val_mse, k.result.trial)
+                };
+                if t.state.finished
+                    && t.result.error.is_none()
+                    && t.result.val_mse.is_some()
+                    && kept.as_ref().is_none_or(better)
+                {
+                    kept = Some(t);
+                }
             }
         }
     }
@@ -549,16 +604,23 @@ pub fn tune(
         })?
         .trial;
     let best_config = trials[best].params.apply(base);
-    Ok(TuneResult {
-        skipped,
-        space,
-        rungs,
-        trial_epochs: trials.iter().map(|t| t.epochs).sum(),
-        trials,
-        best,
-        best_config,
-        search_seconds: start.elapsed().as_secs_f64(),
-    })
+    let model = match kept {
+        Some(t) if t.result.trial == best => Some(t.into_model(ts)?),
+        _ => None,
+    };
+    Ok((
+        TuneResult {
+            skipped,
+            space,
+            rungs,
+            trial_epochs: trials.iter().map(|t| t.epochs).sum(),
+            trials,
+            best,
+            best_config,
+            search_seconds: start.elapsed().as_secs_f64(),
+        },
+        model,
+    ))
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! folds never see a row after their origin.
 
 use lstmcast::backtest::{backtest, BacktestOptions, Refit, TrainWindow};
-use lstmcast::tune::{tune, TuneSpace};
+use lstmcast::tune::{tune, tune_model, TuneSpace};
 use lstmcast::{ForecasterConfig, Normalize, Panel};
 
 /// y(t) = 0.9·y(t−8) + e(t): the best one-step predictor needs the value 8 steps back, which a
@@ -205,4 +205,23 @@ fn backtest_folds_in_parallel_give_the_same_results_as_one_by_one() {
         assert_eq!(a.evaluation, b.evaluation);
     }
     assert_eq!(one.aggregate, three.aggregate);
+}
+
+#[test]
+fn the_best_trial_that_ran_its_full_budget_is_the_retrained_model() {
+    let ts = seasonal_ar(400);
+    let (r, model) = tune_model(&base(), &space(4), &ts, 2, &|_| {}).unwrap();
+    let reused = model.expect("the best trial reached the last rung");
+    let retrained = r.best_config.fit(&ts, &mut |_| {}).unwrap();
+    // Same seed, same training state: the same weights to the bit, and the same choice.
+    assert_eq!(reused.network.params(), retrained.network.params());
+    assert_eq!(reused.norm, retrained.norm);
+    assert_eq!(reused.scaler, retrained.scaler);
+    let (a, b) = (reused.selection.unwrap(), retrained.selection.unwrap());
+    assert_eq!(
+        (a.chosen, a.candidates[0].val_mse),
+        (b.chosen, b.candidates[0].val_mse)
+    );
+    assert_eq!(reused.report.best_epoch, retrained.report.best_epoch);
+    assert_eq!(r.trials[r.best].val_mse, a.candidates[0].val_mse);
 }

@@ -6,7 +6,7 @@ use super::{guard_input, report};
 use crate::cli::TuneArgs;
 use anyhow::Context;
 use lstmcast::normalize::Normalize;
-use lstmcast::tune::{tune, TrialParams, TuneProgress, TuneSpace};
+use lstmcast::tune::{tune_model, TrialParams, TuneProgress, TuneSpace};
 use lstmcast::{artifact, plot};
 
 /// The search space: the config file's `[tune]`, then the flags.
@@ -71,7 +71,7 @@ pub fn run(a: TuneArgs) -> anyhow::Result<()> {
     };
     let ts = lstmcast::load(a.data.path()?, &base.data)?;
     let bar = progress_bar(1, a.output.quiet, "{bar:30} {pos}/{len} {msg} [{elapsed}]");
-    let result = tune(&base, &space, &ts, jobs, &|p: &TuneProgress| {
+    let result = tune_model(&base, &space, &ts, jobs, &|p: &TuneProgress| {
         bar.set_length(p.of as u64);
         bar.set_position(p.done as u64);
         bar.set_message(format!(
@@ -82,7 +82,7 @@ pub fn run(a: TuneArgs) -> anyhow::Result<()> {
         ));
     });
     bar.finish_and_clear();
-    let result = result.context("tuning failed")?;
+    let (result, reused) = result.context("tuning failed")?;
     let best = &result.trials[result.best];
     let mut text = String::new();
     use std::fmt::Write as _;
@@ -120,17 +120,29 @@ pub fn run(a: TuneArgs) -> anyhow::Result<()> {
         p.batch_size,
         p.normalize.name()
     );
-    // The best configuration, retrained from scratch with the full epoch budget; the only
-    // time the test split is touched.
+    // The best configuration with the full epoch budget: its own trial when that trial ran the
+    // whole budget (the same model a retrain gives, to the bit), else retrained from scratch.
+    // The test split is touched here only.
     let cfg = result.best_config.clone();
-    let bar = progress_bar(
-        cfg.training.epochs as u64,
-        a.output.quiet,
-        "{bar:30} retraining best: epoch {pos}/{len}",
-    );
-    let model = cfg.fit(&ts, &mut |p| bar.set_position(p.record.epoch as u64));
-    bar.finish_and_clear();
-    let model = model.context("retraining the best configuration failed")?;
+    let model = match reused {
+        Some(m) => {
+            let _ = writeln!(
+                text,
+                "  (its trial ran the full budget: that model is kept, no retraining)"
+            );
+            m
+        }
+        None => {
+            let bar = progress_bar(
+                cfg.training.epochs as u64,
+                a.output.quiet,
+                "{bar:30} retraining best: epoch {pos}/{len}",
+            );
+            let model = cfg.fit(&ts, &mut |p| bar.set_position(p.record.epoch as u64));
+            bar.finish_and_clear();
+            model.context("retraining the best configuration failed")?
+        }
+    };
     let ev = model.evaluate(&ts)?;
     let future = model.forecast(&ts, None)?;
     artifact::write_atomically(&a.out, a.force, |dir| {
@@ -163,7 +175,7 @@ pub fn run(a: TuneArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     print!("{text}");
-    println!("best configuration retrained on the full budget, scored once on the test split:");
+    println!("best configuration on the full budget, scored once on the test split:");
     print!("{}", report::table(&ev, cfg.horizon));
     println!(
         "\ntuning folder: {} (trials.csv, tune_*.png); model: {}/best (use with evaluate and forecast)",
