@@ -552,11 +552,11 @@ fn long_train(out: &Path) -> Vec<String> {
     .collect()
 }
 
-/// Starts `long_train`, waits until a checkpoint with training state exists (after the first
+/// Starts `args`, waits until a checkpoint with training state exists (after the first
 /// epoch), then `stop`s the process after `delay_ms` more.
-fn interrupt(out: &Path, stop: &Stopper, delay_ms: u64) -> Output {
+fn interrupt_args(args: Vec<String>, out: &Path, stop: &Stopper, delay_ms: u64) -> Output {
     let mut child = bin()
-        .args(long_train(out))
+        .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -570,6 +570,11 @@ fn interrupt(out: &Path, stop: &Stopper, delay_ms: u64) -> Output {
     std::thread::sleep(std::time::Duration::from_millis(delay_ms));
     stop(&mut child);
     child.wait_with_output().unwrap()
+}
+
+/// Starts `long_train` and stops it as [`interrupt_args`] does.
+fn interrupt(out: &Path, stop: &Stopper, delay_ms: u64) -> Output {
+    interrupt_args(long_train(out), out, stop, delay_ms)
 }
 
 /// Stops a child process somehow.
@@ -633,6 +638,37 @@ fn interrupted_training_resumes_to_bit_identical_weights() {
             &["checkpoint.safetensors", "nothing to resume"],
         );
     }
+}
+
+#[test]
+fn normalisation_candidates_trained_at_once_resume_bit_identically_after_sigint() {
+    // --normalize auto trains its three candidates on all cores at once; a SIGINT leaves the
+    // first unfinished candidate's state, and the resumed run ends with the same weights.
+    let tmp = tempfile::tempdir().unwrap();
+    let auto = |out: &Path| -> Vec<String> {
+        let mut a = long_train(out);
+        let i = a.iter().position(|x| x == "window").unwrap();
+        a[i] = "auto".into();
+        a
+    };
+    let reference = tmp.path().join("reference");
+    let o = bin().args(auto(&reference)).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o).1);
+    let want = std::fs::read(reference.join("model.safetensors")).unwrap();
+    let out = tmp.path().join("int");
+    let o = interrupt_args(auto(&out), &out, &signal("INT"), 300);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("--resume") && !err.contains("panicked"),
+        "{err}"
+    );
+    let o = run(&["train", "--resume", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    assert!(
+        std::fs::read(out.join("model.safetensors")).unwrap() == want,
+        "resumed weights differ"
+    );
 }
 
 #[test]

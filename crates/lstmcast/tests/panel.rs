@@ -293,3 +293,80 @@ fn an_interrupted_panel_fit_resumes_bit_identically() {
     };
     assert_eq!(m.network.params(), whole.network.params());
 }
+
+/// Every checkpoint a fit hands out, with an interrupt raised once `stop_when` holds.
+fn checkpoints(
+    c: &ForecasterConfig,
+    p: &Panel,
+    threads: usize,
+    stop_when: &dyn Fn(&FitCheckpoint) -> bool,
+    resume: Option<FitCheckpoint>,
+) -> (FitOutcome, Vec<FitCheckpoint>) {
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let mut seen = Vec::new();
+    let mut save = |ck: &FitCheckpoint| {
+        if stop_when(ck) {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        seen.push(ck.clone());
+        Ok(())
+    };
+    let out = c
+        .fit_with(
+            p,
+            c.split.resolve(p).unwrap(),
+            FitControl::new(&mut |_| {})
+                .with_interrupt(&stop)
+                .with_checkpoint(&mut save)
+                .with_resume(resume)
+                .with_threads(threads),
+        )
+        .unwrap();
+    (out, seen)
+}
+
+#[test]
+fn candidates_trained_at_once_give_the_same_model_and_resume_bit_identically() {
+    let rows = long_csv(&[("a", 0, 120), ("b", 10, 120)]);
+    let lines: Vec<String> = rows.iter().map(|(_, l)| l.clone()).collect();
+    let p = parse(&lines);
+    let c = tiny(Normalize::Auto, 4);
+    let never = |_: &FitCheckpoint| false;
+    let (one, _) = checkpoints(&c, &p, 1, &never, None);
+    let (three, seen) = checkpoints(&c, &p, 3, &never, None);
+    let (FitOutcome::Done(one), FitOutcome::Done(three)) = (one, three) else {
+        panic!("both finish")
+    };
+    assert_eq!(one.network.params(), three.network.params());
+    assert_eq!(one.selection, three.selection);
+    // Checkpoints describe a prefix of finished candidates and the next one's state.
+    assert!(seen.iter().all(|ck| ck.done.len() == ck.candidate));
+    assert_eq!(seen.last().unwrap().candidate, 3);
+    // Interrupted while candidate 1 is the first unfinished one (or later), then resumed on
+    // any number of threads: the same model to the bit.
+    for (threads, resume_threads) in [(2, 2), (3, 1), (1, 3)] {
+        let (out, seen) = checkpoints(
+            &c,
+            &p,
+            threads,
+            &|ck: &FitCheckpoint| ck.candidate >= 1,
+            None,
+        );
+        let FitOutcome::Interrupted(ck) = out else {
+            panic!("interrupted")
+        };
+        assert!(ck.candidate >= 1 && ck.candidate < 3, "{}", ck.candidate);
+        // Any checkpoint handed out on the way (a kill -9 keeps the last file) resumes too.
+        for from in [Some(*ck), seen.get(seen.len() / 2).cloned()] {
+            let (out, _) = checkpoints(&c, &p, resume_threads, &never, from);
+            let FitOutcome::Done(m) = out else {
+                panic!("resumed to the end")
+            };
+            assert_eq!(
+                m.network.params(),
+                one.network.params(),
+                "{threads}/{resume_threads}"
+            );
+        }
+    }
+}

@@ -283,12 +283,11 @@ fn train_into(
     let outcome = cfg.fit_with(
         ts,
         cfg.split.resolve(ts)?,
-        FitControl {
-            on_epoch: &mut on_epoch,
-            interrupt: Some(&stop),
-            checkpoint: Some(&mut save),
-            resume,
-        },
+        FitControl::new(&mut on_epoch)
+            .with_interrupt(&stop)
+            .with_checkpoint(&mut save)
+            .with_resume(resume)
+            .with_threads(std::thread::available_parallelism().map_or(1, |n| n.get())),
     );
     bar.finish_and_clear();
     let outcome = match outcome {

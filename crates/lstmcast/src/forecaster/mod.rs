@@ -5,6 +5,7 @@
 //! Order of operations (the no-leakage rule): split first (by calendar, common to all series),
 //! fit the scalers on training rows only, then build one window index over the one scaled matrix.
 
+mod candidates;
 mod evaluation;
 mod predict;
 
@@ -15,14 +16,14 @@ pub use predict::{Forecast, SeriesForecast};
 
 use crate::config::{ForecasterConfig, Strategy};
 use crate::data::Panel;
-use crate::engine::{rng_for, Network};
+use crate::engine::Network;
 use crate::error::{Error, Result};
 use crate::metrics::mase_scale;
 use crate::normalize::{CandidateScore, Normalize, Selection, WindowNorm};
 use crate::scale::Scaler;
 use crate::split::{rows_needed, too_short, PanelSplit, Part, Skipped, Splits};
 use crate::time::Frequency;
-use crate::train::{streams, EpochRecord, Status, TrainReport, TrainState};
+use crate::train::{EpochRecord, TrainReport, TrainState};
 use crate::transform::FittedTransform;
 use crate::window::{Segment, WindowIndex, Windows};
 use std::ops::Range;
@@ -302,6 +303,7 @@ impl ForecasterConfig {
             interrupt,
             mut checkpoint,
             resume,
+            threads,
         } = ctl;
         let prep = Prepared::with_split(self, panel, split)?;
         let train_rows = prep.train_rows(panel);
@@ -319,88 +321,73 @@ impl ForecasterConfig {
                 "the checkpoint does not match this configuration's normalisation candidates",
             ));
         }
+        if threads > 1 && modes.len() - ck.candidate > 1 {
+            match candidates::train_parallel(
+                self,
+                panel,
+                &prep,
+                &train_rows,
+                &modes,
+                ck,
+                threads,
+                interrupt,
+                on_epoch,
+                &mut checkpoint,
+            )? {
+                Ok(done) => ck = done,
+                Err(stopped) => return Ok(FitOutcome::Interrupted(Box::new(stopped))),
+            }
+        }
         while ck.candidate < modes.len() {
             let (index, mode) = (ck.candidate, modes[ck.candidate]);
-            let norm = WindowNorm::fit(mode, &prep.scaled, prep.n_cols, &train_rows)?;
-            let mut network = Network::new(
-                self.network_spec(prep.n_cols, prep.n_targets),
-                &mut rng_for(self.seed, streams::INIT),
-            )?;
-            let train_w = prep.windows(self, &norm, Part::Train);
-            let val_w = prep.windows(self, &norm, Part::Val);
-            let mut state = match ck.state.take() {
-                Some(st) => {
-                    network.set_params(&ck.params)?;
-                    st
-                }
-                None => TrainState::new(&network, train_w.len(), &self.training, self.seed),
-            };
-            let mut diverged = None;
-            loop {
-                let until = state.epochs_done + 1;
-                let run = state.run(
-                    &mut network,
-                    &train_w,
-                    Some(&val_w),
-                    &self.training,
-                    until,
-                    interrupt,
-                    &mut |record| {
+            let start = ck
+                .state
+                .take()
+                .map(|st| (st, std::mem::take(&mut ck.params)));
+            let done_so_far = ck.done.clone();
+            let end = candidates::train_candidate(
+                self,
+                panel,
+                &prep,
+                &train_rows,
+                (index, mode, modes.len()),
+                start,
+                interrupt,
+                &mut |event| match event {
+                    candidates::Event::Epoch(record) => {
                         on_epoch(&FitProgress {
                             candidate: mode,
                             index,
                             of: modes.len(),
                             record,
-                        })
+                        });
+                        Ok(())
+                    }
+                    candidates::Event::Paused(state, params) => match checkpoint.as_mut() {
+                        Some(cb) => cb(&FitCheckpoint {
+                            candidate: index,
+                            done: done_so_far.clone(),
+                            state: Some(state.clone()),
+                            params: params.to_vec(),
+                        }),
+                        None => Ok(()),
                     },
-                );
-                match run {
-                    Ok(Status::Finished) => break,
-                    Ok(Status::Paused) => {
-                        if let Some(cb) = checkpoint.as_mut() {
-                            cb(&FitCheckpoint {
-                                candidate: index,
-                                done: ck.done.clone(),
-                                state: Some(state.clone()),
-                                params: network.params().to_vec(),
-                            })?;
-                        }
+                },
+            )?;
+            match end {
+                candidates::End::Done(d) => {
+                    ck.done.push(*d);
+                    ck.candidate += 1;
+                }
+                candidates::End::Interrupted(state, params) => {
+                    ck.state = Some(*state);
+                    ck.params = params;
+                    if let Some(cb) = checkpoint.as_mut() {
+                        cb(&ck)?;
                     }
-                    Ok(Status::Interrupted) => {
-                        ck.state = Some(state);
-                        ck.params = network.params().to_vec();
-                        if let Some(cb) = checkpoint.as_mut() {
-                            cb(&ck)?;
-                        }
-                        return Ok(FitOutcome::Interrupted(Box::new(ck)));
-                    }
-                    // With weights from a finished epoch, or other candidates to fall back on,
-                    // a divergence ends this candidate only.
-                    Err(e @ Error::Diverged { .. }) if state.epochs_done > 0 || modes.len() > 1 => {
-                        diverged = Some(e.to_string());
-                        break;
-                    }
-                    Err(e) => return Err(e),
+                    return Ok(FitOutcome::Interrupted(Box::new(ck)));
                 }
             }
-            let mut report = state.finish(&mut network)?;
-            report.diverged = diverged;
-            let model = TrainedForecaster::from_parts(self, panel, &prep, norm, network, report);
-            let val = match model.report.best_epoch {
-                0 => None,
-                _ => Some(model.level_mse(&prep.scaled, &prep.index[1])?),
-            };
-            ck.done.push(DoneCandidate {
-                score: CandidateScore {
-                    mode,
-                    val_mse: val.filter(|v| v.is_finite()),
-                    epochs: model.report.history.len(),
-                    best_epoch: model.report.best_epoch,
-                },
-                report: model.report.clone(),
-                params: model.network.params().to_vec(),
-            });
-            ck.candidate += 1;
             if let Some(cb) = checkpoint.as_mut() {
                 cb(&ck)?;
             }
@@ -449,6 +436,9 @@ pub struct FitControl<'a> {
     pub checkpoint: Option<&'a mut CheckpointFn<'a>>,
     /// A checkpoint to continue from.
     pub resume: Option<FitCheckpoint>,
+    /// Normalisation candidates trained at once (each on one thread; 1 = one after another).
+    /// The result does not depend on it.
+    pub threads: usize,
 }
 
 impl<'a> FitControl<'a> {
@@ -459,6 +449,15 @@ impl<'a> FitControl<'a> {
             interrupt: None,
             checkpoint: None,
             resume: None,
+            threads: 1,
+        }
+    }
+
+    /// Trains up to `n` normalisation candidates at once.
+    pub fn with_threads(self, n: usize) -> Self {
+        FitControl {
+            threads: n.max(1),
+            ..self
         }
     }
 
