@@ -327,12 +327,13 @@ fn checkpoints(
 
 #[test]
 fn candidates_trained_at_once_give_the_same_model_and_resume_bit_identically() {
-    let rows = long_csv(&[("a", 0, 120), ("b", 10, 120)]);
+    let rows = long_csv(&[("a", 0, 300), ("b", 10, 300)]);
     let lines: Vec<String> = rows.iter().map(|(_, l)| l.clone()).collect();
     let p = parse(&lines);
-    let c = tiny(Normalize::Auto, 4);
+    let mut c = tiny(Normalize::Auto, 30);
+    c.model.layers = vec![12];
     let never = |_: &FitCheckpoint| false;
-    let (one, _) = checkpoints(&c, &p, 1, &never, None);
+    let (one, sequential) = checkpoints(&c, &p, 1, &never, None);
     let (three, seen) = checkpoints(&c, &p, 3, &never, None);
     let (FitOutcome::Done(one), FitOutcome::Done(three)) = (one, three) else {
         panic!("both finish")
@@ -342,31 +343,46 @@ fn candidates_trained_at_once_give_the_same_model_and_resume_bit_identically() {
     // Checkpoints describe a prefix of finished candidates and the next one's state.
     assert!(seen.iter().all(|ck| ck.done.len() == ck.candidate));
     assert_eq!(seen.last().unwrap().candidate, 3);
-    // Interrupted while candidate 1 is the first unfinished one (or later), then resumed on
-    // any number of threads: the same model to the bit.
-    for (threads, resume_threads) in [(2, 2), (3, 1), (1, 3)] {
-        let (out, seen) = checkpoints(
-            &c,
-            &p,
-            threads,
-            &|ck: &FitCheckpoint| ck.candidate >= 1,
-            None,
-        );
-        let FitOutcome::Interrupted(ck) = out else {
-            panic!("interrupted")
-        };
-        assert!(ck.candidate >= 1 && ck.candidate < 3, "{}", ck.candidate);
-        // Any checkpoint handed out on the way (a kill -9 keeps the last file) resumes too.
-        for from in [Some(*ck), seen.get(seen.len() / 2).cloned()] {
-            let (out, _) = checkpoints(&c, &p, resume_threads, &never, from);
+    // Checkpoints handed out on the way (what a kill -9 leaves on disk), resumed on one or
+    // three threads, end with the same model to the bit: one while the first candidate runs,
+    // and one with a candidate finished and the next in progress (from the one-after-another
+    // run, which writes both kinds whatever the timing).
+    let early = sequential
+        .iter()
+        .find(|ck| ck.state.as_ref().is_some_and(|s| s.epochs_done >= 2));
+    let later = sequential
+        .iter()
+        .find(|ck| ck.candidate >= 1 && ck.state.is_some());
+    for from in [early, later] {
+        let from = from.expect("such a checkpoint was written").clone();
+        for threads in [1, 3] {
+            let (out, _) = checkpoints(&c, &p, threads, &never, Some(from.clone()));
             let FitOutcome::Done(m) = out else {
                 panic!("resumed to the end")
             };
             assert_eq!(
                 m.network.params(),
                 one.network.params(),
-                "{threads}/{resume_threads}"
+                "{} threads",
+                threads
             );
         }
     }
+    // An interrupt raised early (the first candidate at its second epoch of 30) stops the run;
+    // resuming it on two threads gives the same model.
+    let (out, _) = checkpoints(
+        &c,
+        &p,
+        2,
+        &|ck: &FitCheckpoint| ck.state.as_ref().is_some_and(|s| s.epochs_done >= 2),
+        None,
+    );
+    let FitOutcome::Interrupted(ck) = out else {
+        panic!("interrupted after 2 of 30 epochs")
+    };
+    let (out, _) = checkpoints(&c, &p, 2, &never, Some(*ck));
+    let FitOutcome::Done(m) = out else {
+        panic!("resumed to the end")
+    };
+    assert_eq!(m.network.params(), one.network.params());
 }
