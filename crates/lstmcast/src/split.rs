@@ -196,9 +196,15 @@ impl Calendar {
 
     /// Position `pos` for people: its timestamp, or "k rows before the end".
     pub fn label(&self, panel: &Panel, pos: usize) -> String {
+        self.label_of(panel, pos, self.times_at(panel, &[pos])[0])
+    }
+
+    /// [`Calendar::label`] with the position's timestamp already looked up.
+    fn label_of(&self, panel: &Panel, pos: usize, time: Option<Timestamp>) -> String {
         match self {
-            Calendar::Times { .. } => self.times_at(panel, &[pos])[0]
-                .map_or_else(|| "the end".into(), |t| panel.format_time(&t)),
+            Calendar::Times { .. } => {
+                time.map_or_else(|| "the end".into(), |t| panel.format_time(&t))
+            }
             Calendar::EndAligned { longest } => match longest.saturating_sub(pos) {
                 0 => "the end".into(),
                 k => format!("{k} rows before the end of each series"),
@@ -208,7 +214,16 @@ impl Calendar {
 
     /// The rows of every series for the positions `train_start..val_start..test_start..test_end`.
     pub fn splits(&self, panel: &Panel, bounds: [usize; 4]) -> Vec<Splits> {
-        let limits = self.times_at(panel, &bounds);
+        self.splits_from(panel, bounds, &self.times_at(panel, &bounds))
+    }
+
+    /// [`Calendar::splits`] with the bounds' timestamps (`limits`) already looked up.
+    fn splits_from(
+        &self,
+        panel: &Panel,
+        bounds: [usize; 4],
+        limits: &[Option<Timestamp>],
+    ) -> Vec<Splits> {
         (0..panel.n_series())
             .map(|s| {
                 let n = panel.series_len(s);
@@ -465,6 +480,9 @@ impl SplitSpec {
             }
             _ => self.fraction_bounds(n),
         };
+        // One merge over the series finds every boundary's timestamp.
+        let bounds = [0, val_start, test_start, n];
+        let limits = calendar.times_at(panel, &bounds);
         let report = SplitReport {
             mode: if self.last.is_some() {
                 "last"
@@ -474,11 +492,11 @@ impl SplitSpec {
                 "fractions"
             }
             .into(),
-            val_start: calendar.label(panel, val_start),
-            test_start: calendar.label(panel, test_start),
+            val_start: calendar.label_of(panel, val_start, limits[1]),
+            test_start: calendar.label_of(panel, test_start, limits[2]),
         };
         Ok(PanelSplit {
-            series: calendar.splits(panel, [0, val_start, test_start, n]),
+            series: calendar.splits_from(panel, bounds, &limits),
             calendar,
             val_start,
             test_start,

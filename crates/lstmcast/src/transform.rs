@@ -123,7 +123,7 @@ impl Transform {
 fn check_positive(panel: &Panel, t: &Transform) -> Result<()> {
     for c in 0..panel.n_targets {
         if let Some(r) = panel.columns[c].iter().position(|&v| v <= 0.0) {
-            let s = panel.offsets.partition_point(|&o| o <= r) - 1;
+            let s = panel.series_of_row(r);
             let which = if panel.has_ids() {
                 format!(" of {}", panel.series_label(s))
             } else {

@@ -55,17 +55,9 @@ pub fn load_options(d: &crate::cli::DataArgs) -> anyhow::Result<lstmcast::LoadOp
     })
 }
 
-/// A fill method by name.
+/// A fill method by name (none when not given).
 fn fill(flag: &str, name: Option<&str>) -> anyhow::Result<lstmcast::Fill> {
-    Ok(match name {
-        None | Some("none") => lstmcast::Fill::None,
-        Some("linear") => lstmcast::Fill::Linear,
-        Some("forward") => lstmcast::Fill::Forward,
-        Some("zero") => lstmcast::Fill::Zero,
-        Some(other) => anyhow::bail!(
-            "invalid configuration: {flag}: '{other}' is not one of none, linear, forward, zero"
-        ),
-    })
+    Ok(name.map_or(Ok(lstmcast::Fill::None), |n| lstmcast::Fill::parse(n, flag))?)
 }
 
 /// Fails when `out` is, or would replace a folder containing, the input file `data`.

@@ -103,15 +103,6 @@ pub fn resolve(d: &DataArgs, a: &ModelArgs) -> anyhow::Result<ForecasterConfig> 
     Ok(c)
 }
 
-fn fill_name(f: lstmcast::Fill) -> &'static str {
-    match f {
-        lstmcast::Fill::None => "none",
-        lstmcast::Fill::Linear => "linear",
-        lstmcast::Fill::Forward => "forward",
-        lstmcast::Fill::Zero => "zero",
-    }
-}
-
 /// A progress bar on stderr when it is a terminal and not `quiet`, else hidden.
 pub fn progress_bar(len: u64, quiet: bool, template: &str) -> ProgressBar {
     let show = !quiet && std::io::stderr().is_terminal();
@@ -168,8 +159,8 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
             .collect();
         println!(
             "filled {filled} missing cell(s) (--fill {}, --fill-gaps {} for inserted timestamps): {}",
-            fill_name(cfg.data.fill),
-            fill_name(cfg.data.fill_gaps),
+            cfg.data.fill.name(),
+            cfg.data.fill_gaps.name(),
             per.join(", ")
         );
     }

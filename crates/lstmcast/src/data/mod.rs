@@ -35,6 +35,35 @@ pub enum Fill {
     Zero,
 }
 
+impl Fill {
+    /// Parses `none`, `linear`, `forward` or `zero`; `field` names the option in the error.
+    ///
+    /// # Errors
+    /// Any other name.
+    pub fn parse(text: &str, field: &str) -> Result<Fill> {
+        match text {
+            "none" => Ok(Fill::None),
+            "linear" => Ok(Fill::Linear),
+            "forward" => Ok(Fill::Forward),
+            "zero" => Ok(Fill::Zero),
+            _ => Err(Error::config(
+                field,
+                format!("'{text}' is not one of none, linear, forward, zero"),
+            )),
+        }
+    }
+
+    /// The lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Fill::None => "none",
+            Fill::Linear => "linear",
+            Fill::Forward => "forward",
+            Fill::Zero => "zero",
+        }
+    }
+}
+
 /// What to load from a file: which columns play which role, and how. All names are header names.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
@@ -136,6 +165,11 @@ impl Panel {
     /// Global rows of series `s`.
     pub fn rows(&self, s: usize) -> Range<usize> {
         self.offsets[s]..self.offsets[s + 1]
+    }
+
+    /// The series holding global row `r` (which must be below `len()`).
+    pub fn series_of_row(&self, r: usize) -> usize {
+        self.offsets.partition_point(|&o| o <= r) - 1
     }
 
     /// Row count of series `s`.
@@ -462,43 +496,33 @@ impl Panel {
     /// A summary: series, rows, span, frequency, and per column its role and min / mean / max;
     /// for a panel also the shortest and longest series.
     pub fn summary(&self) -> String {
-        let first = self.timestamps.iter().min().map(|t| t.to_string());
-        let last = self.timestamps.iter().max().map(|t| t.to_string());
-        let freq = match &self.spacing {
-            Spacing::Regular(f) => f.describe(),
-            Spacing::Irregular { gap, .. } => format!("irregular spacing (first odd gap: {gap})"),
-        };
+        let d = self.describe();
+        let (first, last) = &d.span;
+        let freq = &d.frequency;
         let mut s = match &self.id_name {
             None => format!(
-                "{}: {} rows, {} .. {}, {freq}\n",
+                "{}: {} rows, {first} .. {last}, {freq}\n",
                 self.source.display(),
                 self.len(),
-                first.unwrap_or_default(),
-                last.unwrap_or_default(),
             ),
             Some(id) => {
-                let lens: Vec<usize> = (0..self.n_series()).map(|s| self.series_len(s)).collect();
-                let (min, max) = (
-                    (0..lens.len()).min_by_key(|&s| lens[s]).unwrap_or(0),
-                    (0..lens.len()).max_by_key(|&s| lens[s]).unwrap_or(0),
-                );
-                let span = |s: usize| {
-                    let t = self.series_timestamps(s);
-                    format!("{} .. {}", t[0], t[t.len() - 1])
+                let series = |(name, rows): &(String, usize)| {
+                    let k = self.series_index(name).unwrap_or(0);
+                    let t = self.series_timestamps(k);
+                    format!(
+                        "{} with {rows} rows ({} .. {})",
+                        self.series_label(k),
+                        self.format_time(&t[0]),
+                        self.format_time(&t[t.len() - 1])
+                    )
                 };
                 format!(
-                    "{}: panel of {} series (id column '{id}'), {} rows, {} .. {}, {freq}\n  shortest: {} with {} rows ({})\n  longest:  {} with {} rows ({})\n",
+                    "{}: panel of {} series (id column '{id}'), {} rows, {first} .. {last}, {freq}\n  shortest: {}\n  longest:  {}\n",
                     self.source.display(),
                     self.n_series(),
                     self.len(),
-                    first.unwrap_or_default(),
-                    last.unwrap_or_default(),
-                    self.series_label(min),
-                    lens[min],
-                    span(min),
-                    self.series_label(max),
-                    lens[max],
-                    span(max),
+                    series(&d.shortest),
+                    series(&d.longest),
                 )
             }
         };
@@ -510,19 +534,11 @@ impl Panel {
             s.push_str(&format!("{id:<20} {:>8}\n", "id"));
         }
         s.push_str(&format!("{:<20} {:>8}\n", self.time_name, "time"));
-        for (c, name) in self.names.iter().enumerate() {
-            let col = &self.columns[c];
-            let min = col.iter().copied().fold(f64::INFINITY, f64::min);
-            let max = col.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let mean = col.iter().sum::<f64>() / col.len().max(1) as f64;
-            let role = if c < self.n_targets {
-                "target"
-            } else {
-                "input"
-            };
+        // The column statistics come from `describe`, their one home.
+        for c in d.columns {
             s.push_str(&format!(
-                "{name:<20} {role:>8} {min:>14.6} {mean:>14.6} {max:>14.6} {:>7}\n",
-                self.filled[c]
+                "{:<20} {:>8} {:>14.6} {:>14.6} {:>14.6} {:>7}\n",
+                c.name, c.role, c.min, c.mean, c.max, c.missing
             ));
         }
         s
@@ -588,7 +604,9 @@ impl Panel {
             time_format: self.time_format.clone(),
             frequency: match &self.spacing {
                 Spacing::Regular(f) => f.describe(),
-                Spacing::Irregular { gap, .. } => format!("irregular (first odd gap: {gap})"),
+                Spacing::Irregular { gap, .. } => {
+                    format!("irregular spacing (first odd gap: {gap})")
+                }
             },
             span: (
                 self.timestamps

@@ -219,8 +219,18 @@ impl Evaluation {
             overall.insert(name.clone(), pooled(&groups, &mase_of));
             per_step.insert(
                 name.clone(),
+                // Each step from the target's own groups (same rows, same order), not from
+                // another pass over every prediction.
                 (1..=horizon)
-                    .map(|h| pooled(&select(&|r| &r.target == name && r.step == h), &mase_of))
+                    .map(|h| {
+                        let step: Vec<(&str, Vec<&PredictionRow>)> = groups
+                            .iter()
+                            .map(|(id, r)| {
+                                (*id, r.iter().copied().filter(|x| x.step == h).collect())
+                            })
+                            .collect();
+                        pooled(&step, &mase_of)
+                    })
                     .collect(),
             );
             if panel {

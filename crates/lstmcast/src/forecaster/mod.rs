@@ -154,7 +154,7 @@ pub(crate) fn part_index(
                         part.name(),
                         panel.n_series()
                     ),
-                    needed: rows_needed(part, lookback, horizon),
+                    needed,
                     got: longest,
                 }
             }
@@ -519,11 +519,19 @@ pub struct DoneCandidate {
 /// Per series, per target: the training rows' seasonal-naive MAE.
 fn mase_scales(panel: &Panel, splits: &[Splits], season: usize) -> Vec<Vec<Option<f64>>> {
     (0..panel.n_series())
-        .map(|s| {
-            (0..panel.n_targets)
-                .map(|c| mase_scale(&panel.series_column(s, c)[splits[s].train.clone()], season))
-                .collect()
-        })
+        .map(|s| series_mase_scales(panel, s, &splits[s].train, season))
+        .collect()
+}
+
+/// Series `s`'s MASE denominators, one per target, from its (local) training rows `train`.
+fn series_mase_scales(
+    panel: &Panel,
+    s: usize,
+    train: &Range<usize>,
+    season: usize,
+) -> Vec<Option<f64>> {
+    (0..panel.n_targets)
+        .map(|c| mase_scale(&panel.series_column(s, c)[train.clone()], season))
         .collect()
 }
 
@@ -579,14 +587,7 @@ impl TrainedForecaster {
     fn mase_for(&self, panel: &Panel, s: usize, splits: &Splits) -> Vec<Option<f64>> {
         match self.ids.iter().position(|i| *i == panel.ids[s]) {
             Some(k) => self.mase_scale[k].clone(),
-            None => (0..self.n_targets)
-                .map(|c| {
-                    mase_scale(
-                        &panel.series_column(s, c)[splits.train.clone()],
-                        self.season,
-                    )
-                })
-                .collect(),
+            None => series_mase_scales(panel, s, &splits.train, self.season),
         }
     }
 }
@@ -597,7 +598,7 @@ fn check_f32_range(scaled: &[f32], panel: &Panel) -> Result<()> {
     let f = panel.names.len();
     if let Some(i) = scaled.iter().position(|v| !v.is_finite()) {
         let (r, c) = (i / f, i % f);
-        let s = panel.offsets.partition_point(|&o| o <= r) - 1;
+        let s = panel.series_of_row(r);
         let place = match panel.id_name {
             None => format!("{} (row {})", panel.timestamps[r], r + 2),
             Some(_) => format!("{} of {}", panel.timestamps[r], panel.series_label(s)),

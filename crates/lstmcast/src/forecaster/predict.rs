@@ -178,14 +178,15 @@ impl TrainedForecaster {
             return Err(Error::Forecast("the model produced a non-finite prediction on the test split; retrain with a lower learning rate or --clip-norm".into()));
         }
         let mut rows = Vec::with_capacity(n_win * hz * nt);
-        let mut mase: Vec<(String, Vec<Option<f64>>)> = Vec::new();
+        let mut mase: std::collections::HashMap<String, Vec<Option<f64>>> =
+            std::collections::HashMap::new();
         let mut w = 0;
         for seg in test.segments() {
             let s = seg.series;
             let base = panel.offsets[s];
             let id = &panel.ids[s];
             let maps = self.scaler.for_series(id).unwrap_or_default();
-            mase.push((id.clone(), self.mase_for(panel, s, &split.series[s])));
+            mase.insert(id.clone(), self.mase_for(panel, s, &split.series[s]));
             for t in seg.origins.clone() {
                 for h in 1..=hz {
                     for k in 0..nt {
@@ -208,8 +209,7 @@ impl TrainedForecaster {
                 w += 1;
             }
         }
-        let mase_of =
-            |id: &str, k: usize| mase.iter().find(|(i, _)| i == id).and_then(|(_, v)| v[k]);
+        let mase_of = |id: &str, k: usize| mase.get(id).and_then(|v| v[k]);
         let mut ev = Evaluation::from_rows(
             rows,
             n_win,
