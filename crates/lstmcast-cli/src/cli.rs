@@ -179,10 +179,15 @@ pub struct ModelArgs {
     /// or boxcox:LAMBDA (default none).
     #[arg(long)]
     pub transform: Option<String>,
-    /// Per-window normalisation: auto (default: best of the others on validation), global,
-    /// window or diff.
+    /// Per-window normalisation: auto (default: the best on validation of ets, es and
+    /// ets-residual where ETS fits every series, else of global, window and diff), global,
+    /// window, diff, es (exponential-smoothing normalisation), ets-residual (a correction to
+    /// the ETS forecast) or ets (plain ETS, no network).
     #[arg(long)]
     pub normalize: Option<String>,
+    /// Training loss: mse or mae (default: mae for es and ets-residual, mse otherwise).
+    #[arg(long)]
+    pub loss: Option<String>,
     /// Time steps of history per window (default 24).
     #[arg(long)]
     pub lookback: Option<usize>,

@@ -97,7 +97,7 @@ fn train_writes_a_complete_run_folder_then_evaluate_and_forecast_use_it() {
     assert!(history.starts_with("epoch,train_loss,val_loss,learning_rate\n"));
     assert_eq!(history.lines().count(), 4, "3 epochs + header");
     let preds = std::fs::read_to_string(out.join("predictions.csv")).unwrap();
-    assert!(preds.starts_with("origin,step,target,actual,predicted,naive,seasonal_naive\n"));
+    assert!(preds.starts_with("origin,step,target,actual,predicted,naive,seasonal_naive,ets\n"));
     // nottem: 240 rows, test rows 192..240, horizon 1 → 48 windows.
     assert_eq!(preds.lines().count(), 49);
     assert!(
@@ -188,13 +188,22 @@ fn train_json_prints_metrics() {
             .len(),
         3
     );
-    assert_eq!(v["training"]["epochs_run"], 3);
-    // The default normalisation is auto: the choice and all three candidates' scores are
-    // printed and kept in the run folder.
+    // The default normalisation is auto: the choice and all three candidates' scores (ETS and
+    // the two networks around it) are printed and kept in the run folder.
     let norm = &v["normalize"];
     assert_eq!(norm["requested"], "auto");
-    assert_eq!(norm["candidates"].as_array().unwrap().len(), 3);
+    let cands = norm["candidates"].as_array().unwrap();
+    let modes: Vec<&str> = cands.iter().map(|c| c["mode"].as_str().unwrap()).collect();
+    assert_eq!(modes, ["ets", "es", "ets-residual"]);
     let chosen = norm["chosen"].as_str().unwrap().to_string();
+    // The networks ran their 3 epochs; plain ETS trains none. The run reports the chosen one.
+    for c in cands {
+        let want = if c["mode"] == "ets" { 0 } else { 3 };
+        assert_eq!(c["epochs"], want, "{c}");
+    }
+    let chosen_epochs =
+        cands.iter().find(|c| c["mode"] == chosen.as_str()).unwrap()["epochs"].clone();
+    assert_eq!(v["training"]["epochs_run"], chosen_epochs);
     let model: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap();
     assert_eq!(model["norm"]["mode"], chosen.as_str());
@@ -212,7 +221,7 @@ fn normalize_flag_picks_one_mode_and_rejects_unknown_names() {
     let (stdout, stderr) = text(&o);
     assert!(o.status.success(), "{stderr}");
     assert!(
-        stdout.contains("normalize diff (validation MSE"),
+        stdout.contains("normalize diff (validation MASE over"),
         "{stdout}"
     );
     let toml = std::fs::read_to_string(out.join("config.toml")).unwrap();

@@ -606,6 +606,20 @@ fn catalogue(t: &Path) -> Vec<Case> {
     );
     add(
         "flags",
+        "unknown loss",
+        train(n, &["--loss", "huber"]),
+        1,
+        &["loss", "'huber'", "mse, mae"],
+    );
+    add(
+        "flags",
+        "ES normalisation with the recursive strategy",
+        train(n, &["--normalize", "es", "--strategy", "recursive"]),
+        1,
+        &["'es'", "--strategy direct"],
+    );
+    add(
+        "flags",
         "recursive strategy with non-target inputs",
         train(
             "data/economics.csv",

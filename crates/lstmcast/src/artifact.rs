@@ -45,6 +45,10 @@ struct ModelMeta {
     #[serde(default)]
     transform: crate::transform::FittedTransform,
     norm: WindowNorm,
+    /// ETS per training series and target (absent in folders written before it existed: no
+    /// ETS baseline then).
+    #[serde(default)]
+    ets: crate::normalize::EtsBank,
     selection: Option<Selection>,
     report: TrainReport,
     /// CRC-32 of `model.safetensors`, as 8 hex digits.
@@ -226,6 +230,7 @@ impl TrainedForecaster {
             season: self.season,
             mase_scale: self.mase_scale.clone(),
             norm: self.norm.clone(),
+            ets: self.ets.clone(),
             selection: self.selection.clone(),
             report: self.report.clone(),
             weights_crc32: format!("{:08x}", crc32fast::hash(&st)),
@@ -404,11 +409,23 @@ impl TrainedForecaster {
                 "its target transform does not match config.toml",
             ));
         }
+        if meta.norm.mode.uses_ets()
+            && (meta.ets.ids != meta.ids || meta.ets.first_missing().is_some())
+        {
+            return Err(Error::model(
+                dir.join("model.json"),
+                format!(
+                    "it is normalised by '{}' but does not hold an ETS model for every training series and target",
+                    meta.norm.mode.name()
+                ),
+            ));
+        }
         Ok(TrainedForecaster {
             config,
             transform: meta.transform,
             scaler,
             norm: meta.norm,
+            ets: meta.ets,
             selection: meta.selection,
             network,
             names: meta.names,
@@ -507,7 +524,7 @@ fn finish(w: csv::Writer<Vec<u8>>) -> String {
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
-const PREDICTION_COLUMNS: [&str; 7] = [
+const PREDICTION_COLUMNS: [&str; 8] = [
     "origin",
     "step",
     "target",
@@ -515,6 +532,7 @@ const PREDICTION_COLUMNS: [&str; 7] = [
     "predicted",
     "naive",
     "seasonal_naive",
+    "ets",
 ];
 
 /// The header of a prediction table: `series_id` first for a panel.
@@ -536,12 +554,14 @@ fn prediction_record(r: &crate::forecaster::PredictionRow, id: Option<&str>) -> 
             r.predicted.to_string(),
             r.naive.to_string(),
             r.seasonal_naive.to_string(),
+            r.ets.map(|v| v.to_string()).unwrap_or_default(),
         ])
         .collect()
 }
 
 /// `predictions.csv`: [series_id,] origin, step, target, actual, predicted, naive,
-/// seasonal_naive; `series_id` when the data has an id column (`id`).
+/// seasonal_naive, ets (empty for a series without an ETS model);
+/// `series_id` when the data has an id column (`id`).
 pub fn predictions_csv(ev: &Evaluation, id: Option<&str>) -> String {
     let mut w = csv_writer();
     let _ = w.write_record(prediction_header(id));
@@ -658,6 +678,8 @@ pub fn folds_csv(bt: &crate::backtest::Backtest) -> String {
         "lstm_rmse",
         "naive_rmse",
         "seasonal_naive_rmse",
+        "ets_mase",
+        "ets_rmse",
     ]);
     let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
     for (i, f) in bt.folds.iter().enumerate() {
@@ -675,6 +697,8 @@ pub fn folds_csv(bt: &crate::backtest::Backtest) -> String {
                 s.model.rmse.to_string(),
                 s.naive.rmse.to_string(),
                 s.seasonal_naive.rmse.to_string(),
+                opt(s.ets.as_ref().and_then(|e| e.mase)),
+                opt(s.ets.as_ref().map(|e| e.rmse)),
             ]);
         }
     }

@@ -11,6 +11,7 @@ pub mod data;
 pub mod demo;
 pub mod engine;
 pub mod error;
+pub mod ets;
 pub mod forecaster;
 #[doc(hidden)]
 pub mod fuzz;

@@ -221,7 +221,14 @@ impl TuneSpace {
         }
         if s.normalize.is_empty() {
             s.normalize = match base.normalize {
-                Normalize::Auto => Normalize::CANDIDATES.to_vec(),
+                // `auto`'s candidates on this data; tuning is about the network, and plain
+                // ETS has none to tune.
+                Normalize::Auto => Prepared::new(base, ts)?
+                    .auto_candidates(base)
+                    .iter()
+                    .copied()
+                    .filter(|m| m.trains())
+                    .collect(),
                 m => vec![m],
             };
         }
@@ -352,19 +359,24 @@ impl Trial {
             error: None,
             seconds: 0.0,
         };
-        let cfg = params.apply(base);
+        let mut cfg = params.apply(base);
+        cfg.training.loss = Some(cfg.training.loss.unwrap_or(params.normalize.default_loss()));
         let built = (|| -> Result<_> {
             let prep = Prepared::new(&cfg, ts)?;
+            prep.check_mode(&cfg, params.normalize)?;
             let norm = WindowNorm::fit(
                 params.normalize,
                 &prep.scaled,
                 prep.n_cols,
                 &prep.train_rows(ts),
             )?;
-            let network = Network::new(
+            let mut network = Network::new(
                 cfg.network_spec(prep.n_cols, prep.n_targets),
                 &mut rng_for(cfg.seed, streams::INIT),
             )?;
+            if params.normalize == Normalize::EtsResidual {
+                network.zero_output_layer();
+            }
             let state = TrainState::new(&network, prep.index[0].len(), &cfg.training, cfg.seed);
             Ok((prep, norm, network, state))
         })();
@@ -410,7 +422,11 @@ impl Trial {
                         best,
                         Default::default(),
                     )
-                    .level_mse(&self.prep.scaled, &self.prep.index[1])
+                    .level_mse(
+                        &self.prep.scaled,
+                        Some(&self.prep.frame),
+                        &self.prep.index[1],
+                    )
                 });
                 match scored {
                     Ok(v) if v.is_finite() => self.result.val_mse = Some(v),
@@ -451,6 +467,9 @@ impl Trial {
             candidates: vec![crate::normalize::CandidateScore {
                 mode,
                 val_mse: result.val_mse,
+                val_mase: None,
+                val_origins: 0,
+                loss: cfg.training.loss(),
                 epochs: model.report.history.len(),
                 best_epoch: model.report.best_epoch,
             }],

@@ -7,7 +7,7 @@
 //! [`WindowIndex`] is the only code that maps a window number to its (series, origin): one
 //! segment of consecutive origins per series, found by binary search over prefix sums.
 
-use crate::normalize::WindowNorm;
+use crate::normalize::{EsFrame, WindowNorm};
 use std::ops::Range;
 
 /// Consecutive window origins of one series.
@@ -97,6 +97,7 @@ pub struct Windows<'a> {
     horizon: usize,
     index: &'a WindowIndex,
     norm: Option<&'a WindowNorm>,
+    es: Option<&'a EsFrame>,
 }
 
 impl<'a> Windows<'a> {
@@ -126,6 +127,7 @@ impl<'a> Windows<'a> {
             horizon,
             index,
             norm: None,
+            es: None,
         }
     }
 
@@ -142,6 +144,11 @@ impl<'a> Windows<'a> {
             norm: Some(norm),
             ..self
         }
+    }
+
+    /// The same windows with the ETS states the exponential-smoothing modes encode with.
+    pub fn with_es(self, frame: Option<&'a EsFrame>) -> Self {
+        Windows { es: frame, ..self }
     }
 
     /// Number of windows.
@@ -190,12 +197,18 @@ impl<'a> Windows<'a> {
         let (b, f, l) = (idx.len(), self.n_cols, self.lookback);
         debug_assert_eq!(x.len(), l * b * f);
         debug_assert_eq!(y.len(), b * self.n_outputs());
-        let mut anchors = vec![(0f32, 1f32); self.n_targets];
+        let (hz, nt) = (self.horizon, self.n_targets);
+        let mut anchors = vec![(0f32, 1f32); hz * nt];
         for (j, &w) in idx.iter().enumerate() {
             let t = self.origin(w);
             let rows = &self.data[(t - l) * f..t * f];
             match self.norm {
-                Some(norm) => norm.encode(rows, x, b, j, &mut anchors),
+                Some(norm) => {
+                    let encoded =
+                        norm.encode(rows, x, b, j, &mut anchors, hz, self.es.map(|e| (e, t, 0)));
+                    // Callers check that every series has ETS states before using these modes.
+                    debug_assert!(encoded, "window at row {t} has no ETS states");
+                }
                 None => {
                     for s in 0..l {
                         x[(s * b + j) * f..(s * b + j + 1) * f]
@@ -206,7 +219,7 @@ impl<'a> Windows<'a> {
             for h in 0..self.horizon {
                 let row = t + h;
                 let dst = j * self.n_outputs() + h * self.n_targets;
-                for (k, &(a, sc)) in anchors.iter().enumerate() {
+                for (k, &(a, sc)) in anchors[h * nt..(h + 1) * nt].iter().enumerate() {
                     y[dst + k] = match self.norm {
                         Some(_) => (self.data[row * f + k] - a) / sc,
                         None => self.data[row * f + k],

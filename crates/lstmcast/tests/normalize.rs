@@ -162,6 +162,12 @@ fn every_mode_works_with_several_targets_multivariate_inputs_and_both_strategies
     let all = bundled("economics.csv", &["unemploy", "psavert"], &[]);
     for mode in Normalize::CANDIDATES {
         for (ts, strategy) in [(&two, Strategy::Recursive), (&all, Strategy::Direct)] {
+            if mode.uses_ets() && strategy == Strategy::Recursive {
+                // ETS references exist at observed origins only: refused, naming the fix.
+                let e = tiny(mode, strategy, 4).fit(ts, &mut |_| {}).unwrap_err();
+                assert!(e.to_string().contains("--strategy direct"), "{e}");
+                continue;
+            }
             let m = tiny(mode, strategy, 4).fit(ts, &mut |_| {}).unwrap();
             assert_eq!(m.norm.mode, mode);
             let ev = m.evaluate(ts).unwrap();

@@ -225,11 +225,14 @@ fn one_global_model_beats_one_model_per_series_on_short_related_series() {
         .map(|k| (format!("s{k:02}"), vec![member(k, 72)]))
         .collect();
     let panel = Panel::from_series(vec!["y".into()], 1, series.clone()).unwrap();
-    // The defaults but for the window: every normalisation candidate, 50 units, early stopping.
+    // The defaults but for the window and the normalisation: the ES-normalised network, 50
+    // units, early stopping (auto could fall back on plain ETS per series, which is not what
+    // this test compares).
     let c = ForecasterConfig {
         lookback: 12,
         horizon: 6,
         season: Some(12),
+        normalize: Normalize::Es,
         ..Default::default()
     };
     let global = c.fit(&panel, &mut |_| {}).unwrap();
@@ -247,10 +250,12 @@ fn one_global_model_beats_one_model_per_series_on_short_related_series() {
         "global model mean MASE {global_mase:.3}, one model per series {local_mase:.3}, seasonal naive {:.3}",
         ev.overall["y"].seasonal_naive.mase.unwrap()
     );
-    // Measured (README): global 0.975, one model per series 2.255, seasonal naive 1.075. The
-    // test asks for a clear margin.
+    // Measured with the ES-normalised network: global 0.915, one model per series 0.981,
+    // seasonal naive 1.075 (before ES normalisation, with the level/window/difference modes:
+    // 0.975 and 2.255; ES normalisation makes each lone model far better, so the gap shrinks).
+    // The test asks for the global model to stay ahead by a margin.
     assert!(
-        global_mase < 0.85 * local_mase,
+        global_mase < 0.95 * local_mase,
         "global {global_mase:.3} vs per series {local_mase:.3}"
     );
 }

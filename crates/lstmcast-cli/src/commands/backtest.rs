@@ -76,12 +76,12 @@ pub fn run(a: BacktestArgs) -> anyhow::Result<()> {
         a.window,
         cfg.horizon
     );
-    println!("  fold  origin        train rows   windows  target          lstm MASE  naive MASE  snaive MASE");
+    println!("  fold  origin        train rows   windows  target          lstm MASE  naive MASE  snaive MASE  ets MASE");
     for (i, f) in bt.folds.iter().enumerate() {
         for (target, s) in &f.evaluation.overall {
             let m = |v: Option<f64>| v.map_or("n/a".into(), |x| format!("{x:.3}"));
             println!(
-                "  {:>4}  {:<12} {:>11} {:>9}  {:<14} {:>10} {:>11} {:>12}",
+                "  {:>4}  {:<12} {:>11} {:>9}  {:<14} {:>10} {:>11} {:>12} {:>9}",
                 i + 1,
                 f.rows.origin,
                 format!("{}..{}", f.rows.train.start, f.rows.train.end),
@@ -89,7 +89,8 @@ pub fn run(a: BacktestArgs) -> anyhow::Result<()> {
                 target,
                 m(s.model.mase),
                 m(s.naive.mase),
-                m(s.seasonal_naive.mase)
+                m(s.seasonal_naive.mase),
+                m(s.ets.as_ref().and_then(|e| e.mase))
             );
         }
     }

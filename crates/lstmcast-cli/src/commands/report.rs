@@ -88,15 +88,17 @@ fn panel_table(out: &mut String, p: &PanelScores, target: &str) {
     let f = |v: Option<f64>| v.map_or("n/a".into(), |x| format!("{x:.3}"));
     let _ = writeln!(
         out,
-        "  across {} series ({} with a MASE): mean MASE lstm {} naive {} seasonal_naive {}; median lstm {} naive {} seasonal_naive {}",
+        "  across {} series ({} with a MASE): mean MASE lstm {} naive {} seasonal_naive {} ets {}; median lstm {} naive {} seasonal_naive {} ets {}",
         p.series,
         t.series_scored,
         f(t.mean_mase.model),
         f(t.mean_mase.naive),
         f(t.mean_mase.seasonal_naive),
+        f(t.mean_mase.ets),
         f(t.median_mase.model),
         f(t.median_mase.naive),
-        f(t.median_mase.seasonal_naive)
+        f(t.median_mase.seasonal_naive),
+        f(t.median_mase.ets)
     );
     let _ = writeln!(
         out,
@@ -109,13 +111,26 @@ fn panel_table(out: &mut String, p: &PanelScores, target: &str) {
             f(w.baseline_mase)
         ))
     );
-    type Row<'a> = (&'a String, Option<f64>, Option<f64>, Option<f64>);
+    type Row<'a> = (
+        &'a String,
+        Option<f64>,
+        Option<f64>,
+        Option<f64>,
+        Option<f64>,
+    );
     let mut rows: Vec<Row> = p
         .per_series
         .iter()
         .filter_map(|(id, m)| {
-            m.get(target)
-                .map(|s| (id, s.model.mase, s.naive.mase, s.seasonal_naive.mase))
+            m.get(target).map(|s| {
+                (
+                    id,
+                    s.model.mase,
+                    s.naive.mase,
+                    s.seasonal_naive.mase,
+                    s.ets.as_ref().and_then(|e| e.mase),
+                )
+            })
         })
         .collect();
     rows.sort_by(|a, b| {
@@ -125,11 +140,11 @@ fn panel_table(out: &mut String, p: &PanelScores, target: &str) {
     });
     let _ = writeln!(
         out,
-        "  per series MASE:  {:<24} {:>8} {:>8} {:>14}",
-        "series", "lstm", "naive", "seasonal_naive"
+        "  per series MASE:  {:<24} {:>8} {:>8} {:>14} {:>8}",
+        "series", "lstm", "naive", "seasonal_naive", "ets"
     );
     let n = rows.len();
-    for (i, (id, m, nv, sn)) in rows.iter().enumerate() {
+    for (i, (id, m, nv, sn, e)) in rows.iter().enumerate() {
         if n > 20 && i == 5 {
             let _ = writeln!(
                 out,
@@ -142,11 +157,12 @@ fn panel_table(out: &mut String, p: &PanelScores, target: &str) {
         }
         let _ = writeln!(
             out,
-            "                    {:<24} {:>8} {:>8} {:>14}",
+            "                    {:<24} {:>8} {:>8} {:>14} {:>8}",
             id,
             f(*m),
             f(*nv),
-            f(*sn)
+            f(*sn),
+            f(*e)
         );
     }
 }
@@ -187,6 +203,9 @@ pub fn table(ev: &Evaluation, horizon: usize) -> String {
         row(&mut out, "lstm", &s.model);
         row(&mut out, "naive", &s.naive);
         row(&mut out, "seasonal_naive", &s.seasonal_naive);
+        if let Some(e) = &s.ets {
+            row(&mut out, "ets", e);
+        }
         if s.model.mape_skipped > 0 {
             let _ = writeln!(out, "  (MAPE skips {} zero actuals)", s.model.mape_skipped);
         }
@@ -208,20 +227,30 @@ pub fn table(ev: &Evaluation, horizon: usize) -> String {
             verdict
         };
         let _ = writeln!(out, "  → {verdict}");
+        if let (Some(m), Some(e)) = (s.model.mase, s.ets.as_ref().and_then(|e| e.mase)) {
+            let _ = writeln!(
+                out,
+                "  → {} ETS fitted on the training rows (MASE {m:.3} vs {e:.3})",
+                if m < e { "beats" } else { "does NOT beat" }
+            );
+        }
         if horizon > 1 {
             let _ = writeln!(
                 out,
-                "  per step RMSE: {:>5} {:>12} {:>12} {:>14}",
-                "step", "lstm", "naive", "seasonal_naive"
+                "  per step RMSE: {:>5} {:>12} {:>12} {:>14} {:>12}",
+                "step", "lstm", "naive", "seasonal_naive", "ets"
             );
             for (h, st) in ev.per_step[target].iter().enumerate() {
                 let _ = writeln!(
                     out,
-                    "                 {:>5} {:>12.5} {:>12.5} {:>14.5}",
+                    "                 {:>5} {:>12.5} {:>12.5} {:>14.5} {:>12}",
                     h + 1,
                     st.model.rmse,
                     st.naive.rmse,
-                    st.seasonal_naive.rmse
+                    st.seasonal_naive.rmse,
+                    st.ets
+                        .as_ref()
+                        .map_or("n/a".into(), |e| format!("{:.5}", e.rmse))
                 );
             }
         }
@@ -245,11 +274,13 @@ impl MinOpt for Option<f64> {
 
 /// One line on the normalisation: what was chosen and, for `auto`, every candidate's score.
 pub fn selection(sel: &Selection) -> String {
+    let by_mase = sel.candidates.iter().any(|c| c.val_mase.is_some());
     let scores: Vec<String> = sel
         .candidates
         .iter()
         .map(|c| {
-            let v = c.val_mse.map_or("n/a".into(), |v| format!("{v:.5}"));
+            let v = if by_mase { c.val_mase } else { c.val_mse };
+            let v = v.map_or("n/a".into(), |v| format!("{v:.4}"));
             if sel.candidates.len() > 1 {
                 format!("{} {v}", c.mode.name())
             } else {
@@ -257,18 +288,28 @@ pub fn selection(sel: &Selection) -> String {
             }
         })
         .collect();
+    let what = if by_mase {
+        let origins = sel
+            .candidates
+            .iter()
+            .map(|c| c.val_origins)
+            .max()
+            .unwrap_or(0);
+        format!("validation MASE over {origins} origins")
+    } else {
+        "validation MSE, scaled units".to_string()
+    };
+    let chosen = match sel.chosen {
+        lstmcast::Normalize::Ets => "ets (plain ETS, no network: nothing beat it on validation)",
+        m => m.name(),
+    };
     if sel.candidates.len() > 1 {
         format!(
-            "normalize {}: chose {} (validation MSE, scaled units: {})",
+            "normalize {}: chose {chosen} ({what}: {})",
             sel.requested.name(),
-            sel.chosen.name(),
             scores.join(", ")
         )
     } else {
-        format!(
-            "normalize {} (validation MSE {})",
-            sel.chosen.name(),
-            scores.join("")
-        )
+        format!("normalize {chosen} ({what} {})", scores.join(""))
     }
 }

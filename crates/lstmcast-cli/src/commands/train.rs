@@ -75,6 +75,9 @@ pub fn resolve(d: &DataArgs, a: &ModelArgs) -> anyhow::Result<ForecasterConfig> 
     if let Some(s) = &a.normalize {
         c.normalize = Normalize::parse(s)?;
     }
+    if let Some(s) = &a.loss {
+        c.training.loss = Some(lstmcast::engine::Loss::parse(s)?);
+    }
     if let Some(s) = &a.strategy {
         c.strategy = match s.as_str() {
             "direct" => Strategy::Direct,
@@ -300,12 +303,8 @@ fn train_into(
                 .state
                 .as_ref()
                 .map_or((0, 0), |s| (s.epochs_done + 1, s.next_batch));
-            let of = match cfg.normalize {
-                Normalize::Auto => Normalize::CANDIDATES.len(),
-                _ => 1,
-            };
             return Err(Exit::Interrupted(format!(
-                "interrupted in epoch {epoch} after batch {batch} (normalisation candidate {} of {of}); the checkpoint in {} resumes it: lstmcast train --resume {}",
+                "interrupted in epoch {epoch} after batch {batch} (normalisation candidate {}); the checkpoint in {} resumes it: lstmcast train --resume {}",
                 ck.candidate + 1,
                 out.display(),
                 out.display()

@@ -9,6 +9,55 @@ pub mod network;
 pub use adam::{Adam, AdamConfig};
 pub use network::{Network, NetworkSpec, ParamInfo, Workspace};
 
+/// The training loss the network's output is fitted with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Loss {
+    /// Mean squared error (Keras' `mse`).
+    #[default]
+    Mse,
+    /// Mean absolute error (L1): robust to outliers, and the loss MASE measures.
+    Mae,
+}
+
+impl Loss {
+    /// The loss of one error `e` and its derivative with respect to the prediction.
+    #[inline]
+    pub fn value_and_slope(self, e: f32) -> (f64, f32) {
+        match self {
+            Loss::Mse => ((e as f64) * (e as f64), 2.0 * e),
+            // The subgradient 0 at e = 0 (a prediction exactly on target stays put).
+            Loss::Mae => (
+                (e as f64).abs(),
+                (e > 0.0) as i32 as f32 - (e < 0.0) as i32 as f32,
+            ),
+        }
+    }
+
+    /// Parses `mse` or `mae`.
+    ///
+    /// # Errors
+    /// Any other name.
+    pub fn parse(text: &str) -> crate::Result<Loss> {
+        match text {
+            "mse" => Ok(Loss::Mse),
+            "mae" => Ok(Loss::Mae),
+            _ => Err(crate::Error::config(
+                "loss",
+                format!("'{text}' is not one of mse, mae"),
+            )),
+        }
+    }
+
+    /// The lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Loss::Mse => "mse",
+            Loss::Mae => "mae",
+        }
+    }
+}
+
 /// The random generator used everywhere (seeded, portable, stable across platforms).
 pub type Rng = rand_chacha::ChaCha8Rng;
 

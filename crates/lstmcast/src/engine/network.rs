@@ -253,6 +253,15 @@ impl Network {
         Some(&mut self.params[p.offset..p.offset + p.len()])
     }
 
+    /// Sets the output layer's kernel and bias to zero: the network then outputs 0 whatever its
+    /// inputs, and learns away from there.
+    pub fn zero_output_layer(&mut self) {
+        let n = 3 * self.spec.layers.len();
+        for p in &self.layout[n..n + 2] {
+            self.params[p.offset..p.offset + p.len()].fill(0.0);
+        }
+    }
+
     /// Total number of parameters.
     pub fn n_params(&self) -> usize {
         self.params.len()
@@ -558,6 +567,17 @@ impl Network {
     /// Mean squared error of the last forward pass against `y [batch, outputs]`, and the gradient
     /// of every parameter by backpropagation through time (into `ws.grad()`). Returns the loss.
     pub fn backward(&self, ws: &mut Workspace, x: &[f32], y: &[f32]) -> f32 {
+        self.backward_with(ws, x, y, super::Loss::Mse)
+    }
+
+    /// As [`Network::backward`] for the mean of `loss` over every output.
+    pub fn backward_with(
+        &self,
+        ws: &mut Workspace,
+        x: &[f32],
+        y: &[f32],
+        loss_fn: super::Loss,
+    ) -> f32 {
         let (b, t) = (ws.batch, ws.steps);
         let o = self.spec.n_outputs;
         assert_eq!(y.len(), b * o, "y must be [batch, outputs]");
@@ -581,9 +601,9 @@ impl Network {
         let denom = (b * o) as f32;
         let mut loss = 0f64;
         for ((d, &p), &yv) in ws.dout[..b * o].iter_mut().zip(&ws.out[..b * o]).zip(y) {
-            let e = p - yv;
-            loss += (e as f64) * (e as f64);
-            *d = 2.0 * e / denom;
+            let (v, slope) = loss_fn.value_and_slope(p - yv);
+            loss += v;
+            *d = slope / denom;
         }
         let loss = (loss / denom as f64) as f32;
 

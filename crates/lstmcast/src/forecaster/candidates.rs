@@ -49,10 +49,28 @@ pub(super) fn train_candidate(
 ) -> Result<End> {
     debug_assert!(index < n_modes);
     let norm = WindowNorm::fit(mode, &prep.scaled, prep.n_cols, train_rows)?;
+    let mut opts = cfg.training.clone();
+    let loss = opts.loss.unwrap_or(mode.default_loss());
+    opts.loss = Some(loss);
     let mut network = Network::new(
         cfg.network_spec(prep.n_cols, prep.n_targets),
         &mut rng_for(cfg.seed, streams::INIT),
     )?;
+    if mode == Normalize::EtsResidual {
+        // Start from ETS itself: a zero correction.
+        network.zero_output_layer();
+    }
+    if !mode.trains() {
+        return Ok(End::Done(Box::new(score_candidate(
+            cfg,
+            panel,
+            prep,
+            (mode, loss),
+            norm,
+            network,
+            crate::train::TrainReport::default(),
+        )?)));
+    }
     let train_w = prep.windows(cfg, &norm, Part::Train);
     let val_w = prep.windows(cfg, &norm, Part::Val);
     let mut state = match start {
@@ -69,7 +87,7 @@ pub(super) fn train_candidate(
             &mut network,
             &train_w,
             Some(&val_w),
-            &cfg.training,
+            &opts,
             until,
             interrupt,
             &mut |record| {
@@ -93,21 +111,50 @@ pub(super) fn train_candidate(
     }
     let mut report = state.finish(&mut network)?;
     report.diverged = diverged;
+    Ok(End::Done(Box::new(score_candidate(
+        cfg,
+        panel,
+        prep,
+        (mode, loss),
+        norm,
+        network,
+        report,
+    )?)))
+}
+
+/// Scores a trained (or, for plain ETS, untrained) candidate on the validation part.
+fn score_candidate(
+    cfg: &ForecasterConfig,
+    panel: &Panel,
+    prep: &Prepared,
+    (mode, loss): (Normalize, crate::engine::Loss),
+    norm: WindowNorm,
+    network: Network,
+    report: crate::train::TrainReport,
+) -> Result<DoneCandidate> {
     let model = TrainedForecaster::from_parts(cfg, panel, prep, norm, network, report);
-    let val = match model.report.best_epoch {
-        0 => None,
-        _ => Some(model.level_mse(&prep.scaled, &prep.index[1])?),
+    let scored = model.report.best_epoch > 0 || !mode.trains();
+    let (val, (mase, origins)) = if scored {
+        (
+            Some(model.level_mse(&prep.scaled, Some(&prep.frame), &prep.index[1])?),
+            model.validation_mase(panel, prep)?,
+        )
+    } else {
+        (None, (None, 0))
     };
-    Ok(End::Done(Box::new(DoneCandidate {
+    Ok(DoneCandidate {
         score: CandidateScore {
             mode,
             val_mse: val.filter(|v| v.is_finite()),
+            val_mase: mase,
+            val_origins: origins,
+            loss,
             epochs: model.report.history.len(),
             best_epoch: model.report.best_epoch,
         },
         report: model.report.clone(),
         params: model.network.params().to_vec(),
-    })))
+    })
 }
 
 /// A candidate's training state and weights.

@@ -29,6 +29,8 @@ pub struct PredictionRow {
     pub naive: f64,
     /// Same season's last observed value.
     pub seasonal_naive: f64,
+    /// The ETS forecast from the same origin (`None` for a series without an ETS model).
+    pub ets: Option<f64>,
 }
 
 /// Scores of the model and the baselines on the same windows.
@@ -40,6 +42,9 @@ pub struct Scores {
     pub naive: Metrics,
     /// Same season's last value.
     pub seasonal_naive: Metrics,
+    /// ETS fitted on the training rows (`None` when some scored series has no ETS model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ets: Option<Metrics>,
 }
 
 impl Scores {
@@ -61,6 +66,9 @@ pub struct Trio {
     pub naive: Option<f64>,
     /// Same season's last value.
     pub seasonal_naive: Option<f64>,
+    /// ETS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ets: Option<f64>,
 }
 
 /// One series and its MASE.
@@ -167,6 +175,9 @@ fn pooled(groups: &[(&str, Vec<&PredictionRow>)], mase_of: &dyn Fn(&str) -> Opti
     s.model.mase = avg(|x| x.model.mase);
     s.naive.mase = avg(|x| x.naive.mase);
     s.seasonal_naive.mase = avg(|x| x.seasonal_naive.mase);
+    if let Some(e) = s.ets.as_mut() {
+        e.mase = avg(|x| x.ets.as_ref().and_then(|m| m.mase));
+    }
     s
 }
 
@@ -177,6 +188,11 @@ fn series_scores(rows: &[&PredictionRow], mase_scale: Option<f64>) -> Scores {
         model: score(&a, &of(|r| r.predicted), mase_scale),
         naive: score(&a, &of(|r| r.naive), mase_scale),
         seasonal_naive: score(&a, &of(|r| r.seasonal_naive), mase_scale),
+        ets: rows
+            .iter()
+            .map(|r| r.ets)
+            .collect::<Option<Vec<f64>>>()
+            .map(|e| score(&a, &e, mase_scale)),
     }
 }
 
@@ -280,6 +296,7 @@ fn summarise(scored: &[(&str, Scores)]) -> PanelTarget {
         model: agg(&mut col(|s| s.model.mase)),
         naive: agg(&mut col(|s| s.naive.mase)),
         seasonal_naive: agg(&mut col(|s| s.seasonal_naive.mase)),
+        ets: agg(&mut col(|s| s.ets.as_ref().and_then(|m| m.mase))),
     };
     let mut ranked: Vec<SeriesMase> = scored
         .iter()
@@ -325,6 +342,7 @@ mod tests {
             predicted,
             naive: actual + 2.0,
             seasonal_naive: actual + 4.0,
+            ets: None,
         }
     }
 

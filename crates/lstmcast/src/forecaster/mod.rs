@@ -19,7 +19,7 @@ use crate::data::Panel;
 use crate::engine::Network;
 use crate::error::{Error, Result};
 use crate::metrics::mase_scale;
-use crate::normalize::{CandidateScore, Normalize, Selection, WindowNorm};
+use crate::normalize::{CandidateScore, EsFrame, EtsBank, Normalize, Selection, WindowNorm};
 use crate::scale::Scaler;
 use crate::split::{rows_needed, too_short, PanelSplit, Part, Skipped, Splits};
 use crate::time::Frequency;
@@ -41,6 +41,9 @@ pub struct TrainedForecaster {
     pub scaler: Scaler,
     /// The per-window normalisation the network was trained with.
     pub norm: WindowNorm,
+    /// ETS per training series and target, fitted on the training rows: the ETS baseline and
+    /// the references of the exponential-smoothing normalisations.
+    pub ets: EtsBank,
     /// How `norm` was chosen (every candidate's validation score); `None` for a model loaded
     /// from a folder that did not record it.
     pub selection: Option<Selection>,
@@ -100,6 +103,16 @@ pub struct Prepared {
     pub index: [WindowIndex; 3],
     /// Series left out of a part for having too few rows there.
     pub skipped: Vec<Skipped>,
+    /// ETS per series and target, fitted on the training rows.
+    pub ets: EtsBank,
+    /// The ETS states over every row (for the exponential-smoothing modes).
+    pub frame: EsFrame,
+}
+
+/// The seasonal period: the configured one, else the data's frequency's usual one.
+pub(crate) fn season_of(cfg: &ForecasterConfig, panel: &Panel) -> usize {
+    cfg.season
+        .unwrap_or_else(|| panel.frequency().map(|f| f.default_season()).unwrap_or(1))
 }
 
 /// The window index of one part: every series' origins, and the series left out.
@@ -206,6 +219,8 @@ impl Prepared {
             parts.push(index);
         }
         check_f32_range(&scaled, panel)?;
+        let ets = EtsBank::fit(&transformed, &train, season_of(cfg, panel));
+        let frame = ets.frame(&transformed, &scaler);
         let [tr, va, te]: [WindowIndex; 3] = parts.try_into().unwrap_or_default();
         Ok(Prepared {
             split,
@@ -216,7 +231,57 @@ impl Prepared {
             n_targets: panel.n_targets,
             index: [tr, va, te],
             skipped,
+            ets,
+            frame,
         })
+    }
+
+    /// Whether `mode` can be used on this data: the exponential-smoothing modes need an ETS
+    /// model for every series and target, and a direct strategy (their references exist at
+    /// observed origins only).
+    ///
+    /// # Errors
+    /// The first series without an ETS model (and why), or a recursive strategy.
+    pub fn check_mode(&self, cfg: &ForecasterConfig, mode: Normalize) -> Result<()> {
+        if !mode.uses_ets() {
+            return Ok(());
+        }
+        if cfg.strategy == Strategy::Recursive {
+            return Err(Error::config(
+                "normalize",
+                format!(
+                    "'{}' takes its references from ETS states at observed origins, so it forecasts directly; use --strategy direct or another --normalize",
+                    mode.name()
+                ),
+            ));
+        }
+        if let Some((id, k, why)) = self.ets.first_missing() {
+            let series = if id.is_empty() {
+                String::new()
+            } else {
+                format!(" of series '{id}'")
+            };
+            return Err(Error::config(
+                "normalize",
+                format!(
+                    "'{}' needs ETS fitted on the training rows of every series, but target {}{series} has none: {why}; use another --normalize (or --split with more training rows)",
+                    mode.name(),
+                    k + 1
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The modes `auto` chooses between on this data: the ETS family where ETS fits every
+    /// series and target and the strategy is direct, else the level, window and difference
+    /// modes.
+    pub fn auto_candidates(&self, cfg: &ForecasterConfig) -> &'static [Normalize] {
+        if self.check_mode(cfg, Normalize::Es).is_ok() {
+            &Normalize::ETS_CANDIDATES
+        } else {
+            &Normalize::PLAIN_CANDIDATES
+        }
     }
 
     /// Every series' training rows as global rows.
@@ -249,6 +314,7 @@ impl Prepared {
             &self.index[k],
         )
         .with_norm(norm)
+        .with_es(Some(&self.frame))
     }
 }
 
@@ -308,8 +374,13 @@ impl ForecasterConfig {
         let prep = Prepared::with_split(self, panel, split)?;
         let train_rows = prep.train_rows(panel);
         let modes: Vec<Normalize> = match self.normalize {
-            Normalize::Auto => Normalize::CANDIDATES.to_vec(),
-            m => vec![m],
+            // A candidate that cannot be used on this data (no ETS for some series, a
+            // recursive strategy) is left out; the others still compete.
+            Normalize::Auto => prep.auto_candidates(self).to_vec(),
+            m => {
+                prep.check_mode(self, m)?;
+                vec![m]
+            }
         };
         let mut ck = resume.unwrap_or_default();
         if ck.candidate > modes.len()
@@ -392,13 +463,22 @@ impl ForecasterConfig {
                 cb(&ck)?;
             }
         }
-        // Strictly better only: ties keep the earlier (simpler) candidate; NaN never wins.
+        // Chosen by validation MASE (over every validation origin) where the data has a MASE
+        // scale, else by validation MSE. Strictly better only: ties keep the earlier (simpler)
+        // candidate; NaN never wins.
+        let by_mase = ck.done.iter().any(|d| d.score.val_mase.is_some());
+        let key = |d: &DoneCandidate| {
+            if by_mase {
+                d.score.val_mase
+            } else {
+                d.score.val_mse
+            }
+            .unwrap_or(f64::NAN)
+        };
         let mut best: Option<usize> = None;
         for (i, d) in ck.done.iter().enumerate() {
-            let v = d.score.val_mse.unwrap_or(f64::NAN);
-            if best.map_or(!v.is_nan(), |b| {
-                v < ck.done[b].score.val_mse.unwrap_or(f64::NAN)
-            }) {
+            let v = key(d);
+            if best.map_or(!v.is_nan(), |b| v < key(&ck.done[b])) {
                 best = Some(i);
             }
         }
@@ -545,9 +625,7 @@ impl TrainedForecaster {
         network: Network,
         report: TrainReport,
     ) -> TrainedForecaster {
-        let season = cfg
-            .season
-            .unwrap_or_else(|| panel.frequency().map(|f| f.default_season()).unwrap_or(1));
+        let season = season_of(cfg, panel);
         // The columns are resolved once and recorded by name: evaluate and forecast select
         // them by name, whatever the order or the extra columns of their files.
         let mut config = cfg.clone();
@@ -561,6 +639,7 @@ impl TrainedForecaster {
             transform: prep.transform,
             scaler: prep.scaler.clone(),
             norm,
+            ets: prep.ets.clone(),
             selection: None,
             network,
             names: panel.names.clone(),

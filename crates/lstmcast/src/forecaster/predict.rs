@@ -7,6 +7,7 @@ use crate::data::Panel;
 use crate::engine::Workspace;
 use crate::error::{Error, Result};
 use crate::metrics::seasonal_naive;
+use crate::normalize::EsFrame;
 use crate::split::{PanelSplit, Part};
 use crate::time::Timestamp;
 use crate::train;
@@ -86,12 +87,14 @@ impl TrainedForecaster {
     fn predict_paths(
         &self,
         scaled: &[f32],
+        es: Option<&EsFrame>,
         end: &dyn Fn(usize) -> usize,
         n_ctx: usize,
         steps: usize,
     ) -> Result<Vec<f32>> {
         let (l, f, nt) = (self.config.lookback, self.names.len(), self.n_targets);
         let mh = self.config.model_horizon();
+        let mode = self.norm.mode;
         if steps > mh && f != nt {
             return Err(Error::Forecast(format!(
                 "the model forecasts {mh} step(s) directly; going further rolls forward, which needs every input to be a target, but these inputs would be unknown in the future: {}",
@@ -117,24 +120,35 @@ impl TrainedForecaster {
             let mut done = 0;
             while done < steps {
                 x.resize(l * b * f, 0.0);
-                anchors.resize(b * nt, (0.0, 1.0));
+                anchors.resize(b * mh * nt, (0.0, 1.0));
                 for j in 0..b {
                     let src = (j * rows_total + done) * f;
-                    self.norm.encode(
+                    let at = end(c0 + j);
+                    if !self.norm.encode(
                         &hist[src..src + l * f],
                         &mut x,
                         b,
                         j,
-                        &mut anchors[j * nt..(j + 1) * nt],
-                    );
+                        &mut anchors[j * mh * nt..(j + 1) * mh * nt],
+                        mh,
+                        es.map(|e| (e, at, done)),
+                    ) {
+                        return Err(self.no_ets_states(at, es));
+                    }
                 }
-                let pred = self.network.predict(&mut ws, &x, b, l);
+                // Plain ETS is the references themselves: a network output of zero.
+                let zeros;
+                let pred = if mode.trains() {
+                    self.network.predict(&mut ws, &x, b, l)
+                } else {
+                    zeros = vec![0f32; b * mh * nt];
+                    &zeros[..]
+                };
                 for j in 0..b {
                     for h in 0..mh {
                         let p = &pred[(j * mh + h) * nt..(j * mh + h + 1) * nt];
-                        for (k, (&o, &(a, sc))) in
-                            p.iter().zip(&anchors[j * nt..(j + 1) * nt]).enumerate()
-                        {
+                        let a = &anchors[(j * mh + h) * nt..(j * mh + h + 1) * nt];
+                        for (k, (&o, &(a, sc))) in p.iter().zip(a).enumerate() {
                             let v = a + sc * o;
                             if f == nt {
                                 hist[(j * rows_total + l + done + h) * f + k] = v;
@@ -170,10 +184,12 @@ impl TrainedForecaster {
         self.check_columns(panel)?;
         let cfg = &self.config;
         let (l, nt, hz) = (cfg.lookback, self.n_targets, cfg.horizon);
-        let (scaled, unscaled) = self.scaler.transform(&*self.transform.apply(panel)?);
+        let transformed = self.transform.apply(panel)?;
+        let (scaled, unscaled) = self.scaler.transform(&transformed);
+        let frame = self.ets.frame(&transformed, &self.scaler);
         let (test, skipped) = part_index(panel, &split.series, Part::Test, l, hz, &unscaled)?;
         let n_win = test.len();
-        let pred = self.predict_paths(&scaled, &|j| test.origin(j), n_win, hz)?;
+        let pred = self.predict_paths(&scaled, Some(&frame), &|j| test.origin(j), n_win, hz)?;
         if pred.iter().any(|v| !v.is_finite()) {
             return Err(Error::Forecast("the model produced a non-finite prediction on the test split; retrain with a lower learning rate or --clip-norm".into()));
         }
@@ -203,6 +219,10 @@ impl TrainedForecaster {
                                 .inverse(maps[k].inverse(pred[(w * hz + h - 1) * nt + k] as f64)),
                             naive: y[local - 1],
                             seasonal_naive: seasonal_naive(y, local, h, self.season),
+                            ets: frame
+                                .forecast(t, h, k)
+                                .map(|v| self.transform.inverse(v))
+                                .filter(|v| v.is_finite()),
                         });
                     }
                 }
@@ -258,7 +278,13 @@ impl TrainedForecaster {
             return Err(Error::config("horizon", "must be at least 1"));
         }
         let (l, nt) = (self.config.lookback, self.n_targets);
-        let (scaled, unscaled) = self.scaler.transform(&*self.transform.apply(panel)?);
+        let transformed = self.transform.apply(panel)?;
+        let (scaled, unscaled) = self.scaler.transform(&transformed);
+        let frame = self
+            .norm
+            .mode
+            .uses_ets()
+            .then(|| self.ets.frame(&transformed, &self.scaler));
         let mut usable = Vec::new();
         let mut skipped = Vec::new();
         for (s, &no_scaler) in unscaled.iter().enumerate() {
@@ -296,6 +322,7 @@ impl TrainedForecaster {
         })?;
         let pred = self.predict_paths(
             &scaled,
+            frame.as_ref(),
             &|j| panel.offsets[usable[j] + 1],
             usable.len(),
             steps,
@@ -340,6 +367,81 @@ impl TrainedForecaster {
         })
     }
 
+    /// Validation MASE of the current weights, from every origin in each series' validation
+    /// rows (not only those whose whole horizon fits there: steps past the validation rows are
+    /// left out, never scored on test rows), scaled per series by its training rows and
+    /// averaged across series, in original units. Returns the score (`None` when no series has
+    /// a MASE scale) and the number of origins.
+    ///
+    /// # Errors
+    /// As [`TrainedForecaster::evaluate`].
+    pub fn validation_mase(
+        &self,
+        panel: &Panel,
+        prep: &super::Prepared,
+    ) -> Result<(Option<f64>, usize)> {
+        let (l, nt, mh) = (
+            self.config.lookback,
+            self.n_targets,
+            self.config.model_horizon(),
+        );
+        let mut origins: Vec<(usize, usize, usize)> = Vec::new(); // (series, global origin, steps)
+        for (s, sp) in prep.split.series.iter().enumerate() {
+            if prep.index[1].segments().iter().all(|g| g.series != s) {
+                continue;
+            }
+            let base = panel.offsets[s];
+            for t in sp.val.start.max(l)..sp.val.end {
+                origins.push((s, base + t, mh.min(sp.val.end - t)));
+            }
+        }
+        let pred = self.predict_paths(
+            &prep.scaled,
+            Some(&prep.frame),
+            &|j| origins[j].1,
+            origins.len(),
+            mh,
+        )?;
+        let mut per_series: Vec<(f64, usize)> = vec![(0.0, 0); panel.n_series()];
+        for (j, &(s, t, steps)) in origins.iter().enumerate() {
+            let maps = self.scaler.for_series(&panel.ids[s]).unwrap_or_default();
+            for k in 0..nt {
+                let Some(q) = self.mase_scale[s][k] else {
+                    continue;
+                };
+                let y = &panel.columns[k];
+                for h in 0..steps {
+                    let p = self
+                        .transform
+                        .inverse(maps[k].inverse(pred[(j * mh + h) * nt + k] as f64));
+                    per_series[s].0 += (p - y[t + h]).abs() / q;
+                    per_series[s].1 += 1;
+                }
+            }
+        }
+        let scored: Vec<f64> = per_series
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(sum, n)| sum / *n as f64)
+            .collect();
+        let score = (!scored.is_empty()).then(|| scored.iter().sum::<f64>() / scored.len() as f64);
+        Ok((score.filter(|v| v.is_finite()), origins.len()))
+    }
+
+    /// The error for a window at global row `at` that has no ETS states to encode with.
+    fn no_ets_states(&self, at: usize, es: Option<&EsFrame>) -> Error {
+        let series = es.map_or("", |e| e.series_id(at));
+        let place = if self.id_name.is_some() {
+            format!("series '{series}'")
+        } else {
+            "the series".to_string()
+        };
+        Error::Forecast(format!(
+            "{place} has no ETS model, which '--normalize {}' needs: the model was fitted on the training rows of each training series, and this one was not among them or too short; use another --normalize",
+            self.norm.mode.name()
+        ))
+    }
+
     /// Validation loss of the current weights on `panel`'s validation part, in the network's
     /// own (normalised) units: the number early stopping watched.
     ///
@@ -349,11 +451,15 @@ impl TrainedForecaster {
         self.check_columns(panel)?;
         let prep = super::Prepared::new(&self.config, panel)?;
         let w = prep.windows(&self.config, &self.norm, Part::Val);
-        Ok(train::mse(
+        Ok(train::mean_loss(
             &self.network,
             &mut Workspace::new(&self.network),
             &w,
             CHUNK,
+            self.config
+                .training
+                .loss
+                .unwrap_or(self.norm.mode.default_loss()),
         ))
     }
 
@@ -363,11 +469,16 @@ impl TrainedForecaster {
     ///
     /// # Errors
     /// As [`TrainedForecaster::evaluate`]; an empty index gives NaN.
-    pub fn level_mse(&self, scaled: &[f32], index: &WindowIndex) -> Result<f64> {
+    pub fn level_mse(
+        &self,
+        scaled: &[f32],
+        es: Option<&EsFrame>,
+        index: &WindowIndex,
+    ) -> Result<f64> {
         let (f, nt) = (self.names.len(), self.n_targets);
         let mh = self.config.model_horizon();
         let n = index.len();
-        let pred = self.predict_paths(scaled, &|j| index.origin(j), n, mh)?;
+        let pred = self.predict_paths(scaled, es, &|j| index.origin(j), n, mh)?;
         let mut sum = 0f64;
         for w in 0..n {
             let t = index.origin(w);

@@ -7,7 +7,7 @@ pub mod early_stopping;
 pub use early_stopping::{Decision, EarlyStopping, Plateau};
 
 use crate::engine::kernels::sum_squares;
-use crate::engine::{rng_for, Adam, AdamConfig, Network, Rng, Workspace};
+use crate::engine::{rng_for, Adam, AdamConfig, Loss, Network, Rng, Workspace};
 use crate::error::{Error, Result};
 use crate::window::Windows;
 use rand::Rng as _;
@@ -85,6 +85,10 @@ pub struct TrainOptions {
     pub shuffle: bool,
     /// How a panel's windows are drawn each epoch (default `windows`).
     pub sampling: Sampling,
+    /// The loss; `None` (the default) lets the normalisation choose: MAE for the
+    /// exponential-smoothing modes, MSE for the others.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loss: Option<Loss>,
 }
 
 impl Default for TrainOptions {
@@ -101,7 +105,15 @@ impl Default for TrainOptions {
             clip_norm: None,
             shuffle: true,
             sampling: Sampling::Windows,
+            loss: None,
         }
+    }
+}
+
+impl TrainOptions {
+    /// The loss trained with (MSE when not set).
+    pub fn loss(&self) -> Loss {
+        self.loss.unwrap_or_default()
     }
 }
 
@@ -199,6 +211,17 @@ impl Batch {
 
 /// Mean squared error of `net` on all `windows` (inference, no dropout), in batches of `batch`.
 pub fn mse(net: &Network, ws: &mut Workspace, windows: &Windows, batch: usize) -> f64 {
+    mean_loss(net, ws, windows, batch, Loss::Mse)
+}
+
+/// The mean `loss` of `net` on all `windows` (inference, no dropout), in batches of `batch`.
+pub fn mean_loss(
+    net: &Network,
+    ws: &mut Workspace,
+    windows: &Windows,
+    batch: usize,
+    loss: Loss,
+) -> f64 {
     let mut b = Batch {
         x: Vec::new(),
         y: Vec::new(),
@@ -211,7 +234,7 @@ pub fn mse(net: &Network, ws: &mut Workspace, windows: &Windows, batch: usize) -
         total += pred
             .iter()
             .zip(&b.y)
-            .map(|(p, t)| ((p - t) as f64).powi(2))
+            .map(|(p, t)| loss.value_and_slope(p - t).0)
             .sum::<f64>();
     }
     total / (windows.len() * windows.n_outputs()).max(1) as f64
@@ -415,7 +438,7 @@ impl TrainState {
                     None
                 };
                 net.forward(&mut ws, &batch.x, chunk.len(), train.lookback(), rng);
-                let loss = net.backward(&mut ws, &batch.x, &batch.y);
+                let loss = net.backward_with(&mut ws, &batch.x, &batch.y, opts.loss());
                 let norm2 = sum_squares(ws.grad());
                 if !loss.is_finite() || !norm2.is_finite() {
                     net.set_params(&self.best_params)?;
@@ -435,7 +458,7 @@ impl TrainState {
             }
             self.dropout_rng = RngState::of(&dropout_rng);
             let train_loss = self.partial_loss / train.len() as f64;
-            let val_loss = val.map(|v| mse(net, &mut eval_ws, v, 256));
+            let val_loss = val.map(|v| mean_loss(net, &mut eval_ws, v, 256, opts.loss()));
             let lr_used = self.adam.config.learning_rate;
             let decision = match val_loss {
                 Some(v) if v.is_finite() => {

@@ -1,0 +1,269 @@
+//! Exponential smoothing around the network: one ETS model per series and target, fitted on
+//! that series' training rows (in the target transform's units, before scaling), then run over
+//! every row of a panel with its parameters fixed. The filtered states give
+//!
+//! - the **ES normalisation** (`--normalize es`): each window's target inputs and outputs
+//!   relative to the level at the window's origin and the seasonal index of their step;
+//! - the **ETS-residual** normalisation (`--normalize ets-residual`): outputs relative to the
+//!   ETS forecast from the same origin, so an untrained network is ETS itself;
+//! - the **ETS baseline** beside naive and seasonal naive.
+//!
+//! A state at origin `t` only ever uses rows before `t` (filtering, never smoothing), and the
+//! parameters only training rows: nothing leaks from validation or test rows.
+
+use crate::data::Panel;
+use crate::ets::{Candidate, Ets, Season, States};
+use crate::scale::{ColumnScaler, Scaler};
+use serde::{Deserialize, Serialize};
+use std::ops::Range;
+
+/// One series' ETS model for one target, with the size of its one-step errors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EtsFit {
+    /// The fitted model.
+    pub model: Ets,
+    /// Mean one-step error on the training rows: relative (`|y/ŷ − 1|`) for a multiplicative
+    /// season, else absolute (`|y − ŷ|`). The unit the network's ES-normalised values count in.
+    pub error: f64,
+    /// Every model form tried, with its AIC.
+    pub candidates: Vec<Candidate>,
+}
+
+impl EtsFit {
+    /// Whether references combine multiplicatively (a multiplicative season).
+    pub fn relative(&self) -> bool {
+        self.model.spec.season == Season::Multiplicative
+    }
+}
+
+/// ETS per training series and target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct EtsBank {
+    /// The series' ids, in training order.
+    pub ids: Vec<String>,
+    /// Per series, per target: the fit, or why there is none.
+    pub fits: Vec<Vec<std::result::Result<EtsFit, String>>>,
+}
+
+/// The smallest relative error unit (a series ETS fits exactly).
+const MIN_RELATIVE: f64 = 1e-4;
+
+impl EtsBank {
+    /// Fits ETS with season length `season` on every series' training rows `train` (local to
+    /// the series) of `transformed` (the target transform applied, not scaled).
+    pub fn fit(transformed: &Panel, train: &[Range<usize>], season: usize) -> EtsBank {
+        let fits = (0..transformed.n_series())
+            .map(|s| {
+                (0..transformed.n_targets)
+                    .map(|k| {
+                        let y = &transformed.series_column(s, k)[train[s].clone()];
+                        fit_one(y, season)
+                    })
+                    .collect()
+            })
+            .collect();
+        EtsBank {
+            ids: transformed.ids.clone(),
+            fits,
+        }
+    }
+
+    /// The fit of target `k` for the series `id`.
+    pub fn get(&self, id: &str, k: usize) -> Option<&EtsFit> {
+        let s = self.ids.iter().position(|i| i == id)?;
+        self.fits[s].get(k)?.as_ref().ok()
+    }
+
+    /// The first series and target without a fit, and why: `es` and `ets-residual` cannot be
+    /// used while there is one.
+    pub fn first_missing(&self) -> Option<(String, usize, String)> {
+        self.fits.iter().zip(&self.ids).find_map(|(f, id)| {
+            f.iter().enumerate().find_map(|(k, r)| match r {
+                Err(why) => Some((id.clone(), k, why.clone())),
+                Ok(_) => None,
+            })
+        })
+    }
+
+    /// Runs every fitted model over its series in `transformed` (any panel whose series the
+    /// bank knows by id; others get no states), with `scaler`'s maps for scaled references.
+    pub fn frame(&self, transformed: &Panel, scaler: &Scaler) -> EsFrame {
+        let series = (0..transformed.n_series())
+            .map(|s| {
+                let id = &transformed.ids[s];
+                let maps = scaler.for_series(id);
+                (0..transformed.n_targets)
+                    .map(|k| {
+                        let fit = self.get(id, k)?;
+                        let map = *maps?.get(k)?;
+                        let y = transformed.series_column(s, k);
+                        Some(ColumnStates {
+                            states: fit.model.filter(y),
+                            season: fit.model.spec.season,
+                            error: fit.error,
+                            map,
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+        EsFrame {
+            ids: transformed.ids.clone(),
+            offsets: transformed.offsets.clone(),
+            series,
+        }
+    }
+}
+
+/// Fits one column's training rows; the error says why there is no model.
+fn fit_one(y: &[f64], season: usize) -> std::result::Result<EtsFit, String> {
+    let (model, candidates) = Ets::auto(y, season).map_err(|e| e.to_string())?;
+    let states = model.filter(y);
+    let relative = model.spec.season == Season::Multiplicative;
+    let mut sum = 0.0;
+    for (r, &v) in y.iter().enumerate() {
+        let p = states.one_step(r);
+        sum += if relative {
+            (v / p - 1.0).abs()
+        } else {
+            (v - p).abs()
+        };
+    }
+    let mean_abs = y.iter().map(|v| v.abs()).sum::<f64>() / y.len().max(1) as f64;
+    let floor = if relative {
+        MIN_RELATIVE
+    } else {
+        (mean_abs * MIN_RELATIVE).max(f64::MIN_POSITIVE)
+    };
+    let error = sum / y.len().max(1) as f64;
+    if !error.is_finite() {
+        return Err(format!(
+            "its one-step errors are not finite ({})",
+            model.spec.name()
+        ));
+    }
+    Ok(EtsFit {
+        model,
+        error: error.max(floor),
+        candidates,
+    })
+}
+
+/// One series' target column, filtered.
+#[derive(Debug, Clone)]
+struct ColumnStates {
+    states: States,
+    season: Season,
+    error: f64,
+    map: ColumnScaler,
+}
+
+impl ColumnStates {
+    /// The reference `base ⊕ season` and its unit, in scaled units.
+    fn scaled(&self, reference: f64) -> (f32, f32) {
+        let unit = match self.season {
+            Season::Multiplicative => (reference.abs() * self.error).max(f64::MIN_POSITIVE),
+            _ => self.error,
+        };
+        (
+            self.map.transform(reference) as f32,
+            (unit / self.map.scale) as f32,
+        )
+    }
+
+    /// The level at `origin` with the seasonal index of `row` as known there.
+    fn level_season(&self, origin: usize, row: usize) -> f64 {
+        let (l, s) = (self.states.level(origin), self.states.season(origin, row));
+        match self.season {
+            Season::Multiplicative => l * s,
+            Season::Additive => l + s,
+            Season::None => l,
+        }
+    }
+}
+
+/// Filtered ETS states over every row of a panel.
+#[derive(Debug, Clone)]
+pub struct EsFrame {
+    ids: Vec<String>,
+    offsets: Vec<usize>,
+    series: Vec<Vec<Option<ColumnStates>>>,
+}
+
+/// Which reference the outputs are relative to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reference {
+    /// The level and seasonal index at the origin (ES normalisation).
+    LevelSeason,
+    /// The ETS forecast from the origin.
+    Forecast,
+}
+
+impl EsFrame {
+    /// The series holding global row `r`, and `r` within it.
+    fn locate(&self, r: usize) -> (usize, usize) {
+        let s = self.offsets.partition_point(|&o| o <= r) - 1;
+        (s, r - self.offsets[s])
+    }
+
+    /// The id of the series holding global row `r`.
+    pub fn series_id(&self, r: usize) -> &str {
+        &self.ids[self.locate(r).0]
+    }
+
+    /// Whether target `k` of the series holding global row `r` has states.
+    pub fn has(&self, r: usize, k: usize) -> bool {
+        let (s, _) = self.locate(r);
+        self.series[s].get(k).is_some_and(Option::is_some)
+    }
+
+    /// The references of a window for target `k`, in scaled units `(reference, unit)`, from
+    /// the states at the origin at global row `t` (the first row after the observed rows): one
+    /// per input row (`inputs.len()` rows ending `shift` rows after `t`) and one per output
+    /// step (`steps.len()` rows from `t + shift`). `shift > 0` rolls a forecast past the
+    /// observed rows: the states stay those at `t`, so the references are ETS's own forecast
+    /// from there. `false` when the series has no states for `k` (nothing written).
+    pub fn window(
+        &self,
+        reference: Reference,
+        (t, shift): (usize, usize),
+        k: usize,
+        inputs: &mut [(f32, f32)],
+        steps: &mut [(f32, f32)],
+    ) -> bool {
+        debug_assert!(t > 0, "a window's origin follows at least one row");
+        // The origin is one past the series' row `t − 1`.
+        let (s, o) = self.locate(t - 1);
+        let o = o + 1;
+        let Some(Some(c)) = self.series[s].get(k) else {
+            return false;
+        };
+        let l = inputs.len();
+        for (i, slot) in inputs.iter_mut().enumerate() {
+            let row = (o + shift + i).saturating_sub(l);
+            *slot = c.scaled(c.level_season(o, row));
+        }
+        let origin_unit = c.scaled(c.level_season(o, o)).1;
+        for (h, slot) in steps.iter_mut().enumerate() {
+            *slot = match reference {
+                Reference::LevelSeason => c.scaled(c.level_season(o, o + shift + h)),
+                Reference::Forecast => {
+                    let f = c.states.forecast(o, shift + h + 1);
+                    let (r, u) = c.scaled(f);
+                    // A forecast near zero would shrink a multiplicative unit to nothing.
+                    (r, u.max(origin_unit * 1e-3))
+                }
+            };
+        }
+        true
+    }
+
+    /// The ETS forecast `h` steps ahead (`h ≥ 1`) of target `k` from the origin at global row
+    /// `t` (the first row predicted), in transformed units; `None` without states.
+    pub fn forecast(&self, t: usize, h: usize, k: usize) -> Option<f64> {
+        let (s, o) = self.locate(t.saturating_sub(1));
+        let o = o + usize::from(t > 0);
+        let c = self.series[s].get(k)?.as_ref()?;
+        Some(c.states.forecast(o, h))
+    }
+}
