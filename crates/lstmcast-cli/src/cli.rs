@@ -185,6 +185,10 @@ pub struct ModelArgs {
     /// the ETS forecast) or ets (plain ETS, no network).
     #[arg(long)]
     pub normalize: Option<String>,
+    /// Epochs before this one are never kept as the best and never count towards the early-
+    /// stopping patience (default 1).
+    #[arg(long)]
+    pub min_epochs: Option<usize>,
     /// Training loss: mse or mae (default: mae for es and ets-residual, mse otherwise).
     #[arg(long)]
     pub loss: Option<String>,
@@ -203,6 +207,10 @@ pub struct ModelArgs {
     /// Input dropout of each LSTM layer, in [0, 1) (default 0).
     #[arg(long)]
     pub dropout: Option<f32>,
+    /// Networks trained from consecutive seeds once the normalisation is chosen (in parallel),
+    /// their forecasts combined by the median (default 1).
+    #[arg(long)]
+    pub ensemble: Option<usize>,
     /// Recurrent (variational) dropout, in [0, 1) (default 0).
     #[arg(long)]
     pub recurrent_dropout: Option<f32>,

@@ -49,10 +49,64 @@ struct ModelMeta {
     /// ETS baseline then).
     #[serde(default)]
     ets: crate::normalize::EtsBank,
+    /// Ensemble members beside the main network (their tensors are prefixed `memberK/`).
+    #[serde(default)]
+    members: usize,
     selection: Option<Selection>,
     report: TrainReport,
     /// CRC-32 of `model.safetensors`, as 8 hex digits.
     weights_crc32: String,
+}
+
+/// The tensor-name prefix of network `k` (0: the main network, unprefixed; k ≥ 1: ensemble
+/// member k).
+fn member_prefix(k: usize) -> String {
+    if k == 0 {
+        String::new()
+    } else {
+        format!("member{k}/")
+    }
+}
+
+/// Reads one network's tensors (names prefixed by `prefix`) from `st`.
+fn read_network(
+    st: &safetensors::SafeTensors,
+    prefix: &str,
+    spec: &NetworkSpec,
+    dir: &Path,
+    path: &Path,
+) -> Result<Network> {
+    let mut network = Network::zeros(spec.clone())
+        .map_err(|e| Error::model(dir.join("model.json"), e.to_string()))?;
+    let layout = network.layout().to_vec();
+    for p in &layout {
+        let name = format!("{prefix}{}", p.name);
+        let t = st
+            .tensor(&name)
+            .map_err(|_| Error::model(path, format!("tensor '{name}' is missing")))?;
+        if t.dtype() != Dtype::F32 || t.shape() != p.shape.as_slice() {
+            return Err(Error::model(
+                path,
+                format!(
+                    "tensor '{name}' is {:?} {:?}, expected F32 {:?}",
+                    t.dtype(),
+                    t.shape(),
+                    p.shape
+                ),
+            ));
+        }
+        let dst = network.param_mut(&p.name).expect("layout name");
+        for (d, c) in dst.iter_mut().zip(t.data().chunks_exact(4)) {
+            *d = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        }
+        if dst.iter().any(|v| !v.is_finite()) {
+            return Err(Error::model(
+                path,
+                format!("tensor '{name}' holds non-finite values"),
+            ));
+        }
+    }
+    Ok(network)
 }
 
 /// Writes the marker file that makes `dir` an lstmcast folder of kind `format`
@@ -231,6 +285,7 @@ impl TrainedForecaster {
             mase_scale: self.mase_scale.clone(),
             norm: self.norm.clone(),
             ets: self.ets.clone(),
+            members: self.members.len(),
             selection: self.selection.clone(),
             report: self.report.clone(),
             weights_crc32: format!("{:08x}", crc32fast::hash(&st)),
@@ -241,17 +296,18 @@ impl TrainedForecaster {
 
     /// The weights as a safetensors file (Keras names and shapes).
     fn weights_safetensors(&self, dir: &Path) -> Result<Vec<u8>> {
-        let bytes: Vec<(String, Vec<u8>, Vec<usize>)> = self
-            .network
-            .layout()
-            .iter()
-            .map(|p| {
-                let data = &self.network.params()[p.offset..p.offset + p.len()];
-                (
-                    p.name.clone(),
-                    data.iter().flat_map(|v| v.to_le_bytes()).collect(),
-                    p.shape.clone(),
-                )
+        let bytes: Vec<(String, Vec<u8>, Vec<usize>)> = std::iter::once(&self.network)
+            .chain(&self.members)
+            .enumerate()
+            .flat_map(|(k, net)| {
+                net.layout().iter().map(move |p| {
+                    let data = &net.params()[p.offset..p.offset + p.len()];
+                    (
+                        member_prefix(k) + &p.name,
+                        data.iter().flat_map(|v| v.to_le_bytes()).collect(),
+                        p.shape.clone(),
+                    )
+                })
             })
             .collect();
         let views: Vec<(String, TensorView)> = bytes
@@ -353,7 +409,13 @@ impl TrainedForecaster {
             ));
         }
         // Allocate only what the file can hold: a model.json claiming more is inconsistent.
-        if meta.spec.param_count().saturating_mul(4) > bytes.len() {
+        if meta
+            .spec
+            .param_count()
+            .saturating_mul(4)
+            .saturating_mul(meta.members.saturating_add(1))
+            > bytes.len()
+        {
             return Err(Error::model(
                 &path,
                 format!(
@@ -363,38 +425,13 @@ impl TrainedForecaster {
                 ),
             ));
         }
-        let mut network = Network::zeros(meta.spec.clone())
-            .map_err(|e| Error::model(dir.join("model.json"), e.to_string()))?;
         let st = safetensors::SafeTensors::deserialize(&bytes)
             .map_err(|e| Error::model(&path, format!("not a valid safetensors file ({e})")))?;
-        let layout = network.layout().to_vec();
-        for p in &layout {
-            let t = st
-                .tensor(&p.name)
-                .map_err(|_| Error::model(&path, format!("tensor '{}' is missing", p.name)))?;
-            if t.dtype() != Dtype::F32 || t.shape() != p.shape.as_slice() {
-                return Err(Error::model(
-                    &path,
-                    format!(
-                        "tensor '{}' is {:?} {:?}, expected F32 {:?}",
-                        p.name,
-                        t.dtype(),
-                        t.shape(),
-                        p.shape
-                    ),
-                ));
-            }
-            let dst = network.param_mut(&p.name).expect("layout name");
-            for (d, c) in dst.iter_mut().zip(t.data().chunks_exact(4)) {
-                *d = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-            }
-            if dst.iter().any(|v| !v.is_finite()) {
-                return Err(Error::model(
-                    &path,
-                    format!("tensor '{}' holds non-finite values", p.name),
-                ));
-            }
-        }
+        let mut networks = (0..=meta.members)
+            .map(|k| read_network(&st, &member_prefix(k), &meta.spec, dir, &path))
+            .collect::<Result<Vec<Network>>>()?;
+        let members = networks.split_off(1);
+        let network = networks.pop().expect("the main network");
         if meta.transform.kind != config.transform
             && !matches!(
                 (meta.transform.kind, config.transform),
@@ -409,13 +446,11 @@ impl TrainedForecaster {
                 "its target transform does not match config.toml",
             ));
         }
-        if meta.norm.mode.uses_ets()
-            && (meta.ets.ids != meta.ids || meta.ets.first_missing().is_some())
-        {
+        if meta.norm.mode.uses_ets() && meta.ets.ids != meta.ids {
             return Err(Error::model(
                 dir.join("model.json"),
                 format!(
-                    "it is normalised by '{}' but does not hold an ETS model for every training series and target",
+                    "it is normalised by '{}' but does not hold ETS models for its training series",
                     meta.norm.mode.name()
                 ),
             ));
@@ -426,6 +461,7 @@ impl TrainedForecaster {
             scaler,
             norm: meta.norm,
             ets: meta.ets,
+            members,
             selection: meta.selection,
             network,
             names: meta.names,
@@ -622,7 +658,7 @@ pub fn trials_csv(r: &crate::tune::TuneResult) -> String {
     let _ = w.write_record(
         std::iter::once("trial")
             .chain(crate::tune::TrialParams::NAMES)
-            .chain(["rung", "epochs", "val_mse", "seconds", "error"]),
+            .chain(["rung", "epochs", "val_mse", "val_mase", "seconds", "error"]),
     );
     for t in &r.trials {
         let p = &t.params;
@@ -641,6 +677,7 @@ pub fn trials_csv(r: &crate::tune::TuneResult) -> String {
             t.rung.to_string(),
             t.epochs.to_string(),
             t.val_mse.map(|v| v.to_string()).unwrap_or_default(),
+            t.val_mase.map(|v| v.to_string()).unwrap_or_default(),
             format!("{:.3}", t.seconds),
             t.error.clone().unwrap_or_default(),
         ]);

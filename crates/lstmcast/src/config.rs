@@ -43,6 +43,14 @@ pub struct ModelConfig {
     /// Variational recurrent dropout, in [0, 1) (default 0).
     #[serde(serialize_with = "short_f32")]
     pub recurrent_dropout: f32,
+    /// Networks trained from seeds `seed, seed + 1, …` once the normalisation is chosen, their
+    /// outputs combined by the median (default 1: one network).
+    #[serde(default = "one")]
+    pub ensemble: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl Default for ModelConfig {
@@ -51,6 +59,7 @@ impl Default for ModelConfig {
             layers: vec![50],
             dropout: 0.0,
             recurrent_dropout: 0.0,
+            ensemble: 1,
         }
     }
 }
@@ -175,6 +184,12 @@ impl ForecasterConfig {
         }
         if self.season == Some(0) {
             return Err(Error::config("season", "must be at least 1"));
+        }
+        if !(1..=64).contains(&self.model.ensemble) {
+            return Err(Error::config(
+                "ensemble",
+                format!("{} must be between 1 and 64", self.model.ensemble),
+            ));
         }
         self.scaler.validate()?;
         self.transform.validate()?;

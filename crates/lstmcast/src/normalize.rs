@@ -297,6 +297,12 @@ pub struct Selection {
     pub chosen: Normalize,
     /// Every candidate fitted, with its validation score.
     pub candidates: Vec<CandidateScore>,
+    /// The ensemble's further members (`--ensemble N`: seeds `seed + 1 …`), each alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<CandidateScore>,
+    /// The ensemble's validation MASE (the median of all its networks), when there are members.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ensemble_val_mase: Option<f64>,
 }
 
 /// One candidate's validation result.

@@ -119,10 +119,23 @@ pub struct TrialResult {
     pub epochs: usize,
     /// Validation MSE of its best weights, globally scaled units; `None` when it failed.
     pub val_mse: Option<f64>,
+    /// Validation MASE of its best weights over every validation origin (what trials are
+    /// ranked by where the data has a MASE scale, as `auto` chooses its normalisation).
+    #[serde(default)]
+    pub val_mase: Option<f64>,
     /// Why it failed (too little data for its lookback, divergence).
     pub error: Option<String>,
     /// Training time in seconds (measured, so not reproducible).
     pub seconds: f64,
+}
+
+impl TrialResult {
+    /// What trials are ranked by: validation MASE where the data has a MASE scale, else
+    /// validation MSE; `None` for a failed trial.
+    pub fn score(&self) -> Option<f64> {
+        self.val_mse?;
+        self.val_mase.or(self.val_mse)
+    }
 }
 
 /// The search's outcome.
@@ -356,6 +369,7 @@ impl Trial {
             rung: 0,
             epochs: 0,
             val_mse: None,
+            val_mase: None,
             error: None,
             seconds: 0.0,
         };
@@ -414,34 +428,41 @@ impl Trial {
             Ok(_) => {
                 let mut best = self.network.clone();
                 let scored = best.set_params(&self.state.best_params).and_then(|_| {
-                    TrainedForecaster::from_parts(
+                    let m = TrainedForecaster::from_parts(
                         &self.cfg,
                         ts,
                         &self.prep,
                         self.norm.clone(),
                         best,
                         Default::default(),
-                    )
-                    .level_mse(
+                    );
+                    let mse = m.level_mse(
                         &self.prep.scaled,
                         Some(&self.prep.frame),
                         &self.prep.index[1],
-                    )
+                    )?;
+                    Ok((mse, m.validation_mase(ts, &self.prep)?.0))
                 });
                 match scored {
-                    Ok(v) if v.is_finite() => self.result.val_mse = Some(v),
-                    Ok(v) => {
+                    Ok((v, mase)) if v.is_finite() => {
+                        self.result.val_mse = Some(v);
+                        self.result.val_mase = mase;
+                    }
+                    Ok((v, _)) => {
                         self.result.val_mse = None;
+                        self.result.val_mase = None;
                         self.result.error = Some(format!("validation MSE is {v}"));
                     }
                     Err(e) => {
                         self.result.val_mse = None;
+                        self.result.val_mase = None;
                         self.result.error = Some(e.to_string());
                     }
                 }
             }
             Err(e) => {
                 self.result.val_mse = None;
+                self.result.val_mase = None;
                 self.result.error = Some(e.to_string());
             }
         }
@@ -467,12 +488,14 @@ impl Trial {
             candidates: vec![crate::normalize::CandidateScore {
                 mode,
                 val_mse: result.val_mse,
-                val_mase: None,
+                val_mase: result.val_mase,
                 val_origins: 0,
                 loss: cfg.training.loss(),
                 epochs: model.report.history.len(),
                 best_epoch: model.report.best_epoch,
             }],
+            members: Vec::new(),
+            ensemble_val_mase: None,
         });
         Ok(model)
     }
@@ -571,7 +594,7 @@ pub fn tune_model(
             .collect();
         // Promote the best 1/eta (by validation score, then trial number); failed trials stop.
         trials.sort_by(|a, b| {
-            let key = |t: &Trial| t.result.val_mse.unwrap_or(f64::INFINITY);
+            let key = |t: &Trial| t.result.score().unwrap_or(f64::INFINITY);
             key(a)
                 .total_cmp(&key(b))
                 .then(a.result.trial.cmp(&b.result.trial))
@@ -587,7 +610,7 @@ pub fn tune_model(
                 // The best trial that ran its full budget is kept: it is the retrained best
                 // model already (same seed, same state), so the search need not train it again.
                 let better = |k: &Trial| {
-                    (t.result.val_mse, t.result.trial) < (k.result.val_mse, k.result.trial)
+                    (t.result.score(), t.result.trial) < (k.result.score(), k.result.trial)
                 };
                 if t.state.finished
                     && t.result.error.is_none()
@@ -604,9 +627,9 @@ pub fn tune_model(
         .iter()
         .filter(|t| t.val_mse.is_some())
         .min_by(|a, b| {
-            a.val_mse
+            a.score()
                 .unwrap_or(f64::INFINITY)
-                .total_cmp(&b.val_mse.unwrap_or(f64::INFINITY))
+                .total_cmp(&b.score().unwrap_or(f64::INFINITY))
                 .then(a.trial.cmp(&b.trial))
         })
         .ok_or_else(|| {

@@ -277,3 +277,72 @@ fn a_non_finite_gradient_stops_training_naming_epoch_and_batch_and_keeps_the_bes
         "best (epoch 1) weights restored"
     );
 }
+
+#[test]
+#[allow(clippy::needless_range_loop)] // k indexes both the parameters and the gradient
+fn finite_differences_mae_loss() {
+    use lstmcast::engine::Loss;
+    // MAE is differentiable wherever no error is 0: the targets are set 0.4 away from the
+    // base predictions (alternating above and below), and every perturbed forward below checks
+    // that no error changed sign, so the loss is linear in the outputs across each stencil.
+    let spec = NetworkSpec {
+        n_inputs: 3,
+        layers: vec![4, 3],
+        n_outputs: 2,
+        dropout: 0.3,
+        recurrent_dropout: 0.25,
+    };
+    let (b, t) = (3, 6);
+    let mut net = Network::new(spec.clone(), &mut rng_for(5, 1)).unwrap();
+    for p in net.params_mut().iter_mut().step_by(7) {
+        *p += 0.05;
+    }
+    let (x, _) = toy(&spec, b, t);
+    let mut ws = Workspace::new(&net);
+    net.forward(&mut ws, &x, b, t, Some(&mut rng_for(99, 3)));
+    let y: Vec<f32> = ws
+        .output()
+        .iter()
+        .enumerate()
+        .map(|(k, p)| if k % 2 == 0 { p + 0.4 } else { p - 0.4 })
+        .collect();
+    let mae = |net: &Network, ws: &mut Workspace| -> f64 {
+        net.forward(ws, &x, b, t, Some(&mut rng_for(99, 3)));
+        for (k, (p, yv)) in ws.output().iter().zip(&y).enumerate() {
+            assert!(
+                (p - yv).abs() > 0.05 && ((p - yv) < 0.0) == (k % 2 == 0),
+                "error {k} came near 0: {}",
+                p - yv
+            );
+        }
+        net.backward_with(ws, &x, &y, Loss::Mae) as f64
+    };
+    let loss = mae(&net, &mut ws);
+    // Mean |error| over 6 outputs, each 0.4 at the base point.
+    assert!((loss - 0.4).abs() < 1e-6, "{loss}");
+    let analytic = ws.grad().to_vec();
+    // As in `gradcheck`: central differences in f32, step 1e-2; atol 3e-4 + 2 % relative.
+    let h = 1e-2f32;
+    let mut worst = 0f64;
+    for k in 0..net.n_params() {
+        let orig = net.params()[k];
+        net.params_mut()[k] = orig + h;
+        let up = mae(&net, &mut ws);
+        net.params_mut()[k] = orig - h;
+        let down = mae(&net, &mut ws);
+        net.params_mut()[k] = orig;
+        let numeric = (up - down) / (2.0 * h as f64);
+        let err = (numeric - analytic[k] as f64).abs();
+        worst = worst.max(err);
+        assert!(
+            err <= 3e-4 + 0.02 * numeric.abs(),
+            "param {k}: analytic {} numeric {numeric}",
+            analytic[k]
+        );
+    }
+    assert!(
+        analytic.iter().any(|g| g.abs() > 1e-3),
+        "gradients should not all vanish"
+    );
+    eprintln!("MAE: worst abs error {worst:e}");
+}

@@ -230,7 +230,7 @@ pub fn table(ev: &Evaluation, horizon: usize) -> String {
         if let (Some(m), Some(e)) = (s.model.mase, s.ets.as_ref().and_then(|e| e.mase)) {
             let _ = writeln!(
                 out,
-                "  → {} ETS fitted on the training rows (MASE {m:.3} vs {e:.3})",
+                "  → the LSTM {} ETS fitted on the training rows (MASE {m:.3} vs {e:.3})",
                 if m < e { "beats" } else { "does NOT beat" }
             );
         }
@@ -303,7 +303,7 @@ pub fn selection(sel: &Selection) -> String {
         lstmcast::Normalize::Ets => "ets (plain ETS, no network: nothing beat it on validation)",
         m => m.name(),
     };
-    if sel.candidates.len() > 1 {
+    let line = if sel.candidates.len() > 1 {
         format!(
             "normalize {}: chose {chosen} ({what}: {})",
             sel.requested.name(),
@@ -311,5 +311,53 @@ pub fn selection(sel: &Selection) -> String {
         )
     } else {
         format!("normalize {chosen} ({what} {})", scores.join(""))
+    };
+    match sel.ensemble_val_mase {
+        Some(e) if !sel.members.is_empty() => {
+            let alone: Vec<String> = sel
+                .members
+                .iter()
+                .map(|m| m.val_mase.map_or("n/a".into(), |v| format!("{v:.4}")))
+                .collect();
+            format!(
+                "{line}\nensemble of {} networks (median): validation MASE {e:.4} (further members alone: {})",
+                sel.members.len() + 1,
+                alone.join(", ")
+            )
+        }
+        _ => line,
     }
+}
+
+/// One line on the ETS models fitted on the training rows: each form and how many series and
+/// targets have it, and how many have none.
+pub fn ets_forms(bank: &lstmcast::normalize::EtsBank) -> String {
+    let mut forms: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut missing = 0;
+    for fit in bank.fits.iter().flatten() {
+        match fit {
+            Ok(f) => *forms.entry(f.model.spec.name()).or_default() += 1,
+            Err(_) => missing += 1,
+        }
+    }
+    let total = forms.values().sum::<usize>() + missing;
+    let mut parts: Vec<String> = forms
+        .iter()
+        .map(|(name, n)| {
+            if total > 1 {
+                format!("{name} ×{n}")
+            } else {
+                name.clone()
+            }
+        })
+        .collect();
+    if missing > 0 {
+        parts.push(format!(
+            "none for {missing} (too few training rows; see model.json)"
+        ));
+    }
+    format!(
+        "ETS on the training rows (baseline and references, chosen by AIC): {}",
+        parts.join(", ")
+    )
 }

@@ -93,8 +93,8 @@ pub fn resolve(d: &DataArgs, a: &ModelArgs) -> anyhow::Result<ForecasterConfig> 
         )*};
     }
     set!(lookback => lookback, horizon => horizon, layers => model.layers, dropout => model.dropout,
-         recurrent_dropout => model.recurrent_dropout, epochs => training.epochs, batch_size => training.batch_size,
-         learning_rate => training.learning_rate, patience => training.patience, min_delta => training.min_delta,
+         recurrent_dropout => model.recurrent_dropout, ensemble => model.ensemble, epochs => training.epochs, batch_size => training.batch_size,
+         learning_rate => training.learning_rate, patience => training.patience, min_delta => training.min_delta, min_epochs => training.min_epochs,
          reduce_lr_patience => training.reduce_lr_patience, reduce_lr_factor => training.reduce_lr_factor, seed => seed);
     if a.clip_norm.is_some() {
         c.training.clip_norm = a.clip_norm;
@@ -339,6 +339,7 @@ fn train_into(
         if let Some(sel) = &model.selection {
             println!("{}", report::selection(sel));
         }
+        println!("{}", report::ets_forms(&model.ets));
         print!("{}", report::skipped(&ev.skipped, ts.n_series()));
         print!("{}", report::forecast_skipped(&future));
         print!("{}", report::table(&ev, cfg.horizon));

@@ -91,14 +91,23 @@ pub fn run(a: TuneArgs) -> anyhow::Result<()> {
     }
     let _ = writeln!(
         text,
-        "{} trials on {} job(s), rungs of {:?} epochs: {} trial-epochs in {:.1} s; best: trial {} (validation MSE {:.5}, scaled units)",
+        "{} trials on {} job(s), rungs of {:?} epochs: {} trial-epochs in {:.1} s; best: trial {} ({})",
         result.trials.len(),
         jobs,
         result.rungs,
         result.trial_epochs,
         result.search_seconds,
         best.trial,
-        best.val_mse.unwrap_or(f64::NAN)
+        match best.val_mase {
+            Some(m) => format!(
+                "validation MASE {m:.4}; MSE {:.5}, scaled units",
+                best.val_mse.unwrap_or(f64::NAN)
+            ),
+            None => format!(
+                "validation MSE {:.5}, scaled units",
+                best.val_mse.unwrap_or(f64::NAN)
+            ),
+        }
     );
     for t in result.trials.iter().filter(|t| t.error.is_some()) {
         let _ = writeln!(

@@ -320,3 +320,83 @@ pub(super) fn train_parallel(
     }
     Ok(Err(ck))
 }
+
+/// Trains `n` ensemble members of `mode`, member k (1-based) from seed `cfg.seed + k`, on up to
+/// `threads` threads; each is reported as candidate `first + k − 1`. `None` when interrupted.
+///
+/// # Errors
+/// The first failing member's error (by member number).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn train_members(
+    cfg: &ForecasterConfig,
+    panel: &Panel,
+    prep: &Prepared,
+    train_rows: &[Range<usize>],
+    (mode, n, first): (Normalize, usize, usize),
+    threads: usize,
+    interrupt: Option<&AtomicBool>,
+    on_epoch: &mut dyn FnMut(&FitProgress),
+) -> Result<Option<Vec<DoneCandidate>>> {
+    if n == 0 {
+        return Ok(Some(Vec::new()));
+    }
+    let configs: Vec<ForecasterConfig> = (1..=n)
+        .map(|k| {
+            let mut c = cfg.clone();
+            c.seed = cfg.seed.wrapping_add(k as u64);
+            c
+        })
+        .collect();
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::channel::<(usize, std::result::Result<EpochRecord, Result<End>>)>();
+    let mut ends: Vec<Option<Result<End>>> = (0..n).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..threads.clamp(1, n) {
+            let tx = tx.clone();
+            let (next, configs) = (&next, &configs);
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n || interrupt.is_some_and(|f| f.load(Ordering::Relaxed)) {
+                    break;
+                }
+                let end = train_candidate(
+                    &configs[i],
+                    panel,
+                    prep,
+                    train_rows,
+                    (first + i, mode, first + n),
+                    None,
+                    interrupt,
+                    &mut |event| {
+                        if let Event::Epoch(r) = event {
+                            let _ = tx.send((i, Ok(r.clone())));
+                        }
+                        Ok(())
+                    },
+                );
+                let _ = tx.send((i, Err(end)));
+            });
+        }
+        drop(tx);
+        for (i, msg) in rx {
+            match msg {
+                Ok(record) => on_epoch(&FitProgress {
+                    candidate: mode,
+                    index: first + i,
+                    of: first + n,
+                    record: &record,
+                }),
+                Err(end) => ends[i] = Some(end),
+            }
+        }
+    });
+    let mut members = Vec::with_capacity(n);
+    for end in ends {
+        match end {
+            Some(Ok(End::Done(d))) => members.push(*d),
+            Some(Err(e)) => return Err(e),
+            Some(Ok(End::Interrupted(..))) | None => return Ok(None),
+        }
+    }
+    Ok(Some(members))
+}

@@ -49,6 +49,9 @@ pub struct TrainedForecaster {
     pub selection: Option<Selection>,
     /// The network, holding the best epoch's weights.
     pub network: Network,
+    /// Ensemble members beside `network` (`--ensemble N`: N − 1 of them, from seeds
+    /// `seed + 1, …`); predictions are the median over all N.
+    pub members: Vec<Network>,
     /// Column names (targets first), as in the training data.
     pub names: Vec<String>,
     /// How many of `names` are targets.
@@ -137,6 +140,12 @@ pub(crate) fn part_index(
         if o.is_empty() || unscaled[s] {
             let why = if unscaled[s] {
                 "no scaler: no training rows of its own to fit one on".to_string()
+            } else if rows.len() >= needed {
+                format!(
+                    "{} rows, but only {} rows of the series before them, fewer than the lookback {lookback}",
+                    rows.len(),
+                    rows.start
+                )
             } else {
                 format!("{} rows, needs {needed}", rows.len())
             };
@@ -255,7 +264,14 @@ impl Prepared {
                 ),
             ));
         }
-        if let Some((id, k, why)) = self.ets.first_missing() {
+        // Only series that take part (have windows somewhere) decide: one left out of every
+        // part (no training rows, so no scaler) is not used at all.
+        let used: std::collections::HashSet<usize> = self
+            .index
+            .iter()
+            .flat_map(|i| i.segments().iter().map(|g| g.series))
+            .collect();
+        if let Some((id, k, why)) = self.ets.first_missing_among(&|s| used.contains(&s)) {
             let series = if id.is_empty() {
                 String::new()
             } else {
@@ -489,15 +505,51 @@ impl ForecasterConfig {
             ));
         };
         let d = &ck.done[b];
-        let norm = WindowNorm::fit(d.score.mode, &prep.scaled, prep.n_cols, &train_rows)?;
-        let mut network = Network::zeros(self.network_spec(prep.n_cols, prep.n_targets))?;
+        let mode = d.score.mode;
+        // Ensemble members: the chosen mode from the next seeds. They are not checkpointed: an
+        // interruption keeps every candidate, and a resume retrains the members identically.
+        let n_members = if mode.trains() {
+            self.model.ensemble - 1
+        } else {
+            0
+        };
+        let members = match candidates::train_members(
+            self,
+            panel,
+            &prep,
+            &train_rows,
+            (mode, n_members, modes.len()),
+            threads,
+            interrupt,
+            on_epoch,
+        )? {
+            Some(m) => m,
+            None => return Ok(FitOutcome::Interrupted(Box::new(ck))),
+        };
+        let norm = WindowNorm::fit(mode, &prep.scaled, prep.n_cols, &train_rows)?;
+        let spec = self.network_spec(prep.n_cols, prep.n_targets);
+        let mut network = Network::zeros(spec.clone())?;
         network.set_params(&d.params)?;
         let mut model =
             TrainedForecaster::from_parts(self, panel, &prep, norm, network, d.report.clone());
+        let mut member_scores = Vec::with_capacity(members.len());
+        for m in members {
+            let mut net = Network::zeros(spec.clone())?;
+            net.set_params(&m.params)?;
+            model.members.push(net);
+            member_scores.push(m.score);
+        }
+        let ensemble_val_mase = if model.members.is_empty() {
+            None
+        } else {
+            model.validation_mase(panel, &prep)?.0
+        };
         model.selection = Some(Selection {
             requested: self.normalize,
-            chosen: d.score.mode,
+            chosen: mode,
             candidates: ck.done.iter().map(|d| d.score.clone()).collect(),
+            members: member_scores,
+            ensemble_val_mase,
         });
         Ok(FitOutcome::Done(Box::new(model)))
     }
@@ -640,6 +692,7 @@ impl TrainedForecaster {
             scaler: prep.scaler.clone(),
             norm,
             ets: prep.ets.clone(),
+            members: Vec::new(),
             selection: None,
             network,
             names: panel.names.clone(),

@@ -35,6 +35,26 @@ pub struct Forecast {
     pub skipped: Vec<(String, String)>,
 }
 
+/// The element-wise median of equally long vectors (the mean of the middle two for an even
+/// count).
+fn median_of(outs: &[Vec<f32>]) -> Vec<f32> {
+    let n = outs.len();
+    let mut col = vec![0f32; n];
+    (0..outs[0].len())
+        .map(|i| {
+            for (c, o) in col.iter_mut().zip(outs) {
+                *c = o[i];
+            }
+            col.sort_by(f32::total_cmp);
+            if n % 2 == 1 {
+                col[n / 2]
+            } else {
+                (col[n / 2 - 1] + col[n / 2]) / 2.0
+            }
+        })
+        .collect()
+}
+
 /// Contexts predicted per pass.
 const CHUNK: usize = 256;
 
@@ -136,13 +156,22 @@ impl TrainedForecaster {
                         return Err(self.no_ets_states(at, es));
                     }
                 }
-                // Plain ETS is the references themselves: a network output of zero.
-                let zeros;
-                let pred = if mode.trains() {
+                // Plain ETS is the references themselves: a network output of zero. An ensemble
+                // outputs the median of its networks (the decoding is increasing in the output,
+                // so this is the median forecast).
+                let owned;
+                let pred = if !mode.trains() {
+                    owned = vec![0f32; b * mh * nt];
+                    &owned[..]
+                } else if self.members.is_empty() {
                     self.network.predict(&mut ws, &x, b, l)
                 } else {
-                    zeros = vec![0f32; b * mh * nt];
-                    &zeros[..]
+                    let outs: Vec<Vec<f32>> = std::iter::once(&self.network)
+                        .chain(&self.members)
+                        .map(|net| net.predict(&mut ws, &x, b, l).to_vec())
+                        .collect();
+                    owned = median_of(&outs);
+                    &owned[..]
                 };
                 for j in 0..b {
                     for h in 0..mh {
@@ -490,5 +519,22 @@ impl TrainedForecaster {
             }
         }
         Ok(sum / (n * mh * nt) as f64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median_of;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        // Per element: {3, 1, 2} → 2 and {-1, 5, 0} → 0; with a fourth vector {4, 9}: the mean
+        // of the middle two, (2 + 3) / 2 and (0 + 5) / 2.
+        let three = vec![vec![3.0, -1.0], vec![1.0, 5.0], vec![2.0, 0.0]];
+        assert_eq!(median_of(&three), vec![2.0, 0.0]);
+        let mut four = three.clone();
+        four.push(vec![4.0, 9.0]);
+        assert_eq!(median_of(&four), vec![2.5, 2.5]);
+        assert_eq!(median_of(&three[..1]), vec![3.0, -1.0]);
     }
 }

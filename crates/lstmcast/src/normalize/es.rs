@@ -77,7 +77,19 @@ impl EtsBank {
     /// The first series and target without a fit, and why: `es` and `ets-residual` cannot be
     /// used while there is one.
     pub fn first_missing(&self) -> Option<(String, usize, String)> {
-        self.fits.iter().zip(&self.ids).find_map(|(f, id)| {
+        self.first_missing_among(&|_| true)
+    }
+
+    /// As [`EtsBank::first_missing`] among the series (by position) that `used` selects.
+    pub fn first_missing_among(
+        &self,
+        used: &dyn Fn(usize) -> bool,
+    ) -> Option<(String, usize, String)> {
+        let mut series = self.fits.iter().zip(&self.ids).enumerate();
+        series.find_map(|(s, (f, id))| {
+            if !used(s) {
+                return None;
+            }
             f.iter().enumerate().find_map(|(k, r)| match r {
                 Err(why) => Some((id.clone(), k, why.clone())),
                 Ok(_) => None,

@@ -24,6 +24,9 @@ pub struct EarlyStopping {
     best: f64,
     best_epoch: usize,
     wait: usize,
+    /// Epochs before this one are never kept and never count towards patience.
+    #[serde(default)]
+    warmup: usize,
 }
 
 impl EarlyStopping {
@@ -35,11 +38,25 @@ impl EarlyStopping {
             best: f64::INFINITY,
             best_epoch: 0,
             wait: 0,
+            warmup: 0,
+        }
+    }
+
+    /// The same, but epochs before `min_epochs` are neither kept nor counted: a validation
+    /// loss that is lowest in the first epochs by noise cannot end training there.
+    pub fn with_min_epochs(self, min_epochs: usize) -> Self {
+        EarlyStopping {
+            warmup: min_epochs,
+            ..self
         }
     }
 
     /// Feeds epoch `epoch`'s loss.
     pub fn update(&mut self, epoch: usize, loss: f64) -> Decision {
+        if epoch < self.warmup {
+            return Decision::Continue;
+        }
+
         if loss < self.best - self.min_delta {
             self.best = loss;
             self.best_epoch = epoch;
@@ -133,6 +150,22 @@ mod tests {
         assert_eq!(s.update(4, 0.5), Decision::Stop, "equal is not better");
         assert_eq!(s.best_epoch(), 2);
         assert_eq!(s.best(), 0.5);
+    }
+
+    #[test]
+    fn epochs_before_min_epochs_are_neither_kept_nor_counted() {
+        let mut s = EarlyStopping::new(2, 0.0).with_min_epochs(3);
+        // The lowest loss is epoch 1's, but it is before the minimum.
+        assert_eq!(s.update(1, 0.1), Decision::Continue);
+        assert_eq!(
+            s.update(2, 0.2),
+            Decision::Continue,
+            "patience not counted yet"
+        );
+        assert_eq!(s.update(3, 0.5), Decision::Improved);
+        assert_eq!(s.update(4, 0.6), Decision::Continue);
+        assert_eq!(s.update(5, 0.6), Decision::Stop);
+        assert_eq!(s.best_epoch(), 3);
     }
 
     #[test]

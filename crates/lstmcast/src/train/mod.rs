@@ -72,6 +72,9 @@ pub struct TrainOptions {
     pub patience: usize,
     /// Smallest decrease of the validation loss that counts as an improvement (default 0).
     pub min_delta: f64,
+    /// Epochs before this one are never kept as the best and never count towards patience
+    /// (default 1: every epoch counts).
+    pub min_epochs: usize,
     /// Epochs without improvement before the learning rate is multiplied by
     /// `reduce_lr_factor`; 0 is off (default 0).
     pub reduce_lr_patience: usize,
@@ -99,6 +102,7 @@ impl Default for TrainOptions {
             learning_rate: 1e-3,
             patience: 10,
             min_delta: 0.0,
+            min_epochs: 1,
             reduce_lr_patience: 0,
             reduce_lr_factor: 0.5,
             min_learning_rate: 1e-6,
@@ -350,7 +354,8 @@ impl TrainState {
             ),
             shuffle_rng: RngState::of(&rng_for(seed, streams::SHUFFLE)),
             dropout_rng: RngState::of(&rng_for(seed, streams::DROPOUT)),
-            stopper: EarlyStopping::new(opts.patience, opts.min_delta),
+            stopper: EarlyStopping::new(opts.patience, opts.min_delta)
+                .with_min_epochs(opts.min_epochs.min(opts.epochs)),
             plateau: Plateau::new(opts.reduce_lr_patience, opts.min_delta),
             best_params: net.params().to_vec(),
             history: Vec::new(),
