@@ -175,8 +175,9 @@ pub struct ModelArgs {
     /// Scaler: standard, minmax, minmax:LO:HI or none (default standard).
     #[arg(long)]
     pub scaler: Option<String>,
-    /// Target transform before scaling: none, log, boxcox (lambda fitted on the training rows)
-    /// or boxcox:LAMBDA (default none).
+    /// Target transform before scaling: auto (default: the values as they are and, where every
+    /// target value is positive, their log compete for the ETS family on validation), none,
+    /// log, boxcox (lambda fitted on the training rows) or boxcox:LAMBDA.
     #[arg(long)]
     pub transform: Option<String>,
     /// Per-window normalisation: auto (default: the best on validation of ets, es and

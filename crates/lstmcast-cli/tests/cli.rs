@@ -188,13 +188,27 @@ fn train_json_prints_metrics() {
             .len(),
         3
     );
-    // The default normalisation is auto: the choice and all three candidates' scores (ETS and
-    // the two networks around it) are printed and kept in the run folder.
+    // The default normalisation is auto: the choice and every candidate's score (ETS and the
+    // two networks around it, on the values and on their logs: the series is positive) are
+    // printed and kept in the run folder.
     let norm = &v["normalize"];
     assert_eq!(norm["requested"], "auto");
     let cands = norm["candidates"].as_array().unwrap();
-    let modes: Vec<&str> = cands.iter().map(|c| c["mode"].as_str().unwrap()).collect();
-    assert_eq!(modes, ["ets", "es", "ets-residual"]);
+    let modes: Vec<String> = cands
+        .iter()
+        .map(|c| format!("{} {}", c["mode"].as_str().unwrap(), c["transform"]["kind"]))
+        .collect();
+    assert_eq!(
+        modes,
+        [
+            "ets \"none\"",
+            "es \"none\"",
+            "ets-residual \"none\"",
+            "ets \"log\"",
+            "es \"log\"",
+            "ets-residual \"log\""
+        ]
+    );
     let chosen = norm["chosen"].as_str().unwrap().to_string();
     // The networks ran their 3 epochs; plain ETS trains none. The run reports the chosen one.
     for c in cands {

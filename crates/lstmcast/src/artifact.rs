@@ -432,13 +432,11 @@ impl TrainedForecaster {
             .collect::<Result<Vec<Network>>>()?;
         let members = networks.split_off(1);
         let network = networks.pop().expect("the main network");
+        use crate::transform::Transform as T;
         if meta.transform.kind != config.transform
             && !matches!(
                 (meta.transform.kind, config.transform),
-                (
-                    crate::transform::Transform::BoxCox { .. },
-                    crate::transform::Transform::BoxCox { .. }
-                )
+                (T::BoxCox { .. }, T::BoxCox { .. }) | (T::None | T::Log, T::Auto)
             )
         {
             return Err(Error::model(

@@ -295,6 +295,9 @@ pub struct Selection {
     pub requested: Normalize,
     /// The mode kept.
     pub chosen: Normalize,
+    /// The target transform kept (`--transform auto` tries several).
+    #[serde(default)]
+    pub chosen_transform: crate::transform::Transform,
     /// Every candidate fitted, with its validation score.
     pub candidates: Vec<CandidateScore>,
     /// The ensemble's further members (`--ensemble N`: seeds `seed + 1 …`), each alone.
@@ -310,6 +313,9 @@ pub struct Selection {
 pub struct CandidateScore {
     /// The mode.
     pub mode: Normalize,
+    /// The target transform it was trained with (`--transform auto` tries several).
+    #[serde(default)]
+    pub transform: crate::transform::Transform,
     /// Validation MSE in globally scaled units (comparable across modes); `None` without
     /// validation windows.
     pub val_mse: Option<f64>,

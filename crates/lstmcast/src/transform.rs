@@ -15,8 +15,11 @@ use std::ops::Range;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Transform {
-    /// The values as they are (the default).
+    /// Let training choose: `none` and `log` (where every target value is positive) both
+    /// compete as candidates, and the better on validation is kept (the default).
     #[default]
+    Auto,
+    /// The values as they are.
     None,
     /// Natural logarithm (positive values only).
     Log,
@@ -29,8 +32,8 @@ pub enum Transform {
     },
 }
 
-/// A transform with its parameter fixed: what a trained model applies.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+/// A transform with its parameter fixed: what a trained model applies (never `auto`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct FittedTransform {
     /// The transform.
     pub kind: Transform,
@@ -47,11 +50,12 @@ impl Transform {
         let bad = || {
             Error::config(
                 "transform",
-                format!("'{text}' is not one of none, log, boxcox, boxcox:LAMBDA"),
+                format!("'{text}' is not one of auto, none, log, boxcox, boxcox:LAMBDA"),
             )
         };
         match text.split_once(':') {
             None => match text {
+                "auto" => Ok(Transform::Auto),
                 "none" => Ok(Transform::None),
                 "log" => Ok(Transform::Log),
                 "boxcox" => Ok(Transform::BoxCox { lambda: None }),
@@ -85,12 +89,36 @@ impl Transform {
         Ok(())
     }
 
+    /// The transforms a fit tries on `panel`: for `auto`, `none` and, when every target value
+    /// is positive, `log`; otherwise this one.
+    ///
+    /// Positivity is checked on every row, test rows included, as the loader checks that a
+    /// column is numeric: it is a property of the variable (the log of a later row must exist
+    /// for the model to read it), not a statistic fitted on values; nothing about the values
+    /// but their sign is used.
+    pub fn candidates(self, panel: &Panel) -> Vec<Transform> {
+        match self {
+            Transform::Auto => {
+                let mut v = vec![Transform::None];
+                if check_positive(panel, &Transform::Log).is_ok() {
+                    v.push(Transform::Log);
+                }
+                v
+            }
+            t => vec![t],
+        }
+    }
+
     /// Fits the transform on the target columns' training rows (`train[s]`, local to series
-    /// `s`).
+    /// `s`). `auto` is fitted as `none` (callers that choose, such as `fit`, try
+    /// [`Transform::candidates`] instead; `tune` searches with no transform).
     ///
     /// # Errors
     /// A target value that is not positive, for `log` and Box-Cox.
     pub fn fit(&self, panel: &Panel, train: &[Range<usize>]) -> Result<FittedTransform> {
+        if *self == Transform::Auto {
+            return Transform::None.fit(panel, train);
+        }
         let fitted = FittedTransform {
             kind: *self,
             lambda: match *self {
@@ -136,7 +164,7 @@ fn check_positive(panel: &Panel, t: &Transform) -> Result<()> {
             return Err(Error::config(
                 format!("transform: column '{}'", panel.names[c]),
                 format!(
-                    "{} at {}{which} is not positive; --transform {name} needs positive values (use --transform none)",
+                    "{} at {}{which} is not positive; --transform {name} needs positive values (use --transform none or auto)",
                     panel.columns[c][r],
                     panel.format_time(&panel.timestamps[r])
                 ),
@@ -198,16 +226,25 @@ fn boxcox(y: f64, lambda: f64) -> f64 {
     }
 }
 
+impl Default for FittedTransform {
+    fn default() -> Self {
+        FittedTransform {
+            kind: Transform::None,
+            lambda: 0.0,
+        }
+    }
+}
+
 impl FittedTransform {
     /// Whether it changes nothing.
     pub fn is_identity(&self) -> bool {
-        self.kind == Transform::None
+        matches!(self.kind, Transform::None | Transform::Auto)
     }
 
     /// Transforms one target value.
     pub fn forward(&self, y: f64) -> f64 {
         match self.kind {
-            Transform::None => y,
+            Transform::None | Transform::Auto => y,
             Transform::Log => y.ln(),
             Transform::BoxCox { .. } => boxcox(y, self.lambda),
         }
@@ -217,7 +254,7 @@ impl FittedTransform {
     /// to its edge (a positive value), never to NaN.
     pub fn inverse(&self, z: f64) -> f64 {
         match self.kind {
-            Transform::None => z,
+            Transform::None | Transform::Auto => z,
             Transform::Log => z.exp(),
             Transform::BoxCox { .. } if self.lambda.abs() < 1e-12 => z.exp(),
             Transform::BoxCox { .. } => (self.lambda * z + 1.0).max(1e-12).powf(1.0 / self.lambda),

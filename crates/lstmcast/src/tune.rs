@@ -237,9 +237,8 @@ impl TuneSpace {
                 // `auto`'s candidates on this data; tuning is about the network, and plain
                 // ETS has none to tune.
                 Normalize::Auto => Prepared::new(base, ts)?
-                    .auto_candidates(base)
-                    .iter()
-                    .copied()
+                    .auto_candidates(base, true)
+                    .into_iter()
                     .filter(|m| m.trains())
                     .collect(),
                 m => vec![m],
@@ -485,8 +484,10 @@ impl Trial {
         model.selection = Some(crate::normalize::Selection {
             requested: mode,
             chosen: mode,
+            chosen_transform: model.transform.kind,
             candidates: vec![crate::normalize::CandidateScore {
                 mode,
+                transform: model.transform.kind,
                 val_mse: result.val_mse,
                 val_mase: result.val_mase,
                 val_origins: 0,

@@ -8,7 +8,7 @@ use lstmcast::forecaster::{FitCheckpoint, FitControl, FitOutcome, Prepared};
 use lstmcast::normalize::{EtsBank, Reference};
 use lstmcast::{
     load, ForecasterConfig, LoadOptions, Normalize, Panel, Scaler, ScalerKind, ScalerScope,
-    Strategy, TrainedForecaster,
+    Strategy, TrainedForecaster, Transform,
 };
 use std::path::PathBuf;
 
@@ -329,10 +329,19 @@ fn a_series_too_short_for_ets_makes_auto_fall_back_and_es_refuse() {
 
     // Without the short series the ETS trio competes: the fallback below is the short series'.
     let prep = Prepared::new(&cfg, &without).unwrap();
-    assert_eq!(prep.auto_candidates(&cfg), &Normalize::ETS_CANDIDATES);
+    assert_eq!(prep.auto_candidates(&cfg, false), Normalize::ETS_CANDIDATES);
+    // On a panel the level, window and difference modes compete too (after the ETS family).
+    let both: Vec<Normalize> = Normalize::ETS_CANDIDATES
+        .into_iter()
+        .chain(Normalize::PLAIN_CANDIDATES)
+        .collect();
+    assert_eq!(prep.auto_candidates(&cfg, true), both);
     let prep = Prepared::new(&cfg, &panel).unwrap();
     assert_eq!(prep.split.series[2].train, 0..2);
-    assert_eq!(prep.auto_candidates(&cfg), &Normalize::PLAIN_CANDIDATES);
+    assert_eq!(
+        prep.auto_candidates(&cfg, true),
+        Normalize::PLAIN_CANDIDATES
+    );
     let (id, k, why) = prep.ets.first_missing().unwrap();
     assert_eq!((id.as_str(), k), ("short", 0), "{why}");
     assert!(prep.ets.get("s0", 0).is_some() && prep.ets.get("s1", 0).is_some());
@@ -386,8 +395,18 @@ fn auto_trains_the_ets_trio_and_keeps_the_lowest_validation_mase() {
     let cfg = small(Normalize::Auto, 3);
     let m = cfg.fit(&ts, &mut |_| {}).unwrap();
     let sel = m.selection.as_ref().unwrap();
-    let modes: Vec<Normalize> = sel.candidates.iter().map(|c| c.mode).collect();
-    assert_eq!(modes, Normalize::ETS_CANDIDATES);
+    // The ETS trio on the values as they are, then on their logs (every value is positive).
+    let modes: Vec<(Normalize, Transform)> = sel
+        .candidates
+        .iter()
+        .map(|c| (c.mode, c.transform))
+        .collect();
+    let want: Vec<(Normalize, Transform)> = [Transform::None, Transform::Log]
+        .into_iter()
+        .flat_map(|t| Normalize::ETS_CANDIDATES.map(|m| (m, t)))
+        .collect();
+    assert_eq!(modes, want);
+    assert_eq!(m.transform.kind, sel.chosen_transform);
     // Validation rows 100..115, all at or after the lookback 12: 15 origins (the last ones
     // scored on the steps that stay inside validation).
     let sp = cfg.split.ranges(ts.len());
@@ -580,7 +599,7 @@ fn a_series_without_training_rows_does_not_turn_off_the_ets_modes() {
     let late_pos = panel.ids.iter().position(|i| i == "late").unwrap();
     assert!(prep.split.series[late_pos].train.is_empty());
     assert!(prep.ets.first_missing().is_some(), "late has no ETS model");
-    assert_eq!(prep.auto_candidates(&cfg), &Normalize::ETS_CANDIDATES);
+    assert_eq!(prep.auto_candidates(&cfg, false), Normalize::ETS_CANDIDATES);
     let m = cfg.fit(&panel, &mut |_| {}).unwrap();
     assert_eq!(m.norm.mode, Normalize::Es);
     assert!(m

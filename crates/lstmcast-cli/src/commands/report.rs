@@ -282,7 +282,7 @@ pub fn selection(sel: &Selection) -> String {
             let v = if by_mase { c.val_mase } else { c.val_mse };
             let v = v.map_or("n/a".into(), |v| format!("{v:.4}"));
             if sel.candidates.len() > 1 {
-                format!("{} {v}", c.mode.name())
+                format!("{} {v}", candidate_name(c.mode, c.transform))
             } else {
                 v
             }
@@ -299,9 +299,12 @@ pub fn selection(sel: &Selection) -> String {
     } else {
         "validation MSE, scaled units".to_string()
     };
+    let name = candidate_name(sel.chosen, sel.chosen_transform);
     let chosen = match sel.chosen {
-        lstmcast::Normalize::Ets => "ets (plain ETS, no network: nothing beat it on validation)",
-        m => m.name(),
+        lstmcast::Normalize::Ets => {
+            format!("{name} (plain ETS, no network: nothing beat it on validation)")
+        }
+        _ => name,
     };
     let line = if sel.candidates.len() > 1 {
         format!(
@@ -360,4 +363,14 @@ pub fn ets_forms(bank: &lstmcast::normalize::EtsBank) -> String {
         "ETS on the training rows (baseline and references, chosen by AIC): {}",
         parts.join(", ")
     )
+}
+
+/// A candidate's name: its normalisation, with `+log` (or `+boxcox`) when it was trained on
+/// transformed targets.
+fn candidate_name(mode: lstmcast::Normalize, transform: lstmcast::Transform) -> String {
+    match transform {
+        lstmcast::Transform::Log => format!("{}+log", mode.name()),
+        lstmcast::Transform::BoxCox { .. } => format!("{}+boxcox", mode.name()),
+        _ => mode.name().to_string(),
+    }
 }

@@ -35,19 +35,33 @@ pub(super) enum End {
     Interrupted(Box<TrainState>, Vec<f32>),
 }
 
-/// Trains candidate `index` (of `n_modes`) with normalisation `mode`, from `start` or fresh.
-#[allow(clippy::too_many_arguments)]
+/// One candidate: a preparation (with its target transform) and a normalisation.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Cand<'a> {
+    /// The split, transform, scalers and windows.
+    pub prep: &'a Prepared,
+    /// Every series' training rows as global rows.
+    pub train_rows: &'a [Range<usize>],
+    /// The normalisation.
+    pub mode: Normalize,
+}
+
+/// Trains candidate `index` (of `n_modes`), from `start` or fresh.
 pub(super) fn train_candidate(
     cfg: &ForecasterConfig,
     panel: &Panel,
-    prep: &Prepared,
-    train_rows: &[Range<usize>],
-    (index, mode, n_modes): (usize, Normalize, usize),
+    cand: Cand,
+    (index, n_modes): (usize, usize),
     start: Option<Progress>,
     interrupt: Option<&AtomicBool>,
     events: &mut dyn FnMut(Event) -> Result<()>,
 ) -> Result<End> {
     debug_assert!(index < n_modes);
+    let Cand {
+        prep,
+        train_rows,
+        mode,
+    } = cand;
     let norm = WindowNorm::fit(mode, &prep.scaled, prep.n_cols, train_rows)?;
     let mut opts = cfg.training.clone();
     let loss = opts.loss.unwrap_or(mode.default_loss());
@@ -145,6 +159,7 @@ fn score_candidate(
     Ok(DoneCandidate {
         score: CandidateScore {
             mode,
+            transform: prep.transform.kind,
             val_mse: val.filter(|v| v.is_finite()),
             val_mase: mase,
             val_origins: origins,
@@ -178,9 +193,7 @@ enum Msg {
 pub(super) fn train_parallel(
     cfg: &ForecasterConfig,
     panel: &Panel,
-    prep: &Prepared,
-    train_rows: &[Range<usize>],
-    modes: &[Normalize],
+    cands: &[Cand],
     mut ck: FitCheckpoint,
     threads: usize,
     interrupt: Option<&AtomicBool>,
@@ -188,7 +201,7 @@ pub(super) fn train_parallel(
     checkpoint: &mut Option<&mut super::CheckpointFn>,
 ) -> Result<std::result::Result<FitCheckpoint, FitCheckpoint>> {
     let first = ck.candidate;
-    let n = modes.len();
+    let n = cands.len();
     let mut resumed = ck
         .state
         .take()
@@ -216,9 +229,8 @@ pub(super) fn train_parallel(
                 let end = train_candidate(
                     cfg,
                     panel,
-                    prep,
-                    train_rows,
-                    (i, modes[i], n),
+                    cands[i],
+                    (i, n),
                     from,
                     Some(halt),
                     &mut |event| {
@@ -255,7 +267,7 @@ pub(super) fn train_parallel(
             let mut changed = false;
             match msg {
                 Msg::Epoch(i, record) => on_epoch(&FitProgress {
-                    candidate: modes[i],
+                    candidate: cands[i].mode,
                     index: i,
                     of: n,
                     record: &record,
@@ -321,7 +333,7 @@ pub(super) fn train_parallel(
     Ok(Err(ck))
 }
 
-/// Trains `n` ensemble members of `mode`, member k (1-based) from seed `cfg.seed + k`, on up to
+/// Trains `n` ensemble members of `cand`, member k (1-based) from seed `cfg.seed + k`, on up to
 /// `threads` threads; each is reported as candidate `first + k − 1`. `None` when interrupted.
 ///
 /// # Errors
@@ -330,9 +342,8 @@ pub(super) fn train_parallel(
 pub(super) fn train_members(
     cfg: &ForecasterConfig,
     panel: &Panel,
-    prep: &Prepared,
-    train_rows: &[Range<usize>],
-    (mode, n, first): (Normalize, usize, usize),
+    cand: Cand,
+    (n, first): (usize, usize),
     threads: usize,
     interrupt: Option<&AtomicBool>,
     on_epoch: &mut dyn FnMut(&FitProgress),
@@ -362,9 +373,8 @@ pub(super) fn train_members(
                 let end = train_candidate(
                     &configs[i],
                     panel,
-                    prep,
-                    train_rows,
-                    (first + i, mode, first + n),
+                    cand,
+                    (first + i, first + n),
                     None,
                     interrupt,
                     &mut |event| {
@@ -381,7 +391,7 @@ pub(super) fn train_members(
         for (i, msg) in rx {
             match msg {
                 Ok(record) => on_epoch(&FitProgress {
-                    candidate: mode,
+                    candidate: cand.mode,
                     index: first + i,
                     of: first + n,
                     record: &record,

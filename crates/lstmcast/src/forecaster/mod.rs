@@ -24,7 +24,7 @@ use crate::scale::Scaler;
 use crate::split::{rows_needed, too_short, PanelSplit, Part, Skipped, Splits};
 use crate::time::Frequency;
 use crate::train::{EpochRecord, TrainReport, TrainState};
-use crate::transform::FittedTransform;
+use crate::transform::{FittedTransform, Transform};
 use crate::window::{Segment, WindowIndex, Windows};
 use std::ops::Range;
 use std::sync::atomic::AtomicBool;
@@ -290,14 +290,21 @@ impl Prepared {
     }
 
     /// The modes `auto` chooses between on this data: the ETS family where ETS fits every
-    /// series and target and the strategy is direct, else the level, window and difference
-    /// modes.
-    pub fn auto_candidates(&self, cfg: &ForecasterConfig) -> &'static [Normalize] {
-        if self.check_mode(cfg, Normalize::Es).is_ok() {
-            &Normalize::ETS_CANDIDATES
-        } else {
-            &Normalize::PLAIN_CANDIDATES
+    /// series and target that takes part and the strategy is direct, else the level, window
+    /// and difference modes. On a panel (several series with validation windows) both groups
+    /// compete when `plain_too`: one network learning across many series is where those modes
+    /// earn their place, and many series' validation origins make the choice reliable; on one
+    /// short series they lost to the ETS family everywhere and only added noise to the choice
+    /// (README, "Accuracy").
+    pub fn auto_candidates(&self, cfg: &ForecasterConfig, plain_too: bool) -> Vec<Normalize> {
+        if self.check_mode(cfg, Normalize::Es).is_err() {
+            return Normalize::PLAIN_CANDIDATES.to_vec();
         }
+        let mut v = Normalize::ETS_CANDIDATES.to_vec();
+        if plain_too && self.index[1].segments().len() > 1 {
+            v.extend(Normalize::PLAIN_CANDIDATES);
+        }
+        v
     }
 
     /// Every series' training rows as global rows.
@@ -387,21 +394,65 @@ impl ForecasterConfig {
             resume,
             threads,
         } = ctl;
-        let prep = Prepared::with_split(self, panel, split)?;
-        let train_rows = prep.train_rows(panel);
-        let modes: Vec<Normalize> = match self.normalize {
-            // A candidate that cannot be used on this data (no ETS for some series, a
-            // recursive strategy) is left out; the others still compete.
-            Normalize::Auto => prep.auto_candidates(self).to_vec(),
-            m => {
-                prep.check_mode(self, m)?;
-                vec![m]
-            }
+        // One preparation per target transform competing (`--transform auto`: none, and log
+        // where every target value is positive), each with its normalisation candidates.
+        let transforms = if self.normalize == Normalize::Auto
+            || self.normalize.uses_ets()
+            || self.transform != Transform::Auto
+        {
+            self.transform.candidates(panel)
+        } else {
+            // `auto` tries log for the ETS family only: a level, window or difference model
+            // asked for by name trains on the values as they are.
+            Transform::None.candidates(panel)
         };
+        let preps = transforms
+            .iter()
+            .map(|&t| {
+                let mut c = self.clone();
+                c.transform = t;
+                let prep = Prepared::with_split(&c, panel, split.clone())?;
+                let rows = prep.train_rows(panel);
+                Ok((prep, rows))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut cands: Vec<candidates::Cand> = Vec::new();
+        for (prep, rows) in &preps {
+            let mut modes: Vec<Normalize> = match self.normalize {
+                // A candidate that cannot be used on this data (no ETS for some series, a
+                // recursive strategy) is left out; the others still compete.
+                // The level, window and difference modes are trained without a transform
+                // (as they always were); the ETS family with each.
+                Normalize::Auto => {
+                    prep.auto_candidates(self, prep.transform.kind == Transform::None)
+                }
+                m => {
+                    prep.check_mode(self, m)?;
+                    vec![m]
+                }
+            };
+            if self.transform == Transform::Auto && prep.transform.kind != Transform::None {
+                // `auto` tries log for the ETS family only, where it was measured to help.
+                modes.retain(|m| m.uses_ets());
+            }
+            cands.extend(modes.into_iter().map(|mode| candidates::Cand {
+                prep,
+                train_rows: rows,
+                mode,
+            }));
+        }
+        let modes: Vec<(Transform, Normalize)> = cands
+            .iter()
+            .map(|c| (c.prep.transform.kind, c.mode))
+            .collect();
         let mut ck = resume.unwrap_or_default();
         if ck.candidate > modes.len()
             || ck.done.len() != ck.candidate
-            || ck.done.iter().zip(&modes).any(|(d, m)| d.score.mode != *m)
+            || ck
+                .done
+                .iter()
+                .zip(&modes)
+                .any(|(d, &(t, m))| d.score.mode != m || d.score.transform != t)
         {
             return Err(Error::config(
                 "resume",
@@ -412,9 +463,7 @@ impl ForecasterConfig {
             match candidates::train_parallel(
                 self,
                 panel,
-                &prep,
-                &train_rows,
-                &modes,
+                &cands,
                 ck,
                 threads,
                 interrupt,
@@ -426,7 +475,7 @@ impl ForecasterConfig {
             }
         }
         while ck.candidate < modes.len() {
-            let (index, mode) = (ck.candidate, modes[ck.candidate]);
+            let (index, cand) = (ck.candidate, cands[ck.candidate]);
             let start = ck
                 .state
                 .take()
@@ -435,15 +484,14 @@ impl ForecasterConfig {
             let end = candidates::train_candidate(
                 self,
                 panel,
-                &prep,
-                &train_rows,
-                (index, mode, modes.len()),
+                cand,
+                (index, modes.len()),
                 start,
                 interrupt,
                 &mut |event| match event {
                     candidates::Event::Epoch(record) => {
                         on_epoch(&FitProgress {
-                            candidate: mode,
+                            candidate: cand.mode,
                             index,
                             of: modes.len(),
                             record,
@@ -505,7 +553,8 @@ impl ForecasterConfig {
             ));
         };
         let d = &ck.done[b];
-        let mode = d.score.mode;
+        let chosen = cands[b];
+        let (mode, prep, train_rows) = (chosen.mode, chosen.prep, chosen.train_rows);
         // Ensemble members: the chosen mode from the next seeds. They are not checkpointed: an
         // interruption keeps every candidate, and a resume retrains the members identically.
         let n_members = if mode.trains() {
@@ -516,9 +565,8 @@ impl ForecasterConfig {
         let members = match candidates::train_members(
             self,
             panel,
-            &prep,
-            &train_rows,
-            (mode, n_members, modes.len()),
+            chosen,
+            (n_members, modes.len()),
             threads,
             interrupt,
             on_epoch,
@@ -526,12 +574,12 @@ impl ForecasterConfig {
             Some(m) => m,
             None => return Ok(FitOutcome::Interrupted(Box::new(ck))),
         };
-        let norm = WindowNorm::fit(mode, &prep.scaled, prep.n_cols, &train_rows)?;
+        let norm = WindowNorm::fit(mode, &prep.scaled, prep.n_cols, train_rows)?;
         let spec = self.network_spec(prep.n_cols, prep.n_targets);
         let mut network = Network::zeros(spec.clone())?;
         network.set_params(&d.params)?;
         let mut model =
-            TrainedForecaster::from_parts(self, panel, &prep, norm, network, d.report.clone());
+            TrainedForecaster::from_parts(self, panel, prep, norm, network, d.report.clone());
         let mut member_scores = Vec::with_capacity(members.len());
         for m in members {
             let mut net = Network::zeros(spec.clone())?;
@@ -542,11 +590,12 @@ impl ForecasterConfig {
         let ensemble_val_mase = if model.members.is_empty() {
             None
         } else {
-            model.validation_mase(panel, &prep)?.0
+            model.validation_mase(panel, prep)?.0
         };
         model.selection = Some(Selection {
             requested: self.normalize,
             chosen: mode,
+            chosen_transform: prep.transform.kind,
             candidates: ck.done.iter().map(|d| d.score.clone()).collect(),
             members: member_scores,
             ensemble_val_mase,
@@ -681,6 +730,8 @@ impl TrainedForecaster {
         // The columns are resolved once and recorded by name: evaluate and forecast select
         // them by name, whatever the order or the extra columns of their files.
         let mut config = cfg.clone();
+        // What was chosen is what is recorded: a concrete transform, never `auto`.
+        config.transform = prep.transform.kind;
         config.data.target = panel.target_names().to_vec();
         config.data.features = panel.names.clone();
         if panel.time_name != "row" || config.data.time_col.is_some() {
