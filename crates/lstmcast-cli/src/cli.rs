@@ -186,10 +186,10 @@ pub struct ModelArgs {
     /// the ETS forecast) or ets (plain ETS, no network).
     #[arg(long)]
     pub normalize: Option<String>,
-    /// Epochs before this one are never kept as the best and never count towards the early-
-    /// stopping patience (default 1).
+    /// Epochs at the start of training that are never kept as the best and never count towards
+    /// the early-stopping patience (default 0).
     #[arg(long)]
-    pub min_epochs: Option<usize>,
+    pub warmup: Option<usize>,
     /// Training loss: mse or mae (default: mae for es and ets-residual, mse otherwise).
     #[arg(long)]
     pub loss: Option<String>,

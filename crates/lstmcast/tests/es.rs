@@ -68,7 +68,7 @@ fn validation_and_test_values_never_reach_the_ets_models_or_the_weights() {
     let mut cfg = small(Normalize::Es, 3);
     // Only the last epoch can be kept as the best, so the kept weights cannot depend on which
     // epoch validation preferred: validation may only *score*, and we change what it scores.
-    cfg.training.min_epochs = cfg.training.epochs;
+    cfg.training.warmup = cfg.training.epochs - 1;
     let val_start = cfg.split.ranges(ts.len()).val.start;
     assert_eq!(val_start, 100);
     let mut other = ts.clone();

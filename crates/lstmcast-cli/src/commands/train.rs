@@ -94,7 +94,7 @@ pub fn resolve(d: &DataArgs, a: &ModelArgs) -> anyhow::Result<ForecasterConfig> 
     }
     set!(lookback => lookback, horizon => horizon, layers => model.layers, dropout => model.dropout,
          recurrent_dropout => model.recurrent_dropout, ensemble => model.ensemble, epochs => training.epochs, batch_size => training.batch_size,
-         learning_rate => training.learning_rate, patience => training.patience, min_delta => training.min_delta, min_epochs => training.min_epochs,
+         learning_rate => training.learning_rate, patience => training.patience, min_delta => training.min_delta, warmup => training.warmup,
          reduce_lr_patience => training.reduce_lr_patience, reduce_lr_factor => training.reduce_lr_factor, seed => seed);
     if a.clip_norm.is_some() {
         c.training.clip_norm = a.clip_norm;

@@ -52,19 +52,48 @@ impl EtsBank {
     /// Fits ETS with season length `season` on every series' training rows `train` (local to
     /// the series) of `transformed` (the target transform applied, not scaled).
     pub fn fit(transformed: &Panel, train: &[Range<usize>], season: usize) -> EtsBank {
-        let fits = (0..transformed.n_series())
-            .map(|s| {
-                (0..transformed.n_targets)
-                    .map(|k| {
-                        let y = &transformed.series_column(s, k)[train[s].clone()];
-                        fit_one(y, season)
+        // Series are independent: they are fitted on every core, each by the same
+        // deterministic code, so the bank does not depend on the number of threads.
+        let n = transformed.n_series();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |t| t.get())
+            .clamp(1, n.max(1));
+        let fit_series = |s: usize| -> Vec<std::result::Result<EtsFit, String>> {
+            (0..transformed.n_targets)
+                .map(|k| fit_one(&transformed.series_column(s, k)[train[s].clone()], season))
+                .collect()
+        };
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let mut fits: Vec<Option<Vec<std::result::Result<EtsFit, String>>>> =
+            (0..n).map(|_| None).collect();
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut done = Vec::new();
+                        loop {
+                            let s = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            if s >= n {
+                                break done;
+                            }
+                            done.push((s, fit_series(s)));
+                        }
                     })
-                    .collect()
-            })
-            .collect();
+                })
+                .collect();
+            for w in workers {
+                for (s, f) in w.join().unwrap_or_default() {
+                    fits[s] = Some(f);
+                }
+            }
+        });
         EtsBank {
             ids: transformed.ids.clone(),
-            fits,
+            fits: fits
+                .into_iter()
+                .enumerate()
+                .map(|(s, f)| f.unwrap_or_else(|| fit_series(s)))
+                .collect(),
         }
     }
 

@@ -72,9 +72,9 @@ pub struct TrainOptions {
     pub patience: usize,
     /// Smallest decrease of the validation loss that counts as an improvement (default 0).
     pub min_delta: f64,
-    /// Epochs before this one are never kept as the best and never count towards patience
-    /// (default 1: every epoch counts).
-    pub min_epochs: usize,
+    /// Epochs at the start that are never kept as the best and never count towards patience
+    /// (default 0: every epoch counts).
+    pub warmup: usize,
     /// Epochs without improvement before the learning rate is multiplied by
     /// `reduce_lr_factor`; 0 is off (default 0).
     pub reduce_lr_patience: usize,
@@ -102,7 +102,7 @@ impl Default for TrainOptions {
             learning_rate: 1e-3,
             patience: 10,
             min_delta: 0.0,
-            min_epochs: 1,
+            warmup: 0,
             reduce_lr_patience: 0,
             reduce_lr_factor: 0.5,
             min_learning_rate: 1e-6,
@@ -355,7 +355,7 @@ impl TrainState {
             shuffle_rng: RngState::of(&rng_for(seed, streams::SHUFFLE)),
             dropout_rng: RngState::of(&rng_for(seed, streams::DROPOUT)),
             stopper: EarlyStopping::new(opts.patience, opts.min_delta)
-                .with_min_epochs(opts.min_epochs.min(opts.epochs)),
+                .with_min_epochs((opts.warmup + 1).min(opts.epochs)),
             plateau: Plateau::new(opts.reduce_lr_patience, opts.min_delta),
             best_params: net.params().to_vec(),
             history: Vec::new(),
