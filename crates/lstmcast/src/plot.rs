@@ -406,6 +406,25 @@ pub fn forecast_chart<'a>(
             scatter: false,
         },
     ];
+    // ETS where the series has a model (every row of it, or none).
+    let ets: Vec<(f64, f64)> = ev
+        .rows
+        .iter()
+        .filter(|r| r.step == 1 && r.target == name && r.series == id)
+        .filter_map(|r| Some((*index_of.get(&r.origin)? as f64, r.ets?)))
+        .collect();
+    if !ets.is_empty() {
+        // Drawn under the LSTM, which often follows it closely.
+        series.insert(
+            1,
+            Series {
+                label: "ETS".into(),
+                points: ets,
+                color: RGBColor(255, 127, 14),
+                scatter: false,
+            },
+        );
+    }
     if let Some(f) = future {
         let mut pts = vec![((n - 1) as f64, y[n - 1])];
         pts.extend(
@@ -454,12 +473,14 @@ pub fn mase_chart(ev: &Evaluation, k: &str) -> Chart<'static> {
     let mut model = Vec::new();
     let mut naive = Vec::new();
     let mut snaive = Vec::new();
+    let mut ets = Vec::new();
     if let Some(p) = &ev.panel {
         for scores in p.per_series.values() {
             if let Some(s) = scores.get(k) {
                 model.extend(s.model.mase);
                 naive.extend(s.naive.mase);
                 snaive.extend(s.seasonal_naive.mase);
+                ets.extend(s.ets.as_ref().and_then(|e| e.mase));
             }
         }
     }
@@ -497,7 +518,16 @@ pub fn mase_chart(ev: &Evaluation, k: &str) -> Chart<'static> {
                 color: RGBColor(44, 160, 44),
                 scatter: false,
             },
-        ],
+            Series {
+                label: "ETS".into(),
+                points: curve(ets),
+                color: RGBColor(255, 127, 14),
+                scatter: false,
+            },
+        ]
+        .into_iter()
+        .filter(|s| !s.points.is_empty())
+        .collect(),
         marker: Some((1.0, "MASE 1".into())),
         x_format: Box::new(short_number),
         log_y: false,
