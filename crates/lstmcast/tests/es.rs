@@ -671,3 +671,18 @@ fn an_ensemble_predicts_the_median_of_its_networks_for_any_thread_count() {
     assert_eq!(back.members.len(), 2);
     assert_eq!(back.evaluate(&ts).unwrap().rows, ev.rows);
 }
+
+#[test]
+fn the_ets_bank_does_not_depend_on_the_thread_count() {
+    let series: Vec<(String, Vec<Vec<f64>>)> = (0..5)
+        .map(|k| (format!("s{k}"), vec![cycle(k, 60 + 7 * k)]))
+        .collect();
+    let panel = Panel::from_series(vec!["y".into()], 1, series).unwrap();
+    let train: Vec<std::ops::Range<usize>> = (0..5).map(|k| 0..40 + 5 * k).collect();
+    let one = EtsBank::fit_on_threads(&panel, &train, 12, 1);
+    assert!(one.first_missing().is_none());
+    for threads in [2, 3, 8] {
+        assert_eq!(EtsBank::fit_on_threads(&panel, &train, 12, threads), one);
+    }
+    assert_eq!(EtsBank::fit(&panel, &train, 12), one);
+}

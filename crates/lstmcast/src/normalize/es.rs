@@ -52,12 +52,20 @@ impl EtsBank {
     /// Fits ETS with season length `season` on every series' training rows `train` (local to
     /// the series) of `transformed` (the target transform applied, not scaled).
     pub fn fit(transformed: &Panel, train: &[Range<usize>], season: usize) -> EtsBank {
-        // Series are independent: they are fitted on every core, each by the same
-        // deterministic code, so the bank does not depend on the number of threads.
+        let cores = std::thread::available_parallelism().map_or(1, |t| t.get());
+        EtsBank::fit_on_threads(transformed, train, season, cores)
+    }
+
+    /// As [`EtsBank::fit`] on `threads` threads. Series are independent and each is fitted by
+    /// the same deterministic code, so the bank does not depend on the number of threads.
+    pub fn fit_on_threads(
+        transformed: &Panel,
+        train: &[Range<usize>],
+        season: usize,
+        threads: usize,
+    ) -> EtsBank {
         let n = transformed.n_series();
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |t| t.get())
-            .clamp(1, n.max(1));
+        let threads = threads.clamp(1, n.max(1));
         let fit_series = |s: usize| -> Vec<std::result::Result<EtsFit, String>> {
             (0..transformed.n_targets)
                 .map(|k| fit_one(&transformed.series_column(s, k)[train[s].clone()], season))
