@@ -175,13 +175,14 @@ pub struct ModelArgs {
     /// Scaler: standard, minmax, minmax:LO:HI or none (default standard).
     #[arg(long)]
     pub scaler: Option<String>,
-    /// Target transform before scaling: auto (default: the values as they are and, where every
-    /// target value is positive, their log compete for the ETS family on validation), none,
+    /// Target transform before scaling: auto (default: on one series, the values as they are and,
+    /// where every target value is positive, their log compete for the ETS family), none,
     /// log, boxcox (lambda fitted on the training rows) or boxcox:LAMBDA.
     #[arg(long)]
     pub transform: Option<String>,
     /// Per-window normalisation: auto (default: the best on validation of ets, es and
-    /// ets-residual where ETS fits every series, else of global, window and diff), global,
+    /// ets-residual, on panels also of window and diff; where ETS cannot be used, of global,
+    /// window and diff), global,
     /// window, diff, es (exponential-smoothing normalisation), ets-residual (a correction to
     /// the ETS forecast) or ets (plain ETS, no network).
     #[arg(long)]

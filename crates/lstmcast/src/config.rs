@@ -74,15 +74,16 @@ pub struct ForecasterConfig {
     pub horizon: usize,
     /// Direct or recursive multi-step forecasting (default direct).
     pub strategy: Strategy,
-    /// Target transform before scaling: auto (default: none and log compete where every target
-    /// value is positive), none, log or Box-Cox (lambda fitted on the training rows, or fixed).
+    /// Target transform before scaling: auto (default: on one series, none and log compete where
+    /// every target value is positive), none, log or Box-Cox (lambda fitted on the training
+    /// rows, or fixed).
     pub transform: Transform,
     /// Scaling fitted on the training rows (default standard).
     pub scaler: ScalerKind,
     /// One scaler per series, fitted on its own training rows (default), or one shared by all.
     pub scaler_scope: ScalerScope,
     /// Per-window normalisation on top of the scaler (default auto: the best on validation of
-    /// plain ETS and the networks around it, and on panels also of global, window and diff).
+    /// plain ETS and the networks around it, and on panels also of window and diff).
     pub normalize: Normalize,
     /// Seasonal period for the seasonal-naive baseline and MASE; default from the frequency
     /// (24 hourly, 48 half-hourly, 7 daily, 52 weekly, 12 monthly, 4 quarterly, else 1).

@@ -15,8 +15,9 @@ use std::ops::Range;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Transform {
-    /// Let training choose: `none` and `log` (where every target value is positive) both
-    /// compete as candidates, and the better on validation is kept (the default).
+    /// Let training choose: on one series, `none` and `log` (where every target value is
+    /// positive) both compete as candidates for the ETS family, and the better on validation
+    /// is kept (the default); a panel trains on the values.
     #[default]
     Auto,
     /// The values as they are.

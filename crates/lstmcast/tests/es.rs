@@ -330,10 +330,10 @@ fn a_series_too_short_for_ets_makes_auto_fall_back_and_es_refuse() {
     // Without the short series the ETS trio competes: the fallback below is the short series'.
     let prep = Prepared::new(&cfg, &without).unwrap();
     assert_eq!(prep.auto_candidates(&cfg, false), Normalize::ETS_CANDIDATES);
-    // On a panel the level, window and difference modes compete too (after the ETS family).
+    // On a panel the window and difference modes compete too (after the ETS family).
     let both: Vec<Normalize> = Normalize::ETS_CANDIDATES
         .into_iter()
-        .chain(Normalize::PLAIN_CANDIDATES)
+        .chain([Normalize::Window, Normalize::Diff])
         .collect();
     assert_eq!(prep.auto_candidates(&cfg, true), both);
     let prep = Prepared::new(&cfg, &panel).unwrap();

@@ -291,20 +291,25 @@ impl Prepared {
 
     /// The modes `auto` chooses between on this data: the ETS family where ETS fits every
     /// series and target that takes part and the strategy is direct, else the level, window
-    /// and difference modes. On a panel (several series with validation windows) both groups
-    /// compete when `plain_too`: one network learning across many series is where those modes
-    /// earn their place, and many series' validation origins make the choice reliable; on one
-    /// short series they lost to the ETS family everywhere and only added noise to the choice
-    /// (README, "Accuracy").
+    /// and difference modes. On a panel (several series with validation windows) the window
+    /// and difference modes compete too when `plain_too`: one network learning across many
+    /// series is where they earn their place, and many series' validation origins make the
+    /// choice reliable; on one short series they lost to the ETS family everywhere and only
+    /// added noise to the choice, and `global` lost everywhere (README, "Accuracy").
     pub fn auto_candidates(&self, cfg: &ForecasterConfig, plain_too: bool) -> Vec<Normalize> {
         if self.check_mode(cfg, Normalize::Es).is_err() {
             return Normalize::PLAIN_CANDIDATES.to_vec();
         }
         let mut v = Normalize::ETS_CANDIDATES.to_vec();
-        if plain_too && self.index[1].segments().len() > 1 {
-            v.extend(Normalize::PLAIN_CANDIDATES);
+        if plain_too && self.is_panel() {
+            v.extend([Normalize::Window, Normalize::Diff]);
         }
         v
+    }
+
+    /// Whether several series have validation windows (a panel, for `auto`).
+    pub fn is_panel(&self) -> bool {
+        self.index[1].segments().len() > 1
     }
 
     /// Every series' training rows as global rows.
@@ -396,14 +401,14 @@ impl ForecasterConfig {
         } = ctl;
         // One preparation per target transform competing (`--transform auto`: none, and log
         // where every target value is positive), each with its normalisation candidates.
-        let transforms = if self.normalize == Normalize::Auto
-            || self.normalize.uses_ets()
-            || self.transform != Transform::Auto
-        {
+        // `--transform auto` tries the log for the ETS family on one series only: a level,
+        // window or difference model asked for by name trains on the values as they are, and
+        // on a panel the log candidates would double the cost for no measured gain.
+        let log_helps = self.normalize == Normalize::Auto || self.normalize.uses_ets();
+        let one_series = split.series.iter().filter(|s| !s.val.is_empty()).count() <= 1;
+        let transforms = if self.transform != Transform::Auto || (log_helps && one_series) {
             self.transform.candidates(panel)
         } else {
-            // `auto` tries log for the ETS family only: a level, window or difference model
-            // asked for by name trains on the values as they are.
             Transform::None.candidates(panel)
         };
         let preps = transforms
