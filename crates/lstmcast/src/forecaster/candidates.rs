@@ -74,57 +74,52 @@ pub(super) fn train_candidate(
         // Start from ETS itself: a zero correction.
         network.zero_output_layer();
     }
-    if !mode.trains() {
-        return Ok(End::Done(Box::new(score_candidate(
-            cfg,
-            panel,
-            prep,
-            (mode, loss),
-            norm,
-            network,
-            crate::train::TrainReport::default(),
-        )?)));
-    }
-    let train_w = prep.windows(cfg, &norm, Part::Train);
-    let val_w = prep.windows(cfg, &norm, Part::Val);
-    let mut state = match start {
-        Some((st, params)) => {
-            network.set_params(&params)?;
-            st
+    let report = if mode.trains() {
+        let train_w = prep.windows(cfg, &norm, Part::Train);
+        let val_w = prep.windows(cfg, &norm, Part::Val);
+        let mut state = match start {
+            Some((st, params)) => {
+                network.set_params(&params)?;
+                st
+            }
+            None => TrainState::new(&network, train_w.len(), &cfg.training, cfg.seed),
+        };
+        let mut diverged = None;
+        loop {
+            let until = state.epochs_done + 1;
+            let run = state.run(
+                &mut network,
+                &train_w,
+                Some(&val_w),
+                &opts,
+                until,
+                interrupt,
+                &mut |record| {
+                    let _ = events(Event::Epoch(record));
+                },
+            );
+            match run {
+                Ok(Status::Finished) => break,
+                Ok(Status::Paused) => events(Event::Paused(&state, network.params()))?,
+                Ok(Status::Interrupted) => {
+                    return Ok(End::Interrupted(Box::new(state), network.params().to_vec()))
+                }
+                // With weights from a finished epoch, or other candidates to fall back on, a
+                // divergence ends this candidate only.
+                Err(e @ Error::Diverged { .. }) if state.epochs_done > 0 || n_modes > 1 => {
+                    diverged = Some(e.to_string());
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
         }
-        None => TrainState::new(&network, train_w.len(), &cfg.training, cfg.seed),
+        let mut report = state.finish(&mut network)?;
+        report.diverged = diverged;
+        report
+    } else {
+        // Plain ETS: nothing to train.
+        crate::train::TrainReport::default()
     };
-    let mut diverged = None;
-    loop {
-        let until = state.epochs_done + 1;
-        let run = state.run(
-            &mut network,
-            &train_w,
-            Some(&val_w),
-            &opts,
-            until,
-            interrupt,
-            &mut |record| {
-                let _ = events(Event::Epoch(record));
-            },
-        );
-        match run {
-            Ok(Status::Finished) => break,
-            Ok(Status::Paused) => events(Event::Paused(&state, network.params()))?,
-            Ok(Status::Interrupted) => {
-                return Ok(End::Interrupted(Box::new(state), network.params().to_vec()))
-            }
-            // With weights from a finished epoch, or other candidates to fall back on, a
-            // divergence ends this candidate only.
-            Err(e @ Error::Diverged { .. }) if state.epochs_done > 0 || n_modes > 1 => {
-                diverged = Some(e.to_string());
-                break;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    let mut report = state.finish(&mut network)?;
-    report.diverged = diverged;
     Ok(End::Done(Box::new(score_candidate(
         cfg,
         panel,
