@@ -191,6 +191,10 @@ pub struct ModelArgs {
     /// the early-stopping patience (default 0).
     #[arg(long)]
     pub warmup: Option<usize>,
+    /// Prediction-interval levels in percent, e.g. 80,95 (the default), or none: split conformal
+    /// on the validation rows' errors, per horizon step.
+    #[arg(long)]
+    pub intervals: Option<String>,
     /// Training loss: mse or mae (default: mae for es and ets-residual, mse otherwise).
     #[arg(long)]
     pub loss: Option<String>,

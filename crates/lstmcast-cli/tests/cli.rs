@@ -97,7 +97,9 @@ fn train_writes_a_complete_run_folder_then_evaluate_and_forecast_use_it() {
     assert!(history.starts_with("epoch,train_loss,val_loss,learning_rate\n"));
     assert_eq!(history.lines().count(), 4, "3 epochs + header");
     let preds = std::fs::read_to_string(out.join("predictions.csv")).unwrap();
-    assert!(preds.starts_with("origin,step,target,actual,predicted,naive,seasonal_naive,ets\n"));
+    assert!(preds.starts_with(
+        "origin,step,target,actual,predicted,naive,seasonal_naive,ets,lo80,hi80,lo95,hi95\n"
+    ));
     // nottem: 240 rows, test rows 192..240, horizon 1 → 48 windows.
     assert_eq!(preds.lines().count(), 49);
     assert!(
@@ -146,7 +148,19 @@ fn train_writes_a_complete_run_folder_then_evaluate_and_forecast_use_it() {
     ]);
     let (f, err) = text(&o);
     assert!(o.status.success(), "{err}");
-    assert_eq!(f.lines().collect::<Vec<_>>()[..1], ["date,temp_f"]);
+    assert_eq!(
+        f.lines().collect::<Vec<_>>()[..1],
+        ["date,temp_f,temp_f_lo80,temp_f_hi80,temp_f_lo95,temp_f_hi95"]
+    );
+    // Intervals were calibrated for the trained step only: steps 2 and 3 (rolled) have none.
+    let cells: Vec<Vec<&str>> = f.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    assert!(cells[0][2..4].iter().all(|c| !c.is_empty()), "{f}");
+    assert!(
+        cells[1..]
+            .iter()
+            .all(|r| r[2..].iter().all(|c| c.is_empty())),
+        "{f}"
+    );
     let dates: Vec<&str> = f
         .lines()
         .skip(1)
@@ -788,7 +802,9 @@ fn a_panel_trains_one_global_model_then_evaluates_forecasts_and_inspects() {
     );
     let forecast = std::fs::read_to_string(out.join("forecast.csv")).unwrap();
     assert!(
-        forecast.starts_with("series_id,date,avg_temp_f\n"),
+        forecast.starts_with(
+            "series_id,date,avg_temp_f,avg_temp_f_lo80,avg_temp_f_hi80,avg_temp_f_lo95,avg_temp_f_hi95\n"
+        ),
         "{forecast}"
     );
     assert_eq!(forecast.lines().count(), 1 + 5 * 3);

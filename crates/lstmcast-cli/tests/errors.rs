@@ -606,6 +606,27 @@ fn catalogue(t: &Path) -> Vec<Case> {
     );
     add(
         "flags",
+        "interval level outside (0, 100)",
+        train(n, &["--intervals", "80,100"]),
+        1,
+        &["intervals", "100", "strictly between 0 and 100"],
+    );
+    add(
+        "flags",
+        "interval level that is not a number",
+        train(n, &["--intervals", "80,high"]),
+        1,
+        &["intervals", "'high'", "80,95"],
+    );
+    add(
+        "flags",
+        "interval level given twice",
+        train(n, &["--intervals", "80,80"]),
+        1,
+        &["intervals", "twice"],
+    );
+    add(
+        "flags",
         "unknown loss",
         train(n, &["--loss", "huber"]),
         1,

@@ -52,6 +52,9 @@ struct ModelMeta {
     /// Ensemble members beside the main network (their tensors are prefixed `memberK/`).
     #[serde(default)]
     members: usize,
+    /// Conformal interval half-widths (absent in folders written before intervals existed).
+    #[serde(default)]
+    calibration: crate::forecaster::intervals::Calibration,
     selection: Option<Selection>,
     report: TrainReport,
     /// CRC-32 of `model.safetensors`, as 8 hex digits.
@@ -286,6 +289,7 @@ impl TrainedForecaster {
             norm: self.norm.clone(),
             ets: self.ets.clone(),
             members: self.members.len(),
+            calibration: self.calibration.clone(),
             selection: self.selection.clone(),
             report: self.report.clone(),
             weights_crc32: format!("{:08x}", crc32fast::hash(&st)),
@@ -460,6 +464,7 @@ impl TrainedForecaster {
             norm: meta.norm,
             ets: meta.ets,
             members,
+            calibration: meta.calibration,
             selection: meta.selection,
             network,
             names: meta.names,
@@ -569,15 +574,58 @@ const PREDICTION_COLUMNS: [&str; 8] = [
     "ets",
 ];
 
-/// The header of a prediction table: `series_id` first for a panel.
-fn prediction_header(id: Option<&str>) -> Vec<&'static str> {
+/// The header of a prediction table: `series_id` first for a panel, the interval columns of
+/// `levels` last.
+fn prediction_header(id: Option<&str>, levels: &[f64]) -> Vec<String> {
     id.map(|_| "series_id")
         .into_iter()
         .chain(PREDICTION_COLUMNS)
+        .map(str::to_string)
+        .chain(interval_columns(levels))
         .collect()
 }
 
-fn prediction_record(r: &crate::forecaster::PredictionRow, id: Option<&str>) -> Vec<String> {
+/// The interval levels an evaluation scored (percent, in order).
+fn levels_of(ev: &Evaluation) -> Vec<f64> {
+    ev.intervals
+        .values()
+        .next()
+        .map(|v| v.iter().map(|s| s.level).collect())
+        .unwrap_or_default()
+}
+
+/// `lo80, hi80, lo95, hi95, …` for `levels` (percent).
+fn interval_columns(levels: &[f64]) -> Vec<String> {
+    levels
+        .iter()
+        .flat_map(|l| {
+            let l = short_level(*l);
+            [format!("lo{l}"), format!("hi{l}")]
+        })
+        .collect()
+}
+
+/// A level as written in column names: `80`, `97.5`.
+fn short_level(l: f64) -> String {
+    let s = format!("{l}");
+    s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
+}
+
+/// An interval's two cells (empty where the level was refused).
+fn interval_cells(iv: &[Option<(f64, f64)>], n_levels: usize) -> Vec<String> {
+    (0..n_levels)
+        .flat_map(|i| match iv.get(i).copied().flatten() {
+            Some((lo, hi)) => [lo.to_string(), hi.to_string()],
+            None => [String::new(), String::new()],
+        })
+        .collect()
+}
+
+fn prediction_record(
+    r: &crate::forecaster::PredictionRow,
+    id: Option<&str>,
+    n_levels: usize,
+) -> Vec<String> {
     id.map(|_| r.series.clone())
         .into_iter()
         .chain([
@@ -590,17 +638,19 @@ fn prediction_record(r: &crate::forecaster::PredictionRow, id: Option<&str>) -> 
             r.seasonal_naive.to_string(),
             r.ets.map(|v| v.to_string()).unwrap_or_default(),
         ])
+        .chain(interval_cells(&r.intervals, n_levels))
         .collect()
 }
 
 /// `predictions.csv`: [series_id,] origin, step, target, actual, predicted, naive,
-/// seasonal_naive, ets (empty for a series without an ETS model);
-/// `series_id` when the data has an id column (`id`).
+/// seasonal_naive, ets (empty for a series without an ETS model), then `loL, hiL` per interval
+/// level (empty where refused); `series_id` when the data has an id column (`id`).
 pub fn predictions_csv(ev: &Evaluation, id: Option<&str>) -> String {
     let mut w = csv_writer();
-    let _ = w.write_record(prediction_header(id));
+    let levels = levels_of(ev);
+    let _ = w.write_record(prediction_header(id, &levels));
     for r in &ev.rows {
-        let _ = w.write_record(prediction_record(r, id));
+        let _ = w.write_record(prediction_record(r, id, levels.len()));
     }
     finish(w)
 }
@@ -612,13 +662,27 @@ pub fn forecast_csv(panel: &crate::data::Panel, f: &Forecast) -> String {
     let mut w = csv_writer();
     let mut header: Vec<String> = id.map(|_| "series_id".to_string()).into_iter().collect();
     header.push(time_name.to_string());
-    header.extend(f.targets.iter().cloned());
+    for t in &f.targets {
+        header.push(t.clone());
+        header.extend(
+            interval_columns(&f.levels)
+                .iter()
+                .map(|c| format!("{t}_{c}")),
+        );
+    }
     let _ = w.write_record(&header);
     for s in &f.series {
-        for (t, row) in s.timestamps.iter().zip(&s.values) {
+        for (h, (t, row)) in s.timestamps.iter().zip(&s.values).enumerate() {
             let mut rec: Vec<String> = id.map(|_| s.id.clone()).into_iter().collect();
             rec.push(panel.format_time(t));
-            rec.extend(row.iter().map(|v| v.to_string()));
+            for (k, v) in row.iter().enumerate() {
+                rec.push(v.to_string());
+                let iv = s.intervals.get(h).and_then(|r| r.get(k));
+                rec.extend(interval_cells(
+                    iv.map_or(&[][..], Vec::as_slice),
+                    f.levels.len(),
+                ));
+            }
             let _ = w.write_record(&rec);
         }
     }
@@ -686,11 +750,14 @@ pub fn trials_csv(r: &crate::tune::TuneResult) -> String {
 /// `backtest.csv`: every fold's predictions, with the fold number first.
 pub fn backtest_csv(bt: &crate::backtest::Backtest, id: Option<&str>) -> String {
     let mut w = csv_writer();
-    let _ = w.write_record(std::iter::once("fold").chain(prediction_header(id)));
+    let levels = levels_of(&bt.aggregate);
+    let _ =
+        w.write_record(std::iter::once("fold".to_string()).chain(prediction_header(id, &levels)));
     for (i, f) in bt.folds.iter().enumerate() {
         for r in &f.evaluation.rows {
-            let _ = w
-                .write_record(std::iter::once((i + 1).to_string()).chain(prediction_record(r, id)));
+            let _ = w.write_record(
+                std::iter::once((i + 1).to_string()).chain(prediction_record(r, id, levels.len())),
+            );
         }
     }
     finish(w)

@@ -246,7 +246,7 @@ pub fn backtest(
         .iter()
         .flat_map(|f| f.evaluation.rows.iter().cloned())
         .collect();
-    let aggregate = Evaluation::from_rows(
+    let mut aggregate = Evaluation::from_rows(
         all,
         folds.iter().map(|f| f.evaluation.windows).sum(),
         &first.names[..first.n_targets],
@@ -254,6 +254,13 @@ pub fn backtest(
         first.season,
         &|id, k| first.training_mase_scale(id, k),
         panel.has_ids(),
+    );
+    // Each fold's intervals come from its own model's calibration (per fold with
+    // `--refit every`); the aggregate scores them all.
+    aggregate.score_intervals(
+        &first.calibration.levels,
+        &first.names[..first.n_targets],
+        &|id, k| first.training_mase_scale(id, k),
     );
     Ok(Backtest {
         options: *opts,

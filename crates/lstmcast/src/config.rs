@@ -90,6 +90,9 @@ pub struct ForecasterConfig {
     pub season: Option<usize>,
     /// The one seed of every random source (default 42).
     pub seed: u64,
+    /// Prediction-interval levels in percent, calibrated on the validation rows (split
+    /// conformal); empty for none (default 80 and 95).
+    pub intervals: Vec<f64>,
     /// Columns and missing values.
     pub data: LoadOptions,
     /// Where the parts start: fractions of the distinct timestamps (default 0.7, 0.1, 0.2),
@@ -116,6 +119,7 @@ impl Default for ForecasterConfig {
             normalize: Normalize::Auto,
             season: None,
             seed: 42,
+            intervals: vec![80.0, 95.0],
             data: LoadOptions::default(),
             split: SplitSpec::default(),
             model: ModelConfig::default(),
@@ -185,6 +189,22 @@ impl ForecasterConfig {
         }
         if self.season == Some(0) {
             return Err(Error::config("season", "must be at least 1"));
+        }
+        for (i, &l) in self.intervals.iter().enumerate() {
+            if !(l.is_finite() && l > 0.0 && l < 100.0) {
+                return Err(Error::config(
+                    "intervals",
+                    format!(
+                        "level {l} must be a percentage strictly between 0 and 100, e.g. 80,95"
+                    ),
+                ));
+            }
+            if self.intervals[..i].contains(&l) {
+                return Err(Error::config(
+                    "intervals",
+                    format!("level {l} is given twice"),
+                ));
+            }
         }
         if !(1..=64).contains(&self.model.ensemble) {
             return Err(Error::config(

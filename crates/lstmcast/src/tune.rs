@@ -481,6 +481,7 @@ impl Trial {
         let report = state.finish(&mut network)?;
         let mode = norm.mode;
         let mut model = TrainedForecaster::from_parts(&cfg, ts, &prep, norm, network, report);
+        model.calibration = model.calibrate(ts, &prep)?;
         model.selection = Some(crate::normalize::Selection {
             requested: mode,
             chosen: mode,

@@ -227,6 +227,29 @@ pub fn table(ev: &Evaluation, horizon: usize) -> String {
             verdict
         };
         let _ = writeln!(out, "  → {verdict}");
+        if let Some(iv) = ev.intervals.get(target) {
+            for sc in iv {
+                let pct = |v: Option<f64>, d: usize| v.map_or("n/a".into(), |x| format!("{x:.d$}"));
+                let refused = if sc.refused > 0 {
+                    format!(
+                        "; none for {} of {} predictions (too few validation errors at their step)",
+                        sc.refused,
+                        sc.scored + sc.refused
+                    )
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(
+                    out,
+                    "  {}% interval: coverage {}% on {} predictions, mean width {}, MSIS {}{refused}",
+                    format_level(sc.level),
+                    pct(sc.coverage, 1),
+                    sc.scored,
+                    pct(sc.mean_width, 3),
+                    pct(sc.msis, 3),
+                );
+            }
+        }
         if let (Some(m), Some(e)) = (s.model.mase, s.ets.as_ref().and_then(|e| e.mase)) {
             let _ = writeln!(
                 out,
@@ -373,4 +396,10 @@ fn candidate_name(mode: lstmcast::Normalize, transform: lstmcast::Transform) -> 
         lstmcast::Transform::BoxCox { .. } => format!("{}+boxcox", mode.name()),
         _ => mode.name().to_string(),
     }
+}
+
+/// A level as printed: `80`, `97.5`.
+fn format_level(l: f64) -> String {
+    let s = format!("{l}");
+    s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
 }

@@ -75,6 +75,9 @@ pub fn resolve(d: &DataArgs, a: &ModelArgs) -> anyhow::Result<ForecasterConfig> 
     if let Some(s) = &a.normalize {
         c.normalize = Normalize::parse(s)?;
     }
+    if let Some(s) = &a.intervals {
+        c.intervals = parse_levels(s)?;
+    }
     if let Some(s) = &a.loss {
         c.training.loss = Some(lstmcast::engine::Loss::parse(s)?);
     }
@@ -359,4 +362,21 @@ fn train_into(
         );
     }
     Ok(())
+}
+
+/// `--intervals`: `none`, or levels in percent separated by commas.
+fn parse_levels(text: &str) -> anyhow::Result<Vec<f64>> {
+    if text.trim() == "none" {
+        return Ok(Vec::new());
+    }
+    text.split(',')
+        .map(|p| {
+            p.trim().parse::<f64>().map_err(|_| {
+                anyhow::anyhow!(
+                    "invalid configuration: intervals: '{}' in '{text}' is not a number; give levels in percent like 80,95, or none",
+                    p.trim()
+                )
+            })
+        })
+        .collect()
 }

@@ -31,6 +31,28 @@ pub struct PredictionRow {
     pub seasonal_naive: f64,
     /// The ETS forecast from the same origin (`None` for a series without an ETS model).
     pub ets: Option<f64>,
+    /// The prediction interval `(lo, hi)` of each calibrated level (`None` where the level was
+    /// refused for too few calibration errors).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub intervals: Vec<Option<(f64, f64)>>,
+}
+
+/// How the intervals of one level held on the scored windows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IntervalScore {
+    /// Nominal coverage, percent.
+    pub level: f64,
+    /// Share of actuals inside their interval, percent (`None` when no prediction has one).
+    pub coverage: Option<f64>,
+    /// Mean width `hi − lo`, original units.
+    pub mean_width: Option<f64>,
+    /// Mean scaled interval (Winkler) score: per series the mean of `(hi − lo) + 2/α·(lo − y)⁺
+    /// + 2/α·(y − hi)⁺` divided by the series' MASE scale, averaged over series (MSIS).
+    pub msis: Option<f64>,
+    /// Predictions with an interval at this level.
+    pub scored: usize,
+    /// Predictions without one (the level refused for their series and step).
+    pub refused: usize,
 }
 
 /// Scores of the model and the baselines on the same windows.
@@ -135,6 +157,9 @@ pub struct Evaluation {
     /// Series left out because they have too few rows in the test part.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<Skipped>,
+    /// Per target name: how the prediction intervals held (one entry per level).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub intervals: BTreeMap<String, Vec<IntervalScore>>,
     /// What makes these scores less than out-of-sample (a test period that overlaps the rows
     /// the model was trained or validated on).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -282,7 +307,57 @@ impl Evaluation {
             }),
             skipped: Vec::new(),
             warnings: Vec::new(),
+            intervals: BTreeMap::new(),
             rows,
+        }
+    }
+
+    /// Scores the rows' intervals at `levels` (percent, in the rows' order) per target: coverage,
+    /// mean width and MSIS (scaled by `mase_scale(series, k)`, averaged over series).
+    pub fn score_intervals(
+        &mut self,
+        levels: &[f64],
+        targets: &[String],
+        mase_scale: &dyn Fn(&str, usize) -> Option<f64>,
+    ) {
+        for (k, name) in targets.iter().enumerate() {
+            let rows: Vec<&PredictionRow> =
+                self.rows.iter().filter(|r| &r.target == name).collect();
+            let scores = levels
+                .iter()
+                .enumerate()
+                .map(|(i, &level)| {
+                    let alpha = 1.0 - level / 100.0;
+                    let (mut inside, mut width, mut scored) = (0usize, 0f64, 0usize);
+                    let mut per_series: BTreeMap<&str, (f64, usize)> = BTreeMap::new();
+                    for r in &rows {
+                        let Some(Some((lo, hi))) = r.intervals.get(i).copied() else {
+                            continue;
+                        };
+                        scored += 1;
+                        inside += usize::from(lo <= r.actual && r.actual <= hi);
+                        width += hi - lo;
+                        if let Some(q) = mase_scale(&r.series, k) {
+                            let w = (hi - lo)
+                                + 2.0 / alpha * (lo - r.actual).max(0.0)
+                                + 2.0 / alpha * (r.actual - hi).max(0.0);
+                            let e = per_series.entry(r.series.as_str()).or_default();
+                            e.0 += w / q;
+                            e.1 += 1;
+                        }
+                    }
+                    let msis: Vec<f64> = per_series.values().map(|(s, n)| s / *n as f64).collect();
+                    IntervalScore {
+                        level,
+                        coverage: (scored > 0).then(|| 100.0 * inside as f64 / scored as f64),
+                        mean_width: (scored > 0).then(|| width / scored as f64),
+                        msis: mean(&msis),
+                        scored,
+                        refused: rows.len() - scored,
+                    }
+                })
+                .collect();
+            self.intervals.insert(name.clone(), scores);
         }
     }
 }
@@ -343,6 +418,7 @@ mod tests {
             naive: actual + 2.0,
             seasonal_naive: actual + 4.0,
             ets: None,
+            intervals: Vec::new(),
         }
     }
 

@@ -7,10 +7,11 @@
 
 mod candidates;
 mod evaluation;
+pub mod intervals;
 mod predict;
 
 pub use evaluation::{
-    Evaluation, PanelScores, PanelTarget, PredictionRow, Scores, SeriesMase, Trio,
+    Evaluation, IntervalScore, PanelScores, PanelTarget, PredictionRow, Scores, SeriesMase, Trio,
 };
 pub use predict::{Forecast, SeriesForecast};
 
@@ -49,6 +50,8 @@ pub struct TrainedForecaster {
     pub selection: Option<Selection>,
     /// The network, holding the best epoch's weights.
     pub network: Network,
+    /// Conformal interval half-widths, calibrated on the validation rows.
+    pub calibration: intervals::Calibration,
     /// Ensemble members beside `network` (`--ensemble N`: N − 1 of them, from seeds
     /// `seed + 1, …`); predictions are the median over all N.
     pub members: Vec<Network>,
@@ -597,6 +600,7 @@ impl ForecasterConfig {
         } else {
             model.validation_mase(panel, prep)?.0
         };
+        model.calibration = model.calibrate(panel, prep)?;
         model.selection = Some(Selection {
             requested: self.normalize,
             chosen: mode,
@@ -749,6 +753,7 @@ impl TrainedForecaster {
             norm,
             ets: prep.ets.clone(),
             members: Vec::new(),
+            calibration: Default::default(),
             selection: None,
             network,
             names: panel.names.clone(),
@@ -761,6 +766,43 @@ impl TrainedForecaster {
             trained_split: Some(prep.split.report.clone()),
             report,
         }
+    }
+
+    /// Calibrates the configured interval levels on `prep`'s validation rows (see
+    /// [`intervals`]); empty when no level is configured.
+    ///
+    /// # Errors
+    /// As [`TrainedForecaster::evaluate`].
+    pub fn calibrate(&self, panel: &Panel, prep: &Prepared) -> Result<intervals::Calibration> {
+        let levels = &self.config.intervals;
+        if levels.is_empty() {
+            return Ok(intervals::Calibration::default());
+        }
+        let hz = self.config.horizon;
+        // Relative scores for a target whose training values are all positive.
+        let relative: Vec<Vec<bool>> = (0..panel.n_series())
+            .map(|s| {
+                let train = prep.split.series[s].train.clone();
+                (0..self.n_targets)
+                    .map(|k| {
+                        let y = &panel.series_column(s, k)[train.clone()];
+                        !y.is_empty() && y.iter().all(|&v| v > 0.0)
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut errors = vec![vec![vec![Vec::new(); hz]; self.n_targets]; panel.n_series()];
+        self.validation_errors(panel, prep, hz, &mut |s, k, h, p, y| {
+            let e = (p - y).abs();
+            errors[s][k][h].push(if relative[s][k] { e / p.abs() } else { e });
+        })?;
+        Ok(intervals::Calibration::fit(
+            levels,
+            &panel.ids,
+            &errors,
+            &self.mase_scale,
+            &relative,
+        ))
     }
 
     /// The saved MASE denominator of target `k` for the training series `id` (`None` for a

@@ -22,7 +22,13 @@ pub struct SeriesForecast {
     pub timestamps: Vec<Timestamp>,
     /// `values[step][target]`, original units.
     pub values: Vec<Vec<f64>>,
+    /// `intervals[step][target][level]`: `(lo, hi)`, or `None` where the level was refused
+    /// (or the step is beyond the calibrated horizon).
+    pub intervals: Vec<Vec<Intervals>>,
 }
+
+/// One prediction's intervals, one per level: `(lo, hi)`, or `None` where refused.
+pub type Intervals = Vec<Option<(f64, f64)>>;
 
 /// A forecast beyond the end of the data, for every series that has enough rows.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +39,8 @@ pub struct Forecast {
     pub series: Vec<SeriesForecast>,
     /// Series left out: `(id, why)`: fewer rows than the lookback, or no scaler for it.
     pub skipped: Vec<(String, String)>,
+    /// The intervals' nominal levels, percent.
+    pub levels: Vec<f64>,
 }
 
 /// The element-wise median of equally long vectors (the mean of the middle two for an even
@@ -237,15 +245,17 @@ impl TrainedForecaster {
                     for k in 0..nt {
                         let y = panel.series_column(s, k);
                         let local = t - base;
+                        let predicted = self
+                            .transform
+                            .inverse(maps[k].inverse(pred[(w * hz + h - 1) * nt + k] as f64));
                         rows.push(PredictionRow {
                             series: id.clone(),
                             origin: panel.format_time(&panel.timestamps[t]),
                             step: h,
                             target: self.names[k].clone(),
                             actual: y[local + h - 1],
-                            predicted: self
-                                .transform
-                                .inverse(maps[k].inverse(pred[(w * hz + h - 1) * nt + k] as f64)),
+                            predicted,
+                            intervals: self.interval_around(id, k, h, predicted),
                             naive: y[local - 1],
                             seasonal_naive: seasonal_naive(y, local, h, self.season),
                             ets: frame
@@ -259,6 +269,7 @@ impl TrainedForecaster {
             }
         }
         let mase_of = |id: &str, k: usize| mase.get(id).and_then(|v| v[k]);
+        let levels = self.calibration.levels.clone();
         let mut ev = Evaluation::from_rows(
             rows,
             n_win,
@@ -268,6 +279,7 @@ impl TrainedForecaster {
             &mase_of,
             panel.has_ids(),
         );
+        ev.score_intervals(&levels, &self.names[..nt], &mase_of);
         ev.skipped = skipped;
         ev.split = Some(split.report.clone());
         if let Some(w) = self.overlap(panel, &split.report) {
@@ -383,17 +395,76 @@ impl TrainedForecaster {
             if values.iter().flatten().any(|v| !v.is_finite()) {
                 return Err(Error::Forecast("the model produced a non-finite value; retrain with a lower learning rate or --clip-norm".into()));
             }
+            let intervals = values
+                .iter()
+                .enumerate()
+                .map(|(h, row)| {
+                    row.iter()
+                        .enumerate()
+                        .map(|(k, &v)| self.interval_around(id, k, h + 1, v))
+                        .collect()
+                })
+                .collect();
             series.push(SeriesForecast {
                 id: id.clone(),
                 timestamps,
                 values,
+                intervals,
             });
         }
         Ok(Forecast {
             targets: self.names[..nt].to_vec(),
             series,
             skipped,
+            levels: self.calibration.levels.clone(),
         })
+    }
+
+    /// Predicts `horizon` steps from every origin in each series' validation rows (series with
+    /// validation windows) and hands `f(series, target, step index, predicted, actual)` every
+    /// step that stays inside the validation rows, in original units, in (origin, target,
+    /// step) order. Returns the number of origins.
+    ///
+    /// # Errors
+    /// As [`TrainedForecaster::evaluate`].
+    pub(crate) fn validation_errors(
+        &self,
+        panel: &Panel,
+        prep: &super::Prepared,
+        horizon: usize,
+        f: &mut dyn FnMut(usize, usize, usize, f64, f64),
+    ) -> Result<usize> {
+        let (l, nt) = (self.config.lookback, self.n_targets);
+        let mut origins: Vec<(usize, usize, usize)> = Vec::new(); // (series, global origin, steps)
+        for (s, sp) in prep.split.series.iter().enumerate() {
+            if prep.index[1].segments().iter().all(|g| g.series != s) {
+                continue;
+            }
+            let base = panel.offsets[s];
+            for t in sp.val.start.max(l)..sp.val.end {
+                origins.push((s, base + t, horizon.min(sp.val.end - t)));
+            }
+        }
+        let pred = self.predict_paths(
+            &prep.scaled,
+            Some(&prep.frame),
+            &|j| origins[j].1,
+            origins.len(),
+            horizon,
+        )?;
+        for (j, &(s, t, steps)) in origins.iter().enumerate() {
+            let maps = self.scaler.for_series(&panel.ids[s]).unwrap_or_default();
+            for k in 0..nt {
+                let y = &panel.columns[k];
+                for h in 0..steps {
+                    let p = self
+                        .transform
+                        .inverse(maps[k].inverse(pred[(j * horizon + h) * nt + k] as f64));
+                    f(s, k, h, p, y[t + h]);
+                }
+            }
+        }
+        Ok(origins.len())
     }
 
     /// Validation MASE of the current weights, from every origin in each series' validation
@@ -409,52 +480,38 @@ impl TrainedForecaster {
         panel: &Panel,
         prep: &super::Prepared,
     ) -> Result<(Option<f64>, usize)> {
-        let (l, nt, mh) = (
-            self.config.lookback,
-            self.n_targets,
-            self.config.model_horizon(),
-        );
-        let mut origins: Vec<(usize, usize, usize)> = Vec::new(); // (series, global origin, steps)
-        for (s, sp) in prep.split.series.iter().enumerate() {
-            if prep.index[1].segments().iter().all(|g| g.series != s) {
-                continue;
-            }
-            let base = panel.offsets[s];
-            for t in sp.val.start.max(l)..sp.val.end {
-                origins.push((s, base + t, mh.min(sp.val.end - t)));
-            }
-        }
-        let pred = self.predict_paths(
-            &prep.scaled,
-            Some(&prep.frame),
-            &|j| origins[j].1,
-            origins.len(),
-            mh,
-        )?;
         let mut per_series: Vec<(f64, usize)> = vec![(0.0, 0); panel.n_series()];
-        for (j, &(s, t, steps)) in origins.iter().enumerate() {
-            let maps = self.scaler.for_series(&panel.ids[s]).unwrap_or_default();
-            for k in 0..nt {
-                let Some(q) = self.mase_scale[s][k] else {
-                    continue;
-                };
-                let y = &panel.columns[k];
-                for h in 0..steps {
-                    let p = self
-                        .transform
-                        .inverse(maps[k].inverse(pred[(j * mh + h) * nt + k] as f64));
-                    per_series[s].0 += (p - y[t + h]).abs() / q;
+        let n_origins = self.validation_errors(
+            panel,
+            prep,
+            self.config.model_horizon(),
+            &mut |s, k, _h, p, y| {
+                if let Some(q) = self.mase_scale[s][k] {
+                    per_series[s].0 += (p - y).abs() / q;
                     per_series[s].1 += 1;
                 }
-            }
-        }
+            },
+        )?;
         let scored: Vec<f64> = per_series
             .iter()
             .filter(|(_, n)| *n > 0)
             .map(|(sum, n)| sum / *n as f64)
             .collect();
         let score = (!scored.is_empty()).then(|| scored.iter().sum::<f64>() / scored.len() as f64);
-        Ok((score.filter(|v| v.is_finite()), origins.len()))
+        Ok((score.filter(|v| v.is_finite()), n_origins))
+    }
+
+    /// The calibrated intervals (one per level) around `predicted`, target `k`, 1-based `step`,
+    /// series `id`; empty without calibration or for a series or step it does not cover.
+    pub fn interval_around(&self, id: &str, k: usize, step: usize, predicted: f64) -> Intervals {
+        let c = &self.calibration;
+        match (c.bands(id, k, step), c.series(id)) {
+            (Some(bands), Some(s)) => bands
+                .iter()
+                .map(|b| b.half.map(|w| c.around(s, k, w, predicted)))
+                .collect(),
+            _ => vec![None; c.levels.len()],
+        }
     }
 
     /// The error for a window at global row `at` that has no ETS states to encode with.
