@@ -30,6 +30,9 @@ pub struct Series {
     pub color: RGBColor,
     /// Draw dots instead of a line.
     pub scatter: bool,
+    /// A shaded area instead of a line: `points` is its outline (the lower edge left to right,
+    /// then the upper edge right to left).
+    pub area: bool,
 }
 
 /// A line chart description.
@@ -123,7 +126,14 @@ fn draw<DB: DrawingBackend>(
                     .iter()
                     .copied()
                     .filter(|p| p.1.is_finite() && (!c.log_y || p.1 > 0.0));
-                if s.scatter {
+                if s.area {
+                    let fill = s.color.mix(0.18).filled();
+                    chart
+                        .draw_series(std::iter::once(Polygon::new(pts.collect::<Vec<_>>(), fill)))
+                        .map_err(err)?
+                        .label(s.label.as_str())
+                        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], fill));
+                } else if s.scatter {
                     chart
                         .draw_series(pts.map(|p| Circle::new(p, 4, st.filled())))
                         .map_err(err)?
@@ -335,12 +345,14 @@ pub fn loss_chart(report: &TrainReport) -> Chart<'static> {
                 points: train,
                 color: RGBColor(31, 119, 180),
                 scatter: false,
+                area: false,
             },
             Series {
                 label: "validation".into(),
                 points: val,
                 color: RGBColor(255, 127, 14),
                 scatter: false,
+                area: false,
             },
         ],
         marker: Some((
@@ -360,7 +372,7 @@ pub fn forecast_chart<'a>(
     panel: &'a Panel,
     s: usize,
     ev: &Evaluation,
-    future: Option<&SeriesForecast>,
+    future: Option<(&SeriesForecast, &[f64])>,
     k: usize,
 ) -> Chart<'a> {
     let name = panel.names[k].clone();
@@ -386,24 +398,28 @@ pub fn forecast_chart<'a>(
             points: actual,
             color: RGBColor(40, 40, 40),
             scatter: false,
+            area: false,
         },
         Series {
             label: "LSTM (step 1)".into(),
             points: model,
             color: RGBColor(214, 39, 40),
             scatter: false,
+            area: false,
         },
         Series {
             label: "naive".into(),
             points: step1(&|r| r.naive),
             color: RGBColor(148, 148, 148),
             scatter: false,
+            area: false,
         },
         Series {
             label: "seasonal naive".into(),
             points: step1(&|r| r.seasonal_naive),
             color: RGBColor(44, 160, 44),
             scatter: false,
+            area: false,
         },
     ];
     // ETS where the series has a model (every row of it, or none).
@@ -422,10 +438,36 @@ pub fn forecast_chart<'a>(
                 points: ets,
                 color: RGBColor(255, 127, 14),
                 scatter: false,
+                area: false,
             },
         );
     }
-    if let Some(f) = future {
+    if let Some((f, levels)) = future {
+        // The prediction intervals, widest first (drawn under the forecast line).
+        for (i, level) in levels.iter().enumerate().rev() {
+            let edge = |hi: bool| -> Vec<(f64, f64)> {
+                f.intervals
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(h, step)| {
+                        let (lo, up) = step.get(k)?.get(i).copied().flatten()?;
+                        Some(((n + h) as f64, if hi { up } else { lo }))
+                    })
+                    .collect()
+            };
+            let (lo, mut hi) = (edge(false), edge(true));
+            if lo.is_empty() {
+                continue;
+            }
+            hi.reverse();
+            series.push(Series {
+                label: format!("{level}% interval (conformal)"),
+                points: lo.into_iter().chain(hi).collect(),
+                color: RGBColor(31, 119, 180),
+                scatter: false,
+                area: true,
+            });
+        }
         let mut pts = vec![((n - 1) as f64, y[n - 1])];
         pts.extend(
             f.values
@@ -438,6 +480,7 @@ pub fn forecast_chart<'a>(
             points: pts,
             color: RGBColor(31, 119, 180),
             scatter: false,
+            area: false,
         });
     }
     let freq = panel.frequency();
@@ -505,24 +548,28 @@ pub fn mase_chart(ev: &Evaluation, k: &str) -> Chart<'static> {
                 points: curve(model),
                 color: RGBColor(214, 39, 40),
                 scatter: false,
+                area: false,
             },
             Series {
                 label: "naive".into(),
                 points: curve(naive),
                 color: RGBColor(148, 148, 148),
                 scatter: false,
+                area: false,
             },
             Series {
                 label: "seasonal naive".into(),
                 points: curve(snaive),
                 color: RGBColor(44, 160, 44),
                 scatter: false,
+                area: false,
             },
             Series {
                 label: "ETS".into(),
                 points: curve(ets),
                 color: RGBColor(255, 127, 14),
                 scatter: false,
+                area: false,
             },
         ]
         .into_iter()
@@ -550,7 +597,15 @@ pub fn write_forecast_charts(
     let future_of = |s: usize| future.series.iter().find(|f| f.id == panel.ids[s]);
     if panel.id_name.is_none() {
         let charts: Vec<Chart> = (0..panel.n_targets)
-            .map(|k| forecast_chart(panel, 0, ev, future_of(0), k))
+            .map(|k| {
+                forecast_chart(
+                    panel,
+                    0,
+                    ev,
+                    future_of(0).map(|f| (f, &future.levels[..])),
+                    k,
+                )
+            })
             .collect();
         return write_charts(dir, "forecast", &charts);
     }
@@ -576,7 +631,13 @@ pub fn write_forecast_charts(
     let charts: Vec<Chart> = picked
         .iter()
         .map(|&(s, rank)| {
-            let mut c = forecast_chart(panel, s, ev, future_of(s), 0);
+            let mut c = forecast_chart(
+                panel,
+                s,
+                ev,
+                future_of(s).map(|f| (f, &future.levels[..])),
+                0,
+            );
             c.title = format!(
                 "{} ({rank} of {} series by MASE)",
                 c.title,
@@ -617,6 +678,7 @@ fn rung_series(
                 points: pts,
                 color: RUNG_COLORS[k.min(RUNG_COLORS.len() - 1)],
                 scatter: true,
+                area: false,
             })
         })
         .collect()
@@ -640,6 +702,7 @@ pub fn tune_trials_chart(r: &crate::tune::TuneResult) -> Chart<'static> {
         points: best_so_far,
         color: RGBColor(214, 39, 40),
         scatter: false,
+        area: false,
     });
     Chart {
         title: "Tuning: validation MSE per trial (scaled units)".into(),
@@ -750,6 +813,7 @@ pub fn backtest_chart<'a>(
         points: (first..y.len()).map(|r| (r as f64, y[r])).collect(),
         color: RGBColor(40, 40, 40),
         scatter: false,
+        area: false,
     }];
     for parity in 0..2 {
         let pts: Vec<(f64, f64)> = bt
@@ -771,6 +835,7 @@ pub fn backtest_chart<'a>(
                 points: pts,
                 color: COLORS[parity],
                 scatter: true,
+                area: false,
             });
         }
     }
