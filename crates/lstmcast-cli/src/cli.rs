@@ -195,9 +195,15 @@ pub struct ModelArgs {
     /// on the validation rows' errors, per horizon step.
     #[arg(long)]
     pub intervals: Option<String>,
-    /// Training loss: mse or mae (default: mae for es and ets-residual, mse otherwise).
+    /// Training loss: mse, mae or quantile (default: mae for es and ets-residual, mse
+    /// otherwise).
     #[arg(long)]
     pub loss: Option<String>,
+    /// With --loss quantile: the quantiles, one output each, e.g. 0.1,0.5,0.9 (an interval
+    /// level whose two quantiles are there corrects their band on validation: conformalised
+    /// quantile regression).
+    #[arg(long)]
+    pub quantiles: Option<String>,
     /// Time steps of history per window (default 24).
     #[arg(long)]
     pub lookback: Option<usize>,

@@ -627,6 +627,27 @@ fn catalogue(t: &Path) -> Vec<Case> {
     );
     add(
         "flags",
+        "quantiles not increasing",
+        train(n, &["--loss", "quantile", "--quantiles", "0.9,0.1"]),
+        1,
+        &["quantiles", "strictly increasing"],
+    );
+    add(
+        "flags",
+        "a quantile outside (0, 1)",
+        train(n, &["--loss", "quantile", "--quantiles", "0.5,1.5"]),
+        1,
+        &["quantiles", "1.5", "strictly between 0 and 1"],
+    );
+    add(
+        "flags",
+        "quantile loss without quantiles",
+        train(n, &["--loss", "quantile"]),
+        1,
+        &["--quantiles", "0.1,0.5,0.9"],
+    );
+    add(
+        "flags",
         "unknown loss",
         train(n, &["--loss", "huber"]),
         1,

@@ -576,11 +576,12 @@ const PREDICTION_COLUMNS: [&str; 8] = [
 
 /// The header of a prediction table: `series_id` first for a panel, the interval columns of
 /// `levels` last.
-fn prediction_header(id: Option<&str>, levels: &[f64]) -> Vec<String> {
+fn prediction_header(id: Option<&str>, levels: &[f64], taus: &[f64]) -> Vec<String> {
     id.map(|_| "series_id")
         .into_iter()
         .chain(PREDICTION_COLUMNS)
         .map(str::to_string)
+        .chain(quantile_columns(taus))
         .chain(interval_columns(levels))
         .collect()
 }
@@ -592,6 +593,22 @@ fn levels_of(ev: &Evaluation) -> Vec<f64> {
         .next()
         .map(|v| v.iter().map(|s| s.level).collect())
         .unwrap_or_default()
+}
+
+/// The quantiles a quantile model's evaluation scored.
+fn quantiles_of(ev: &Evaluation) -> Vec<f64> {
+    ev.quantiles
+        .values()
+        .next()
+        .map(|v| v.iter().map(|s| s.quantile).collect())
+        .unwrap_or_default()
+}
+
+/// `q10, q50, q90` for quantiles 0.1, 0.5, 0.9.
+fn quantile_columns(taus: &[f64]) -> Vec<String> {
+    taus.iter()
+        .map(|t| format!("q{}", short_level(t * 100.0)))
+        .collect()
 }
 
 /// `lo80, hi80, lo95, hi95, …` for `levels` (percent).
@@ -638,6 +655,7 @@ fn prediction_record(
             r.seasonal_naive.to_string(),
             r.ets.map(|v| v.to_string()).unwrap_or_default(),
         ])
+        .chain(r.quantiles.iter().map(|q| q.to_string()))
         .chain(interval_cells(&r.intervals, n_levels))
         .collect()
 }
@@ -648,7 +666,7 @@ fn prediction_record(
 pub fn predictions_csv(ev: &Evaluation, id: Option<&str>) -> String {
     let mut w = csv_writer();
     let levels = levels_of(ev);
-    let _ = w.write_record(prediction_header(id, &levels));
+    let _ = w.write_record(prediction_header(id, &levels, &quantiles_of(ev)));
     for r in &ev.rows {
         let _ = w.write_record(prediction_record(r, id, levels.len()));
     }
@@ -664,11 +682,10 @@ pub fn forecast_csv(panel: &crate::data::Panel, f: &Forecast) -> String {
     header.push(time_name.to_string());
     for t in &f.targets {
         header.push(t.clone());
-        header.extend(
-            interval_columns(&f.levels)
-                .iter()
-                .map(|c| format!("{t}_{c}")),
-        );
+        let cols = quantile_columns(&f.quantiles)
+            .into_iter()
+            .chain(interval_columns(&f.levels));
+        header.extend(cols.map(|c| format!("{t}_{c}")));
     }
     let _ = w.write_record(&header);
     for s in &f.series {
@@ -677,6 +694,9 @@ pub fn forecast_csv(panel: &crate::data::Panel, f: &Forecast) -> String {
             rec.push(panel.format_time(t));
             for (k, v) in row.iter().enumerate() {
                 rec.push(v.to_string());
+                if let Some(q) = s.quantiles.get(h).and_then(|r| r.get(k)) {
+                    rec.extend(q.iter().map(|v| v.to_string()));
+                }
                 let iv = s.intervals.get(h).and_then(|r| r.get(k));
                 rec.extend(interval_cells(
                     iv.map_or(&[][..], Vec::as_slice),
@@ -751,8 +771,11 @@ pub fn trials_csv(r: &crate::tune::TuneResult) -> String {
 pub fn backtest_csv(bt: &crate::backtest::Backtest, id: Option<&str>) -> String {
     let mut w = csv_writer();
     let levels = levels_of(&bt.aggregate);
-    let _ =
-        w.write_record(std::iter::once("fold".to_string()).chain(prediction_header(id, &levels)));
+    let _ = w.write_record(std::iter::once("fold".to_string()).chain(prediction_header(
+        id,
+        &levels,
+        &quantiles_of(&bt.aggregate),
+    )));
     for (i, f) in bt.folds.iter().enumerate() {
         for r in &f.evaluation.rows {
             let _ = w.write_record(

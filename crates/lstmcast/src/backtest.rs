@@ -262,6 +262,11 @@ pub fn backtest(
         &first.names[..first.n_targets],
         &|id, k| first.training_mase_scale(id, k),
     );
+    aggregate.score_quantiles(
+        &first.quantile_levels(),
+        &first.names[..first.n_targets],
+        &|id, k| first.training_mase_scale(id, k),
+    );
     Ok(Backtest {
         options: *opts,
         folds,

@@ -233,7 +233,7 @@ impl ForecasterConfig {
         NetworkSpec {
             n_inputs,
             layers: self.model.layers.clone(),
-            n_outputs: self.model_horizon() * n_targets,
+            n_outputs: self.model_horizon() * n_targets * self.training.outputs_per_target(),
             dropout: self.model.dropout,
             recurrent_dropout: self.model.recurrent_dropout,
         }

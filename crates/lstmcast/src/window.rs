@@ -98,6 +98,7 @@ pub struct Windows<'a> {
     index: &'a WindowIndex,
     norm: Option<&'a WindowNorm>,
     es: Option<&'a EsFrame>,
+    per_target: usize,
 }
 
 impl<'a> Windows<'a> {
@@ -128,6 +129,16 @@ impl<'a> Windows<'a> {
             index,
             norm: None,
             es: None,
+            per_target: 1,
+        }
+    }
+
+    /// The same windows with `n` outputs per step and target (one per quantile), each holding
+    /// the same target value.
+    pub fn with_outputs_per_target(self, n: usize) -> Self {
+        Windows {
+            per_target: n.max(1),
+            ..self
         }
     }
 
@@ -181,9 +192,10 @@ impl<'a> Windows<'a> {
         self.horizon
     }
 
-    /// Outputs per window: `horizon · n_targets`, ordered step-major (`[step][target]`).
+    /// Outputs per window: `horizon · n_targets` (times the outputs per target), ordered
+    /// step-major (`[step][target][quantile]`).
     pub fn n_outputs(&self) -> usize {
-        self.horizon * self.n_targets
+        self.horizon * self.n_targets * self.per_target
     }
 
     /// Global row of window `i`'s first target.
@@ -218,12 +230,14 @@ impl<'a> Windows<'a> {
             }
             for h in 0..self.horizon {
                 let row = t + h;
-                let dst = j * self.n_outputs() + h * self.n_targets;
+                let per = self.per_target;
+                let dst = j * self.n_outputs() + h * self.n_targets * per;
                 for (k, &(a, sc)) in anchors[h * nt..(h + 1) * nt].iter().enumerate() {
-                    y[dst + k] = match self.norm {
+                    let v = match self.norm {
                         Some(_) => (self.data[row * f + k] - a) / sc,
                         None => self.data[row * f + k],
                     };
+                    y[dst + k * per..dst + (k + 1) * per].fill(v);
                 }
             }
         }

@@ -339,3 +339,48 @@ fn finite_differences_mae_loss() {
     let worst = central_differences(&mut net, &mut ws, &analytic, "MAE", &mae);
     eprintln!("MAE: worst abs error {worst:e}");
 }
+
+#[test]
+fn finite_differences_pinball_loss() {
+    // Three quantiles per target (outputs [..][quantile]); the targets sit 0.4 from the base
+    // predictions, alternating sides, and every perturbed pass checks that no error changed
+    // sign (the pinball loss is linear on each side of 0).
+    let taus = [0.1f32, 0.5, 0.9];
+    let spec = NetworkSpec {
+        n_inputs: 2,
+        layers: vec![5],
+        n_outputs: 6,
+        dropout: 0.0,
+        recurrent_dropout: 0.0,
+    };
+    let (b, t) = (3, 5);
+    let mut net = Network::new(spec.clone(), &mut rng_for(8, 1)).unwrap();
+    let (x, _) = toy(&spec, b, t);
+    let mut ws = Workspace::new(&net);
+    net.predict(&mut ws, &x, b, t);
+    let y: Vec<f32> = ws
+        .output()
+        .iter()
+        .enumerate()
+        .map(|(k, p)| if k % 2 == 0 { p + 0.4 } else { p - 0.4 })
+        .collect();
+    let loss = |net: &Network, ws: &mut Workspace| -> f64 {
+        net.predict(ws, &x, b, t);
+        for (k, (p, yv)) in ws.output().iter().zip(&y).enumerate() {
+            assert!(
+                (p - yv).abs() > 0.05 && ((p - yv) < 0.0) == (k % 2 == 0),
+                "error {k} came near 0: {}",
+                p - yv
+            );
+        }
+        net.backward_pinball(ws, &x, &y, &taus) as f64
+    };
+    let l0 = loss(&net, &mut ws);
+    // Output k has quantile taus[k % 3]; u = y − p = +0.4 (even k) → τ·0.4, −0.4 (odd k) →
+    // (1 − τ)·0.4. Per row (k = 0..6): 0.1·.4 + .5·.4 + .9·.4 + .9·.4 + .5·.4 + .1·.4 = 1.2;
+    // mean over 6 outputs: 0.2.
+    assert!((l0 - 0.2).abs() < 1e-6, "{l0}");
+    let analytic = ws.grad().to_vec();
+    let worst = central_differences(&mut net, &mut ws, &analytic, "pinball", &loss);
+    eprintln!("pinball: worst abs error {worst:e}");
+}

@@ -127,3 +127,71 @@ fn bad_levels_are_errors_naming_the_flag() {
         assert!(e.contains("intervals") && e.contains(says), "{e}");
     }
 }
+
+#[test]
+fn quantile_outputs_do_not_cross_and_cqr_holds_its_coverage() {
+    // The AR(2) around 0 (absolute scores), quantiles 0.1, 0.5, 0.9 trained with the pinball
+    // loss; the 80 % interval corrects the (q10, q90) band on validation (conformalised quantile
+    // regression), the 95 % one is conformal around the median.
+    // 8,000 rows (800 validation, 1,600 test rows): the 3-point bar is about 2 standard errors
+    // of the two samples' coverage together at 4,000 rows, so a longer series.
+    let y = ar2_around(8000, 11, 0.0);
+    let panel = Panel::from_columns(vec!["y".into()], vec![y], 1).unwrap();
+    let mut c = config(2);
+    c.training.loss = Some(lstmcast::engine::Loss::Quantile);
+    c.training.quantiles = vec![0.1, 0.5, 0.9];
+    let m = c.fit(&panel, &mut |_| {}).unwrap();
+    assert_eq!(m.calibration.cqr, vec![Some((0, 2)), None]);
+    let ev = m.evaluate(&panel).unwrap();
+    for r in &ev.rows {
+        let q = &r.quantiles;
+        assert_eq!(q.len(), 3);
+        assert!(q[0] <= q[1] && q[1] <= q[2], "crossing quantiles {q:?}");
+        // The point forecast is the median output.
+        assert_eq!(r.predicted, q[1]);
+        let (lo, hi) = r.intervals[0].unwrap();
+        // The corrected band moves both quantiles by the same amount.
+        assert!(((q[0] - lo) - (hi - q[2])).abs() < 1e-9);
+    }
+    let qs = &ev.quantiles["y"];
+    for (s, tau) in qs.iter().zip([0.1, 0.5, 0.9]) {
+        let below = s.below.unwrap();
+        eprintln!(
+            "q{tau}: {below:.1}% below, scaled pinball {:?}",
+            s.scaled_pinball
+        );
+        // Raw quantiles of a small network: within 6 points of nominal on 3,200 predictions.
+        assert!((below - 100.0 * tau).abs() <= 6.0, "q{tau}: {below}% below");
+    }
+    for (sc, level) in ev.intervals["y"].iter().zip([80.0, 95.0]) {
+        let cov = sc.coverage.unwrap();
+        eprintln!("{level}%: coverage {cov:.2}%");
+        assert!((cov - level).abs() <= 3.0, "{level}%: coverage {cov}");
+    }
+}
+
+#[test]
+fn bad_quantiles_are_errors_naming_the_flag() {
+    let panel = Panel::from_columns(vec!["y".into()], vec![ar2(200, 1)], 1).unwrap();
+    let q = Some(lstmcast::engine::Loss::Quantile);
+    for (loss, quantiles, says) in [
+        (q, vec![0.9, 0.1], "strictly increasing"),
+        (q, vec![0.5, 0.5], "strictly increasing"),
+        (q, vec![0.0, 0.5], "strictly between 0 and 1"),
+        (q, vec![0.5, 1.0], "strictly between 0 and 1"),
+        (q, vec![], "needs --quantiles"),
+        (None, vec![0.1, 0.9], "needs --loss quantile"),
+    ] {
+        let mut c = config(1);
+        c.training.loss = loss;
+        c.training.quantiles = quantiles;
+        let e = c.fit(&panel, &mut |_| {}).unwrap_err().to_string();
+        assert!(e.contains("quantiles") && e.contains(says), "{e}");
+    }
+    let mut c = config(2);
+    c.training.loss = q;
+    c.training.quantiles = vec![0.1, 0.9];
+    c.strategy = lstmcast::Strategy::Recursive;
+    let e = c.fit(&panel, &mut |_| {}).unwrap_err().to_string();
+    assert!(e.contains("--strategy direct"), "{e}");
+}

@@ -250,6 +250,22 @@ pub fn table(ev: &Evaluation, horizon: usize) -> String {
                 );
             }
         }
+        if let Some(qs) = ev.quantiles.get(target) {
+            let parts: Vec<String> = qs
+                .iter()
+                .map(|q| {
+                    format!(
+                        "q{}: {} below (scaled pinball {})",
+                        format_level(q.quantile * 100.0),
+                        q.below.map_or("n/a".into(), |b| format!("{b:.1}%")),
+                        q.scaled_pinball.map_or("n/a".into(), |p| format!("{p:.4}"))
+                    )
+                })
+                .collect();
+            if !parts.is_empty() {
+                let _ = writeln!(out, "  quantiles: {}", parts.join("; "));
+            }
+        }
         if let (Some(m), Some(e)) = (s.model.mase, s.ets.as_ref().and_then(|e| e.mase)) {
             let _ = writeln!(
                 out,

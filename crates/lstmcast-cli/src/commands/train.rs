@@ -78,6 +78,9 @@ pub fn resolve(d: &DataArgs, a: &ModelArgs) -> anyhow::Result<ForecasterConfig> 
     if let Some(s) = &a.intervals {
         c.intervals = parse_levels(s)?;
     }
+    if let Some(s) = &a.quantiles {
+        c.training.quantiles = parse_numbers(s, "quantiles", "0.1,0.5,0.9")?;
+    }
     if let Some(s) = &a.loss {
         c.training.loss = Some(lstmcast::engine::Loss::parse(s)?);
     }
@@ -369,11 +372,16 @@ fn parse_levels(text: &str) -> anyhow::Result<Vec<f64>> {
     if text.trim() == "none" {
         return Ok(Vec::new());
     }
+    parse_numbers(text, "intervals", "80,95, or none")
+}
+
+/// Numbers separated by commas for the flag `what`; `example` shows the form.
+fn parse_numbers(text: &str, what: &str, example: &str) -> anyhow::Result<Vec<f64>> {
     text.split(',')
         .map(|p| {
             p.trim().parse::<f64>().map_err(|_| {
                 anyhow::anyhow!(
-                    "invalid configuration: intervals: '{}' in '{text}' is not a number; give levels in percent like 80,95, or none",
+                    "invalid configuration: {what}: '{}' in '{text}' is not a number; give them like {example}",
                     p.trim()
                 )
             })

@@ -18,6 +18,9 @@ pub enum Loss {
     Mse,
     /// Mean absolute error (L1): robust to outliers, and the loss MASE measures.
     Mae,
+    /// The pinball loss of each output's quantile (`--loss quantile --quantiles …`): one output
+    /// per quantile, per step and target.
+    Quantile,
 }
 
 impl Loss {
@@ -31,10 +34,12 @@ impl Loss {
                 (e as f64).abs(),
                 (e > 0.0) as i32 as f32 - (e < 0.0) as i32 as f32,
             ),
+            // Alone (without its quantiles) it is the median's pinball loss.
+            Loss::Quantile => network::pinball(0.5, e),
         }
     }
 
-    /// Parses `mse` or `mae`.
+    /// Parses `mse`, `mae` or `quantile`.
     ///
     /// # Errors
     /// Any other name.
@@ -42,9 +47,10 @@ impl Loss {
         match text {
             "mse" => Ok(Loss::Mse),
             "mae" => Ok(Loss::Mae),
+            "quantile" => Ok(Loss::Quantile),
             _ => Err(crate::Error::config(
                 "loss",
-                format!("'{text}' is not one of mse, mae"),
+                format!("'{text}' is not one of mse, mae, quantile"),
             )),
         }
     }
@@ -54,6 +60,7 @@ impl Loss {
         match self {
             Loss::Mse => "mse",
             Loss::Mae => "mae",
+            Loss::Quantile => "quantile",
         }
     }
 }

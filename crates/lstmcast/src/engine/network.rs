@@ -353,6 +353,19 @@ fn grow(v: &mut Vec<f32>, n: usize) {
     }
 }
 
+/// The pinball loss of quantile `tau` for the error `e = prediction − target`, and its slope in
+/// the prediction (the subgradient 0 at e = 0).
+pub fn pinball(tau: f32, e: f32) -> (f64, f32) {
+    let u = -e;
+    if u > 0.0 {
+        ((tau * u) as f64, -tau)
+    } else if u < 0.0 {
+        (((tau - 1.0) * u) as f64, 1.0 - tau)
+    } else {
+        (0.0, 0.0)
+    }
+}
+
 /// Reusable buffers for one network: activations, gradients and outputs of one batch. Grows to
 /// the largest batch seen and never shrinks, so steady-state training allocates nothing.
 #[derive(Debug, Clone)]
@@ -578,6 +591,25 @@ impl Network {
         y: &[f32],
         loss_fn: super::Loss,
     ) -> f32 {
+        self.backward_by(ws, x, y, &|_, e| loss_fn.value_and_slope(e))
+    }
+
+    /// As [`Network::backward`] for the pinball (quantile) loss: output `o` predicts the
+    /// quantile `taus[o % taus.len()]` of its target (outputs are `[…][quantile]`), and the loss
+    /// is the mean over outputs of `max(τ·u, (τ − 1)·u)` with `u = y − prediction`.
+    pub fn backward_pinball(&self, ws: &mut Workspace, x: &[f32], y: &[f32], taus: &[f32]) -> f32 {
+        self.backward_by(ws, x, y, &|o, e| pinball(taus[o % taus.len()], e))
+    }
+
+    /// The backward pass for a loss given per output: `per(output index within the row,
+    /// prediction − target)` returns the loss term and its slope in the prediction.
+    fn backward_by(
+        &self,
+        ws: &mut Workspace,
+        x: &[f32],
+        y: &[f32],
+        per: &dyn Fn(usize, f32) -> (f64, f32),
+    ) -> f32 {
         let (b, t) = (ws.batch, ws.steps);
         let o = self.spec.n_outputs;
         assert_eq!(y.len(), b * o, "y must be [batch, outputs]");
@@ -600,8 +632,13 @@ impl Network {
         }
         let denom = (b * o) as f32;
         let mut loss = 0f64;
-        for ((d, &p), &yv) in ws.dout[..b * o].iter_mut().zip(&ws.out[..b * o]).zip(y) {
-            let (v, slope) = loss_fn.value_and_slope(p - yv);
+        for (i, ((d, &p), &yv)) in ws.dout[..b * o]
+            .iter_mut()
+            .zip(&ws.out[..b * o])
+            .zip(y)
+            .enumerate()
+        {
+            let (v, slope) = per(i % o, p - yv);
             loss += v;
             *d = slope / denom;
         }

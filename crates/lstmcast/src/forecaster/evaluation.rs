@@ -35,6 +35,20 @@ pub struct PredictionRow {
     /// refused for too few calibration errors).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub intervals: Vec<Option<(f64, f64)>>,
+    /// A quantile model's quantiles (sorted; empty otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quantiles: Vec<f64>,
+}
+
+/// How one quantile output held on the scored windows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuantileScore {
+    /// The quantile, in (0, 1).
+    pub quantile: f64,
+    /// Scaled pinball loss, averaged over series.
+    pub scaled_pinball: Option<f64>,
+    /// Share of actuals at or below the quantile's forecast, percent (nominal: 100 × quantile).
+    pub below: Option<f64>,
 }
 
 /// How the intervals of one level held on the scored windows.
@@ -160,6 +174,11 @@ pub struct Evaluation {
     /// Per target name: how the prediction intervals held (one entry per level).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub intervals: BTreeMap<String, Vec<IntervalScore>>,
+    /// Per target name, for a quantile model: each quantile and its scaled pinball loss (per
+    /// series the mean pinball loss over its predictions divided by its MASE scale, averaged
+    /// over series), and the share of actuals below it (percent).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub quantiles: BTreeMap<String, Vec<QuantileScore>>,
     /// What makes these scores less than out-of-sample (a test period that overlaps the rows
     /// the model was trained or validated on).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -308,7 +327,53 @@ impl Evaluation {
             skipped: Vec::new(),
             warnings: Vec::new(),
             intervals: BTreeMap::new(),
+            quantiles: BTreeMap::new(),
             rows,
+        }
+    }
+
+    /// Scores a quantile model's outputs at `taus` per target: scaled pinball loss and the share
+    /// of actuals below each quantile.
+    pub fn score_quantiles(
+        &mut self,
+        taus: &[f64],
+        targets: &[String],
+        mase_scale: &dyn Fn(&str, usize) -> Option<f64>,
+    ) {
+        if taus.is_empty() {
+            return;
+        }
+        for (k, name) in targets.iter().enumerate() {
+            let rows: Vec<&PredictionRow> = self
+                .rows
+                .iter()
+                .filter(|r| &r.target == name && r.quantiles.len() == taus.len())
+                .collect();
+            let scores = taus
+                .iter()
+                .enumerate()
+                .map(|(i, &tau)| {
+                    let mut per_series: BTreeMap<&str, (f64, usize)> = BTreeMap::new();
+                    let mut below = 0usize;
+                    for r in &rows {
+                        let (q, u) = (r.quantiles[i], r.actual - r.quantiles[i]);
+                        below += usize::from(r.actual <= q);
+                        if let Some(scale) = mase_scale(&r.series, k) {
+                            let loss = if u >= 0.0 { tau * u } else { (tau - 1.0) * u };
+                            let e = per_series.entry(r.series.as_str()).or_default();
+                            e.0 += loss / scale;
+                            e.1 += 1;
+                        }
+                    }
+                    let per: Vec<f64> = per_series.values().map(|(s, n)| s / *n as f64).collect();
+                    QuantileScore {
+                        quantile: tau,
+                        scaled_pinball: mean(&per),
+                        below: (!rows.is_empty()).then(|| 100.0 * below as f64 / rows.len() as f64),
+                    }
+                })
+                .collect();
+            self.quantiles.insert(name.clone(), scores);
         }
     }
 
@@ -419,6 +484,7 @@ mod tests {
             seasonal_naive: actual + 4.0,
             ets: None,
             intervals: Vec::new(),
+            quantiles: Vec::new(),
         }
     }
 

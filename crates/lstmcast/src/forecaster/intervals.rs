@@ -49,6 +49,10 @@ pub struct Calibration {
     /// Per series, per target: whether the half-widths are relative to the prediction.
     #[serde(default)]
     pub relative: Vec<Vec<bool>>,
+    /// Per level: the quantile outputs `(lo, hi)` (indices) whose band it corrects
+    /// (conformalised quantile regression), or `None` for an interval around the point.
+    #[serde(default)]
+    pub cqr: Vec<Option<(usize, usize)>>,
 }
 
 /// The rank of the finite-sample conformal quantile of `n` scores at `level` percent, 1-based;
@@ -75,10 +79,70 @@ impl Calibration {
         scale: &[Vec<Option<f64>>],
         relative: &[Vec<bool>],
     ) -> Calibration {
+        let per_level: Vec<&[Vec<Vec<Vec<f64>>>]> = levels.iter().map(|_| errors).collect();
+        Calibration::fit_levels(
+            levels,
+            ids,
+            &per_level,
+            scale,
+            relative,
+            vec![None; levels.len()],
+        )
+    }
+
+    /// As [`Calibration::fit`] with scores of their own per level (`errors[level][s][k][h]`),
+    /// and each level's quantile pair for conformalised quantile regression.
+    pub fn fit_levels(
+        levels: &[f64],
+        ids: &[String],
+        errors: &[&[Vec<Vec<Vec<f64>>>]],
+        scale: &[Vec<Option<f64>>],
+        relative: &[Vec<bool>],
+        cqr: Vec<Option<(usize, usize)>>,
+    ) -> Calibration {
+        let mut c = Calibration {
+            levels: levels.to_vec(),
+            ids: ids.to_vec(),
+            bands: Vec::new(),
+            relative: relative.to_vec(),
+            cqr,
+        };
+        for (i, &level) in levels.iter().enumerate() {
+            let one = Calibration::fit_one(level, errors[i], scale, relative);
+            if c.bands.is_empty() {
+                c.bands = one
+                    .iter()
+                    .map(|t| t.iter().map(|h| vec![Vec::new(); h.len()]).collect())
+                    .collect();
+            }
+            for (s, t) in one.into_iter().enumerate() {
+                for (k, h) in t.into_iter().enumerate() {
+                    for (j, b) in h.into_iter().enumerate() {
+                        c.bands[s][k][j].push(b);
+                    }
+                }
+            }
+        }
+        c
+    }
+
+    /// The bands of one level: `[series][target][step]`.
+    fn fit_one(
+        level: f64,
+        errors: &[Vec<Vec<Vec<f64>>>],
+        scale: &[Vec<Option<f64>>],
+        relative: &[Vec<bool>],
+    ) -> Vec<Vec<Vec<Band>>> {
+        let levels = [level];
         let n_series = errors.len();
         let n_targets = errors.first().map_or(0, Vec::len);
         let horizon = errors.first().and_then(|t| t.first()).map_or(0, Vec::len);
-        let mut bands = vec![vec![vec![Vec::new(); horizon]; n_targets]; n_series];
+        let none = Band {
+            half: None,
+            from: Source::Refused,
+            n: 0,
+        };
+        let mut bands = vec![vec![vec![none; horizon]; n_targets]; n_series];
         for k in 0..n_targets {
             for h in 0..horizon {
                 // Pooled scores of each kind: relative ones as they are, absolute ones per unit
@@ -103,7 +167,7 @@ impl Calibration {
                     let pooled = &mut pools[usize::from(relative[s][k])];
                     series_bands[k][h] = levels
                         .iter()
-                        .map(|&level| {
+                        .map(|&level| -> Band {
                             if let Some(r) = conformal_rank(own.len(), level) {
                                 return Band {
                                     half: Some(kth(&mut own.clone(), r)),
@@ -124,27 +188,47 @@ impl Calibration {
                                 },
                             }
                         })
-                        .collect();
+                        .next()
+                        .expect("one level");
                 }
             }
         }
-        Calibration {
-            levels: levels.to_vec(),
-            ids: ids.to_vec(),
-            bands,
-            relative: relative.to_vec(),
-        }
+        bands
     }
 
     /// The interval of half-width band `half` around `predicted` for series position `s`,
     /// target `k`: `predicted ± half`, or `± half·|predicted|` for a relative series.
     pub fn around(&self, s: usize, k: usize, half: f64, predicted: f64) -> (f64, f64) {
-        let w = if self.relative.get(s).and_then(|r| r.get(k)) == Some(&true) {
-            half * predicted.abs()
-        } else {
-            half
-        };
+        let w = self.unit(s, k, predicted) * half;
         (predicted - w, predicted + w)
+    }
+
+    /// Level `i`'s interval for series position `s`, target `k` with half-width `half`: around
+    /// `predicted`, or (conformalised quantile regression) the quantile band of `quantiles`
+    /// widened (or narrowed) by `half`.
+    pub fn interval(
+        &self,
+        (s, k, i): (usize, usize, usize),
+        half: f64,
+        predicted: f64,
+        quantiles: &[f64],
+    ) -> (f64, f64) {
+        match self.cqr.get(i).copied().flatten() {
+            Some((lo, hi)) if hi < quantiles.len() => {
+                let w = self.unit(s, k, predicted) * half;
+                (quantiles[lo] - w, quantiles[hi] + w)
+            }
+            _ => self.around(s, k, half, predicted),
+        }
+    }
+
+    /// The unit of the scores: `|predicted|` for a relative series, else 1.
+    fn unit(&self, s: usize, k: usize, predicted: f64) -> f64 {
+        if self.relative.get(s).and_then(|r| r.get(k)) == Some(&true) {
+            predicted.abs()
+        } else {
+            1.0
+        }
     }
 
     /// The position of the series `id`.

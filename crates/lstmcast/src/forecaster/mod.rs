@@ -11,7 +11,8 @@ pub mod intervals;
 mod predict;
 
 pub use evaluation::{
-    Evaluation, IntervalScore, PanelScores, PanelTarget, PredictionRow, Scores, SeriesMase, Trio,
+    Evaluation, IntervalScore, PanelScores, PanelTarget, PredictionRow, QuantileScore, Scores,
+    SeriesMase, Trio,
 };
 pub use predict::{Forecast, SeriesForecast};
 
@@ -346,6 +347,7 @@ impl Prepared {
         )
         .with_norm(norm)
         .with_es(Some(&self.frame))
+        .with_outputs_per_target(cfg.training.outputs_per_target())
     }
 }
 
@@ -791,17 +793,48 @@ impl TrainedForecaster {
                     .collect()
             })
             .collect();
-        let mut errors = vec![vec![vec![Vec::new(); hz]; self.n_targets]; panel.n_series()];
-        self.validation_errors(panel, prep, hz, &mut |s, k, h, p, y| {
-            let e = (p - y).abs();
-            errors[s][k][h].push(if relative[s][k] { e / p.abs() } else { e });
+        // A level whose two quantiles the model outputs corrects their band (conformalised
+        // quantile regression); the others are intervals around the point forecast.
+        let taus = &self.config.training.quantiles;
+        let index_of = |tau: f64| taus.iter().position(|&t| (t - tau).abs() < 1e-9);
+        let cqr: Vec<Option<(usize, usize)>> = if self.config.training.outputs_per_target() > 1 {
+            levels
+                .iter()
+                .map(|&l| {
+                    let lo = (1.0 - l / 100.0) / 2.0;
+                    index_of(lo).zip(index_of(1.0 - lo))
+                })
+                .collect()
+        } else {
+            vec![None; levels.len()]
+        };
+        let empty = || vec![vec![vec![Vec::new(); hz]; self.n_targets]; panel.n_series()];
+        let mut around = empty();
+        let mut banded: Vec<Vec<Vec<Vec<Vec<f64>>>>> = cqr.iter().map(|_| empty()).collect();
+        self.validation_errors(panel, prep, hz, &mut |s, k, h, p, y, q| {
+            let unit = if relative[s][k] { p.abs() } else { 1.0 };
+            around[s][k][h].push((p - y).abs() / unit);
+            for (i, pair) in cqr.iter().enumerate() {
+                if let Some((lo, hi)) = *pair {
+                    banded[i][s][k][h].push((q[lo] - y).max(y - q[hi]) / unit);
+                }
+            }
         })?;
-        Ok(intervals::Calibration::fit(
+        let per_level: Vec<&[Vec<Vec<Vec<f64>>>]> = cqr
+            .iter()
+            .zip(&banded)
+            .map(|(pair, b)| match pair {
+                Some(_) => &b[..],
+                None => &around[..],
+            })
+            .collect();
+        Ok(intervals::Calibration::fit_levels(
             levels,
             &panel.ids,
-            &errors,
+            &per_level,
             &self.mase_scale,
             &relative,
+            cqr,
         ))
     }
 
@@ -864,6 +897,12 @@ fn check_regular(panel: &Panel) -> Result<()> {
 }
 
 fn check_recursive(cfg: &ForecasterConfig, panel: &Panel) -> Result<()> {
+    if cfg.strategy == Strategy::Recursive && cfg.training.outputs_per_target() > 1 {
+        return Err(Error::config(
+            "loss",
+            "quantile outputs are direct forecasts of every step; a recursive roll would feed the median back and misstate later quantiles: use --strategy direct",
+        ));
+    }
     if cfg.strategy == Strategy::Recursive && panel.names.len() > panel.n_targets {
         return Err(Error::config(
             "strategy",

@@ -25,7 +25,13 @@ pub struct SeriesForecast {
     /// `intervals[step][target][level]`: `(lo, hi)`, or `None` where the level was refused
     /// (or the step is beyond the calibrated horizon).
     pub intervals: Vec<Vec<Intervals>>,
+    /// `quantiles[step][target][i]`: a quantile model's quantiles (empty otherwise).
+    pub quantiles: Vec<Vec<Vec<f64>>>,
 }
+
+/// Receives one validation prediction: `(series, target, step index, predicted, actual,
+/// quantiles)`.
+pub(crate) type ValidationError<'a> = dyn FnMut(usize, usize, usize, f64, f64, &[f64]) + 'a;
 
 /// One prediction's intervals, one per level: `(lo, hi)`, or `None` where refused.
 pub type Intervals = Vec<Option<(f64, f64)>>;
@@ -41,6 +47,8 @@ pub struct Forecast {
     pub skipped: Vec<(String, String)>,
     /// The intervals' nominal levels, percent.
     pub levels: Vec<f64>,
+    /// A quantile model's quantiles (empty otherwise).
+    pub quantiles: Vec<f64>,
 }
 
 /// The element-wise median of equally long vectors (the mean of the middle two for an even
@@ -120,7 +128,26 @@ impl TrainedForecaster {
         n_ctx: usize,
         steps: usize,
     ) -> Result<Vec<f32>> {
+        Ok(self.predict_paths_q(scaled, es, end, n_ctx, steps)?.0)
+    }
+
+    /// As [`TrainedForecaster::predict_paths`], also returning a quantile model's quantiles,
+    /// scaled, `[context][step][target][quantile]`, sorted within each step and target (so they
+    /// never cross); empty without quantile outputs. The point forecast is the quantile nearest
+    /// the median.
+    fn predict_paths_q(
+        &self,
+        scaled: &[f32],
+        es: Option<&EsFrame>,
+        end: &dyn Fn(usize) -> usize,
+        n_ctx: usize,
+        steps: usize,
+    ) -> Result<(Vec<f32>, Vec<f32>)> {
         let (l, f, nt) = (self.config.lookback, self.names.len(), self.n_targets);
+        let nq = self.config.training.outputs_per_target();
+        let mid = self.median_quantile();
+        let mut qs = vec![0f32; if nq > 1 { n_ctx * steps * nt * nq } else { 0 }];
+        let mut col = vec![0f32; nq];
         let mh = self.config.model_horizon();
         let mode = self.norm.mode;
         if steps > mh && f != nt {
@@ -169,7 +196,7 @@ impl TrainedForecaster {
                 // so this is the median forecast).
                 let owned;
                 let pred = if !mode.trains() {
-                    owned = vec![0f32; b * mh * nt];
+                    owned = vec![0f32; b * mh * nt * nq];
                     &owned[..]
                 } else if self.members.is_empty() {
                     self.network.predict(&mut ws, &x, b, l)
@@ -183,15 +210,23 @@ impl TrainedForecaster {
                 };
                 for j in 0..b {
                     for h in 0..mh {
-                        let p = &pred[(j * mh + h) * nt..(j * mh + h + 1) * nt];
                         let a = &anchors[(j * mh + h) * nt..(j * mh + h + 1) * nt];
-                        for (k, (&o, &(a, sc))) in p.iter().zip(a).enumerate() {
-                            let v = a + sc * o;
+                        for (k, &(a, sc)) in a.iter().enumerate() {
+                            let at = ((j * mh + h) * nt + k) * nq;
+                            for (c, &o) in col.iter_mut().zip(&pred[at..at + nq]) {
+                                *c = a + sc * o;
+                            }
+                            col.sort_by(f32::total_cmp);
+                            let v = col[mid];
                             if f == nt {
                                 hist[(j * rows_total + l + done + h) * f + k] = v;
                             }
                             if done + h < steps {
-                                out[((c0 + j) * steps + done + h) * nt + k] = v;
+                                let i = ((c0 + j) * steps + done + h) * nt + k;
+                                out[i] = v;
+                                if nq > 1 {
+                                    qs[i * nq..(i + 1) * nq].copy_from_slice(&col);
+                                }
                             }
                         }
                     }
@@ -199,7 +234,27 @@ impl TrainedForecaster {
                 done += mh;
             }
         }
-        Ok(out)
+        Ok((out, qs))
+    }
+
+    /// The quantiles a quantile model outputs (empty otherwise).
+    pub fn quantile_levels(&self) -> Vec<f64> {
+        if self.config.training.outputs_per_target() > 1 {
+            self.config.training.quantiles.clone()
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The index of the quantile nearest the median (0 without quantile outputs).
+    fn median_quantile(&self) -> usize {
+        let q = &self.config.training.quantiles;
+        if self.config.training.outputs_per_target() == 1 {
+            return 0;
+        }
+        (0..q.len())
+            .min_by(|&a, &b| (q[a] - 0.5).abs().total_cmp(&(q[b] - 0.5).abs()))
+            .unwrap_or(0)
     }
 
     /// Scores the model and the naive and seasonal-naive baselines on the test part of every
@@ -226,7 +281,8 @@ impl TrainedForecaster {
         let frame = self.ets.frame(&transformed, &self.scaler);
         let (test, skipped) = part_index(panel, &split.series, Part::Test, l, hz, &unscaled)?;
         let n_win = test.len();
-        let pred = self.predict_paths(&scaled, Some(&frame), &|j| test.origin(j), n_win, hz)?;
+        let (pred, qs) =
+            self.predict_paths_q(&scaled, Some(&frame), &|j| test.origin(j), n_win, hz)?;
         if pred.iter().any(|v| !v.is_finite()) {
             return Err(Error::Forecast("the model produced a non-finite prediction on the test split; retrain with a lower learning rate or --clip-norm".into()));
         }
@@ -245,9 +301,9 @@ impl TrainedForecaster {
                     for k in 0..nt {
                         let y = panel.series_column(s, k);
                         let local = t - base;
-                        let predicted = self
-                            .transform
-                            .inverse(maps[k].inverse(pred[(w * hz + h - 1) * nt + k] as f64));
+                        let at = (w * hz + h - 1) * nt + k;
+                        let predicted = self.transform.inverse(maps[k].inverse(pred[at] as f64));
+                        let quantiles = self.quantiles_at(&qs, at, k, maps);
                         rows.push(PredictionRow {
                             series: id.clone(),
                             origin: panel.format_time(&panel.timestamps[t]),
@@ -255,7 +311,8 @@ impl TrainedForecaster {
                             target: self.names[k].clone(),
                             actual: y[local + h - 1],
                             predicted,
-                            intervals: self.interval_around(id, k, h, predicted),
+                            intervals: self.interval_around(id, (k, h), predicted, &quantiles),
+                            quantiles,
                             naive: y[local - 1],
                             seasonal_naive: seasonal_naive(y, local, h, self.season),
                             ets: frame
@@ -280,6 +337,7 @@ impl TrainedForecaster {
             panel.has_ids(),
         );
         ev.score_intervals(&levels, &self.names[..nt], &mase_of);
+        ev.score_quantiles(&self.quantile_levels(), &self.names[..nt], &mase_of);
         ev.skipped = skipped;
         ev.split = Some(split.report.clone());
         if let Some(w) = self.overlap(panel, &split.report) {
@@ -361,7 +419,7 @@ impl TrainedForecaster {
         let freq = panel.frequency().or(self.frequency).ok_or_else(|| {
             Error::Forecast(format!("{}: timestamps are irregular, so future timestamps cannot be continued; resample the data to a regular step", panel.source.display()))
         })?;
-        let pred = self.predict_paths(
+        let (pred, qs) = self.predict_paths_q(
             &scaled,
             frame.as_ref(),
             &|j| panel.offsets[usable[j] + 1],
@@ -395,13 +453,20 @@ impl TrainedForecaster {
             if values.iter().flatten().any(|v| !v.is_finite()) {
                 return Err(Error::Forecast("the model produced a non-finite value; retrain with a lower learning rate or --clip-norm".into()));
             }
+            let quantiles: Vec<Vec<Vec<f64>>> = (0..steps)
+                .map(|h| {
+                    (0..nt)
+                        .map(|k| self.quantiles_at(&qs, (j * steps + h) * nt + k, k, maps))
+                        .collect()
+                })
+                .collect();
             let intervals = values
                 .iter()
                 .enumerate()
                 .map(|(h, row)| {
                     row.iter()
                         .enumerate()
-                        .map(|(k, &v)| self.interval_around(id, k, h + 1, v))
+                        .map(|(k, &v)| self.interval_around(id, (k, h + 1), v, &quantiles[h][k]))
                         .collect()
                 })
                 .collect();
@@ -410,6 +475,7 @@ impl TrainedForecaster {
                 timestamps,
                 values,
                 intervals,
+                quantiles,
             });
         }
         Ok(Forecast {
@@ -417,13 +483,15 @@ impl TrainedForecaster {
             series,
             skipped,
             levels: self.calibration.levels.clone(),
+            quantiles: self.quantile_levels(),
         })
     }
 
     /// Predicts `horizon` steps from every origin in each series' validation rows (series with
-    /// validation windows) and hands `f(series, target, step index, predicted, actual)` every
-    /// step that stays inside the validation rows, in original units, in (origin, target,
-    /// step) order. Returns the number of origins.
+    /// validation windows) and hands `f(series, target, step index, predicted, actual,
+    /// quantiles)` every step that stays inside the validation rows, in original units, in
+    /// (origin, target, step) order (`quantiles` empty without quantile outputs). Returns the
+    /// number of origins.
     ///
     /// # Errors
     /// As [`TrainedForecaster::evaluate`].
@@ -432,7 +500,7 @@ impl TrainedForecaster {
         panel: &Panel,
         prep: &super::Prepared,
         horizon: usize,
-        f: &mut dyn FnMut(usize, usize, usize, f64, f64),
+        f: &mut ValidationError,
     ) -> Result<usize> {
         let (l, nt) = (self.config.lookback, self.n_targets);
         let mut origins: Vec<(usize, usize, usize)> = Vec::new(); // (series, global origin, steps)
@@ -445,22 +513,32 @@ impl TrainedForecaster {
                 origins.push((s, base + t, horizon.min(sp.val.end - t)));
             }
         }
-        let pred = self.predict_paths(
+        let (pred, qs) = self.predict_paths_q(
             &prep.scaled,
             Some(&prep.frame),
             &|j| origins[j].1,
             origins.len(),
             horizon,
         )?;
+        let nq = if qs.is_empty() {
+            0
+        } else {
+            self.config.training.outputs_per_target()
+        };
+        let mut q = vec![0f64; nq];
         for (j, &(s, t, steps)) in origins.iter().enumerate() {
             let maps = self.scaler.for_series(&panel.ids[s]).unwrap_or_default();
-            for k in 0..nt {
+            for (k, map) in maps.iter().enumerate().take(nt) {
                 let y = &panel.columns[k];
                 for h in 0..steps {
-                    let p = self
-                        .transform
-                        .inverse(maps[k].inverse(pred[(j * horizon + h) * nt + k] as f64));
-                    f(s, k, h, p, y[t + h]);
+                    let i = (j * horizon + h) * nt + k;
+                    let p = self.transform.inverse(map.inverse(pred[i] as f64));
+                    if nq > 0 {
+                        for (v, &z) in q.iter_mut().zip(&qs[i * nq..(i + 1) * nq]) {
+                            *v = self.transform.inverse(map.inverse(z as f64));
+                        }
+                    }
+                    f(s, k, h, p, y[t + h], &q);
                 }
             }
         }
@@ -485,7 +563,7 @@ impl TrainedForecaster {
             panel,
             prep,
             self.config.model_horizon(),
-            &mut |s, k, _h, p, y| {
+            &mut |s, k, _h, p, y, _| {
                 if let Some(q) = self.mase_scale[s][k] {
                     per_series[s].0 += (p - y).abs() / q;
                     per_series[s].1 += 1;
@@ -503,15 +581,44 @@ impl TrainedForecaster {
 
     /// The calibrated intervals (one per level) around `predicted`, target `k`, 1-based `step`,
     /// series `id`; empty without calibration or for a series or step it does not cover.
-    pub fn interval_around(&self, id: &str, k: usize, step: usize, predicted: f64) -> Intervals {
+    pub fn interval_around(
+        &self,
+        id: &str,
+        (k, step): (usize, usize),
+        predicted: f64,
+        quantiles: &[f64],
+    ) -> Intervals {
         let c = &self.calibration;
         match (c.bands(id, k, step), c.series(id)) {
             (Some(bands), Some(s)) => bands
                 .iter()
-                .map(|b| b.half.map(|w| c.around(s, k, w, predicted)))
+                .enumerate()
+                .map(|(i, b)| {
+                    b.half
+                        .map(|w| c.interval((s, k, i), w, predicted, quantiles))
+                })
                 .collect(),
             _ => vec![None; c.levels.len()],
         }
+    }
+
+    /// Quantile `i`'s values of a prediction `[…][quantile]` at flat position `at`, in original
+    /// units for target `k` of a series with scalers `maps` (empty without quantile outputs).
+    fn quantiles_at(
+        &self,
+        qs: &[f32],
+        at: usize,
+        k: usize,
+        maps: &[crate::scale::ColumnScaler],
+    ) -> Vec<f64> {
+        let nq = self.config.training.outputs_per_target();
+        if qs.is_empty() {
+            return Vec::new();
+        }
+        qs[at * nq..(at + 1) * nq]
+            .iter()
+            .map(|&z| self.transform.inverse(maps[k].inverse(z as f64)))
+            .collect()
     }
 
     /// The error for a window at global row `at` that has no ETS states to encode with.
@@ -546,6 +653,7 @@ impl TrainedForecaster {
                 .training
                 .loss
                 .unwrap_or(self.norm.mode.default_loss()),
+            &self.config.training.taus(),
         ))
     }
 

@@ -92,6 +92,9 @@ pub struct TrainOptions {
     /// exponential-smoothing modes, MSE for the others.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub loss: Option<Loss>,
+    /// The quantiles of `loss = quantile`, strictly increasing in (0, 1): one output each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub quantiles: Vec<f64>,
 }
 
 impl Default for TrainOptions {
@@ -110,6 +113,7 @@ impl Default for TrainOptions {
             shuffle: true,
             sampling: Sampling::Windows,
             loss: None,
+            quantiles: Vec::new(),
         }
     }
 }
@@ -118,6 +122,20 @@ impl TrainOptions {
     /// The loss trained with (MSE when not set).
     pub fn loss(&self) -> Loss {
         self.loss.unwrap_or_default()
+    }
+
+    /// Outputs per step and target: one per quantile with the quantile loss, else 1.
+    pub fn outputs_per_target(&self) -> usize {
+        if self.loss == Some(Loss::Quantile) {
+            self.quantiles.len().max(1)
+        } else {
+            1
+        }
+    }
+
+    /// The quantiles as the engine takes them.
+    pub fn taus(&self) -> Vec<f32> {
+        self.quantiles.iter().map(|&q| q as f32).collect()
     }
 }
 
@@ -157,6 +175,38 @@ impl TrainOptions {
         if let Some(c) = self.clip_norm {
             if !(c.is_finite() && c > 0.0) {
                 return Err(Error::config("clip_norm", format!("{c} must be > 0")));
+            }
+        }
+        match (self.loss == Some(Loss::Quantile), self.quantiles.is_empty()) {
+            (true, true) => {
+                return Err(Error::config(
+                    "quantiles",
+                    "--loss quantile needs --quantiles, e.g. 0.1,0.5,0.9",
+                ))
+            }
+            (false, false) => {
+                return Err(Error::config(
+                    "quantiles",
+                    "--quantiles needs --loss quantile",
+                ))
+            }
+            _ => {}
+        }
+        for (i, &q) in self.quantiles.iter().enumerate() {
+            if !(q.is_finite() && q > 0.0 && q < 1.0) {
+                return Err(Error::config(
+                    "quantiles",
+                    format!("{q} must be strictly between 0 and 1, e.g. 0.1,0.5,0.9"),
+                ));
+            }
+            if i > 0 && q <= self.quantiles[i - 1] {
+                return Err(Error::config(
+                    "quantiles",
+                    format!(
+                        "{:?} must be strictly increasing (no repeats), e.g. 0.1,0.5,0.9",
+                        self.quantiles
+                    ),
+                ));
             }
         }
         Ok(())
@@ -215,7 +265,7 @@ impl Batch {
 
 /// Mean squared error of `net` on all `windows` (inference, no dropout), in batches of `batch`.
 pub fn mse(net: &Network, ws: &mut Workspace, windows: &Windows, batch: usize) -> f64 {
-    mean_loss(net, ws, windows, batch, Loss::Mse)
+    mean_loss(net, ws, windows, batch, Loss::Mse, &[])
 }
 
 /// The mean `loss` of `net` on all `windows` (inference, no dropout), in batches of `batch`.
@@ -225,6 +275,7 @@ pub fn mean_loss(
     windows: &Windows,
     batch: usize,
     loss: Loss,
+    taus: &[f32],
 ) -> f64 {
     let mut b = Batch {
         x: Vec::new(),
@@ -238,7 +289,13 @@ pub fn mean_loss(
         total += pred
             .iter()
             .zip(&b.y)
-            .map(|(p, t)| loss.value_and_slope(p - t).0)
+            .enumerate()
+            .map(|(i, (p, t))| match loss {
+                Loss::Quantile if !taus.is_empty() => {
+                    crate::engine::network::pinball(taus[i % taus.len()], p - t).0
+                }
+                _ => loss.value_and_slope(p - t).0,
+            })
             .sum::<f64>();
     }
     total / (windows.len() * windows.n_outputs()).max(1) as f64
@@ -412,6 +469,7 @@ impl TrainState {
         };
         let mut idx: Vec<usize> = Vec::with_capacity(opts.batch_size);
         let uses_dropout = net.spec().dropout > 0.0 || net.spec().recurrent_dropout > 0.0;
+        let taus = opts.taus();
         let limit = until_epochs.min(opts.epochs);
         while !self.finished && self.epochs_done < limit {
             let epoch = self.epochs_done + 1;
@@ -443,7 +501,10 @@ impl TrainState {
                     None
                 };
                 net.forward(&mut ws, &batch.x, chunk.len(), train.lookback(), rng);
-                let loss = net.backward_with(&mut ws, &batch.x, &batch.y, opts.loss());
+                let loss = match opts.loss() {
+                    Loss::Quantile => net.backward_pinball(&mut ws, &batch.x, &batch.y, &taus),
+                    l => net.backward_with(&mut ws, &batch.x, &batch.y, l),
+                };
                 let norm2 = sum_squares(ws.grad());
                 if !loss.is_finite() || !norm2.is_finite() {
                     net.set_params(&self.best_params)?;
@@ -463,7 +524,7 @@ impl TrainState {
             }
             self.dropout_rng = RngState::of(&dropout_rng);
             let train_loss = self.partial_loss / train.len() as f64;
-            let val_loss = val.map(|v| mean_loss(net, &mut eval_ws, v, 256, opts.loss()));
+            let val_loss = val.map(|v| mean_loss(net, &mut eval_ws, v, 256, opts.loss(), &taus));
             let lr_used = self.adam.config.learning_rate;
             let decision = match val_loss {
                 Some(v) if v.is_finite() => {
