@@ -104,6 +104,10 @@ pub struct TuneArgs {
     /// Keep the best 1/ETA of each rung, with ETA times the epochs.
     #[arg(long)]
     pub eta: Option<usize>,
+    /// Rank trials by `point` (validation MASE, the default) or `msis` (the validation interval
+    /// score of a quantile model's bands; needs --loss quantile).
+    #[arg(long)]
+    pub select: Option<String>,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,

@@ -713,6 +713,13 @@ fn catalogue(t: &Path) -> Vec<Case> {
     );
     add(
         "flags",
+        "tune --select msis without quantile bands",
+        args(&["tune", "--data", n, "--out", &o, "--select", "msis"]),
+        1,
+        &["select", "--loss quantile"],
+    );
+    add(
+        "flags",
         "--series on data without an id column",
         args(&[
             "forecast",

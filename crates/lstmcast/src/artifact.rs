@@ -740,7 +740,9 @@ pub fn trials_csv(r: &crate::tune::TuneResult) -> String {
     let _ = w.write_record(
         std::iter::once("trial")
             .chain(crate::tune::TrialParams::NAMES)
-            .chain(["rung", "epochs", "val_mse", "val_mase", "seconds", "error"]),
+            .chain([
+                "rung", "epochs", "val_mse", "val_mase", "val_msis", "seconds", "error",
+            ]),
     );
     for t in &r.trials {
         let p = &t.params;
@@ -760,6 +762,7 @@ pub fn trials_csv(r: &crate::tune::TuneResult) -> String {
             t.epochs.to_string(),
             t.val_mse.map(|v| v.to_string()).unwrap_or_default(),
             t.val_mase.map(|v| v.to_string()).unwrap_or_default(),
+            t.val_msis.map(|v| v.to_string()).unwrap_or_default(),
             format!("{:.3}", t.seconds),
             t.error.clone().unwrap_or_default(),
         ]);
@@ -790,41 +793,60 @@ pub fn backtest_csv(bt: &crate::backtest::Backtest, id: Option<&str>) -> String 
 /// baselines.
 pub fn folds_csv(bt: &crate::backtest::Backtest) -> String {
     let mut w = csv_writer();
-    let _ = w.write_record([
-        "fold",
-        "train_rows",
-        "origin",
-        "test_rows",
-        "windows",
-        "target",
-        "lstm_mase",
-        "naive_mase",
-        "seasonal_naive_mase",
-        "lstm_rmse",
-        "naive_rmse",
-        "seasonal_naive_rmse",
-        "ets_mase",
-        "ets_rmse",
-    ]);
+    let levels = levels_of(&bt.aggregate);
+    let _ = w.write_record(
+        [
+            "fold",
+            "train_rows",
+            "origin",
+            "test_rows",
+            "windows",
+            "target",
+            "lstm_mase",
+            "naive_mase",
+            "seasonal_naive_mase",
+            "lstm_rmse",
+            "naive_rmse",
+            "seasonal_naive_rmse",
+            "ets_mase",
+            "ets_rmse",
+        ]
+        .into_iter()
+        .map(str::to_string)
+        .chain(levels.iter().flat_map(|l| {
+            let l = short_level(*l);
+            [format!("coverage{l}"), format!("msis{l}")]
+        })),
+    );
     let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
     for (i, f) in bt.folds.iter().enumerate() {
         for (target, s) in &f.evaluation.overall {
-            let _ = w.write_record([
-                (i + 1).to_string(),
-                format!("{}..{}", f.rows.train.start, f.rows.train.end),
-                f.rows.origin.clone(),
-                format!("{}..{}", f.rows.test.start, f.rows.test.end),
-                f.evaluation.windows.to_string(),
-                target.clone(),
-                opt(s.model.mase),
-                opt(s.naive.mase),
-                opt(s.seasonal_naive.mase),
-                s.model.rmse.to_string(),
-                s.naive.rmse.to_string(),
-                s.seasonal_naive.rmse.to_string(),
-                opt(s.ets.as_ref().and_then(|e| e.mase)),
-                opt(s.ets.as_ref().map(|e| e.rmse)),
-            ]);
+            let _ = w.write_record(
+                [
+                    (i + 1).to_string(),
+                    format!("{}..{}", f.rows.train.start, f.rows.train.end),
+                    f.rows.origin.clone(),
+                    format!("{}..{}", f.rows.test.start, f.rows.test.end),
+                    f.evaluation.windows.to_string(),
+                    target.clone(),
+                    opt(s.model.mase),
+                    opt(s.naive.mase),
+                    opt(s.seasonal_naive.mase),
+                    s.model.rmse.to_string(),
+                    s.naive.rmse.to_string(),
+                    s.seasonal_naive.rmse.to_string(),
+                    opt(s.ets.as_ref().and_then(|e| e.mase)),
+                    opt(s.ets.as_ref().map(|e| e.rmse)),
+                ]
+                .into_iter()
+                .chain((0..levels.len()).flat_map(|i| {
+                    let sc = f.evaluation.intervals.get(target).and_then(|v| v.get(i));
+                    [
+                        opt(sc.and_then(|s| s.coverage)),
+                        opt(sc.and_then(|s| s.msis)),
+                    ]
+                })),
+            );
         }
     }
     finish(w)

@@ -46,6 +46,36 @@ pub struct TuneSpace {
     pub min_epochs: usize,
     /// Each rung keeps the best 1/`eta` and multiplies the epochs by `eta` (default 3).
     pub eta: usize,
+    /// What trials are ranked by (default the point forecast's validation score).
+    pub select: Select,
+}
+
+/// What `tune` ranks trials by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Select {
+    /// The point forecast: validation MASE (MSE where the data has no MASE scale).
+    #[default]
+    Point,
+    /// The validation MSIS of a quantile model's bands (`--loss quantile`).
+    Msis,
+}
+
+impl Select {
+    /// Parses `point` or `msis`.
+    ///
+    /// # Errors
+    /// Any other name.
+    pub fn parse(text: &str) -> Result<Select> {
+        match text {
+            "point" => Ok(Select::Point),
+            "msis" => Ok(Select::Msis),
+            _ => Err(Error::config(
+                "select",
+                format!("'{text}' is not one of point, msis"),
+            )),
+        }
+    }
 }
 
 impl Default for TuneSpace {
@@ -60,6 +90,7 @@ impl Default for TuneSpace {
             normalize: Vec::new(),
             min_epochs: 5,
             eta: 3,
+            select: Select::Point,
         }
     }
 }
@@ -123,6 +154,9 @@ pub struct TrialResult {
     /// ranked by where the data has a MASE scale, as `auto` chooses its normalisation).
     #[serde(default)]
     pub val_mase: Option<f64>,
+    /// Validation MSIS of a quantile model's bands (what `select = msis` ranks by).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_msis: Option<f64>,
     /// Why it failed (too little data for its lookback, divergence).
     pub error: Option<String>,
     /// Training time in seconds (measured, so not reproducible).
@@ -130,11 +164,14 @@ pub struct TrialResult {
 }
 
 impl TrialResult {
-    /// What trials are ranked by: validation MASE where the data has a MASE scale, else
-    /// validation MSE; `None` for a failed trial.
-    pub fn score(&self) -> Option<f64> {
+    /// What trials are ranked by: for `Point`, validation MASE where the data has a MASE scale,
+    /// else validation MSE; for `Msis`, the validation MSIS; `None` for a failed trial.
+    pub fn score(&self, select: Select) -> Option<f64> {
         self.val_mse?;
-        self.val_mase.or(self.val_mse)
+        match select {
+            Select::Point => self.val_mase.or(self.val_mse),
+            Select::Msis => self.val_msis,
+        }
     }
 }
 
@@ -182,6 +219,21 @@ impl TuneSpace {
     /// # Errors
     /// [`Error::InvalidConfig`] naming the `tune` field, or no lookback that fits.
     pub fn resolve(&self, base: &ForecasterConfig, ts: &Panel) -> Result<(TuneSpace, Vec<String>)> {
+        if self.select == Select::Msis {
+            let taus = &base.training.quantiles;
+            let has = |tau: f64| taus.iter().any(|&t| (t - tau).abs() < 1e-9);
+            let paired = base.training.outputs_per_target() > 1
+                && base.intervals.iter().any(|&l| {
+                    let lo = (1.0 - l / 100.0) / 2.0;
+                    has(lo) && has(1.0 - lo)
+                });
+            if !paired {
+                return Err(Error::config(
+                    "select",
+                    "msis scores a quantile model's bands on validation: it needs --loss quantile with the two quantiles of an --intervals level (e.g. --quantiles 0.1,0.5,0.9 for 80)",
+                ));
+            }
+        }
         let mut s = self.clone();
         let bad = |field: &str, why: String| Error::config(format!("tune.{field}"), why);
         if s.trials == 0 {
@@ -369,6 +421,7 @@ impl Trial {
             epochs: 0,
             val_mse: None,
             val_mase: None,
+            val_msis: None,
             error: None,
             seconds: 0.0,
         };
@@ -440,14 +493,19 @@ impl Trial {
                         Some(&self.prep.frame),
                         &self.prep.index[1],
                     )?;
-                    Ok((mse, m.validation_mase(ts, &self.prep)?.0))
+                    Ok((
+                        mse,
+                        m.validation_mase(ts, &self.prep)?.0,
+                        m.validation_msis(ts, &self.prep)?,
+                    ))
                 });
                 match scored {
-                    Ok((v, mase)) if v.is_finite() => {
+                    Ok((v, mase, msis)) if v.is_finite() => {
                         self.result.val_mse = Some(v);
                         self.result.val_mase = mase;
+                        self.result.val_msis = msis;
                     }
-                    Ok((v, _)) => {
+                    Ok((v, _, _)) => {
                         self.result.val_mse = None;
                         self.result.val_mase = None;
                         self.result.error = Some(format!("validation MSE is {v}"));
@@ -596,7 +654,7 @@ pub fn tune_model(
             .collect();
         // Promote the best 1/eta (by validation score, then trial number); failed trials stop.
         trials.sort_by(|a, b| {
-            let key = |t: &Trial| t.result.score().unwrap_or(f64::INFINITY);
+            let key = |t: &Trial| t.result.score(space.select).unwrap_or(f64::INFINITY);
             key(a)
                 .total_cmp(&key(b))
                 .then(a.result.trial.cmp(&b.result.trial))
@@ -612,7 +670,8 @@ pub fn tune_model(
                 // The best trial that ran its full budget is kept: it is the retrained best
                 // model already (same seed, same state), so the search need not train it again.
                 let better = |k: &Trial| {
-                    (t.result.score(), t.result.trial) < (k.result.score(), k.result.trial)
+                    (t.result.score(space.select), t.result.trial)
+                        < (k.result.score(space.select), k.result.trial)
                 };
                 if t.state.finished
                     && t.result.error.is_none()
@@ -629,9 +688,9 @@ pub fn tune_model(
         .iter()
         .filter(|t| t.val_mse.is_some())
         .min_by(|a, b| {
-            a.score()
+            a.score(space.select)
                 .unwrap_or(f64::INFINITY)
-                .total_cmp(&b.score().unwrap_or(f64::INFINITY))
+                .total_cmp(&b.score(space.select).unwrap_or(f64::INFINITY))
                 .then(a.trial.cmp(&b.trial))
         })
         .ok_or_else(|| {

@@ -44,6 +44,7 @@ fn space(trials: usize) -> TuneSpace {
         normalize: vec![Normalize::Global],
         min_epochs: 5,
         eta: 3,
+        select: Default::default(),
     }
 }
 
@@ -224,4 +225,46 @@ fn the_best_trial_that_ran_its_full_budget_is_the_retrained_model() {
     );
     assert_eq!(reused.report.best_epoch, retrained.report.best_epoch);
     assert_eq!(r.trials[r.best].val_mse, a.candidates[0].val_mse);
+}
+
+#[test]
+fn select_msis_ranks_trials_by_the_quantile_bands_validation_score() {
+    use lstmcast::tune::Select;
+    let ts = seasonal_ar(600);
+    let mut c = base();
+    c.training.epochs = 6;
+    c.training.loss = Some(lstmcast::engine::Loss::Quantile);
+    c.training.quantiles = vec![0.1, 0.5, 0.9];
+    let mut s = space(4);
+    s.select = Select::Msis;
+    let r = tune(&c, &s, &ts, 2, &|_| {}).unwrap();
+    // Every trial has a validation MSIS, and the best is the lowest among those that ran the
+    // last rung (ties keep the earlier trial).
+    assert!(
+        r.trials
+            .iter()
+            .all(|t| t.val_msis.is_some_and(f64::is_finite)),
+        "{:#?}",
+        r.trials
+    );
+    let last = r.trials.iter().map(|t| t.rung).max().unwrap();
+    let best = r
+        .trials
+        .iter()
+        .filter(|t| t.rung == last)
+        .min_by(|a, b| {
+            a.val_msis
+                .unwrap()
+                .total_cmp(&b.val_msis.unwrap())
+                .then(a.trial.cmp(&b.trial))
+        })
+        .unwrap();
+    assert_eq!(r.best, best.trial);
+    // The point score ranks them differently in general; it is still recorded.
+    assert!(r.trials.iter().all(|t| t.val_mase.is_some()));
+    // Without quantile bands there is nothing to score: an error naming the flag.
+    let mut plain = base();
+    plain.training.epochs = 2;
+    let e = tune(&plain, &s, &ts, 1, &|_| {}).unwrap_err().to_string();
+    assert!(e.contains("select") && e.contains("--loss quantile"), "{e}");
 }

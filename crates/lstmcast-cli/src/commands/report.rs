@@ -138,9 +138,38 @@ fn panel_table(out: &mut String, p: &PanelScores, target: &str) {
             .total_cmp(&b.1.unwrap_or(f64::INFINITY))
             .then(a.0.cmp(b.0))
     });
+    // Each series' interval coverage per level (the levels of the first series that has any).
+    let levels: Vec<f64> = p
+        .intervals
+        .values()
+        .find_map(|m| m.get(target))
+        .map(|v| v.iter().map(|s| s.level).collect())
+        .unwrap_or_default();
+    let coverage = |id: &str| -> String {
+        p.intervals
+            .get(id)
+            .and_then(|m| m.get(target))
+            .map(|v| {
+                v.iter()
+                    .map(|s| {
+                        format!(
+                            "{:>8}",
+                            s.coverage.map_or("n/a".into(), |c| format!("{c:.1}%"))
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default()
+    };
+    let cov_header: String = levels
+        .iter()
+        .map(|l| format!("{:>8}", format!("cov{}", format_level(*l))))
+        .collect::<Vec<_>>()
+        .join(" ");
     let _ = writeln!(
         out,
-        "  per series MASE:  {:<24} {:>8} {:>8} {:>14} {:>8}",
+        "  per series MASE:  {:<24} {:>8} {:>8} {:>14} {:>8} {cov_header}",
         "series", "lstm", "naive", "seasonal_naive", "ets"
     );
     let n = rows.len();
@@ -157,12 +186,13 @@ fn panel_table(out: &mut String, p: &PanelScores, target: &str) {
         }
         let _ = writeln!(
             out,
-            "                    {:<24} {:>8} {:>8} {:>14} {:>8}",
+            "                    {:<24} {:>8} {:>8} {:>14} {:>8} {}",
             id,
             f(*m),
             f(*nv),
             f(*sn),
-            f(*e)
+            f(*e),
+            coverage(id)
         );
     }
 }

@@ -57,6 +57,9 @@ fn space(a: &TuneArgs, file: Option<TuneSpace>) -> anyhow::Result<TuneSpace> {
     if let Some(v) = a.eta {
         s.eta = v;
     }
+    if let Some(v) = &a.select {
+        s.select = lstmcast::tune::Select::parse(v)?;
+    }
     Ok(s)
 }
 
@@ -98,12 +101,16 @@ pub fn run(a: TuneArgs) -> anyhow::Result<()> {
         result.trial_epochs,
         result.search_seconds,
         best.trial,
-        match best.val_mase {
-            Some(m) => format!(
+        match (result.space.select, best.val_msis, best.val_mase) {
+            (lstmcast::tune::Select::Msis, Some(s), _) => format!(
+                "validation MSIS {s:.4}; MSE {:.5}, scaled units",
+                best.val_mse.unwrap_or(f64::NAN)
+            ),
+            (_, _, Some(m)) => format!(
                 "validation MASE {m:.4}; MSE {:.5}, scaled units",
                 best.val_mse.unwrap_or(f64::NAN)
             ),
-            None => format!(
+            _ => format!(
                 "validation MSE {:.5}, scaled units",
                 best.val_mse.unwrap_or(f64::NAN)
             ),

@@ -146,6 +146,9 @@ pub struct PanelScores {
     pub targets: BTreeMap<String, PanelTarget>,
     /// Per series id, per target: scores over all steps.
     pub per_series: BTreeMap<String, BTreeMap<String, Scores>>,
+    /// Per series id, per target: how its prediction intervals held, per level.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub intervals: BTreeMap<String, BTreeMap<String, Vec<IntervalScore>>>,
 }
 
 /// Evaluation on the test part, per target: overall and per step; per series for panels.
@@ -323,6 +326,7 @@ impl Evaluation {
                 series: ids.len(),
                 targets: panel_targets,
                 per_series,
+                intervals: BTreeMap::new(),
             }),
             skipped: Vec::new(),
             warnings: Vec::new(),
@@ -378,7 +382,8 @@ impl Evaluation {
     }
 
     /// Scores the rows' intervals at `levels` (percent, in the rows' order) per target: coverage,
-    /// mean width and MSIS (scaled by `mase_scale(series, k)`, averaged over series).
+    /// mean width and MSIS (scaled by `mase_scale(series, k)`, averaged over series); for a
+    /// panel also per series.
     pub fn score_intervals(
         &mut self,
         levels: &[f64],
@@ -388,43 +393,65 @@ impl Evaluation {
         for (k, name) in targets.iter().enumerate() {
             let rows: Vec<&PredictionRow> =
                 self.rows.iter().filter(|r| &r.target == name).collect();
-            let scores = levels
-                .iter()
-                .enumerate()
-                .map(|(i, &level)| {
-                    let alpha = 1.0 - level / 100.0;
-                    let (mut inside, mut width, mut scored) = (0usize, 0f64, 0usize);
-                    let mut per_series: BTreeMap<&str, (f64, usize)> = BTreeMap::new();
-                    for r in &rows {
-                        let Some(Some((lo, hi))) = r.intervals.get(i).copied() else {
-                            continue;
-                        };
-                        scored += 1;
-                        inside += usize::from(lo <= r.actual && r.actual <= hi);
-                        width += hi - lo;
-                        if let Some(q) = mase_scale(&r.series, k) {
-                            let w = (hi - lo)
-                                + 2.0 / alpha * (lo - r.actual).max(0.0)
-                                + 2.0 / alpha * (r.actual - hi).max(0.0);
-                            let e = per_series.entry(r.series.as_str()).or_default();
-                            e.0 += w / q;
-                            e.1 += 1;
-                        }
-                    }
-                    let msis: Vec<f64> = per_series.values().map(|(s, n)| s / *n as f64).collect();
-                    IntervalScore {
-                        level,
-                        coverage: (scored > 0).then(|| 100.0 * inside as f64 / scored as f64),
-                        mean_width: (scored > 0).then(|| width / scored as f64),
-                        msis: mean(&msis),
-                        scored,
-                        refused: rows.len() - scored,
-                    }
-                })
-                .collect();
-            self.intervals.insert(name.clone(), scores);
+            self.intervals
+                .insert(name.clone(), interval_scores(&rows, levels, k, mase_scale));
+            if let Some(p) = self.panel.as_mut() {
+                let mut by_series: BTreeMap<&str, Vec<&PredictionRow>> = BTreeMap::new();
+                for r in &rows {
+                    by_series.entry(r.series.as_str()).or_default().push(r);
+                }
+                for (id, rs) in by_series {
+                    p.intervals
+                        .entry(id.to_string())
+                        .or_default()
+                        .insert(name.clone(), interval_scores(&rs, levels, k, mase_scale));
+                }
+            }
         }
     }
+}
+
+/// Coverage, mean width and MSIS of `rows` (target `k`) at each of `levels`.
+fn interval_scores(
+    rows: &[&PredictionRow],
+    levels: &[f64],
+    k: usize,
+    mase_scale: &dyn Fn(&str, usize) -> Option<f64>,
+) -> Vec<IntervalScore> {
+    levels
+        .iter()
+        .enumerate()
+        .map(|(i, &level)| {
+            let alpha = 1.0 - level / 100.0;
+            let (mut inside, mut width, mut scored) = (0usize, 0f64, 0usize);
+            let mut per_series: BTreeMap<&str, (f64, usize)> = BTreeMap::new();
+            for r in rows {
+                let Some(Some((lo, hi))) = r.intervals.get(i).copied() else {
+                    continue;
+                };
+                scored += 1;
+                inside += usize::from(lo <= r.actual && r.actual <= hi);
+                width += hi - lo;
+                if let Some(q) = mase_scale(&r.series, k) {
+                    let w = (hi - lo)
+                        + 2.0 / alpha * (lo - r.actual).max(0.0)
+                        + 2.0 / alpha * (r.actual - hi).max(0.0);
+                    let e = per_series.entry(r.series.as_str()).or_default();
+                    e.0 += w / q;
+                    e.1 += 1;
+                }
+            }
+            let msis: Vec<f64> = per_series.values().map(|(s, n)| s / *n as f64).collect();
+            IntervalScore {
+                level,
+                coverage: (scored > 0).then(|| 100.0 * inside as f64 / scored as f64),
+                mean_width: (scored > 0).then(|| width / scored as f64),
+                msis: mean(&msis),
+                scored,
+                refused: rows.len() - scored,
+            }
+        })
+        .collect()
 }
 
 /// The across-series summary of one target.

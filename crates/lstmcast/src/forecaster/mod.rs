@@ -795,19 +795,11 @@ impl TrainedForecaster {
             .collect();
         // A level whose two quantiles the model outputs corrects their band (conformalised
         // quantile regression); the others are intervals around the point forecast.
-        let taus = &self.config.training.quantiles;
-        let index_of = |tau: f64| taus.iter().position(|&t| (t - tau).abs() < 1e-9);
-        let cqr: Vec<Option<(usize, usize)>> = if self.config.training.outputs_per_target() > 1 {
-            levels
-                .iter()
-                .map(|&l| {
-                    let lo = (1.0 - l / 100.0) / 2.0;
-                    index_of(lo).zip(index_of(1.0 - lo))
-                })
-                .collect()
-        } else {
-            vec![None; levels.len()]
-        };
+        let pairs = self.quantile_pairs();
+        let cqr: Vec<Option<(usize, usize)>> = levels
+            .iter()
+            .map(|&l| pairs.iter().find(|p| p.0 == l).map(|&(_, lo, hi)| (lo, hi)))
+            .collect();
         let empty = || vec![vec![vec![Vec::new(); hz]; self.n_targets]; panel.n_series()];
         let mut around = empty();
         let mut banded: Vec<Vec<Vec<Vec<Vec<f64>>>>> = cqr.iter().map(|_| empty()).collect();

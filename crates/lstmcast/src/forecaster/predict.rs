@@ -621,6 +621,62 @@ impl TrainedForecaster {
             .collect()
     }
 
+    /// The validation interval score of a quantile model's raw quantile bands: for every
+    /// configured level whose two quantiles the model outputs, per series the mean of `(hi − lo)
+    /// + 2/α·(lo − y)⁺ + 2/α·(y − hi)⁺` over every validation prediction (as
+    /// [`TrainedForecaster::validation_mase`] predicts them) divided by its MASE scale, averaged
+    /// over series and levels (MSIS). `None` without such a level.
+    ///
+    /// # Errors
+    /// As [`TrainedForecaster::evaluate`].
+    pub fn validation_msis(&self, panel: &Panel, prep: &super::Prepared) -> Result<Option<f64>> {
+        let pairs = self.quantile_pairs();
+        if pairs.is_empty() {
+            return Ok(None);
+        }
+        let mut per: Vec<Vec<(f64, usize)>> = vec![vec![(0.0, 0); panel.n_series()]; pairs.len()];
+        self.validation_errors(
+            panel,
+            prep,
+            self.config.model_horizon(),
+            &mut |s, k, _h, _p, y, q| {
+                let Some(scale) = self.mase_scale[s][k] else {
+                    return;
+                };
+                for (i, &(level, lo, hi)) in pairs.iter().enumerate() {
+                    let alpha = 1.0 - level / 100.0;
+                    let (a, b) = (q[lo], q[hi]);
+                    let w =
+                        (b - a) + 2.0 / alpha * (a - y).max(0.0) + 2.0 / alpha * (y - b).max(0.0);
+                    per[i][s].0 += w / scale;
+                    per[i][s].1 += 1;
+                }
+            },
+        )?;
+        let scores: Vec<f64> = per
+            .iter()
+            .flat_map(|l| l.iter().filter(|(_, n)| *n > 0).map(|(s, n)| s / *n as f64))
+            .collect();
+        Ok((!scores.is_empty())
+            .then(|| scores.iter().sum::<f64>() / scores.len() as f64)
+            .filter(|v| v.is_finite()))
+    }
+
+    /// The configured interval levels whose two quantiles the model outputs: `(level, lo
+    /// index, hi index)`.
+    pub fn quantile_pairs(&self) -> Vec<(f64, usize, usize)> {
+        let taus = self.quantile_levels();
+        let index_of = |tau: f64| taus.iter().position(|&t| (t - tau).abs() < 1e-9);
+        self.config
+            .intervals
+            .iter()
+            .filter_map(|&l| {
+                let lo = (1.0 - l / 100.0) / 2.0;
+                Some((l, index_of(lo)?, index_of(1.0 - lo)?))
+            })
+            .collect()
+    }
+
     /// The error for a window at global row `at` that has no ETS states to encode with.
     fn no_ets_states(&self, at: usize, es: Option<&EsFrame>) -> Error {
         let series = es.map_or("", |e| e.series_id(at));
