@@ -449,3 +449,39 @@ fn format_level(l: f64) -> String {
     let s = format!("{l}");
     s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
 }
+
+/// One line on how the intervals were calibrated: per level, how many (series, target, step)
+/// cells use their series' own validation errors, errors pooled across series, or none.
+pub fn calibration(c: &lstmcast::forecaster::intervals::Calibration) -> Option<String> {
+    if c.levels.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = c
+        .levels
+        .iter()
+        .zip(c.summary())
+        .enumerate()
+        .map(|(i, (l, [own, pooled, refused]))| {
+            let kind = if c.cqr.get(i).copied().flatten().is_some() {
+                "quantile band corrected (CQR)"
+            } else {
+                "conformal"
+            };
+            let mut from = Vec::new();
+            if own > 0 {
+                from.push(format!("{own} from the series' own errors"));
+            }
+            if pooled > 0 {
+                from.push(format!("{pooled} pooled across series"));
+            }
+            if refused > 0 {
+                from.push(format!("{refused} refused (too few errors)"));
+            }
+            format!("{}% {kind}: {}", format_level(*l), from.join(", "))
+        })
+        .collect();
+    Some(format!(
+        "intervals calibrated on the validation rows per series, target and step: {}",
+        parts.join("; ")
+    ))
+}

@@ -346,6 +346,9 @@ fn train_into(
             println!("{}", report::selection(sel));
         }
         println!("{}", report::ets_forms(&model.ets));
+        if let Some(line) = report::calibration(&model.calibration) {
+            println!("{line}");
+        }
         print!("{}", report::skipped(&ev.skipped, ts.n_series()));
         print!("{}", report::forecast_skipped(&future));
         print!("{}", report::table(&ev, cfg.horizon));
