@@ -56,6 +56,27 @@ fn central_differences(
     worst
 }
 
+/// Targets 0.4 away from `out` (above for even outputs, below for odd ones): a loss with a kink
+/// at zero error (MAE, pinball) is smooth around such a point.
+fn straddle(out: &[f32]) -> Vec<f32> {
+    out.iter()
+        .enumerate()
+        .map(|(k, p)| if k % 2 == 0 { p + 0.4 } else { p - 0.4 })
+        .collect()
+}
+
+/// Asserts that no error of `out` against `straddle`d targets `y` came near 0 or changed side
+/// (so a finite-difference stencil stays on one side of every kink).
+fn assert_same_sides(out: &[f32], y: &[f32]) {
+    for (k, (p, yv)) in out.iter().zip(y).enumerate() {
+        assert!(
+            (p - yv).abs() > 0.05 && ((p - yv) < 0.0) == (k % 2 == 0),
+            "error {k} came near 0: {}",
+            p - yv
+        );
+    }
+}
+
 fn gradcheck(spec: NetworkSpec) {
     let (b, t) = (3, 6);
     let mut net = Network::new(spec.clone(), &mut rng_for(5, 1)).unwrap();
@@ -315,21 +336,10 @@ fn finite_differences_mae_loss() {
     let (x, _) = toy(&spec, b, t);
     let mut ws = Workspace::new(&net);
     net.forward(&mut ws, &x, b, t, Some(&mut rng_for(99, 3)));
-    let y: Vec<f32> = ws
-        .output()
-        .iter()
-        .enumerate()
-        .map(|(k, p)| if k % 2 == 0 { p + 0.4 } else { p - 0.4 })
-        .collect();
+    let y = straddle(ws.output());
     let mae = |net: &Network, ws: &mut Workspace| -> f64 {
         net.forward(ws, &x, b, t, Some(&mut rng_for(99, 3)));
-        for (k, (p, yv)) in ws.output().iter().zip(&y).enumerate() {
-            assert!(
-                (p - yv).abs() > 0.05 && ((p - yv) < 0.0) == (k % 2 == 0),
-                "error {k} came near 0: {}",
-                p - yv
-            );
-        }
+        assert_same_sides(ws.output(), &y);
         net.backward_with(ws, &x, &y, Loss::Mae) as f64
     };
     let loss = mae(&net, &mut ws);
@@ -358,21 +368,10 @@ fn finite_differences_pinball_loss() {
     let (x, _) = toy(&spec, b, t);
     let mut ws = Workspace::new(&net);
     net.predict(&mut ws, &x, b, t);
-    let y: Vec<f32> = ws
-        .output()
-        .iter()
-        .enumerate()
-        .map(|(k, p)| if k % 2 == 0 { p + 0.4 } else { p - 0.4 })
-        .collect();
+    let y = straddle(ws.output());
     let loss = |net: &Network, ws: &mut Workspace| -> f64 {
         net.predict(ws, &x, b, t);
-        for (k, (p, yv)) in ws.output().iter().zip(&y).enumerate() {
-            assert!(
-                (p - yv).abs() > 0.05 && ((p - yv) < 0.0) == (k % 2 == 0),
-                "error {k} came near 0: {}",
-                p - yv
-            );
-        }
+        assert_same_sides(ws.output(), &y);
         net.backward_pinball(ws, &x, &y, &taus) as f64
     };
     let l0 = loss(&net, &mut ws);
