@@ -641,6 +641,13 @@ fn catalogue(t: &Path) -> Vec<Case> {
     );
     add(
         "flags",
+        "quantiles without the median",
+        train(n, &["--loss", "quantile", "--quantiles", "0.1,0.9"]),
+        1,
+        &["quantiles", "0.5", "point forecast"],
+    );
+    add(
+        "flags",
         "quantile loss without quantiles",
         train(n, &["--loss", "quantile"]),
         1,

@@ -448,6 +448,18 @@ impl TrainedForecaster {
                 "its target transform does not match config.toml",
             ));
         }
+        let bad_ets = meta
+            .ets
+            .fits
+            .iter()
+            .flatten()
+            .any(|f| f.as_ref().is_ok_and(|f| !f.model.is_consistent()));
+        if bad_ets {
+            return Err(Error::model(
+                dir.join("model.json"),
+                "an ETS model's states do not fit its form (one seasonal state per season, finite values); retrain",
+            ));
+        }
         if meta.norm.mode.uses_ets() && meta.ets.ids != meta.ids {
             return Err(Error::model(
                 dir.join("model.json"),
@@ -493,7 +505,8 @@ fn check_consistent(
         return bad("config.toml", e.to_string());
     }
     let (nt, nc) = (meta.n_targets, meta.names.len());
-    if meta.spec.n_outputs != config.model_horizon() * nt || meta.spec.layers != config.model.layers
+    if meta.spec.n_outputs != config.model_horizon() * nt * config.training.outputs_per_target()
+        || meta.spec.layers != config.model.layers
     {
         return bad(
             "model.json",

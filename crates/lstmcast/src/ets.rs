@@ -778,6 +778,41 @@ impl Ets {
         }
     }
 
+    /// The same model started afresh on `y`, a series that does not begin where the fitted rows
+    /// did: the same smoothing parameters, initial states from `y`'s own first cycles (the
+    /// heuristic the fit starts from), so that the seasonal phase and the level are `y`'s.
+    /// `None` when `y` is too short for that (two cycles, or two rows without a season).
+    pub fn restarted(&self, y: &[f64]) -> Option<Ets> {
+        let m = self.spec.season_len();
+        if y.len() < (2 * m).max(2) || y.iter().any(|v| !v.is_finite()) {
+            return None;
+        }
+        let start = Start::heuristic(y, self.spec);
+        Some(Ets {
+            level0: start.level,
+            trend0: start.trend,
+            season0: start.season,
+            ..self.clone()
+        })
+    }
+
+    /// Whether the initial states fit the form (one seasonal state per season): a model read
+    /// from a file is checked before it is run.
+    pub fn is_consistent(&self) -> bool {
+        self.season0.len() == self.spec.season_len()
+            && [
+                self.level0,
+                self.trend0,
+                self.alpha,
+                self.beta,
+                self.gamma,
+                self.phi,
+            ]
+            .iter()
+            .chain(&self.season0)
+            .all(|v| v.is_finite())
+    }
+
     /// Runs the model with its fixed parameters from its initial states over `y` (the whole
     /// series, starting at the same first row as the fitted rows; it may be longer than the
     /// fitted rows). One linear pass; non-finite values propagate into the states.

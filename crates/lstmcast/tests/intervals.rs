@@ -180,6 +180,7 @@ fn bad_quantiles_are_errors_naming_the_flag() {
         (q, vec![0.0, 0.5], "strictly between 0 and 1"),
         (q, vec![0.5, 1.0], "strictly between 0 and 1"),
         (q, vec![], "needs --quantiles"),
+        (q, vec![0.1, 0.9], "must include 0.5"),
         (None, vec![0.1, 0.9], "needs --loss quantile"),
     ] {
         let mut c = config(1);
@@ -190,7 +191,7 @@ fn bad_quantiles_are_errors_naming_the_flag() {
     }
     let mut c = config(2);
     c.training.loss = q;
-    c.training.quantiles = vec![0.1, 0.9];
+    c.training.quantiles = vec![0.1, 0.5, 0.9];
     c.strategy = lstmcast::Strategy::Recursive;
     let e = c.fit(&panel, &mut |_| {}).unwrap_err().to_string();
     assert!(e.contains("--strategy direct"), "{e}");

@@ -591,7 +591,13 @@ impl ForecasterConfig {
         let mut model =
             TrainedForecaster::from_parts(self, panel, prep, norm, network, d.report.clone());
         let mut member_scores = Vec::with_capacity(members.len());
+        // A member that diverged before its first epoch holds untrained weights: it is recorded
+        // but left out of the median.
         for m in members {
+            if m.report.best_epoch == 0 {
+                member_scores.push(m.score);
+                continue;
+            }
             let mut net = Network::zeros(spec.clone())?;
             net.set_params(&m.params)?;
             model.members.push(net);
@@ -805,6 +811,10 @@ impl TrainedForecaster {
         let mut banded: Vec<Vec<Vec<Vec<Vec<f64>>>>> = cqr.iter().map(|_| empty()).collect();
         self.validation_errors(panel, prep, hz, &mut |s, k, h, p, y, q| {
             let unit = if relative[s][k] { p.abs() } else { 1.0 };
+            if unit <= 0.0 || !unit.is_finite() {
+                // A prediction of exactly 0 has no relative error: it calibrates nothing.
+                return;
+            }
             around[s][k][h].push((p - y).abs() / unit);
             for (i, pair) in cqr.iter().enumerate() {
                 if let Some((lo, hi)) = *pair {

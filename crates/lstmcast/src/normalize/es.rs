@@ -43,6 +43,11 @@ pub struct EtsBank {
     pub ids: Vec<String>,
     /// Per series, per target: the fit, or why there is none.
     pub fits: Vec<Vec<std::result::Result<EtsFit, String>>>,
+    /// Per series: the first timestamp of the data it was fitted on. A series that starts
+    /// elsewhere later (a file of recent rows) is filtered from states started on its own first
+    /// cycles, so that the season's phase and the level are its own.
+    #[serde(default)]
+    pub starts: Vec<String>,
 }
 
 /// The smallest relative error unit (a series ETS fits exactly).
@@ -97,6 +102,9 @@ impl EtsBank {
         });
         EtsBank {
             ids: transformed.ids.clone(),
+            starts: (0..n)
+                .map(|s| transformed.timestamps[transformed.offsets[s]].to_string())
+                .collect(),
             fits: fits
                 .into_iter()
                 .enumerate()
@@ -141,13 +149,27 @@ impl EtsBank {
             .map(|s| {
                 let id = &transformed.ids[s];
                 let maps = scaler.for_series(id);
+                let start = transformed
+                    .series_timestamps(s)
+                    .first()
+                    .map(|t| t.to_string());
+                let moved = self
+                    .ids
+                    .iter()
+                    .position(|i| i == id)
+                    .and_then(|b| self.starts.get(b))
+                    .is_some_and(|was| start.as_ref() != Some(was));
                 (0..transformed.n_targets)
                     .map(|k| {
                         let fit = self.get(id, k)?;
                         let map = *maps?.get(k)?;
                         let y = transformed.series_column(s, k);
+                        let model = match moved {
+                            true => fit.model.restarted(y)?,
+                            false => fit.model.clone(),
+                        };
                         Some(ColumnStates {
-                            states: fit.model.filter(y),
+                            states: model.filter(y),
                             season: fit.model.spec.season,
                             error: fit.error,
                             map,
@@ -255,9 +277,10 @@ impl EsFrame {
         (s, r - self.offsets[s])
     }
 
-    /// The id of the series holding global row `r`.
+    /// The id of the series whose rows end at or run through global row `r − 1` (the series of
+    /// a window whose first target row is `r`, which may be one past its last row).
     pub fn series_id(&self, r: usize) -> &str {
-        &self.ids[self.locate(r).0]
+        &self.ids[self.locate(r.saturating_sub(1)).0]
     }
 
     /// Whether target `k` of the series holding global row `r` has states.

@@ -209,6 +209,15 @@ impl TrainOptions {
                 ));
             }
         }
+        if !self.quantiles.is_empty() && !self.quantiles.contains(&0.5) {
+            return Err(Error::config(
+                "quantiles",
+                format!(
+                    "{:?} must include 0.5: the median is the point forecast (e.g. 0.1,0.5,0.9)",
+                    self.quantiles
+                ),
+            ));
+        }
         Ok(())
     }
 }
