@@ -710,7 +710,7 @@ fn a_file_that_starts_elsewhere_gets_its_own_seasonal_phase() {
 }
 
 #[test]
-fn a_new_series_without_ets_is_named_not_a_panic() {
+fn a_new_series_without_ets_is_left_out_and_named_not_a_panic() {
     let series = vec![
         ("s0".to_string(), vec![cycle(0, 80)]),
         ("s1".to_string(), vec![cycle(1, 80)]),
@@ -725,11 +725,21 @@ fn a_new_series_without_ets_is_named_not_a_panic() {
     let mut with_new = series;
     with_new.push(("zz-new".to_string(), vec![cycle(2, 40)]));
     let other = Panel::from_series(vec!["y".into()], 1, with_new).unwrap();
-    let e = m.forecast(&other, None).unwrap_err().to_string();
-    assert!(
-        e.contains("'zz-new'") && e.contains("another --normalize"),
-        "{e}"
-    );
+    // The others are forecast; the new series is left out and listed, with why.
+    let f = m.forecast(&other, None).unwrap();
+    assert_eq!(f.series.len(), 2);
+    let (id, why) = &f.skipped[0];
+    assert_eq!(id, "zz-new");
+    assert!(why.contains("no ETS model") && why.contains("es"), "{why}");
+    // Alone it cannot be forecast at all: an error that names it.
+    let alone = Panel::from_series(
+        vec!["y".into()],
+        1,
+        vec![("zz-new".into(), vec![cycle(2, 40)])],
+    )
+    .unwrap();
+    let e = m.forecast(&alone, None).unwrap_err().to_string();
+    assert!(e.contains("'zz-new'") && e.contains("no ETS model"), "{e}");
 }
 
 #[test]

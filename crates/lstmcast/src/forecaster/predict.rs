@@ -395,14 +395,32 @@ impl TrainedForecaster {
                     panel.ids[s].clone(),
                     format!("{n} rows, fewer than the lookback {l}"),
                 ));
+            } else if frame
+                .as_ref()
+                .is_some_and(|f| (0..nt).any(|k| !f.has(panel.offsets[s + 1] - 1, k)))
+            {
+                skipped.push((
+                    panel.ids[s].clone(),
+                    format!(
+                        "no ETS model, which '--normalize {}' needs: it was not among the training series (or too short to fit one there)",
+                        self.norm.mode.name()
+                    ),
+                ));
             } else {
                 usable.push(s);
             }
         }
         if usable.is_empty() {
-            if let (Some((_, why)), true) = (skipped.first(), unscaled.iter().all(|&u| u)) {
+            // Unless a series was only too short, say why the first one cannot be forecast.
+            let too_short = (0..panel.n_series()).any(|s| panel.series_len(s) < l);
+            if let (Some((id, why)), false) = (skipped.first(), too_short) {
+                let which = if panel.has_ids() {
+                    format!("series '{id}': ")
+                } else {
+                    String::new()
+                };
                 return Err(Error::Forecast(format!(
-                    "{}: no series can be forecast: {why}",
+                    "{}: no series can be forecast: {which}{why}",
                     panel.source.display()
                 )));
             }
