@@ -740,6 +740,20 @@ fn a_new_series_without_ets_is_left_out_and_named_not_a_panic() {
     .unwrap();
     let e = m.forecast(&alone, None).unwrap_err().to_string();
     assert!(e.contains("'zz-new'") && e.contains("no ETS model"), "{e}");
+    // A mode without ETS forecasts it, but its intervals were never calibrated: it is listed.
+    cfg.normalize = Normalize::Window;
+    let m = cfg.fit(&panel, &mut |_| {}).unwrap();
+    let f = m.forecast(&other, None).unwrap();
+    assert_eq!(f.series.len(), 3);
+    assert_eq!(f.without_intervals.len(), 1);
+    assert_eq!(f.without_intervals[0].0, "zz-new");
+    let new = f.series.iter().find(|s| s.id == "zz-new").unwrap();
+    assert!(new
+        .intervals
+        .iter()
+        .flatten()
+        .flatten()
+        .all(Option::is_none));
 }
 
 #[test]

@@ -62,21 +62,34 @@ pub fn skipped(list: &[Skipped], n_series: usize) -> String {
 
 /// A note on series the forecast left out, and why.
 pub fn forecast_skipped(f: &Forecast) -> String {
-    if f.skipped.is_empty() {
-        return String::new();
+    let list = |v: &[(String, String)]| -> String {
+        let named: Vec<String> = v
+            .iter()
+            .take(10)
+            .map(|(id, why)| format!("'{id}' ({why})"))
+            .collect();
+        format!(
+            "{}{}",
+            named.join(", "),
+            if v.len() > 10 { " ..." } else { "" }
+        )
+    };
+    let mut out = String::new();
+    if !f.skipped.is_empty() {
+        out += &format!(
+            "note: {} series not forecast: {}\n",
+            f.skipped.len(),
+            list(&f.skipped)
+        );
     }
-    let named: Vec<String> = f
-        .skipped
-        .iter()
-        .take(10)
-        .map(|(id, why)| format!("'{id}' ({why})"))
-        .collect();
-    format!(
-        "note: {} series not forecast: {}{}\n",
-        f.skipped.len(),
-        named.join(", "),
-        if f.skipped.len() > 10 { " ..." } else { "" }
-    )
+    if !f.without_intervals.is_empty() {
+        out += &format!(
+            "note: {} series forecast without intervals: {}\n",
+            f.without_intervals.len(),
+            list(&f.without_intervals)
+        );
+    }
+    out
 }
 
 /// Per series: the LSTM's and the baselines' MASE, best first (all series up to 20, else the 5

@@ -49,6 +49,8 @@ pub struct Forecast {
     pub levels: Vec<f64>,
     /// A quantile model's quantiles (empty otherwise).
     pub quantiles: Vec<f64>,
+    /// Series forecast without intervals, with why (not among the calibrated series).
+    pub without_intervals: Vec<(String, String)>,
 }
 
 /// The element-wise median of equally long vectors (the mean of the middle two for an even
@@ -502,6 +504,20 @@ impl TrainedForecaster {
             skipped,
             levels: self.calibration.levels.clone(),
             quantiles: self.quantile_levels(),
+            without_intervals: usable
+                .iter()
+                .map(|&s| &panel.ids[s])
+                .filter(|id| {
+                    !self.calibration.levels.is_empty() && self.calibration.series(id).is_none()
+                })
+                .map(|id| {
+                    (
+                        id.clone(),
+                        "not among the series the intervals were calibrated on (the training series)"
+                            .to_string(),
+                    )
+                })
+                .collect(),
         })
     }
 
