@@ -708,7 +708,14 @@ pub fn forecast_csv(panel: &crate::data::Panel, f: &Forecast) -> String {
             for (k, v) in row.iter().enumerate() {
                 rec.push(v.to_string());
                 if let Some(q) = s.quantiles.get(h).and_then(|r| r.get(k)) {
-                    rec.extend(q.iter().map(|v| v.to_string()));
+                    // Empty past the trained horizon (NaN there).
+                    rec.extend(q.iter().map(|v| {
+                        if v.is_finite() {
+                            v.to_string()
+                        } else {
+                            String::new()
+                        }
+                    }));
                 }
                 let iv = s.intervals.get(h).and_then(|r| r.get(k));
                 rec.extend(interval_cells(

@@ -776,4 +776,9 @@ fn a_quantile_model_saves_and_loads() {
         back.forecast(&ts, None).unwrap(),
         m.forecast(&ts, None).unwrap()
     );
+    // Past the trained 3 steps (rolled on the median) there are no quantiles.
+    let far = m.forecast(&ts, Some(5)).unwrap();
+    let q = &far.series[0].quantiles;
+    assert!(q[..3].iter().all(|s| s[0].iter().all(|v| v.is_finite())));
+    assert!(q[3..].iter().all(|s| s[0].iter().all(|v| v.is_nan())));
 }

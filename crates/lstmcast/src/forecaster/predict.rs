@@ -25,7 +25,8 @@ pub struct SeriesForecast {
     /// `intervals[step][target][level]`: `(lo, hi)`, or `None` where the level was refused
     /// (or the step is beyond the calibrated horizon).
     pub intervals: Vec<Vec<Intervals>>,
-    /// `quantiles[step][target][i]`: a quantile model's quantiles (empty otherwise).
+    /// `quantiles[step][target][i]`: a quantile model's quantiles (empty otherwise; NaN past the
+    /// trained horizon, where the model only rolls its median forward).
     pub quantiles: Vec<Vec<Vec<f64>>>,
 }
 
@@ -473,10 +474,20 @@ impl TrainedForecaster {
             if values.iter().flatten().any(|v| !v.is_finite()) {
                 return Err(Error::Forecast("the model produced a non-finite value; retrain with a lower learning rate or --clip-norm".into()));
             }
+            // Quantiles exist for the trained steps only: beyond them the model rolls its median
+            // forward, and what its quantile outputs say there is not a forecast distribution.
+            let mh = self.config.model_horizon();
             let quantiles: Vec<Vec<Vec<f64>>> = (0..steps)
                 .map(|h| {
                     (0..nt)
-                        .map(|k| self.quantiles_at(&qs, (j * steps + h) * nt + k, k, maps))
+                        .map(|k| {
+                            let q = self.quantiles_at(&qs, (j * steps + h) * nt + k, k, maps);
+                            if h < mh {
+                                q
+                            } else {
+                                vec![f64::NAN; q.len()]
+                            }
+                        })
                         .collect()
                 })
                 .collect();
