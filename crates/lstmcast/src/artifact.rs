@@ -620,7 +620,7 @@ fn quantiles_of(ev: &Evaluation) -> Vec<f64> {
 /// `q10, q50, q90` for quantiles 0.1, 0.5, 0.9.
 fn quantile_columns(taus: &[f64]) -> Vec<String> {
     taus.iter()
-        .map(|t| format!("q{}", short_level(t * 100.0)))
+        .map(|t| format!("q{}", crate::forecaster::intervals::level_name(t * 100.0)))
         .collect()
 }
 
@@ -629,16 +629,10 @@ fn interval_columns(levels: &[f64]) -> Vec<String> {
     levels
         .iter()
         .flat_map(|l| {
-            let l = short_level(*l);
+            let l = crate::forecaster::intervals::level_name(*l);
             [format!("lo{l}"), format!("hi{l}")]
         })
         .collect()
-}
-
-/// A level as written in column names: `80`, `97.5`.
-fn short_level(l: f64) -> String {
-    let s = format!("{l}");
-    s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
 }
 
 /// An interval's two cells (empty where the level was refused).
@@ -834,7 +828,7 @@ pub fn folds_csv(bt: &crate::backtest::Backtest) -> String {
         .into_iter()
         .map(str::to_string)
         .chain(levels.iter().flat_map(|l| {
-            let l = short_level(*l);
+            let l = crate::forecaster::intervals::level_name(*l);
             [format!("coverage{l}"), format!("msis{l}")]
         })),
     );

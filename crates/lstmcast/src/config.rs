@@ -220,6 +220,24 @@ impl ForecasterConfig {
         Ok(())
     }
 
+    /// The interval levels whose two quantiles a quantile model outputs (`--loss quantile`):
+    /// `(level, lo index, hi index)` into `training.quantiles`, e.g. 80 from 0.1 and 0.9. Empty
+    /// without quantile outputs.
+    pub fn quantile_pairs(&self) -> Vec<(f64, usize, usize)> {
+        if self.training.outputs_per_target() == 1 {
+            return Vec::new();
+        }
+        let taus = &self.training.quantiles;
+        let index_of = |tau: f64| taus.iter().position(|&t| (t - tau).abs() < 1e-9);
+        self.intervals
+            .iter()
+            .filter_map(|&l| {
+                let lo = (1.0 - l / 100.0) / 2.0;
+                Some((l, index_of(lo)?, index_of(1.0 - lo)?))
+            })
+            .collect()
+    }
+
     /// Steps the network itself predicts: the horizon (direct) or 1 (recursive).
     pub fn model_horizon(&self) -> usize {
         match self.strategy {

@@ -219,20 +219,11 @@ impl TuneSpace {
     /// # Errors
     /// [`Error::InvalidConfig`] naming the `tune` field, or no lookback that fits.
     pub fn resolve(&self, base: &ForecasterConfig, ts: &Panel) -> Result<(TuneSpace, Vec<String>)> {
-        if self.select == Select::Msis {
-            let taus = &base.training.quantiles;
-            let has = |tau: f64| taus.iter().any(|&t| (t - tau).abs() < 1e-9);
-            let paired = base.training.outputs_per_target() > 1
-                && base.intervals.iter().any(|&l| {
-                    let lo = (1.0 - l / 100.0) / 2.0;
-                    has(lo) && has(1.0 - lo)
-                });
-            if !paired {
-                return Err(Error::config(
-                    "select",
-                    "msis scores a quantile model's bands on validation: it needs --loss quantile with the two quantiles of an --intervals level (e.g. --quantiles 0.1,0.5,0.9 for 80)",
-                ));
-            }
+        if self.select == Select::Msis && base.quantile_pairs().is_empty() {
+            return Err(Error::config(
+                "select",
+                "msis scores a quantile model's bands on validation: it needs --loss quantile with the two quantiles of an --intervals level (e.g. --quantiles 0.1,0.5,0.9 for 80)",
+            ));
         }
         let mut s = self.clone();
         let bad = |field: &str, why: String| Error::config(format!("tune.{field}"), why);

@@ -177,7 +177,12 @@ fn panel_table(out: &mut String, p: &PanelScores, target: &str) {
     };
     let cov_header: String = levels
         .iter()
-        .map(|l| format!("{:>8}", format!("cov{}", format_level(*l))))
+        .map(|l| {
+            format!(
+                "{:>8}",
+                format!("cov{}", lstmcast::forecaster::intervals::level_name(*l))
+            )
+        })
         .collect::<Vec<_>>()
         .join(" ");
     let _ = writeln!(
@@ -285,7 +290,7 @@ pub fn table(ev: &Evaluation, horizon: usize) -> String {
                 let _ = writeln!(
                     out,
                     "  {}% interval: coverage {}% on {} predictions, mean width {}, MSIS {}{refused}",
-                    format_level(sc.level),
+                    lstmcast::forecaster::intervals::level_name(sc.level),
                     pct(sc.coverage, 1),
                     sc.scored,
                     pct(sc.mean_width, 3),
@@ -299,7 +304,7 @@ pub fn table(ev: &Evaluation, horizon: usize) -> String {
                 .map(|q| {
                     format!(
                         "q{}: {} below (scaled pinball {})",
-                        format_level(q.quantile * 100.0),
+                        lstmcast::forecaster::intervals::level_name(q.quantile * 100.0),
                         q.below.map_or("n/a".into(), |b| format!("{b:.1}%")),
                         q.scaled_pinball.map_or("n/a".into(), |p| format!("{p:.4}"))
                     )
@@ -457,12 +462,6 @@ fn candidate_name(mode: lstmcast::Normalize, transform: lstmcast::Transform) -> 
     }
 }
 
-/// A level as printed: `80`, `97.5`.
-fn format_level(l: f64) -> String {
-    let s = format!("{l}");
-    s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
-}
-
 /// One line on how the intervals were calibrated: per level, how many (series, target, step)
 /// cells use their series' own validation errors, errors pooled across series, or none.
 pub fn calibration(c: &lstmcast::forecaster::intervals::Calibration) -> Option<String> {
@@ -490,7 +489,11 @@ pub fn calibration(c: &lstmcast::forecaster::intervals::Calibration) -> Option<S
             if refused > 0 {
                 from.push(format!("{refused} refused (too few errors)"));
             }
-            format!("{}% {kind}: {}", format_level(*l), from.join(", "))
+            format!(
+                "{}% {kind}: {}",
+                lstmcast::forecaster::intervals::level_name(*l),
+                from.join(", ")
+            )
         })
         .collect();
     Some(format!(

@@ -55,6 +55,12 @@ pub struct Calibration {
     pub cqr: Vec<Option<(usize, usize)>>,
 }
 
+/// A level (or a quantile in percent) as written in column names and reports: `80`, `97.5`.
+pub fn level_name(l: f64) -> String {
+    let s = format!("{l}");
+    s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
+}
+
 /// The rank of the finite-sample conformal quantile of `n` scores at `level` percent, 1-based;
 /// `None` when it would exceed `n` (too few scores to promise the level).
 pub fn conformal_rank(n: usize, level: f64) -> Option<usize> {
@@ -133,7 +139,6 @@ impl Calibration {
         scale: &[Vec<Option<f64>>],
         relative: &[Vec<bool>],
     ) -> Vec<Vec<Vec<Band>>> {
-        let levels = [level];
         let n_series = errors.len();
         let n_targets = errors.first().map_or(0, Vec::len);
         let horizon = errors.first().and_then(|t| t.first()).map_or(0, Vec::len);
@@ -165,31 +170,25 @@ impl Calibration {
                 for (s, series_bands) in bands.iter_mut().enumerate() {
                     let own = &errors[s][k][h];
                     let pooled = &mut pools[usize::from(relative[s][k])];
-                    series_bands[k][h] = levels
-                        .iter()
-                        .map(|&level| -> Band {
-                            if let Some(r) = conformal_rank(own.len(), level) {
-                                return Band {
-                                    half: Some(kth(&mut own.clone(), r)),
-                                    from: Source::Series,
-                                    n: own.len(),
-                                };
-                            }
-                            match (conformal_rank(pooled.len(), level), unit(s)) {
-                                (Some(r), Some(q)) if n_series > 1 => Band {
-                                    half: Some(kth(pooled, r) * q),
-                                    from: Source::Pooled,
-                                    n: pooled.len(),
-                                },
-                                _ => Band {
-                                    half: None,
-                                    from: Source::Refused,
-                                    n: own.len(),
-                                },
-                            }
-                        })
-                        .next()
-                        .expect("one level");
+                    series_bands[k][h] = match conformal_rank(own.len(), level) {
+                        Some(r) => Band {
+                            half: Some(kth(&mut own.clone(), r)),
+                            from: Source::Series,
+                            n: own.len(),
+                        },
+                        None => match (conformal_rank(pooled.len(), level), unit(s)) {
+                            (Some(r), Some(q)) if n_series > 1 => Band {
+                                half: Some(kth(pooled, r) * q),
+                                from: Source::Pooled,
+                                n: pooled.len(),
+                            },
+                            _ => Band {
+                                half: None,
+                                from: Source::Refused,
+                                n: own.len(),
+                            },
+                        },
+                    };
                 }
             }
         }

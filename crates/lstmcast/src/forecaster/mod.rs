@@ -801,7 +801,7 @@ impl TrainedForecaster {
             .collect();
         // A level whose two quantiles the model outputs corrects their band (conformalised
         // quantile regression); the others are intervals around the point forecast.
-        let pairs = self.quantile_pairs();
+        let pairs = self.config.quantile_pairs();
         let cqr: Vec<Option<(usize, usize)>> = levels
             .iter()
             .map(|&l| pairs.iter().find(|p| p.0 == l).map(|&(_, lo, hi)| (lo, hi)))

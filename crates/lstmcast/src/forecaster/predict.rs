@@ -249,14 +249,12 @@ impl TrainedForecaster {
         }
     }
 
-    /// The index of the quantile nearest the median (0 without quantile outputs).
+    /// The index of the median among the quantile outputs (a validated quantile list holds
+    /// 0.5); 0 without quantile outputs.
     fn median_quantile(&self) -> usize {
-        let q = &self.config.training.quantiles;
-        if self.config.training.outputs_per_target() == 1 {
-            return 0;
-        }
-        (0..q.len())
-            .min_by(|&a, &b| (q[a] - 0.5).abs().total_cmp(&(q[b] - 0.5).abs()))
+        self.quantile_levels()
+            .iter()
+            .position(|&q| q == 0.5)
             .unwrap_or(0)
     }
 
@@ -675,7 +673,7 @@ impl TrainedForecaster {
     /// # Errors
     /// As [`TrainedForecaster::evaluate`].
     pub fn validation_msis(&self, panel: &Panel, prep: &super::Prepared) -> Result<Option<f64>> {
-        let pairs = self.quantile_pairs();
+        let pairs = self.config.quantile_pairs();
         if pairs.is_empty() {
             return Ok(None);
         }
@@ -705,21 +703,6 @@ impl TrainedForecaster {
         Ok((!scores.is_empty())
             .then(|| scores.iter().sum::<f64>() / scores.len() as f64)
             .filter(|v| v.is_finite()))
-    }
-
-    /// The configured interval levels whose two quantiles the model outputs: `(level, lo
-    /// index, hi index)`.
-    pub fn quantile_pairs(&self) -> Vec<(f64, usize, usize)> {
-        let taus = self.quantile_levels();
-        let index_of = |tau: f64| taus.iter().position(|&t| (t - tau).abs() < 1e-9);
-        self.config
-            .intervals
-            .iter()
-            .filter_map(|&l| {
-                let lo = (1.0 - l / 100.0) / 2.0;
-                Some((l, index_of(lo)?, index_of(1.0 - lo)?))
-            })
-            .collect()
     }
 
     /// The error for a window at global row `at` that has no ETS states to encode with.

@@ -277,10 +277,16 @@ impl EsFrame {
         (s, r - self.offsets[s])
     }
 
-    /// The id of the series whose rows end at or run through global row `r − 1` (the series of
-    /// a window whose first target row is `r`, which may be one past its last row).
+    /// The series of a window whose first target row is global row `t` (one past the series'
+    /// row `t − 1`, so `t` may be one past its last row), and the origin within that series.
+    fn origin(&self, t: usize) -> (usize, usize) {
+        let (s, o) = self.locate(t.saturating_sub(1));
+        (s, o + usize::from(t > 0))
+    }
+
+    /// The id of the series of a window whose first target row is global row `r`.
     pub fn series_id(&self, r: usize) -> &str {
-        &self.ids[self.locate(r.saturating_sub(1)).0]
+        &self.ids[self.origin(r).0]
     }
 
     /// Whether target `k` of the series holding global row `r` has states.
@@ -304,9 +310,7 @@ impl EsFrame {
         steps: &mut [(f32, f32)],
     ) -> bool {
         debug_assert!(t > 0, "a window's origin follows at least one row");
-        // The origin is one past the series' row `t − 1`.
-        let (s, o) = self.locate(t - 1);
-        let o = o + 1;
+        let (s, o) = self.origin(t);
         let Some(Some(c)) = self.series[s].get(k) else {
             return false;
         };
@@ -333,8 +337,7 @@ impl EsFrame {
     /// The ETS forecast `h` steps ahead (`h ≥ 1`) of target `k` from the origin at global row
     /// `t` (the first row predicted), in transformed units; `None` without states.
     pub fn forecast(&self, t: usize, h: usize, k: usize) -> Option<f64> {
-        let (s, o) = self.locate(t.saturating_sub(1));
-        let o = o + usize::from(t > 0);
+        let (s, o) = self.origin(t);
         let c = self.series[s].get(k)?.as_ref()?;
         Some(c.states.forecast(o, h))
     }
