@@ -261,6 +261,10 @@ pub struct ModelArgs {
     /// Seed of every random source (default 42).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Calendar features from the timestamps, as future-known inputs: auto (default: what the
+    /// frequency makes meaningful), none, or a list of hour, weekday, yearday, month.
+    #[arg(long)]
+    pub calendar: Option<String>,
 }
 
 /// `lstmcast evaluate`.
@@ -306,6 +310,15 @@ pub struct ForecastArgs {
     /// Steps to forecast (default: the trained horizon; beyond it rolls forward recursively).
     #[arg(long)]
     pub horizon: Option<usize>,
+    /// The future-known values of the steps to forecast (rows per series after its last row,
+    /// with the id and time columns); instead, the data file may end each series with rows
+    /// whose target is empty.
+    #[arg(long)]
+    pub future: Option<PathBuf>,
+    /// Static values per series (as `train --static-data`; default: the values the model
+    /// recorded for its training series).
+    #[arg(long)]
+    pub static_data: Option<PathBuf>,
     /// Write the forecast CSV to this file instead of standard output (an existing file only
     /// with --force).
     #[arg(long)]
@@ -359,9 +372,24 @@ pub struct DataArgs {
     /// Target column(s), comma-separated.
     #[arg(long, value_delimiter = ',')]
     pub target: Option<Vec<String>>,
-    /// Input feature columns, comma-separated (default: every numeric column).
+    /// Input feature columns, comma-separated (default: every numeric column not given another
+    /// role); the same as --past.
     #[arg(long, value_delimiter = ',')]
     pub features: Option<Vec<String>>,
+    /// Past-only input columns (observed up to the forecast origin), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub past: Option<Vec<String>>,
+    /// Columns known for every forecast step (planned prices, promotions, holidays, weather
+    /// forecasts), comma-separated: the network sees each step's value.
+    #[arg(long, value_delimiter = ',')]
+    pub future_known: Option<Vec<String>>,
+    /// Numeric columns holding one value per series (a store's size), comma-separated.
+    #[arg(long = "static", value_delimiter = ',')]
+    pub statics: Option<Vec<String>>,
+    /// A CSV of static values per series: the id column (--id-col's name, else the first) and
+    /// numeric or categorical columns (one-hot encoded).
+    #[arg(long)]
+    pub static_data: Option<PathBuf>,
     /// Fill missing values: none (error), linear, forward or zero.
     #[arg(long)]
     pub fill: Option<String>,

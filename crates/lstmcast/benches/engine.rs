@@ -30,6 +30,8 @@ fn bench(c: &mut Criterion) {
             n_outputs: horizon,
             dropout: 0.0,
             recurrent_dropout: 0.0,
+            step_inputs: 0,
+            steps: 1,
         };
         let w_index = WindowIndex::single(20..1603);
         let w = Windows::new(&data, 1, 1, 20, horizon, &w_index);

@@ -34,6 +34,13 @@ struct ModelMeta {
     spec: NetworkSpec,
     names: Vec<String>,
     n_targets: usize,
+    /// Each column's role (absent in folders written before covariates: targets, then past
+    /// inputs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    roles: Vec<crate::data::Role>,
+    /// Calendar features and static values the model regenerates at forecast time.
+    #[serde(default)]
+    covariates: crate::covariates::Covariates,
     id_name: Option<String>,
     ids: Vec<String>,
     frequency: Option<Frequency>,
@@ -279,6 +286,8 @@ impl TrainedForecaster {
             spec: self.network.spec().clone(),
             names: self.names.clone(),
             n_targets: self.n_targets,
+            roles: self.roles.clone(),
+            covariates: self.covariates.clone(),
             id_name: self.id_name.clone(),
             ids: self.ids.clone(),
             trained_split: self.trained_split.clone(),
@@ -390,6 +399,9 @@ impl TrainedForecaster {
             || meta.n_targets > meta.names.len()
             || meta.spec.n_inputs != meta.names.len()
             || meta.norm.n_cols() != meta.names.len()
+            || (!meta.roles.is_empty() && meta.roles.len() != meta.names.len())
+            || meta.roles.iter().filter(|r| r.is_known()).count() != meta.spec.step_inputs
+            || meta.norm.known != meta.spec.step_inputs
         {
             return Err(Error::model(
                 dir,
@@ -479,6 +491,20 @@ impl TrainedForecaster {
             calibration: meta.calibration,
             selection: meta.selection,
             network,
+            roles: if meta.roles.is_empty() {
+                (0..meta.names.len())
+                    .map(|c| {
+                        if c < meta.n_targets {
+                            crate::data::Role::Target
+                        } else {
+                            crate::data::Role::Past
+                        }
+                    })
+                    .collect()
+            } else {
+                meta.roles
+            },
+            covariates: meta.covariates,
             names: meta.names,
             n_targets: meta.n_targets,
             id_name: meta.id_name,

@@ -90,6 +90,9 @@ pub struct ForecasterConfig {
     pub season: Option<usize>,
     /// The one seed of every random source (default 42).
     pub seed: u64,
+    /// Calendar features generated from the timestamps as future-known inputs (default auto:
+    /// what the frequency makes meaningful; `none`; or a list such as `hour,weekday`).
+    pub calendar: crate::covariates::Calendar,
     /// Prediction-interval levels in percent, calibrated on the validation rows (split
     /// conformal); empty for none (default 80 and 95).
     pub intervals: Vec<f64>,
@@ -119,6 +122,7 @@ impl Default for ForecasterConfig {
             normalize: Normalize::Auto,
             season: None,
             seed: 42,
+            calendar: crate::covariates::Calendar::Auto,
             intervals: vec![80.0, 95.0],
             data: LoadOptions::default(),
             split: SplitSpec::default(),
@@ -248,12 +252,25 @@ impl ForecasterConfig {
 
     /// The network for `n_inputs` columns and `n_targets` targets.
     pub fn network_spec(&self, n_inputs: usize, n_targets: usize) -> NetworkSpec {
+        self.network_spec_known(n_inputs, n_targets, 0)
+    }
+
+    /// As [`ForecasterConfig::network_spec`] where the last `n_known` columns are known at every
+    /// forecast step: the head sees their values at each output step.
+    pub fn network_spec_known(
+        &self,
+        n_inputs: usize,
+        n_targets: usize,
+        n_known: usize,
+    ) -> NetworkSpec {
         NetworkSpec {
             n_inputs,
             layers: self.model.layers.clone(),
             n_outputs: self.model_horizon() * n_targets * self.training.outputs_per_target(),
             dropout: self.model.dropout,
             recurrent_dropout: self.model.recurrent_dropout,
+            step_inputs: n_known,
+            steps: if n_known > 0 { self.model_horizon() } else { 1 },
         }
     }
 }

@@ -83,6 +83,8 @@ pub fn run_example(example: u8, seed: u64, epochs: usize) -> Result<DemoReport> 
         n_outputs: horizon * cols,
         dropout: 0.0,
         recurrent_dropout: 0.0,
+        step_inputs: 0,
+        steps: 1,
     };
     let mut net = Network::new(spec, &mut rng_for(seed, streams::INIT))?;
     let opts = TrainOptions {

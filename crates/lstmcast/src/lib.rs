@@ -7,6 +7,7 @@
 pub mod artifact;
 pub mod backtest;
 pub mod config;
+pub mod covariates;
 pub mod data;
 pub mod demo;
 pub mod engine;

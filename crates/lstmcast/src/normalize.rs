@@ -138,6 +138,14 @@ pub struct WindowNorm {
     /// `Diff`'s scale (the training rows' root mean square first difference); 1 for
     /// `Global`. Never 0.
     pub scale: Vec<f32>,
+    /// How many columns (the last ones) are known covariates (future-known, static, calendar):
+    /// every mode passes them to the network as scaled, never relative to the window.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub known: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Smallest scale: keeps a flat window or a constant column from dividing by zero.
@@ -188,7 +196,16 @@ impl WindowNorm {
                 })
                 .collect(),
         };
-        Ok(WindowNorm { mode, scale })
+        Ok(WindowNorm {
+            mode,
+            scale,
+            known: 0,
+        })
+    }
+
+    /// The same normalisation with the last `known` columns passed through as they are.
+    pub fn with_known(self, known: usize) -> WindowNorm {
+        WindowNorm { known, ..self }
     }
 
     /// Number of columns.
@@ -233,7 +250,8 @@ impl WindowNorm {
                 anchors.fill((0.0, 1.0));
             }
             Normalize::Window => {
-                for c in 0..f {
+                self.pass_known(rows, x, b, j);
+                for c in 0..f - self.known {
                     let a = last[c];
                     let mad = (0..l).map(|s| (rows[s * f + c] - a).abs()).sum::<f32>() / l as f32;
                     let sc = mad.max(self.scale[c]);
@@ -246,7 +264,8 @@ impl WindowNorm {
                 }
             }
             Normalize::Diff => {
-                for c in 0..f {
+                self.pass_known(rows, x, b, j);
+                for c in 0..f - self.known {
                     let sc = self.scale[c];
                     x[j * f + c] = 0.0;
                     for s in 1..l {
@@ -285,6 +304,17 @@ impl WindowNorm {
             }
         }
         true
+    }
+
+    /// Copies the known columns of a window's rows into `x` unchanged.
+    fn pass_known(&self, rows: &[f32], x: &mut [f32], b: usize, j: usize) {
+        let f = self.n_cols();
+        let l = rows.len() / f;
+        for s in 0..l {
+            for c in f - self.known..f {
+                x[(s * b + j) * f + c] = rows[s * f + c];
+            }
+        }
     }
 }
 

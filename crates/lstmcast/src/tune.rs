@@ -391,6 +391,8 @@ impl TuneSpace {
 /// A trial between rungs.
 struct Trial {
     cfg: ForecasterConfig,
+    /// The data with this trial's calendar features.
+    panel: Panel,
     prep: Prepared,
     norm: WindowNorm,
     network: Network,
@@ -419,27 +421,24 @@ impl Trial {
         let mut cfg = params.apply(base);
         cfg.training.loss = Some(cfg.training.loss.unwrap_or(params.normalize.default_loss()));
         let built = (|| -> Result<_> {
-            let prep = Prepared::new(&cfg, ts)?;
+            let panel = cfg.with_covariates(ts, &cfg.split.resolve(ts)?)?;
+            let prep = Prepared::new(&cfg, &panel)?;
             prep.check_mode(&cfg, params.normalize)?;
-            let norm = WindowNorm::fit(
-                params.normalize,
-                &prep.scaled,
-                prep.n_cols,
-                &prep.train_rows(ts),
-            )?;
+            let norm = prep.window_norm(params.normalize, &prep.train_rows(&panel))?;
             let mut network = Network::new(
-                cfg.network_spec(prep.n_cols, prep.n_targets),
+                prep.network_spec(&cfg),
                 &mut rng_for(cfg.seed, streams::INIT),
             )?;
             if params.normalize == Normalize::EtsResidual {
                 network.zero_output_layer();
             }
             let state = TrainState::new(&network, prep.index[0].len(), &cfg.training, cfg.seed);
-            Ok((prep, norm, network, state))
+            Ok((panel, prep, norm, network, state))
         })();
         match built {
-            Ok((prep, norm, network, state)) => Ok(Trial {
+            Ok((panel, prep, norm, network, state)) => Ok(Trial {
                 cfg,
+                panel,
                 prep,
                 norm,
                 network,
@@ -454,7 +453,8 @@ impl Trial {
     }
 
     /// Trains up to `epochs` and scores the best weights on validation.
-    fn advance(&mut self, ts: &Panel, rung: usize, epochs: usize) {
+    fn advance(&mut self, rung: usize, epochs: usize) {
+        let ts = &self.panel;
         let t0 = Instant::now();
         self.result.rung = rung;
         let run = self.state.run(
@@ -518,9 +518,10 @@ impl Trial {
     }
 
     /// The trained forecaster of a finished trial: its best weights, as `fit` would give them.
-    fn into_model(self, ts: &Panel) -> Result<TrainedForecaster> {
+    fn into_model(self) -> Result<TrainedForecaster> {
         let Trial {
             cfg,
+            panel,
             prep,
             norm,
             mut network,
@@ -529,6 +530,7 @@ impl Trial {
         } = self;
         let report = state.finish(&mut network)?;
         let mode = norm.mode;
+        let ts = &panel;
         let mut model = TrainedForecaster::from_parts(&cfg, ts, &prep, norm, network, report);
         model.calibration = model.calibrate(ts, &prep)?;
         model.selection = Some(crate::normalize::Selection {
@@ -624,7 +626,7 @@ pub fn tune_model(
                     let mut slot = slots[k].lock().unwrap_or_else(|p| p.into_inner());
                     if let Some(t) = slot.as_mut() {
                         if !t.finished() {
-                            t.advance(ts, rung, epochs);
+                            t.advance(rung, epochs);
                         }
                     }
                     drop(slot);
@@ -699,7 +701,7 @@ pub fn tune_model(
         .trial;
     let best_config = trials[best].params.apply(base);
     let model = match kept {
-        Some(t) if t.result.trial == best => Some(t.into_model(ts)?),
+        Some(t) if t.result.trial == best => Some(t.into_model()?),
         _ => None,
     };
     Ok((

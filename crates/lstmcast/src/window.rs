@@ -99,6 +99,7 @@ pub struct Windows<'a> {
     norm: Option<&'a WindowNorm>,
     es: Option<&'a EsFrame>,
     per_target: usize,
+    known: usize,
 }
 
 impl<'a> Windows<'a> {
@@ -130,6 +131,37 @@ impl<'a> Windows<'a> {
             norm: None,
             es: None,
             per_target: 1,
+            known: 0,
+        }
+    }
+
+    /// The same windows whose last `n` columns are known at every output step (future-known,
+    /// static, calendar): [`Windows::gather_known`] gives the network's head their values.
+    pub fn with_known(self, n: usize) -> Self {
+        debug_assert!(n <= self.n_cols - self.n_targets);
+        Windows { known: n, ..self }
+    }
+
+    /// Known columns (0 without).
+    pub fn n_known(&self) -> usize {
+        self.known
+    }
+
+    /// Writes the known columns of each output step of the windows `idx` into `xf`
+    /// (`[idx.len(), horizon, n_known]`, scaled like the inputs); nothing without known columns.
+    pub fn gather_known(&self, idx: &[usize], xf: &mut [f32]) {
+        let (f, k, hz) = (self.n_cols, self.known, self.horizon);
+        debug_assert_eq!(xf.len(), idx.len() * hz * k);
+        if k == 0 {
+            return;
+        }
+        for (j, &w) in idx.iter().enumerate() {
+            let t = self.origin(w);
+            for h in 0..hz {
+                let row = (t + h) * f;
+                xf[(j * hz + h) * k..(j * hz + h + 1) * k]
+                    .copy_from_slice(&self.data[row + f - k..row + f]);
+            }
         }
     }
 

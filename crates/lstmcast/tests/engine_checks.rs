@@ -112,6 +112,8 @@ fn finite_differences_one_layer() {
         n_outputs: 3,
         dropout: 0.0,
         recurrent_dropout: 0.0,
+        step_inputs: 0,
+        steps: 1,
     });
 }
 
@@ -123,6 +125,8 @@ fn finite_differences_two_layers_with_dropout_masks_fixed() {
         n_outputs: 2,
         dropout: 0.3,
         recurrent_dropout: 0.25,
+        step_inputs: 0,
+        steps: 1,
     });
 }
 
@@ -134,6 +138,8 @@ fn dropout_is_off_at_inference_and_on_in_training() {
         n_outputs: 1,
         dropout: 0.5,
         recurrent_dropout: 0.5,
+        step_inputs: 0,
+        steps: 1,
     };
     let net = Network::new(spec.clone(), &mut rng_for(1, 1)).unwrap();
     let (x, _) = toy(&spec, 4, 5);
@@ -153,6 +159,8 @@ fn batch_of_one_path_matches_batched() {
         n_outputs: 3,
         dropout: 0.0,
         recurrent_dropout: 0.0,
+        step_inputs: 0,
+        steps: 1,
     };
     let net = Network::new(spec.clone(), &mut rng_for(2, 1)).unwrap();
     let (b, t) = (4, 6);
@@ -184,6 +192,8 @@ fn short_spec() -> NetworkSpec {
         n_outputs: 1,
         dropout: 0.1,
         recurrent_dropout: 0.0,
+        step_inputs: 0,
+        steps: 1,
     }
 }
 
@@ -273,6 +283,8 @@ fn a_non_finite_gradient_stops_training_naming_epoch_and_batch_and_keeps_the_bes
         n_outputs: 1,
         dropout: 0.0,
         recurrent_dropout: 0.0,
+        step_inputs: 0,
+        steps: 1,
     };
     let mut net = Network::new(spec, &mut rng_for(1, 1)).unwrap();
     let opts = TrainOptions {
@@ -327,6 +339,8 @@ fn finite_differences_mae_loss() {
         n_outputs: 2,
         dropout: 0.3,
         recurrent_dropout: 0.25,
+        step_inputs: 0,
+        steps: 1,
     };
     let (b, t) = (3, 6);
     let mut net = Network::new(spec.clone(), &mut rng_for(5, 1)).unwrap();
@@ -362,6 +376,8 @@ fn finite_differences_pinball_loss() {
         n_outputs: 6,
         dropout: 0.0,
         recurrent_dropout: 0.0,
+        step_inputs: 0,
+        steps: 1,
     };
     let (b, t) = (3, 5);
     let mut net = Network::new(spec.clone(), &mut rng_for(8, 1)).unwrap();

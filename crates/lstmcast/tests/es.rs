@@ -256,7 +256,7 @@ fn ets_residual_with_a_negligible_step_stays_at_ets() {
     // output layer is zeroed, is far from ETS (so the bound above has teeth).
     let mut control = m.clone();
     control.network = Network::new(
-        cfg.network_spec(1, 1),
+        m.network.spec().clone(),
         &mut rng_for(cfg.seed, lstmcast::train::streams::INIT),
     )
     .unwrap();
@@ -542,6 +542,8 @@ fn mse_through_backward_with_is_backward_and_mae_differs() {
         n_outputs: 3,
         dropout: 0.0,
         recurrent_dropout: 0.0,
+        step_inputs: 0,
+        steps: 1,
     };
     let net = Network::new(spec.clone(), &mut rng_for(5, 1)).unwrap();
     let (b, t) = (3, 6);

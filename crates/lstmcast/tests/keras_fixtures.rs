@@ -57,6 +57,8 @@ fn network(f: &Value) -> Network {
         n_outputs: cfg["n_outputs"].as_u64().unwrap() as usize,
         dropout: 0.0,
         recurrent_dropout: 0.0,
+        step_inputs: 0,
+        steps: 1,
     };
     let mut net = Network::zeros(spec).unwrap();
     for name in f["weight_order"].as_array().unwrap() {

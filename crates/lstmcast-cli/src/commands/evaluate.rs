@@ -6,10 +6,12 @@ use lstmcast::{artifact, TrainedForecaster};
 
 pub fn run(a: EvaluateArgs) -> anyhow::Result<()> {
     let model = TrainedForecaster::load(&a.model)?;
-    let ts = lstmcast::load(
+    let ts = super::load_data(
         &a.data,
         &super::model_load_options(&model, a.fill.as_deref())?,
-    )?;
+        None,
+    )?
+    .0;
     let ev = model.evaluate(&ts)?;
     if let Some(p) = &a.predictions {
         let text = artifact::predictions_csv(&ev, ts.id_name.as_deref());

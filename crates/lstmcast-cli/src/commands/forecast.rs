@@ -7,14 +7,39 @@ use lstmcast::{artifact, TrainedForecaster};
 
 pub fn run(a: ForecastArgs) -> anyhow::Result<()> {
     let model = TrainedForecaster::load(&a.model)?;
-    let mut ts = lstmcast::load(
-        &a.data,
-        &super::model_load_options(&model, a.fill.as_deref())?,
-    )?;
+    let mut opts = super::model_load_options(&model, a.fill.as_deref())?;
+    opts.static_data = a.static_data.clone();
+    let specs = lstmcast::covariates::Covariates::file_columns(
+        &model.names,
+        &model.roles,
+        &model.config.data.statics,
+    );
+    let (mut ts, mut future) = super::load_data(&a.data, &opts, Some(&specs))?;
+    if let Some(path) = &a.future {
+        if future.is_some() {
+            anyhow::bail!(
+                "invalid configuration: future: {} already ends its series with future rows (empty targets); give the future-known values once, there or with --future",
+                a.data.display()
+            );
+        }
+        future = Some(lstmcast::data::load_future(path, &opts)?);
+    }
     if let Some(ids) = &a.series {
         ts = ts.only(ids)?;
+        if let Some(f) = &future {
+            let keep: Vec<String> = ids
+                .iter()
+                .filter(|i| f.series_index(i).is_some())
+                .cloned()
+                .collect();
+            future = if keep.is_empty() {
+                None
+            } else {
+                Some(f.only(&keep)?)
+            };
+        }
     }
-    let f = model.forecast(&ts, a.horizon)?;
+    let f = model.forecast_with(&ts, future.as_ref(), a.horizon)?;
     if !a.output.quiet {
         eprint!("{}", super::report::forecast_skipped(&f));
     }

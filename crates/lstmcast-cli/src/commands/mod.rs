@@ -30,6 +30,8 @@ pub fn model_load_options(
     fill: Option<&str>,
 ) -> anyhow::Result<lstmcast::LoadOptions> {
     let mut opts = model.config.data.clone();
+    // Statics come from the model's record unless a file is given again.
+    opts.static_data = None;
     if fill.is_some() {
         opts.fill = load_options(&crate::cli::DataArgs {
             fill: fill.map(str::to_string),
@@ -49,10 +51,49 @@ pub fn load_options(d: &crate::cli::DataArgs) -> anyhow::Result<lstmcast::LoadOp
         time_format: d.time_format.clone(),
         target: d.target.clone().unwrap_or_default(),
         features: d.features.clone().unwrap_or_default(),
+        past: d.past.clone().unwrap_or_default(),
+        future_known: d.future_known.clone().unwrap_or_default(),
+        statics: d.statics.clone().unwrap_or_default(),
+        static_data: d.static_data.clone(),
         fill: fill("fill", d.fill.as_deref())?,
         freq: d.freq.clone(),
         fill_gaps: fill("fill-gaps", d.fill_gaps.as_deref())?,
     })
+}
+
+/// Loads a data file as `opts` say, with the static-data file joined: the history, and the
+/// future rows at the end of its series (future-known values for forecasting), if any.
+pub fn load_data(
+    path: &std::path::Path,
+    opts: &lstmcast::LoadOptions,
+    specs: Option<&[lstmcast::covariates::StaticColumn]>,
+) -> anyhow::Result<(lstmcast::Panel, Option<lstmcast::Panel>)> {
+    let (mut panel, future) = lstmcast::data::load_with_future(path, opts)?;
+    if let Some(file) = &opts.static_data {
+        let table = lstmcast::covariates::StaticTable::load(file, opts.id_col.as_deref())?;
+        panel = table.join(&panel, specs)?;
+    }
+    Ok((panel, future))
+}
+
+/// What `train`, `tune` and `backtest` say about the data's covariates: future rows set aside,
+/// and columns that look static but are not declared so.
+pub fn covariate_notes(panel: &lstmcast::Panel, future: Option<&lstmcast::Panel>) -> String {
+    let mut s = String::new();
+    if let Some(f) = future {
+        s.push_str(&format!(
+            "note: {} row(s) after the last target of their series hold only future-known values; they are not used for training (forecast reads them)\n",
+            f.len()
+        ));
+    }
+    let constant = panel.undeclared_constants();
+    if !constant.is_empty() {
+        s.push_str(&format!(
+            "note: {} hold(s) one value within every series; if it describes the series, declare it with --static\n",
+            constant.join(", ")
+        ));
+    }
+    s
 }
 
 /// A fill method by name (none when not given).

@@ -40,6 +40,18 @@ pub fn resolve(d: &DataArgs, a: &ModelArgs) -> anyhow::Result<ForecasterConfig> 
     if d.features.is_some() {
         c.data.features = opts.features;
     }
+    if d.past.is_some() {
+        c.data.past = opts.past;
+    }
+    if d.future_known.is_some() {
+        c.data.future_known = opts.future_known;
+    }
+    if d.statics.is_some() {
+        c.data.statics = opts.statics;
+    }
+    if d.static_data.is_some() {
+        c.data.static_data = opts.static_data;
+    }
     if d.fill.is_some() {
         c.data.fill = opts.fill;
     }
@@ -108,6 +120,9 @@ pub fn resolve(d: &DataArgs, a: &ModelArgs) -> anyhow::Result<ForecasterConfig> 
     if a.season.is_some() {
         c.season = a.season;
     }
+    if let Some(s) = &a.calendar {
+        c.calendar = lstmcast::covariates::Calendar::parse(s)?;
+    }
     c.validate()?;
     Ok(c)
 }
@@ -156,7 +171,10 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     })?;
     let cfg = resolve(&a.data, &a.model)?;
     guard_input(data, out)?;
-    let ts = lstmcast::load(data, &cfg.data)?;
+    let (ts, future) = super::load_data(data, &cfg.data, None)?;
+    if a.output.text() {
+        print!("{}", super::covariate_notes(&ts, future.as_ref()));
+    }
     let filled: usize = ts.filled.iter().sum();
     if filled > 0 && a.output.text() {
         let per: Vec<String> = ts
@@ -205,6 +223,10 @@ fn resume(a: &TrainArgs, dir: &Path) -> anyhow::Result<()> {
         || a.data.time_format.is_some()
         || a.data.target.is_some()
         || a.data.features.is_some()
+        || a.data.past.is_some()
+        || a.data.future_known.is_some()
+        || a.data.statics.is_some()
+        || a.data.static_data.is_some()
         || a.data.fill.is_some()
         || a.data.freq.is_some()
         || a.data.fill_gaps.is_some()
@@ -231,7 +253,7 @@ fn resume(a: &TrainArgs, dir: &Path) -> anyhow::Result<()> {
             info.data_crc32
         );
     }
-    let ts = lstmcast::load(&data, &cfg.data)?;
+    let ts = super::load_data(&data, &cfg.data, None)?.0;
     if !a.output.quiet && !a.output.json {
         let at = ck.state.as_ref().map_or(0, |s| s.epochs_done);
         println!(

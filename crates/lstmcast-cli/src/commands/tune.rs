@@ -72,7 +72,10 @@ pub fn run(a: TuneArgs) -> anyhow::Result<()> {
         Some(j) => j,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    let ts = lstmcast::load(a.data.path()?, &base.data)?;
+    let (ts, future) = super::load_data(a.data.path()?, &base.data, None)?;
+    if a.output.text() {
+        print!("{}", super::covariate_notes(&ts, future.as_ref()));
+    }
     let bar = progress_bar(1, a.output.quiet, "{bar:30} {pos}/{len} {msg} [{elapsed}]");
     let result = tune_model(&base, &space, &ts, jobs, &|p: &TuneProgress| {
         bar.set_length(p.of as u64);

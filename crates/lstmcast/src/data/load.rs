@@ -6,7 +6,7 @@
 //! column. No column is ever dropped silently: a text column that is neither the id nor the time
 //! column is an error saying how to declare it.
 
-use super::{sort_ids, Fill, LoadOptions, Panel};
+use super::{sort_ids, Fill, LoadOptions, Panel, Role};
 use crate::error::{Error, Result};
 use crate::time::{Frequency, Spacing, Timestamp, TIME_FORMATS};
 use std::collections::HashMap;
@@ -68,12 +68,70 @@ pub fn describe(path: impl AsRef<Path>, opts: &LoadOptions) -> Result<Panel> {
 }
 
 fn load_as(path: &Path, opts: &LoadOptions, describe: bool) -> Result<Panel> {
+    Ok(load_table(path)?.into_panels(opts, describe)?.0)
+}
+
+/// Loads a file as [`load`] does and also returns its future rows: with future-known columns
+/// declared, the rows at the end of a series whose target cells are all empty hold the
+/// future-known values of the steps to forecast. They are not part of the history (the first
+/// panel); the second panel holds them (future-known columns only), `None` when there are none.
+///
+/// # Errors
+/// As [`load`]; also a future row with a future-known cell missing (naming the series, line
+/// and column).
+pub fn load_with_future(
+    path: impl AsRef<Path>,
+    opts: &LoadOptions,
+) -> Result<(Panel, Option<Panel>)> {
+    load_table(path.as_ref())?.into_panels(opts, false)
+}
+
+/// Loads a file of future-known values (`--future FILE`): the id and time columns as `opts`
+/// says (or detected) and the future-known columns of `opts`, every cell present; other
+/// columns are not read.
+///
+/// # Errors
+/// As [`load`]; a future-known column the file lacks, or a missing cell, names the file.
+pub fn load_future(path: impl AsRef<Path>, opts: &LoadOptions) -> Result<Panel> {
+    let t = load_table(path.as_ref())?;
+    t.check_header()?;
+    let id = opts.id_col.as_deref().map(|n| t.col_index(n)).transpose()?;
+    let inputs: Vec<usize> = opts
+        .future_known
+        .iter()
+        .map(|n| t.col_index(n))
+        .collect::<Result<_>>()?;
+    let free = |c: usize| Some(c) != id && !inputs.contains(&c);
+    let time = match &opts.time_col {
+        Some(name) => Some(t.col_index(name)?),
+        None => t.detect_time(&free),
+    };
+    let roles = Roles {
+        id,
+        time,
+        targets: Vec::new(),
+        roles: vec![Role::Future; inputs.len()],
+        inputs,
+    };
+    let ids = t.ids(&roles)?;
+    let (times, time_format) = t.times(&roles, opts.time_format.as_deref())?;
+    let order = t.group(&roles, &ids, &times)?;
+    let series = t.regularise(&roles, order, &times, None, Fill::None)?;
+    t.build(&roles, series, time_format, Fill::None, Fill::None, None)
+}
+
+fn load_table(path: &Path) -> Result<Table<'_>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    parse_bytes(path, &bytes, opts, describe)
+    table_of(path, &bytes)
 }
 
 /// Parses a file's bytes: Parquet when they start with `PAR1`, else CSV.
 fn parse_bytes(path: &Path, bytes: &[u8], opts: &LoadOptions, describe: bool) -> Result<Panel> {
+    Ok(table_of(path, bytes)?.into_panels(opts, describe)?.0)
+}
+
+/// A file's records: Parquet when its bytes start with `PAR1`, else CSV.
+fn table_of<'a>(path: &'a Path, bytes: &[u8]) -> Result<Table<'a>> {
     if bytes.starts_with(b"PAR1") {
         let t = super::parquet::read_parquet(bytes).map_err(|reason| Error::Data {
             path: path.to_path_buf(),
@@ -90,15 +148,14 @@ fn parse_bytes(path: &Path, bytes: &[u8], opts: &LoadOptions, describe: bool) ->
                 (r + 2, fields)
             })
             .collect();
-        return Table {
+        return Ok(Table {
             path,
             parquet: true,
             header: t.header,
             records,
-        }
-        .into_panel(opts, describe);
+        });
     }
-    csv_table(path, bytes)?.into_panel(opts, describe)
+    csv_table(path, bytes)
 }
 
 /// Parses a file's bytes as [`load`] does (Parquet or CSV by the bytes); `path` is only used in
@@ -115,7 +172,7 @@ pub fn parse(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Panel> {
 /// # Errors
 /// As [`load`].
 pub fn parse_csv(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Panel> {
-    csv_table(path, bytes)?.into_panel(opts, false)
+    Ok(csv_table(path, bytes)?.into_panels(opts, false)?.0)
 }
 
 /// The records of a file: a header and rows of text cells, each with its line.
@@ -133,6 +190,8 @@ struct Roles {
     time: Option<usize>,
     targets: Vec<usize>,
     inputs: Vec<usize>,
+    /// The role of each of `inputs`.
+    roles: Vec<Role>,
 }
 
 fn csv_table<'a>(path: &'a Path, bytes: &[u8]) -> Result<Table<'a>> {
@@ -248,19 +307,118 @@ impl Table<'_> {
             .find(|(_, s)| !is_missing(s))
     }
 
-    fn into_panel(self, opts: &LoadOptions, describe: bool) -> Result<Panel> {
+    fn into_panels(self, opts: &LoadOptions, describe: bool) -> Result<(Panel, Option<Panel>)> {
         self.check_header()?;
         let roles = self.roles(opts, describe)?;
         let ids = self.ids(&roles)?;
         let (times, time_format) = self.times(&roles, opts.time_format.as_deref())?;
-        let order = self.group(&roles, &ids, &times)?;
+        let mut order = self.group(&roles, &ids, &times)?;
         let freq = opts
             .freq
             .as_deref()
             .map(Frequency::parse)
             .transpose()
             .map_err(|e| Error::config("freq", e))?;
+        let future = self.future_rows(&roles, &mut order, &times)?;
         let series = self.regularise(&roles, order, &times, freq, opts.fill_gaps)?;
+        let panel = self.build(
+            &roles,
+            series,
+            time_format.clone(),
+            opts.fill,
+            opts.fill_gaps,
+            freq,
+        )?;
+        panel.check_statics()?;
+        let future = match future {
+            Some(series) => {
+                let froles = Roles {
+                    id: roles.id,
+                    time: roles.time,
+                    targets: Vec::new(),
+                    inputs: (0..roles.inputs.len())
+                        .filter(|&i| roles.roles[i] == Role::Future)
+                        .map(|i| roles.inputs[i])
+                        .collect(),
+                    roles: Vec::new(),
+                };
+                let froles = Roles {
+                    roles: vec![Role::Future; froles.inputs.len()],
+                    ..froles
+                };
+                Some(self.build(&froles, series, time_format, Fill::None, Fill::None, None)?)
+            }
+            None => None,
+        };
+        Ok((panel, future))
+    }
+
+    /// With future-known columns, cuts from each series the rows at its end whose target cells
+    /// are all empty (the steps to forecast) and returns them as series of their own; a
+    /// future-known cell missing there is an error naming the series, line and column.
+    fn future_rows(
+        &self,
+        roles: &Roles,
+        order: &mut [(String, Vec<usize>)],
+        times: &Option<Vec<Timestamp>>,
+    ) -> Result<Option<Vec<SeriesRows>>> {
+        if !roles.roles.contains(&Role::Future) || roles.targets.is_empty() {
+            return Ok(None);
+        }
+        let empty = |r: usize| {
+            roles
+                .targets
+                .iter()
+                .all(|&c| is_missing(&self.records[r].1[c]))
+        };
+        let mut out = Vec::new();
+        for (id, rows) in order.iter_mut() {
+            let keep = rows.iter().rposition(|&r| !empty(r)).map_or(0, |i| i + 1);
+            if keep == rows.len() {
+                continue;
+            }
+            let tail = rows.split_off(keep);
+            for &r in &tail {
+                for (i, &c) in roles.inputs.iter().enumerate() {
+                    if roles.roles[i] == Role::Future && is_missing(&self.records[r].1[c]) {
+                        let series = if id.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" of series '{id}'")
+                        };
+                        return Err(self.err(
+                            self.records[r].0,
+                            Some(&self.header[c]),
+                            format!("this row{series} has no target, so it is a future row, but its future-known value is missing; give every future-known value for the steps to forecast"),
+                        ));
+                    }
+                }
+            }
+            let stamps = match times {
+                Some(t) => tail.iter().map(|&r| t[r]).collect(),
+                None => (keep as i64..(keep + tail.len()) as i64)
+                    .map(Timestamp::Index)
+                    .collect(),
+            };
+            out.push(SeriesRows {
+                id: id.clone(),
+                rows: tail.into_iter().map(Some).collect(),
+                times: stamps,
+            });
+        }
+        Ok((!out.is_empty()).then_some(out))
+    }
+
+    /// A panel of the columns `roles.inputs` over `series`.
+    fn build(
+        &self,
+        roles: &Roles,
+        series: Vec<SeriesRows>,
+        time_format: Option<String>,
+        fill: Fill,
+        gaps: Fill,
+        freq: Option<Frequency>,
+    ) -> Result<Panel> {
         let n_series = series.len();
         let mut offsets = Vec::with_capacity(n_series + 1);
         offsets.push(0);
@@ -274,7 +432,7 @@ impl Table<'_> {
         let mut columns = Vec::with_capacity(roles.inputs.len());
         let mut filled = Vec::with_capacity(roles.inputs.len());
         for &c in &roles.inputs {
-            let (col, n) = self.values(c, &series, opts.fill, opts.fill_gaps)?;
+            let (col, n) = self.values(c, &series, fill, gaps)?;
             columns.push(col);
             filled.push(n);
         }
@@ -296,6 +454,7 @@ impl Table<'_> {
                 .collect(),
             columns,
             n_targets: roles.targets.len(),
+            roles: roles.roles.clone(),
             spacing: crate::time::infer_frequency(&[]),
             filled,
         };
@@ -462,12 +621,60 @@ impl Table<'_> {
         let named = |list: &[String]| -> Result<Vec<usize>> {
             list.iter().map(|n| self.col_index(n)).collect()
         };
-        let (targets_named, features_named) = (named(&opts.target)?, named(&opts.features)?);
+        let targets_named = named(&opts.target)?;
+        let features_named = named(&[opts.features.clone(), opts.past.clone()].concat())?;
+        let future_named = named(&opts.future_known)?;
+        let static_named = named(&opts.statics)?;
+        // A column has one role: future-known and static columns are in no other list (a
+        // target may be listed among the past inputs too; it is an input anyway).
+        let lists: [(&str, &Vec<usize>); 4] = [
+            ("target", &targets_named),
+            ("past", &features_named),
+            ("future-known", &future_named),
+            ("static", &static_named),
+        ];
+        let conflict = |c: usize, what: String| {
+            Error::config(
+                "columns",
+                format!(
+                    "'{}' {what}; give each column one role (--target, --past, --future-known or --static)",
+                    self.header[c]
+                ),
+            )
+        };
+        for (i, &(a, la)) in lists.iter().enumerate() {
+            if i >= 2 {
+                if let Some(k) = (0..la.len()).find(|&k| la[..k].contains(&la[k])) {
+                    return Err(conflict(la[k], format!("is named twice as {a}")));
+                }
+            }
+            for &(b, lb) in &lists[i + 1..] {
+                if (a, b) == ("target", "past") {
+                    continue;
+                }
+                if let Some(&c) = la.iter().find(|c| lb.contains(c)) {
+                    return Err(conflict(c, format!("is given two roles, {a} and {b}")));
+                }
+            }
+        }
         let mut numeric = Vec::new();
         for &c in &value_cols {
             match self.first_value(c) {
                 Some((_, v)) if v.parse::<f64>().is_ok() => numeric.push(c),
-                _ if targets_named.contains(&c) || features_named.contains(&c) => {
+                Some((line, v)) if static_named.contains(&c) => {
+                    let h = &self.header[c];
+                    return Err(self.err(
+                        line,
+                        Some(h),
+                        format!(
+                            "'{v}' is text: a static column in the data file must be numeric; give categorical statics (region, store type) in a file keyed by series id with --static-data FILE"
+                        ),
+                    ));
+                }
+                _ if targets_named.contains(&c)
+                    || features_named.contains(&c)
+                    || future_named.contains(&c) =>
+                {
                     // Named explicitly: its cells are parsed and the first bad one is reported.
                 }
                 // With the inputs listed explicitly, other columns are not used by choice.
@@ -492,6 +699,8 @@ impl Table<'_> {
                 }
             }
         }
+        // Future-known and static columns are never the default target.
+        numeric.retain(|c| !future_named.contains(c) && !static_named.contains(c));
         let targets: Vec<usize> = if targets_named.is_empty() {
             match numeric.as_slice() {
                 [_, _, ..] if describe => Vec::new(),
@@ -523,7 +732,27 @@ impl Table<'_> {
         };
         for c in features {
             if !inputs.contains(&c) {
+                if future_named.contains(&c) || static_named.contains(&c) {
+                    continue;
+                }
                 inputs.push(c);
+            }
+        }
+        let mut col_roles: Vec<Role> = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, _)| {
+                if i < targets.len() {
+                    Role::Target
+                } else {
+                    Role::Past
+                }
+            })
+            .collect();
+        for (list, role) in [(&future_named, Role::Future), (&static_named, Role::Static)] {
+            for &c in list.iter() {
+                inputs.push(c);
+                col_roles.push(role);
             }
         }
         for &c in &inputs {
@@ -559,6 +788,7 @@ impl Table<'_> {
             time,
             targets,
             inputs,
+            roles: col_roles,
         })
     }
 

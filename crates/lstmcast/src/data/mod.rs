@@ -9,7 +9,7 @@
 mod load;
 mod parquet;
 
-pub use load::{describe, load, parse, parse_csv};
+pub use load::{describe, load, load_future, load_with_future, parse, parse_csv};
 
 use crate::error::{Error, Result};
 use crate::time::{infer_frequency, Frequency, Spacing, Timestamp};
@@ -84,8 +84,26 @@ pub struct LoadOptions {
     /// Target columns (one or several). Default: the only numeric column; with several numeric
     /// columns a target must be named.
     pub target: Vec<String>,
-    /// Input feature columns. Default: every numeric column. Targets are always inputs too.
+    /// Past-only input columns (observed up to the forecast origin; also `past`). Default:
+    /// every numeric column not given another role. Targets are always inputs too.
     pub features: Vec<String>,
+    /// More past-only inputs (`--past`), the same role as `features`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub past: Vec<String>,
+    /// Columns known for every step of the horizon (`--future-known`: planned prices,
+    /// promotions, holidays, weather forecasts): the network sees their history and, for each
+    /// forecast step, their value at that step.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub future_known: Vec<String>,
+    /// Columns holding one value per series (`--static`: a store's size), numeric and constant
+    /// within every series; categorical ones come from a static-data file.
+    #[serde(rename = "static", skip_serializing_if = "Vec::is_empty")]
+    pub statics: Vec<String>,
+    /// A CSV file of static values keyed by series id (`--static-data`): its first column (or
+    /// the id column's name) holds the ids, the others numeric or categorical statics
+    /// (one-hot encoded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub static_data: Option<PathBuf>,
     /// Columns to leave out on purpose (text columns that are neither id nor time, for example).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ignore: Vec<String>,
@@ -104,6 +122,42 @@ pub struct LoadOptions {
 
 fn is_none_fill(f: &Fill) -> bool {
     *f == Fill::None
+}
+
+/// What a value column is to the model. Columns are ordered by role in this order: targets,
+/// past-only inputs, future-known inputs, statics, calendar features; the last three are
+/// "known" (their values at a forecast step are known before it) and also feed the head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Forecast, and an input.
+    Target,
+    /// An input observed only up to the forecast origin.
+    Past,
+    /// An input known for every forecast step.
+    Future,
+    /// One value per series.
+    Static,
+    /// Generated from the timestamps (known for every step).
+    Calendar,
+}
+
+impl Role {
+    /// Whether the column's value at a forecast step is known at the origin.
+    pub fn is_known(self) -> bool {
+        matches!(self, Role::Future | Role::Static | Role::Calendar)
+    }
+
+    /// The lower-case name, as the summary prints it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Target => "target",
+            Role::Past => "past",
+            Role::Future => "future",
+            Role::Static => "static",
+            Role::Calendar => "calendar",
+        }
+    }
 }
 
 /// A loaded, validated panel: one or many series with strictly increasing timestamps each and
@@ -134,6 +188,8 @@ pub struct Panel {
     pub columns: Vec<Vec<f64>>,
     /// How many of `names` (the first ones) are targets.
     pub n_targets: usize,
+    /// Each column's role (same order as `names`): targets, past, future, static, calendar.
+    pub roles: Vec<Role>,
     /// The panel's sampling frequency: the one every series agrees on, or the first irregular
     /// spacing found (with the series named in its description).
     pub spacing: Spacing,
@@ -218,6 +274,80 @@ impl Panel {
         &self.names[..self.n_targets]
     }
 
+    /// How many columns (the last ones) are known at forecast time: future-known, static and
+    /// calendar.
+    pub fn n_known(&self) -> usize {
+        self.roles.iter().filter(|r| r.is_known()).count()
+    }
+
+    /// Checks that every static column holds one value within each series.
+    ///
+    /// # Errors
+    /// The first static column that varies, naming the series and the two timestamps.
+    pub fn check_statics(&self) -> Result<()> {
+        for c in self.columns_of(Role::Static) {
+            for s in 0..self.n_series() {
+                let col = self.series_column(s, c);
+                if let Some(i) = col.iter().position(|&v| v != col[0]) {
+                    let t = self.series_timestamps(s);
+                    return Err(Error::config(
+                        "static",
+                        format!(
+                            "{}: column '{}' is declared static but varies within {}: {} at {} and {} at {}; a static column holds one value per series (declare it --past or --future-known instead)",
+                            self.source.display(),
+                            self.names[c],
+                            self.series_label(s),
+                            col[0],
+                            self.format_time(&t[0]),
+                            col[i],
+                            self.format_time(&t[i])
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Value columns that are not targets or statics yet hold one value within every series of
+    /// a panel (candidates for `--static`), by name.
+    pub fn undeclared_constants(&self) -> Vec<String> {
+        if !self.has_ids() || self.n_series() < 2 {
+            return Vec::new();
+        }
+        (0..self.names.len())
+            .filter(|&c| matches!(self.roles[c], Role::Past | Role::Future))
+            .filter(|&c| {
+                (0..self.n_series()).all(|s| {
+                    let col = self.series_column(s, c);
+                    col.iter().all(|&v| v == col[0])
+                })
+            })
+            .map(|c| self.names[c].clone())
+            .collect()
+    }
+
+    /// The columns of `role`, by index.
+    pub fn columns_of(&self, role: Role) -> Vec<usize> {
+        (0..self.roles.len())
+            .filter(|&c| self.roles[c] == role)
+            .collect()
+    }
+
+    /// The panel with `columns` appended (each `len()` long, in row order) in `role`, which
+    /// must come at or after the last column's role.
+    pub fn with_columns(&self, role: Role, columns: Vec<(String, Vec<f64>)>) -> Panel {
+        let mut p = self.clone();
+        for (name, col) in columns {
+            debug_assert_eq!(col.len(), p.len());
+            p.names.push(name);
+            p.columns.push(col);
+            p.roles.push(role);
+            p.filled.push(0);
+        }
+        p
+    }
+
     /// The regular frequency, if every series is regular and they agree.
     pub fn frequency(&self) -> Option<Frequency> {
         match self.spacing {
@@ -259,6 +389,7 @@ impl Panel {
             names: self.names.clone(),
             columns,
             n_targets: self.n_targets,
+            roles: self.roles.clone(),
             spacing: Spacing::Irregular {
                 typical: None,
                 first_odd_row: 0,
@@ -484,6 +615,15 @@ impl Panel {
             offsets,
             timestamps,
             filled: vec![0; names.len()],
+            roles: (0..names.len())
+                .map(|c| {
+                    if c < n_targets {
+                        Role::Target
+                    } else {
+                        Role::Past
+                    }
+                })
+                .collect(),
             names,
             columns,
             n_targets,
@@ -577,7 +717,7 @@ pub struct PanelSummary {
 pub struct ColumnSummary {
     /// Its name.
     pub name: String,
-    /// `target` or `input`.
+    /// `target`, `input` (past-only), `future`, `static` or `calendar`.
     pub role: String,
     /// Smallest value.
     pub min: f64,
@@ -630,10 +770,10 @@ impl Panel {
                     let col = &self.columns[c];
                     ColumnSummary {
                         name: name.clone(),
-                        role: if c < self.n_targets {
-                            "target"
-                        } else {
-                            "input"
+                        role: match self.roles.get(c) {
+                            Some(Role::Past) | None if c >= self.n_targets => "input",
+                            Some(r) => r.name(),
+                            None => "target",
                         }
                         .into(),
                         min: col.iter().copied().fold(f64::INFINITY, f64::min),

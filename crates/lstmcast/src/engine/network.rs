@@ -29,6 +29,27 @@ pub struct NetworkSpec {
     pub dropout: f32,
     /// Fraction of each LSTM layer's recurrent state dropped in training (variational), 0..1.
     pub recurrent_dropout: f32,
+    /// Inputs the head sees per output step beside the final hidden state (the future-known
+    /// covariates and statics of that step); 0 for none. Output step `k` adds
+    /// `step_inputs(k) · dense/step_kernel`, one kernel shared by every step.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub step_inputs: usize,
+    /// Output steps the outputs are split into (`n_outputs = steps · per step`), for the
+    /// step inputs; 1 without them.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub steps: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+fn is_one(n: &usize) -> bool {
+    *n == 1
+}
+
+fn one() -> usize {
+    1
 }
 
 impl NetworkSpec {
@@ -43,7 +64,15 @@ impl NetworkSpec {
             input = u;
         }
         n = n.saturating_add(input * self.n_outputs as u64 + self.n_outputs as u64);
+        if self.step_inputs > 0 {
+            n = n.saturating_add(self.step_inputs as u64 * self.per_step() as u64);
+        }
         n.min(usize::MAX as u64) as usize
+    }
+
+    /// Outputs per output step.
+    pub fn per_step(&self) -> usize {
+        self.n_outputs / self.steps.max(1)
     }
 
     /// Checks sizes and dropout rates.
@@ -66,7 +95,20 @@ impl NetworkSpec {
                 ),
             ));
         }
-        if self.layers.len() > 64 || self.n_inputs > 100_000 || self.n_outputs > 1_000_000 {
+        if self.step_inputs > 0 && (self.steps == 0 || !self.n_outputs.is_multiple_of(self.steps)) {
+            return Err(Error::config(
+                "model",
+                format!(
+                    "{} outputs do not split into {} steps",
+                    self.n_outputs, self.steps
+                ),
+            ));
+        }
+        if self.layers.len() > 64
+            || self.n_inputs > 100_000
+            || self.n_outputs > 1_000_000
+            || self.step_inputs > 100_000
+        {
             return Err(Error::config(
                 "model",
                 format!(
@@ -150,6 +192,12 @@ fn layout_for(spec: &NetworkSpec) -> Vec<ParamInfo> {
     }
     push("dense/kernel".into(), vec![input, spec.n_outputs]);
     push("dense/bias".into(), vec![spec.n_outputs]);
+    if spec.step_inputs > 0 {
+        push(
+            "dense/step_kernel".into(),
+            vec![spec.step_inputs, spec.per_step()],
+        );
+    }
     out
 }
 
@@ -182,6 +230,16 @@ impl Network {
             net.spec.n_outputs,
             &mut net.params[off..off + len],
         );
+        if net.spec.step_inputs > 0 {
+            let p = &net.layout[3 * net.spec.layers.len() + 2];
+            let (off, len) = (p.offset, p.len());
+            glorot_uniform(
+                rng,
+                net.spec.step_inputs,
+                net.spec.per_step(),
+                &mut net.params[off..off + len],
+            );
+        }
         Ok(net)
     }
 
@@ -257,7 +315,7 @@ impl Network {
     /// inputs, and learns away from there.
     pub fn zero_output_layer(&mut self) {
         let n = 3 * self.spec.layers.len();
-        for p in &self.layout[n..n + 2] {
+        for p in &self.layout[n..] {
             self.params[p.offset..p.offset + p.len()].fill(0.0);
         }
     }
@@ -282,6 +340,14 @@ impl Network {
             &self.params[p.offset..p.offset + p.len()]
         };
         (t(0), t(1))
+    }
+
+    /// The head's kernel for the per-step inputs (empty without them).
+    fn step_kernel(&self) -> &[f32] {
+        match self.layout.get(3 * self.spec.layers.len() + 2) {
+            Some(p) => &self.params[p.offset..p.offset + p.len()],
+            None => &[],
+        }
     }
 }
 
@@ -379,6 +445,8 @@ pub struct Workspace {
     out: Vec<f32>,
     dout: Vec<f32>,
     grad: Vec<f32>,
+    /// The per-step head inputs of the last forward pass, `[batch, steps, step_inputs]`.
+    xf: Vec<f32>,
 }
 
 impl Workspace {
@@ -394,6 +462,7 @@ impl Workspace {
             out: Vec::new(),
             dout: Vec::new(),
             grad: vec![0.0; net.n_params()],
+            xf: Vec::new(),
         }
     }
 
@@ -468,15 +537,37 @@ fn dropout_mask<R: Rng>(rng: &mut R, rate: f32, mask: &mut [f32]) {
 impl Network {
     /// Forward pass over `x` (time-major `[steps, batch, inputs]`); the outputs land in
     /// `ws.output()` (`[batch, outputs]`). With `rng` (training) dropout masks are drawn from it;
-    /// without, dropout is off (inference).
+    /// without, dropout is off (inference). For a network with per-step head inputs use
+    /// [`Network::forward_with`].
     pub fn forward<R: Rng>(
         &self,
         ws: &mut Workspace,
         x: &[f32],
         batch: usize,
         steps: usize,
+        rng: Option<&mut R>,
+    ) {
+        self.forward_with(ws, x, &[], batch, steps, rng)
+    }
+
+    /// As [`Network::forward`], with the head's per-step inputs `xf` (`[batch, output steps,
+    /// step_inputs]`; empty when the spec has none).
+    pub fn forward_with<R: Rng>(
+        &self,
+        ws: &mut Workspace,
+        x: &[f32],
+        xf: &[f32],
+        batch: usize,
+        steps: usize,
         mut rng: Option<&mut R>,
     ) {
+        assert_eq!(
+            xf.len(),
+            batch * self.spec.steps * self.spec.step_inputs * (self.spec.step_inputs > 0) as usize,
+            "xf must be [batch, output steps, step inputs]"
+        );
+        ws.xf.clear();
+        ws.xf.extend_from_slice(xf);
         let train = rng.is_some();
         assert_eq!(
             x.len(),
@@ -562,6 +653,11 @@ impl Network {
             row.copy_from_slice(bd);
         }
         gemm_acc(b, input_size, o, h_last, wd, out);
+        if self.spec.step_inputs > 0 {
+            // [batch, steps · per step] is [batch · steps, per step]: one GEMM for every step.
+            let (e, p) = (self.spec.step_inputs, self.spec.per_step());
+            gemm_acc(b * self.spec.steps, e, p, &ws.xf, self.step_kernel(), out);
+        }
     }
 
     /// Inference on `x` (time-major `[steps, batch, inputs]`), no dropout; returns
@@ -573,7 +669,19 @@ impl Network {
         batch: usize,
         steps: usize,
     ) -> &'w [f32] {
-        self.forward::<rand_chacha::ChaCha8Rng>(ws, x, batch, steps, None);
+        self.predict_with(ws, x, &[], batch, steps)
+    }
+
+    /// As [`Network::predict`] with the head's per-step inputs (see [`Network::forward_with`]).
+    pub fn predict_with<'w>(
+        &self,
+        ws: &'w mut Workspace,
+        x: &[f32],
+        xf: &[f32],
+        batch: usize,
+        steps: usize,
+    ) -> &'w [f32] {
+        self.forward_with::<rand_chacha::ChaCha8Rng>(ws, x, xf, batch, steps, None);
         &ws.out[..batch * self.spec.n_outputs]
     }
 
@@ -660,6 +768,12 @@ impl Network {
                 for (g, d) in gb.iter_mut().zip(row) {
                     *g += d;
                 }
+            }
+            if self.spec.step_inputs > 0 {
+                let ps = &self.layout[3 * n_layers + 2];
+                let (e, p, k) = (self.spec.step_inputs, self.spec.per_step(), self.spec.steps);
+                let gs = &mut ws.grad[ps.offset..ps.offset + e * p];
+                gemm(e, b * k, p, &ws.xf, true, &ws.dout[..b * o], false, gs, 0.0);
             }
             top.dh_in[..(t - 1) * b * h_top].fill(0.0);
             gemm(

@@ -62,12 +62,12 @@ pub(super) fn train_candidate(
         train_rows,
         mode,
     } = cand;
-    let norm = WindowNorm::fit(mode, &prep.scaled, prep.n_cols, train_rows)?;
+    let norm = prep.window_norm(mode, train_rows)?;
     let mut opts = cfg.training.clone();
     let loss = opts.loss.unwrap_or(mode.default_loss());
     opts.loss = Some(loss);
     let mut network = Network::new(
-        cfg.network_spec(prep.n_cols, prep.n_targets),
+        prep.network_spec(cfg),
         &mut rng_for(cfg.seed, streams::INIT),
     )?;
     if mode == Normalize::EtsResidual {

@@ -17,7 +17,7 @@ pub use evaluation::{
 pub use predict::{Forecast, SeriesForecast};
 
 use crate::config::{ForecasterConfig, Strategy};
-use crate::data::Panel;
+use crate::data::{Panel, Role};
 use crate::engine::Network;
 use crate::error::{Error, Result};
 use crate::metrics::mase_scale;
@@ -60,6 +60,10 @@ pub struct TrainedForecaster {
     pub names: Vec<String>,
     /// How many of `names` are targets.
     pub n_targets: usize,
+    /// Each column's role (targets, past, future-known, static, calendar).
+    pub roles: Vec<crate::data::Role>,
+    /// The calendar features and static values regenerated at forecast time.
+    pub covariates: crate::covariates::Covariates,
     /// The training data's id column (`None` for a single series).
     pub id_name: Option<String>,
     /// The training series' ids, in panel order.
@@ -105,6 +109,8 @@ pub struct Prepared {
     pub n_cols: usize,
     /// Target columns.
     pub n_targets: usize,
+    /// Known columns (the last ones: future-known, static, calendar).
+    pub n_known: usize,
     /// Train, validation and test windows (train/validation at the model's horizon, test at the
     /// full horizon).
     pub index: [WindowIndex; 3],
@@ -242,6 +248,7 @@ impl Prepared {
             scaled,
             n_cols: panel.names.len(),
             n_targets: panel.n_targets,
+            n_known: panel.n_known(),
             index: [tr, va, te],
             skipped,
             ets,
@@ -329,6 +336,19 @@ impl Prepared {
             .collect()
     }
 
+    /// The network for this data under `cfg`.
+    pub fn network_spec(&self, cfg: &ForecasterConfig) -> crate::engine::NetworkSpec {
+        cfg.network_spec_known(self.n_cols, self.n_targets, self.n_known)
+    }
+
+    /// `mode` fitted on the training rows `train_rows` of this data.
+    ///
+    /// # Errors
+    /// `mode` is `Auto`.
+    pub fn window_norm(&self, mode: Normalize, train_rows: &[Range<usize>]) -> Result<WindowNorm> {
+        Ok(WindowNorm::fit(mode, &self.scaled, self.n_cols, train_rows)?.with_known(self.n_known))
+    }
+
     /// Windows over `part` (train or validation) at the model's horizon, encoded by `norm`.
     pub fn windows<'a>(
         &'a self,
@@ -348,10 +368,35 @@ impl Prepared {
         .with_norm(norm)
         .with_es(Some(&self.frame))
         .with_outputs_per_target(cfg.training.outputs_per_target())
+        .with_known(self.n_known)
     }
 }
 
 impl ForecasterConfig {
+    /// `panel` with the calendar features this configuration asks for appended (a no-op when
+    /// it has them or there are none); `split` is where `auto` learns how many training rows
+    /// the series have.
+    ///
+    /// # Errors
+    /// An explicit calendar list on data without dates.
+    pub fn with_covariates(&self, panel: &Panel, split: &PanelSplit) -> Result<Panel> {
+        let train = split
+            .series
+            .iter()
+            .map(|s| s.train.len())
+            .max()
+            .unwrap_or(0);
+        let features = self.calendar.resolve(
+            panel.frequency(),
+            panel.timestamps.first(),
+            self.lookback,
+            train,
+        )?;
+        Ok(crate::covariates::Covariates::with_calendar(
+            panel, &features,
+        ))
+    }
+
     /// Trains a forecaster on `panel`: for `normalize = auto` one candidate per mode, keeping
     /// the best on the validation part. `on_epoch` sees each epoch (for progress).
     ///
@@ -404,6 +449,8 @@ impl ForecasterConfig {
             resume,
             threads,
         } = ctl;
+        let augmented = self.with_covariates(panel, &split)?;
+        let panel = &augmented;
         // One preparation per target transform competing (`--transform auto`: none, and log
         // where every target value is positive), each with its normalisation candidates.
         // `--transform auto` tries the log for the ETS family on one series only: a level,
@@ -584,8 +631,8 @@ impl ForecasterConfig {
             Some(m) => m,
             None => return Ok(FitOutcome::Interrupted(Box::new(ck))),
         };
-        let norm = WindowNorm::fit(mode, &prep.scaled, prep.n_cols, train_rows)?;
-        let spec = self.network_spec(prep.n_cols, prep.n_targets);
+        let norm = prep.window_norm(mode, train_rows)?;
+        let spec = prep.network_spec(self);
         let mut network = Network::zeros(spec.clone())?;
         network.set_params(&d.params)?;
         let mut model =
@@ -750,7 +797,27 @@ impl TrainedForecaster {
         // What was chosen is what is recorded: a concrete transform, never `auto`.
         config.transform = prep.transform.kind;
         config.data.target = panel.target_names().to_vec();
-        config.data.features = panel.names.clone();
+        // Past inputs (with the targets, as before covariates existed); the other roles keep
+        // their own lists.
+        config.data.features = (0..panel.names.len())
+            .filter(|&c| matches!(panel.roles[c], Role::Target | Role::Past))
+            .map(|c| panel.names[c].clone())
+            .collect();
+        config.data.past.clear();
+        // The calendar features the panel holds (what was trained on), in column order.
+        let mut covariates = crate::covariates::Covariates {
+            calendar: panel
+                .columns_of(Role::Calendar)
+                .iter()
+                .filter_map(|&c| {
+                    crate::covariates::CalendarFeature::ALL
+                        .into_iter()
+                        .find(|f| panel.names[c] == format!("cal_{}_sin", f.name()))
+                })
+                .collect(),
+            ..Default::default()
+        };
+        covariates.record_statics(panel);
         if panel.time_name != "row" || config.data.time_col.is_some() {
             config.data.time_col = Some(panel.time_name.clone());
         }
@@ -766,6 +833,8 @@ impl TrainedForecaster {
             network,
             names: panel.names.clone(),
             n_targets: panel.n_targets,
+            roles: panel.roles.clone(),
+            covariates,
             id_name: panel.id_name.clone(),
             ids: panel.ids.clone(),
             frequency: panel.frequency(),
@@ -905,12 +974,13 @@ fn check_recursive(cfg: &ForecasterConfig, panel: &Panel) -> Result<()> {
             "quantile outputs are direct forecasts of every step; a recursive roll would feed the median back and misstate later quantiles: use --strategy direct",
         ));
     }
-    if cfg.strategy == Strategy::Recursive && panel.names.len() > panel.n_targets {
+    let past = panel.columns_of(Role::Past);
+    if cfg.strategy == Strategy::Recursive && !past.is_empty() {
         return Err(Error::config(
             "strategy",
             format!(
-                "recursive forecasting feeds predictions back as inputs, so every input must be a target; these inputs are not: {} (add them to --target or drop them from --features)",
-                panel.names[panel.n_targets..].join(", ")
+                "recursive forecasting feeds predictions back as inputs, so every input must be a target or known in the future; these past-only inputs are not: {} (add them to --target, declare them --future-known, or drop them from --features)",
+                past.iter().map(|&c| panel.names[c].as_str()).collect::<Vec<_>>().join(", ")
             ),
         ));
     }

@@ -94,6 +94,18 @@ impl TrainedForecaster {
                 ),
             ));
         }
+        if let Some(c) = (0..self.names.len()).find(|&c| panel.roles.get(c) != self.roles.get(c)) {
+            return Err(Error::config(
+                "data",
+                format!(
+                    "{}: column '{}' is {} here, but the model was trained with it as {}; declare the columns' roles as in training",
+                    panel.source.display(),
+                    self.names[c],
+                    panel.roles.get(c).map_or("absent", |r| r.name()),
+                    self.roles.get(c).map_or("absent", |r| r.name()),
+                ),
+            ));
+        }
         if let (Some(now), Some(was)) = (panel.frequency(), self.frequency) {
             if now != was {
                 return Err(Error::config(
@@ -127,42 +139,55 @@ impl TrainedForecaster {
         &self,
         scaled: &[f32],
         es: Option<&EsFrame>,
-        end: &dyn Fn(usize) -> usize,
+        end: &dyn Fn(usize) -> (usize, usize),
         n_ctx: usize,
         steps: usize,
     ) -> Result<Vec<f32>> {
         Ok(self.predict_paths_q(scaled, es, end, n_ctx, steps)?.0)
     }
 
+    /// Known columns (the last ones: future-known, static, calendar).
+    pub fn n_known(&self) -> usize {
+        self.roles.iter().filter(|r| r.is_known()).count()
+    }
+
     /// As [`TrainedForecaster::predict_paths`], also returning a quantile model's quantiles,
     /// scaled, `[context][step][target][quantile]`, sorted within each step and target (so they
     /// never cross); empty without quantile outputs. The point forecast is the quantile nearest
     /// the median.
+    ///
+    /// `end(j)` gives context `j`'s origin and how many rows from it on `scaled` holds (their
+    /// known columns feed the head's step inputs; rows past them read as zero, which only the
+    /// steps whose outputs are dropped ever see).
     fn predict_paths_q(
         &self,
         scaled: &[f32],
         es: Option<&EsFrame>,
-        end: &dyn Fn(usize) -> usize,
+        end: &dyn Fn(usize) -> (usize, usize),
         n_ctx: usize,
         steps: usize,
     ) -> Result<(Vec<f32>, Vec<f32>)> {
         let (l, f, nt) = (self.config.lookback, self.names.len(), self.n_targets);
+        let kn = self.n_known();
+        // Without past-only inputs every column of a rolled row is known or predicted.
+        let rolls = f - nt == kn;
         let nq = self.config.training.outputs_per_target();
         let mid = self.median_quantile();
         let mut qs = vec![0f32; if nq > 1 { n_ctx * steps * nt * nq } else { 0 }];
         let mut col = vec![0f32; nq];
         let mh = self.config.model_horizon();
         let mode = self.norm.mode;
-        if steps > mh && f != nt {
+        if steps > mh && !rolls {
             return Err(Error::Forecast(format!(
-                "the model forecasts {mh} step(s) directly; going further rolls forward, which needs every input to be a target, but these inputs would be unknown in the future: {}",
-                self.names[nt..].join(", ")
+                "the model forecasts {mh} step(s) directly; going further rolls forward, which needs every input to be a target or known in the future, but these past-only inputs would be unknown in the future: {}",
+                self.names[nt..f - kn].join(", ")
             )));
         }
         let mut ws = Workspace::new(&self.network);
         let mut out = vec![0f32; n_ctx * steps * nt];
         let mut hist: Vec<f32> = Vec::new();
         let mut x: Vec<f32> = Vec::new();
+        let mut xf: Vec<f32> = Vec::new();
         let mut anchors: Vec<(f32, f32)> = Vec::new();
         for c0 in (0..n_ctx).step_by(CHUNK) {
             let b = CHUNK.min(n_ctx - c0);
@@ -171,17 +196,31 @@ impl TrainedForecaster {
             hist.clear();
             hist.resize(b * rows_total * f, 0.0);
             for j in 0..b {
-                let t = end(c0 + j);
+                let (t, avail) = end(c0 + j);
                 hist[j * rows_total * f..(j * rows_total + l) * f]
                     .copy_from_slice(&scaled[(t - l) * f..t * f]);
+                // The known columns of the rows ahead (never their targets).
+                if kn > 0 {
+                    for r in 0..avail.min(rows_total - l) {
+                        let dst = (j * rows_total + l + r) * f;
+                        hist[dst + f - kn..dst + f]
+                            .copy_from_slice(&scaled[(t + r + 1) * f - kn..(t + r + 1) * f]);
+                    }
+                }
             }
             let mut done = 0;
             while done < steps {
                 x.resize(l * b * f, 0.0);
+                xf.resize(b * mh * kn, 0.0);
                 anchors.resize(b * mh * nt, (0.0, 1.0));
                 for j in 0..b {
                     let src = (j * rows_total + done) * f;
-                    let at = end(c0 + j);
+                    for h in 0..mh {
+                        let row = (j * rows_total + l + done + h) * f;
+                        xf[(j * mh + h) * kn..(j * mh + h + 1) * kn]
+                            .copy_from_slice(&hist[row + f - kn..row + f]);
+                    }
+                    let at = end(c0 + j).0;
                     if !self.norm.encode(
                         &hist[src..src + l * f],
                         &mut x,
@@ -202,11 +241,11 @@ impl TrainedForecaster {
                     owned = vec![0f32; b * mh * nt * nq];
                     &owned[..]
                 } else if self.members.is_empty() {
-                    self.network.predict(&mut ws, &x, b, l)
+                    self.network.predict_with(&mut ws, &x, &xf, b, l)
                 } else {
                     let outs: Vec<Vec<f32>> = std::iter::once(&self.network)
                         .chain(&self.members)
-                        .map(|net| net.predict(&mut ws, &x, b, l).to_vec())
+                        .map(|net| net.predict_with(&mut ws, &x, &xf, b, l).to_vec())
                         .collect();
                     owned = median_of(&outs);
                     &owned[..]
@@ -221,7 +260,7 @@ impl TrainedForecaster {
                             }
                             col.sort_by(f32::total_cmp);
                             let v = col[mid];
-                            if f == nt {
+                            if rolls {
                                 hist[(j * rows_total + l + done + h) * f + k] = v;
                             }
                             if done + h < steps {
@@ -274,6 +313,7 @@ impl TrainedForecaster {
     /// # Errors
     /// As [`TrainedForecaster::evaluate`].
     pub fn evaluate_on(&self, panel: &Panel, split: &PanelSplit) -> Result<Evaluation> {
+        let panel = &self.covariates.complete(panel, &self.names, &self.roles)?;
         self.check_columns(panel)?;
         let cfg = &self.config;
         let (l, nt, hz) = (cfg.lookback, self.n_targets, cfg.horizon);
@@ -283,7 +323,7 @@ impl TrainedForecaster {
         let (test, skipped) = part_index(panel, &split.series, Part::Test, l, hz, &unscaled)?;
         let n_win = test.len();
         let (pred, qs) =
-            self.predict_paths_q(&scaled, Some(&frame), &|j| test.origin(j), n_win, hz)?;
+            self.predict_paths_q(&scaled, Some(&frame), &|j| (test.origin(j), hz), n_win, hz)?;
         if pred.iter().any(|v| !v.is_finite()) {
             return Err(Error::Forecast("the model produced a non-finite prediction on the test split; retrain with a lower learning rate or --clip-norm".into()));
         }
@@ -372,13 +412,44 @@ impl TrainedForecaster {
     /// series with enough rows, irregular timestamps, or a horizon beyond the trained one with
     /// inputs that are not targets.
     pub fn forecast(&self, panel: &Panel, horizon: Option<usize>) -> Result<Forecast> {
+        self.forecast_with(panel, None, horizon)
+    }
+
+    /// As [`TrainedForecaster::forecast`], with the future-known values of the steps to
+    /// forecast in `future` (rows per series after its last row; see
+    /// [`crate::data::load_with_future`] and [`crate::data::load_future`]). Statics and
+    /// calendar features of the future rows are filled in by the model.
+    ///
+    /// # Errors
+    /// As [`TrainedForecaster::forecast`]; a model with future-known columns without `future`,
+    /// or a series, timestamp or column `future` lacks (named), or a series in `future` that the
+    /// data does not have.
+    pub fn forecast_with(
+        &self,
+        panel: &Panel,
+        future: Option<&Panel>,
+        horizon: Option<usize>,
+    ) -> Result<Forecast> {
+        let panel = &self.covariates.complete(panel, &self.names, &self.roles)?;
         self.check_columns(panel)?;
         let steps = horizon.unwrap_or(self.config.horizon);
         if steps == 0 {
             return Err(Error::config("horizon", "must be at least 1"));
         }
         let (l, nt) = (self.config.lookback, self.n_targets);
-        let transformed = self.transform.apply(panel)?;
+        let freq = panel.frequency().or(self.frequency);
+        // With known columns, the rows to forecast are appended to each series (targets and
+        // past inputs held at the last value, never read) and the head reads their known values.
+        let extended = match (self.n_known() > 0, freq) {
+            (true, Some(freq)) => Some(self.with_future_rows(panel, future, freq, steps)?),
+            _ => None,
+        };
+        let hist_end = |s: usize| match &extended {
+            Some(p) => p.offsets[s + 1] - steps,
+            None => panel.offsets[s + 1],
+        };
+        let work = extended.as_ref().unwrap_or(panel);
+        let transformed = self.transform.apply(work)?;
         let (scaled, unscaled) = self.scaler.transform(&transformed);
         let frame = self
             .norm
@@ -398,7 +469,7 @@ impl TrainedForecaster {
                 ));
             } else if frame
                 .as_ref()
-                .is_some_and(|f| (0..nt).any(|k| !f.has(panel.offsets[s + 1] - 1, k)))
+                .is_some_and(|f| (0..nt).any(|k| !f.has(hist_end(s) - 1, k)))
             {
                 skipped.push((
                     panel.ids[s].clone(),
@@ -435,13 +506,13 @@ impl TrainedForecaster {
                 got: longest,
             });
         }
-        let freq = panel.frequency().or(self.frequency).ok_or_else(|| {
+        let freq = freq.ok_or_else(|| {
             Error::Forecast(format!("{}: timestamps are irregular, so future timestamps cannot be continued; resample the data to a regular step", panel.source.display()))
         })?;
         let (pred, qs) = self.predict_paths_q(
             &scaled,
             frame.as_ref(),
-            &|j| panel.offsets[usable[j] + 1],
+            &|j| (hist_end(usable[j]), steps),
             usable.len(),
             steps,
         )?;
@@ -559,7 +630,7 @@ impl TrainedForecaster {
         let (pred, qs) = self.predict_paths_q(
             &prep.scaled,
             Some(&prep.frame),
-            &|j| origins[j].1,
+            &|j| (origins[j].1, origins[j].2),
             origins.len(),
             horizon,
         )?;
@@ -705,6 +776,159 @@ impl TrainedForecaster {
             .filter(|v| v.is_finite()))
     }
 
+    /// `panel` with `steps` rows appended to every series, continuing its timestamps by
+    /// `freq`: future-known values from `future`, statics repeated, calendar features generated,
+    /// targets and past inputs held at the series' last value (placeholders the forecast never
+    /// reads: contexts end before these rows).
+    ///
+    /// # Errors
+    /// Future-known columns without `future`; a column, series or timestamps `future` lacks; a
+    /// series in `future` that `panel` does not have.
+    fn with_future_rows(
+        &self,
+        panel: &Panel,
+        future: Option<&Panel>,
+        freq: crate::time::Frequency,
+        steps: usize,
+    ) -> Result<Panel> {
+        use crate::data::Role;
+        let fut_cols: Vec<usize> = (0..self.names.len())
+            .filter(|&c| self.roles[c] == Role::Future)
+            .collect();
+        let names_of = |cols: &[usize]| {
+            cols.iter()
+                .map(|&c| self.names[c].as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let future = match future {
+            Some(f) => Some(f),
+            None if fut_cols.is_empty() => None,
+            None => {
+                return Err(Error::Forecast(format!(
+                    "the model uses future-known columns ({}): give their values for the {steps} step(s) after each series' last row with --future FILE, or as rows with an empty target at the end of {}",
+                    names_of(&fut_cols),
+                    panel.source.display()
+                )))
+            }
+        };
+        // Where each future-known column is in `future`.
+        let mut in_future = Vec::with_capacity(fut_cols.len());
+        if let Some(fp) = future {
+            for &c in &fut_cols {
+                let at = fp
+                    .names
+                    .iter()
+                    .position(|n| *n == self.names[c])
+                    .ok_or_else(|| {
+                        Error::Forecast(format!(
+                            "{} has no future-known column '{}' (the model uses: {})",
+                            fp.source.display(),
+                            self.names[c],
+                            names_of(&fut_cols)
+                        ))
+                    })?;
+                in_future.push(at);
+            }
+            if let Some(id) = fp.ids.iter().find(|id| panel.series_index(id).is_none()) {
+                return Err(Error::Forecast(format!(
+                    "{} has future values for series '{id}', which {} does not have; forecast it with its history, or remove its rows",
+                    fp.source.display(),
+                    panel.source.display()
+                )));
+            }
+        }
+        let cal_names: Vec<String> =
+            crate::covariates::calendar_columns(&self.covariates.calendar, &[])
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect();
+        let mut out = Panel {
+            ids: Vec::new(),
+            offsets: vec![0],
+            timestamps: Vec::new(),
+            columns: vec![Vec::new(); panel.names.len()],
+            ..panel.clone()
+        };
+        for s in 0..panel.n_series() {
+            let rows = panel.rows(s);
+            let last = panel.timestamps[rows.end - 1];
+            let mut stamps = Vec::with_capacity(steps);
+            for k in 1..=steps {
+                stamps.push(freq.advance(&last, k as i64).ok_or_else(|| {
+                    Error::Forecast(format!(
+                        "cannot continue timestamps from {last} with {}",
+                        freq.describe()
+                    ))
+                })?);
+            }
+            // The future rows of this series, by timestamp.
+            let mut fut_rows: Vec<Option<usize>> = vec![None; steps];
+            if let Some(fp) = future {
+                if let Some(fs) = fp.series_index(&panel.ids[s]) {
+                    for r in fp.rows(fs) {
+                        if let Some(k) = stamps.iter().position(|t| *t == fp.timestamps[r]) {
+                            fut_rows[k] = Some(r);
+                        }
+                    }
+                }
+                let missing: Vec<String> = (0..steps)
+                    .filter(|&k| fut_rows[k].is_none())
+                    .map(|k| panel.format_time(&stamps[k]))
+                    .collect();
+                if !fut_cols.is_empty() && !missing.is_empty() {
+                    let shown = missing
+                        .iter()
+                        .take(5)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    return Err(Error::Forecast(format!(
+                        "{} lacks future-known values ({}) for {} at {} of the {steps} step(s) after its last row {}: {shown}{}",
+                        fp.source.display(),
+                        names_of(&fut_cols),
+                        panel.series_label(s),
+                        missing.len(),
+                        panel.format_time(&last),
+                        if missing.len() > 5 { ", ..." } else { "" }
+                    )));
+                }
+            }
+            let cal = crate::covariates::calendar_columns(&self.covariates.calendar, &stamps);
+            for (c, col) in out.columns.iter_mut().enumerate() {
+                col.extend_from_slice(&panel.columns[c][rows.clone()]);
+                let held = panel.columns[c][rows.end - 1];
+                match self.roles[c] {
+                    Role::Future => {
+                        let (fp, at) = (
+                            future.unwrap_or(panel),
+                            in_future[fut_cols.iter().position(|&x| x == c).unwrap_or(0)],
+                        );
+                        col.extend(
+                            fut_rows
+                                .iter()
+                                .map(|r| r.map_or(held, |r| fp.columns[at][r])),
+                        );
+                    }
+                    Role::Calendar => {
+                        let k = cal_names.iter().position(|n| *n == self.names[c]);
+                        match k {
+                            Some(k) => col.extend_from_slice(&cal[k].1),
+                            None => col.extend(std::iter::repeat_n(held, steps)),
+                        }
+                    }
+                    _ => col.extend(std::iter::repeat_n(held, steps)),
+                }
+            }
+            out.ids.push(panel.ids[s].clone());
+            out.timestamps
+                .extend_from_slice(&panel.timestamps[rows.clone()]);
+            out.timestamps.extend(stamps);
+            out.offsets.push(out.timestamps.len());
+        }
+        Ok(out)
+    }
+
     /// The error for a window at global row `at` that has no ETS states to encode with.
     fn no_ets_states(&self, at: usize, es: Option<&EsFrame>) -> Error {
         let series = es.map_or("", |e| e.series_id(at));
@@ -725,6 +949,7 @@ impl TrainedForecaster {
     /// # Errors
     /// As [`TrainedForecaster::evaluate`].
     pub fn validation_loss(&self, panel: &Panel) -> Result<f64> {
+        let panel = &self.covariates.complete(panel, &self.names, &self.roles)?;
         self.check_columns(panel)?;
         let prep = super::Prepared::new(&self.config, panel)?;
         let w = prep.windows(&self.config, &self.norm, Part::Val);
@@ -756,7 +981,7 @@ impl TrainedForecaster {
         let (f, nt) = (self.names.len(), self.n_targets);
         let mh = self.config.model_horizon();
         let n = index.len();
-        let pred = self.predict_paths(scaled, es, &|j| index.origin(j), n, mh)?;
+        let pred = self.predict_paths(scaled, es, &|j| (index.origin(j), mh), n, mh)?;
         let mut sum = 0f64;
         for w in 0..n {
             let t = index.origin(w);

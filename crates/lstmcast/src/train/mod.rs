@@ -259,8 +259,11 @@ pub struct TrainReport {
 }
 
 /// Reusable batch buffers.
+#[derive(Default)]
 struct Batch {
     x: Vec<f32>,
+    /// The head's per-step inputs (known covariates), `[batch, horizon, known]`.
+    xf: Vec<f32>,
     y: Vec<f32>,
 }
 
@@ -268,7 +271,9 @@ impl Batch {
     fn fill(&mut self, w: &Windows, idx: &[usize]) {
         self.x.resize(w.lookback() * idx.len() * w.n_inputs(), 0.0);
         self.y.resize(idx.len() * w.n_outputs(), 0.0);
+        self.xf.resize(idx.len() * w.horizon() * w.n_known(), 0.0);
         w.gather(idx, &mut self.x, &mut self.y);
+        w.gather_known(idx, &mut self.xf);
     }
 }
 
@@ -286,15 +291,12 @@ pub fn mean_loss(
     loss: Loss,
     taus: &[f32],
 ) -> f64 {
-    let mut b = Batch {
-        x: Vec::new(),
-        y: Vec::new(),
-    };
+    let mut b = Batch::default();
     let all: Vec<usize> = (0..windows.len()).collect();
     let mut total = 0f64;
     for chunk in all.chunks(batch.max(1)) {
         b.fill(windows, chunk);
-        let pred = net.predict(ws, &b.x, chunk.len(), windows.lookback());
+        let pred = net.predict_with(ws, &b.x, &b.xf, chunk.len(), windows.lookback());
         total += pred
             .iter()
             .zip(&b.y)
@@ -472,10 +474,7 @@ impl TrainState {
         let mut dropout_rng = self.dropout_rng.restore(self.seed);
         let mut ws = Workspace::new(net);
         let mut eval_ws = Workspace::new(net);
-        let mut batch = Batch {
-            x: Vec::new(),
-            y: Vec::new(),
-        };
+        let mut batch = Batch::default();
         let mut idx: Vec<usize> = Vec::with_capacity(opts.batch_size);
         let uses_dropout = net.spec().dropout > 0.0 || net.spec().recurrent_dropout > 0.0;
         let taus = opts.taus();
@@ -509,7 +508,14 @@ impl TrainState {
                 } else {
                     None
                 };
-                net.forward(&mut ws, &batch.x, chunk.len(), train.lookback(), rng);
+                net.forward_with(
+                    &mut ws,
+                    &batch.x,
+                    &batch.xf,
+                    chunk.len(),
+                    train.lookback(),
+                    rng,
+                );
                 let loss = match opts.loss() {
                     Loss::Quantile => net.backward_pinball(&mut ws, &batch.x, &batch.y, &taus),
                     l => net.backward_with(&mut ws, &batch.x, &batch.y, l),
