@@ -98,6 +98,10 @@ pub struct TuneArgs {
     /// Normalisations to search, e.g. global,window,diff.
     #[arg(long = "search-normalize", value_delimiter = ',')]
     pub search_normalize: Option<Vec<String>>,
+    /// Calendar-feature settings to search, separated by ';', e.g. 'auto;none' or
+    /// 'none;hour,weekday'.
+    #[arg(long = "search-calendar", value_delimiter = ';')]
+    pub search_calendar: Option<Vec<String>>,
     /// Epochs of the first successive-halving rung.
     #[arg(long)]
     pub min_epochs: Option<usize>,

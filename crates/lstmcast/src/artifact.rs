@@ -798,6 +798,7 @@ pub fn trials_csv(r: &crate::tune::TuneResult) -> String {
             p.learning_rate.to_string(),
             p.batch_size.to_string(),
             p.normalize.name().to_string(),
+            String::from(p.calendar.clone()),
             t.rung.to_string(),
             t.epochs.to_string(),
             t.val_mse.map(|v| v.to_string()).unwrap_or_default(),

@@ -739,6 +739,11 @@ pub fn tune_param_chart(r: &crate::tune::TuneResult, param: &'static str) -> Cha
             "dropout" => p.dropout as f64,
             "learning_rate" => p.learning_rate.log10(),
             "batch_size" => p.batch_size as f64,
+            "calendar" => space
+                .calendar
+                .iter()
+                .position(|c| *c == p.calendar)
+                .unwrap_or(0) as f64,
             _ => space
                 .normalize
                 .iter()
@@ -762,6 +767,11 @@ pub fn tune_param_chart(r: &crate::tune::TuneResult, param: &'static str) -> Cha
                 .map(|k| space.normalize[k].name().to_string())
                 .unwrap_or_default()
         }),
+        "calendar" => Box::new(move |x| {
+            category(x, space.calendar.len())
+                .map(|k| String::from(space.calendar[k].clone()))
+                .unwrap_or_default()
+        }),
         "learning_rate" => Box::new(|x| format!("{:.0e}", 10f64.powf(x))),
         _ => Box::new(short_number),
     };
@@ -776,6 +786,7 @@ pub fn tune_param_chart(r: &crate::tune::TuneResult, param: &'static str) -> Cha
         x_range: match param {
             "layers" => Some((-0.5, r.space.layers.len() as f64 - 0.5)),
             "normalize" => Some((-0.5, r.space.normalize.len() as f64 - 0.5)),
+            "calendar" => Some((-0.5, r.space.calendar.len() as f64 - 0.5)),
             _ => None,
         },
     }

@@ -42,6 +42,10 @@ pub struct TuneSpace {
     /// Normalisations to choose from (default: global, window and diff when the configuration
     /// says `auto`, else the configured one).
     pub normalize: Vec<Normalize>,
+    /// Calendar-feature settings to choose from (default: the configured one), e.g.
+    /// `["auto", "none"]`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub calendar: Vec<crate::covariates::Calendar>,
     /// Epochs of the first rung (default 5).
     pub min_epochs: usize,
     /// Each rung keeps the best 1/`eta` and multiplies the epochs by `eta` (default 3).
@@ -88,6 +92,7 @@ impl Default for TuneSpace {
             learning_rate: Vec::new(),
             batch_size: Vec::new(),
             normalize: Vec::new(),
+            calendar: Vec::new(),
             min_epochs: 5,
             eta: 3,
             select: Select::Point,
@@ -111,17 +116,21 @@ pub struct TrialParams {
     pub batch_size: usize,
     /// Normalisation.
     pub normalize: Normalize,
+    /// Calendar features.
+    #[serde(default)]
+    pub calendar: crate::covariates::Calendar,
 }
 
 impl TrialParams {
     /// The parameters' names, in field order (columns of `trials.csv`, one plot each).
-    pub const NAMES: [&'static str; 6] = [
+    pub const NAMES: [&'static str; 7] = [
         "lookback",
         "layers",
         "dropout",
         "learning_rate",
         "batch_size",
         "normalize",
+        "calendar",
     ];
 
     /// `base` with these parameters.
@@ -133,6 +142,7 @@ impl TrialParams {
         c.training.learning_rate = self.learning_rate;
         c.training.batch_size = self.batch_size;
         c.normalize = self.normalize;
+        c.calendar = self.calendar.clone();
         c
     }
 }
@@ -275,6 +285,9 @@ impl TuneSpace {
         if s.batch_size.is_empty() {
             s.batch_size = vec![16, 32, 64];
         }
+        if s.calendar.is_empty() {
+            s.calendar = vec![base.calendar.clone()];
+        }
         if s.normalize.is_empty() {
             s.normalize = match base.normalize {
                 // `auto`'s candidates on this data; tuning is about the network, and plain
@@ -358,6 +371,18 @@ impl TuneSpace {
                     .collect()
             })
             .collect();
+        // The calendar dimension is drawn after the others, and only when it is searched, so
+        // that a space without it samples what it sampled before calendars existed.
+        let cal: Vec<f64> = if self.calendar.len() > 1 {
+            let mut strata: Vec<usize> = (0..n).collect();
+            crate::train::shuffle(&mut strata, &mut rng);
+            strata
+                .into_iter()
+                .map(|k| (k as f64 + rng.gen::<f64>()) / n as f64)
+                .collect()
+        } else {
+            vec![0.0; n]
+        };
         fn pick<T: Clone>(v: &[T], u: f64) -> T {
             v[((u * v.len() as f64) as usize).min(v.len() - 1)].clone()
         }
@@ -370,6 +395,7 @@ impl TuneSpace {
                 learning_rate: (lo.ln() + dims[3][i] * (hi.ln() - lo.ln())).exp(),
                 batch_size: pick(&self.batch_size, dims[4][i]),
                 normalize: pick(&self.normalize, dims[5][i]),
+                calendar: pick(&self.calendar, cal[i]),
             })
             .collect()
     }

@@ -51,6 +51,12 @@ fn space(a: &TuneArgs, file: Option<TuneSpace>) -> anyhow::Result<TuneSpace> {
             .map(|m| Normalize::parse(m))
             .collect::<lstmcast::Result<_>>()?;
     }
+    if let Some(v) = &a.search_calendar {
+        s.calendar = v
+            .iter()
+            .map(|c| lstmcast::covariates::Calendar::parse(c))
+            .collect::<lstmcast::Result<_>>()?;
+    }
     if let Some(v) = a.min_epochs {
         s.min_epochs = v;
     }
@@ -131,13 +137,14 @@ pub fn run(a: TuneArgs) -> anyhow::Result<()> {
     let p = &best.params;
     let _ = writeln!(
         text,
-        "  lookback {}, layers {:?}, dropout {}, learning rate {:.2e}, batch size {}, normalize {}",
+        "  lookback {}, layers {:?}, dropout {}, learning rate {:.2e}, batch size {}, normalize {}, calendar {}",
         p.lookback,
         p.layers,
         p.dropout,
         p.learning_rate,
         p.batch_size,
-        p.normalize.name()
+        p.normalize.name(),
+        String::from(p.calendar.clone())
     );
     // The best configuration with the full epoch budget: its own trial when that trial ran the
     // whole budget (the same model a retrain gives, to the bit), else retrained from scratch.
