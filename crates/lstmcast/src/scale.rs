@@ -202,11 +202,32 @@ impl Scaler {
                 let fitted: Vec<usize> = (0..panel.n_series())
                     .filter(|&s| !train[s].is_empty())
                     .collect();
+                // Static and calendar columns are scaled across series even here: a static
+                // value is constant within its series, so a per-series scaler would erase it.
+                let shared: Vec<usize> = (0..panel.names.len())
+                    .filter(|&c| {
+                        matches!(
+                            panel.roles.get(c),
+                            Some(crate::data::Role::Static | crate::data::Role::Calendar)
+                        )
+                    })
+                    .collect();
+                let pooled = if shared.is_empty() {
+                    Vec::new()
+                } else {
+                    fit_cols(&mut train.iter().cloned().enumerate())
+                };
                 (
                     fitted.iter().map(|&s| panel.ids[s].clone()).collect(),
                     fitted
                         .iter()
-                        .map(|&s| fit_cols(&mut std::iter::once((s, train[s].clone()))))
+                        .map(|&s| {
+                            let mut cols = fit_cols(&mut std::iter::once((s, train[s].clone())));
+                            for &c in &shared {
+                                cols[c] = pooled[c];
+                            }
+                            cols
+                        })
                         .collect(),
                 )
             }
@@ -343,6 +364,33 @@ mod tests {
                 assert_ne!(Scaler::fit(kind, scope, &changed, &train), fitted);
             }
         }
+    }
+
+    #[test]
+    fn static_columns_are_scaled_across_series_even_per_series() {
+        // Column 1 is static (3 in series a, 5 in series b). A per-series scaler would map it
+        // to 0 in both (constant within each series); pooled over both series' training rows
+        // (mean 4, population std 1) it stays -1 and +1.
+        let mut p = Panel::from_series(
+            vec!["y".into(), "size".into()],
+            1,
+            vec![
+                ("a".into(), vec![vec![1.0, 2.0, 3.0, 4.0], vec![3.0; 4]]),
+                ("b".into(), vec![vec![5.0, 7.0, 6.0, 8.0], vec![5.0; 4]]),
+            ],
+        )
+        .unwrap();
+        p.roles[1] = crate::data::Role::Static;
+        let s = Scaler::fit(
+            ScalerKind::Standard,
+            ScalerScope::Series,
+            &p,
+            &[0..3, 0..3],
+        );
+        let (m, _) = s.transform(&p);
+        assert!((m[1] + 1.0).abs() < 1e-6 && (m[4 * 2 + 1] - 1.0).abs() < 1e-6, "{m:?}");
+        // The target stays per series: series b's first value is below its own training mean.
+        assert!(m[4 * 2] < 0.0);
     }
 
     #[test]
