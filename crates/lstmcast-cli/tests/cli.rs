@@ -1140,3 +1140,285 @@ fn quiet_prints_nothing_but_errors_and_json_is_on_every_command() {
         "{help}"
     );
 }
+
+/// `2021-MM-DD` of day `k` (0-based) counted from 2021-01-01, for January to March.
+fn day(k: usize) -> String {
+    let (mut m, mut d) = (1, k + 1);
+    for len in [31, 28] {
+        if d <= len {
+            break;
+        }
+        d -= len;
+        m += 1;
+    }
+    format!("2021-{m:02}-{d:02}")
+}
+
+/// The options of a tiny, fast model on a small generated panel (with --lookback).
+const TINY: [&str; 10] = [
+    "--epochs",
+    "2",
+    "--layers",
+    "4",
+    "--normalize",
+    "global",
+    "--seed",
+    "1",
+    "--quiet",
+    "--force",
+];
+
+#[test]
+fn future_known_values_from_trailing_rows_or_a_future_file_give_the_same_forecast() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Two daily series of 60 rows with a weekly promotion; each ends with 3 rows whose target is
+    // empty and whose promotion is planned. The same values once as history plus a --future file.
+    let promo = |s: usize, k: usize| ((k + 2 * s) % 7 >= 5) as usize;
+    let (mut all, mut hist, mut fut, mut flipped) = (
+        String::from("id,date,y,promo\n"),
+        String::from("id,date,y,promo\n"),
+        String::from("id,date,promo\n"),
+        String::from("id,date,promo\n"),
+    );
+    for (s, id) in ["north", "south"].into_iter().enumerate() {
+        for k in 0..63 {
+            let p = promo(s, k);
+            if k < 60 {
+                let row = format!("{id},{},{},{p}\n", day(k), 20 + 5 * s + k % 4 + 6 * p);
+                all.push_str(&row);
+                hist.push_str(&row);
+            } else {
+                all.push_str(&format!("{id},{},,{p}\n", day(k)));
+                fut.push_str(&format!("{id},{},{p}\n", day(k)));
+                flipped.push_str(&format!("{id},{},{}\n", day(k), 1 - p));
+            }
+        }
+    }
+    let write = |name: &str, text: &str| {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let (all, hist, fut, flipped) = (
+        write("all.csv", &all),
+        write("hist.csv", &hist),
+        write("fut.csv", &fut),
+        write("flipped.csv", &flipped),
+    );
+    let out = tmp.path().join("run");
+    let model = out.to_str().unwrap();
+    let mut args = vec![
+        "train",
+        "--data",
+        &all,
+        "--out",
+        model,
+        "--id-col",
+        "id",
+        "--target",
+        "y",
+        "--future-known",
+        "promo",
+        "--horizon",
+        "3",
+        "--lookback",
+        "7",
+    ];
+    args.extend(TINY.iter().filter(|a| **a != "--quiet"));
+    let o = run(&args);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("note: 6 row(s) after the last target of their series hold only future-known values; they are not used for training (forecast reads them)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("2 series (120 rows)"), "{stdout}");
+    let cfg = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(cfg.contains("future_known = [\"promo\"]"), "{cfg}");
+    // forecast reads the trailing rows: 3 steps per series at their timestamps.
+    let o = run(&["forecast", "--model", model, "--data", &all]);
+    let (from_rows, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    let keys: Vec<String> = from_rows
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').take(2).collect::<Vec<_>>().join(","))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "north,2021-03-02",
+            "north,2021-03-03",
+            "north,2021-03-04",
+            "south,2021-03-02",
+            "south,2021-03-03",
+            "south,2021-03-04"
+        ],
+        "{from_rows}"
+    );
+    assert!(from_rows.starts_with("series_id,date,y"), "{from_rows}");
+    // The run folder's forecast used them too.
+    assert_eq!(
+        std::fs::read_to_string(out.join("forecast.csv")).unwrap(),
+        from_rows
+    );
+    // The same values in a --future file beside the history: the same forecast.
+    let o = run(&[
+        "forecast", "--model", model, "--data", &hist, "--future", &fut,
+    ]);
+    let (from_file, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert_eq!(from_file, from_rows);
+    // The network reads each step's promotion: other plans, another forecast.
+    let o = run(&[
+        "forecast", "--model", model, "--data", &hist, "--future", &flipped,
+    ]);
+    let (other, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert_ne!(other, from_rows);
+    // --series keeps the future rows of the series asked for.
+    let o = run(&[
+        "forecast", "--model", model, "--data", &hist, "--future", &fut, "--series", "south",
+    ]);
+    let (south, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    let want: Vec<&str> = from_rows
+        .lines()
+        .filter(|l| !l.starts_with("north,"))
+        .collect();
+    assert_eq!(south.lines().collect::<Vec<_>>(), want);
+}
+
+#[test]
+fn static_data_with_a_categorical_column_is_recorded_in_the_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut csv = String::from("id,date,y\n");
+    for (s, id) in ["a", "b", "c"].into_iter().enumerate() {
+        for k in 0..60 {
+            csv.push_str(&format!("{id},{},{}\n", day(k), 10 * (s + 1) + k % 5));
+        }
+    }
+    let data = tmp.path().join("panel.csv");
+    std::fs::write(&data, csv).unwrap();
+    let statics = tmp.path().join("stores.csv");
+    std::fs::write(
+        &statics,
+        "id,region,size\na,north,1.5\nb,south,2\nc,north,4\n",
+    )
+    .unwrap();
+    let (d, st) = (data.to_str().unwrap(), statics.to_str().unwrap());
+    let out = tmp.path().join("run");
+    let model = out.to_str().unwrap();
+    let mut args = vec![
+        "train",
+        "--data",
+        d,
+        "--out",
+        model,
+        "--id-col",
+        "id",
+        "--target",
+        "y",
+        "--static-data",
+        st,
+        "--horizon",
+        "2",
+        "--lookback",
+        "7",
+    ];
+    args.extend(TINY);
+    let o = run(&args);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let cfg = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(cfg.contains(&format!("static_data = {:?}", st)), "{cfg}");
+    // The categorical column is one-hot encoded; the numeric one is used as it is.
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("model.json")).unwrap()).unwrap();
+    let names: Vec<&str> = m["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    for n in ["region=north", "region=south", "size"] {
+        assert!(names.contains(&n), "{names:?}");
+    }
+    // forecast needs no --static-data for the training series: the model recorded their values,
+    // and gives the same forecast as with the file.
+    let o = run(&["forecast", "--model", model, "--data", d]);
+    let (recorded, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert_eq!(recorded.lines().count(), 1 + 3 * 2, "{recorded}");
+    let o = run(&[
+        "forecast",
+        "--model",
+        model,
+        "--data",
+        d,
+        "--static-data",
+        st,
+    ]);
+    let (given, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert_eq!(given, recorded);
+}
+
+#[test]
+fn the_calendar_setting_is_recorded_in_the_run_config() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut csv = String::from("date,y\n");
+    for k in 0..90 {
+        csv.push_str(&format!("{},{}\n", day(k), 5 + k % 7 + k / 30));
+    }
+    let data = tmp.path().join("daily.csv");
+    std::fs::write(&data, csv).unwrap();
+    let train = |name: &str, calendar: Option<&str>| {
+        let out = tmp.path().join(name);
+        let mut args = vec![
+            "train",
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--lookback",
+            "4",
+        ];
+        if let Some(c) = calendar {
+            args.extend(["--calendar", c]);
+        }
+        args.extend(TINY);
+        let o = run(&args);
+        assert!(o.status.success(), "{}", text(&o).1);
+        let cfg = std::fs::read_to_string(out.join("config.toml")).unwrap();
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("model.json")).unwrap())
+                .unwrap();
+        let cal: Vec<String> = m["names"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_str().unwrap().to_string())
+            .filter(|n| n.starts_with("cal_"))
+            .collect();
+        (cfg, cal)
+    };
+    // Default: auto, which on daily data with a lookback under a week picks the day of week (the
+    // 63 training rows do not cover two years, so not the day of year).
+    let (cfg, cal) = train("auto", None);
+    assert!(cfg.contains("calendar = \"auto\""), "{cfg}");
+    assert_eq!(cal, ["cal_weekday_sin", "cal_weekday_cos"]);
+    let (cfg, cal) = train("none", Some("none"));
+    assert!(cfg.contains("calendar = \"none\""), "{cfg}");
+    assert!(cal.is_empty(), "{cal:?}");
+    let (cfg, cal) = train("list", Some("month,weekday"));
+    assert!(cfg.contains("calendar = \"month,weekday\""), "{cfg}");
+    assert_eq!(
+        cal,
+        [
+            "cal_month_sin",
+            "cal_month_cos",
+            "cal_weekday_sin",
+            "cal_weekday_cos"
+        ]
+    );
+}

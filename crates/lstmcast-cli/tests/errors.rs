@@ -70,6 +70,79 @@ fn chrono_like(y: i32, m: u32, d: u32) -> String {
     format!("{y}-{m:02}-{d:02}")
 }
 
+/// A run folder of a tiny, fast model trained with `train_args` (data and column flags).
+fn trained_with(dir: &Path, name: &str, train_args: &[&str]) -> String {
+    let out = dir.join(name);
+    let o = Command::new(env!("CARGO_BIN_EXE_lstmcast"))
+        .arg("train")
+        .args(train_args)
+        .args([
+            "--out",
+            out.to_str().unwrap(),
+            "--epochs",
+            "1",
+            "--layers",
+            "4",
+            "--lookback",
+            "4",
+            "--horizon",
+            "2",
+            "--normalize",
+            "global",
+            "--intervals",
+            "none",
+            "--quiet",
+        ])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    out.to_str().unwrap().to_string()
+}
+
+/// Whether series `s` (0-based) runs a promotion on day `k` (0-based).
+fn promo(s: usize, k: usize) -> u32 {
+    ((k + 3 * s) % 7 >= 5) as u32
+}
+
+/// A daily panel `id,date,y,promo` of series `a` and `b`, 40 rows each from 2021-01-01, then
+/// `future` rows per series with an empty `y` (the promotions of the steps to forecast).
+fn promo_panel(future: usize) -> String {
+    let mut t = String::from("id,date,y,promo\n");
+    for (s, id) in ["a", "b"].into_iter().enumerate() {
+        for k in 0..40 + future {
+            let p = promo(s, k);
+            let y = if k < 40 {
+                (10 + 2 * s + k * 5 % 9 + 3 * p as usize).to_string()
+            } else {
+                String::new()
+            };
+            t.push_str(&format!(
+                "{id},{},{y},{p}\n",
+                chrono_like(2021, 1, 1 + k as u32)
+            ));
+        }
+    }
+    t
+}
+
+/// A `--future` file `id,date,promo` for the 2 days after [`promo_panel`]'s history: `days`
+/// of them for each series named.
+fn promo_future(series: &[(&str, usize)]) -> String {
+    let mut t = String::from("id,date,promo\n");
+    for &(id, days) in series {
+        let s = if id == "b" { 1 } else { 0 };
+        for k in 40..40 + days {
+            t.push_str(&format!(
+                "{id},{},{}\n",
+                chrono_like(2021, 1, 1 + k as u32),
+                promo(s, k)
+            ));
+        }
+    }
+    t
+}
+
 fn catalogue(t: &Path) -> Vec<Case> {
     let n = "data/nottem.csv";
     let out = t.join("out");
@@ -1053,6 +1126,274 @@ fn catalogue(t: &Path) -> Vec<Case> {
         args(&["train", "--resume", ck.to_str().unwrap()]),
         1,
         &["checkpoint.safetensors", "not a valid checkpoint"],
+    );
+    // Covariates: column roles, future-known values, statics and calendar features.
+    add(
+        "covariates",
+        "one column given two roles (--future-known and --static)",
+        train(
+            "data/economics.csv",
+            &[
+                "--target",
+                "unemploy",
+                "--future-known",
+                "pce",
+                "--static",
+                "pce",
+            ],
+        ),
+        1,
+        &[
+            "'pce'",
+            "two roles, future-known and static",
+            "give each column one role",
+        ],
+    );
+    add(
+        "covariates",
+        "the target also given as --future-known",
+        train(n, &["--target", "temp_f", "--future-known", "temp_f"]),
+        1,
+        &["'temp_f'", "two roles, target and future-known"],
+    );
+    let all = csv("cov-all.csv", &promo_panel(2));
+    let hist = csv("cov-hist.csv", &promo_panel(0));
+    let promo_cols = ["--id-col", "id", "--target", "y", "--future-known", "promo"];
+    let mp = trained_with(
+        t,
+        "mpromo",
+        &[&["--data", all.as_str()][..], &promo_cols].concat(),
+    );
+    let forecast = |data: &str, extra: &[&str]| {
+        let mut v = args(&["forecast", "--model", &mp, "--data", data]);
+        v.extend(args(extra));
+        v
+    };
+    add(
+        "covariates",
+        "forecast without the future-known values (no future rows, no --future)",
+        forecast(&hist, &[]),
+        1,
+        &[
+            "future-known columns (promo)",
+            "2 step(s)",
+            "--future FILE",
+            "cov-hist.csv",
+        ],
+    );
+    add(
+        "covariates",
+        "a --future file without one step of a series",
+        forecast(
+            &hist,
+            &[
+                "--future",
+                &csv("cov-fut-short.csv", &promo_future(&[("a", 2), ("b", 1)])),
+            ],
+        ),
+        1,
+        &[
+            "cov-fut-short.csv",
+            "lacks future-known values (promo)",
+            "series 'b'",
+            "after its last row 2021-02-09: 2021-02-11",
+        ],
+    );
+    add(
+        "covariates",
+        "a --future file with a series the data does not have",
+        forecast(
+            &hist,
+            &[
+                "--future",
+                &csv(
+                    "cov-fut-extra.csv",
+                    &promo_future(&[("a", 2), ("b", 2), ("c", 2)]),
+                ),
+            ],
+        ),
+        1,
+        &[
+            "cov-fut-extra.csv",
+            "series 'c'",
+            "cov-hist.csv does not have",
+        ],
+    );
+    add(
+        "covariates",
+        "future rows in the data and a --future file",
+        forecast(
+            &all,
+            &[
+                "--future",
+                &csv("cov-fut.csv", &promo_future(&[("a", 2), ("b", 2)])),
+            ],
+        ),
+        1,
+        &["cov-all.csv", "already ends its series with future rows"],
+    );
+    add(
+        "covariates",
+        "a future row without its future-known value",
+        train(
+            &csv("cov-nopromo.csv", &{
+                let mut s = promo_panel(2);
+                s.truncate(s.len() - 2);
+                s.push('\n');
+                s
+            }),
+            &promo_cols,
+        ),
+        1,
+        &[
+            "cov-nopromo.csv:85",
+            "column 'promo'",
+            "series 'b'",
+            "future-known value is missing",
+        ],
+    );
+    add(
+        "covariates",
+        "a --static column that varies within a series",
+        train(
+            &csv("cov-size.csv", &{
+                let mut t = String::from("id,date,y,size\n");
+                for (id, a, b) in [("a", 3, 3), ("b", 5, 6)] {
+                    for k in 0..40 {
+                        let size = if k < 20 { a } else { b };
+                        t.push_str(&format!(
+                            "{id},{},{},{size}\n",
+                            chrono_like(2021, 1, 1 + k),
+                            k % 7
+                        ));
+                    }
+                }
+                t
+            }),
+            &["--id-col", "id", "--target", "y", "--static", "size"],
+        ),
+        1,
+        &[
+            "cov-size.csv",
+            "column 'size'",
+            "varies within series 'b'",
+            "5 at 2021-01-01 and 6 at 2021-01-21",
+        ],
+    );
+    add(
+        "covariates",
+        "a text column given as --static",
+        train(
+            &csv(
+                "cov-region.csv",
+                "id,date,y,region\na,2021-01-01,1,north\na,2021-01-02,2,north\n",
+            ),
+            &["--id-col", "id", "--target", "y", "--static", "region"],
+        ),
+        1,
+        &["cov-region.csv:2", "'north' is text", "--static-data FILE"],
+    );
+    let statics = csv("cov-static.csv", "id,region,area\na,north,10\nb,south,20\n");
+    add(
+        "covariates",
+        "a --static-data file without one of the series",
+        train(
+            &hist,
+            &[
+                "--id-col",
+                "id",
+                "--target",
+                "y",
+                "--static-data",
+                &csv("cov-static-a.csv", "id,region\na,north\n"),
+            ],
+        ),
+        1,
+        &["cov-static-a.csv", "no row for series 'b'", "cov-hist.csv"],
+    );
+    add(
+        "covariates",
+        "--static-data on a single series",
+        train(n, &["--static-data", &statics]),
+        1,
+        &["static_data", "holds one series", "--id-col"],
+    );
+    let ms = trained_with(
+        t,
+        "mstatic",
+        &[
+            "--data",
+            &hist,
+            "--id-col",
+            "id",
+            "--target",
+            "y",
+            "--static-data",
+            &statics,
+        ],
+    );
+    add(
+        "covariates",
+        "forecast of a new series without its static values",
+        args(&[
+            "forecast",
+            "--model",
+            &ms,
+            "--data",
+            &csv("cov-new.csv", &promo_panel(0).replace("\nb,", "\nc,")),
+        ]),
+        1,
+        &[
+            "series 'c' was not in the training data",
+            "region=north, region=south, area",
+            "--static-data FILE",
+        ],
+    );
+    add(
+        "covariates",
+        "a static category the model never saw",
+        args(&[
+            "forecast",
+            "--model",
+            &ms,
+            "--data",
+            &hist,
+            "--static-data",
+            &csv(
+                "cov-static-east.csv",
+                "id,region,area\na,east,10\nb,south,20\n",
+            ),
+        ]),
+        1,
+        &[
+            "cov-static-east.csv",
+            "column 'region'",
+            "category 'east'",
+            "it knows: north, south",
+        ],
+    );
+    add(
+        "covariates",
+        "unknown --calendar feature",
+        train(n, &["--calendar", "weekly"]),
+        1,
+        &["calendar", "'weekly'", "hour, weekday, yearday, month"],
+    );
+    add(
+        "covariates",
+        "--calendar hour on an integer time index",
+        train(
+            &csv("cov-index.csv", &{
+                let mut t = String::from("t,y\n");
+                for k in 0..40 {
+                    t.push_str(&format!("{k},{}\n", k % 5));
+                }
+                t
+            }),
+            &["--calendar", "hour", "--lookback", "4"],
+        ),
+        1,
+        &["calendar", "integer index", "--calendar none"],
     );
     c
 }

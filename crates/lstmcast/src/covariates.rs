@@ -168,7 +168,26 @@ impl Calendar {
                 "calendar",
                 "the data's time column is an integer index, so it has no calendar; use --calendar none",
             )),
-            Calendar::List(list) => Ok(list.clone()),
+            Calendar::List(list) => {
+                // A feature that is constant on this data (hour of day on daily data) or
+                // whose cycle the frequency does not define is refused, not fed as a constant.
+                if let Some(f) = freq {
+                    if let Some(bad) = list
+                        .iter()
+                        .find(|c| c.cycle_steps(f).is_none_or(|n| n <= 1.0))
+                    {
+                        return Err(Error::config(
+                            "calendar",
+                            format!(
+                                "'{}' does not vary on {} data; leave it out of --calendar",
+                                bad.name(),
+                                f.describe()
+                            ),
+                        ));
+                    }
+                }
+                Ok(list.clone())
+            }
         }
     }
 }
@@ -260,9 +279,9 @@ impl StaticTable {
     /// each naming the file and line.
     pub fn load(path: &Path, id_col: Option<&str>) -> Result<StaticTable> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let err = |line: usize, column: Option<&str>, reason: String| Error::Data {
+        let err = |line: usize, column: Option<&str>, reason: String| Error::Csv {
             path: path.to_path_buf(),
-            row: line,
+            line,
             column: column.map(str::to_string),
             reason,
         };
@@ -422,9 +441,9 @@ impl StaticTable {
                 };
                 let cell = &cells[k];
                 let values: Vec<f64> = match &col.categories {
-                    None => vec![cell.parse::<f64>().map_err(|_| Error::Data {
+                    None => vec![cell.parse::<f64>().map_err(|_| Error::Csv {
                         path: self.source.clone(),
-                        row: *line,
+                        line: *line,
                         column: Some(col.name.clone()),
                         reason: format!(
                             "'{cell}' is not a number, but '{}' was numeric in training",
@@ -433,9 +452,9 @@ impl StaticTable {
                     })?],
                     Some(cats) => {
                         if !cats.contains(cell) {
-                            return Err(Error::Data {
+                            return Err(Error::Csv {
                                 path: self.source.clone(),
-                                row: *line,
+                                line: *line,
                                 column: Some(col.name.clone()),
                                 reason: format!(
                                     "series '{id}' has category '{cell}', which the model never saw (it knows: {})",

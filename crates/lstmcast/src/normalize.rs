@@ -328,6 +328,9 @@ pub struct Selection {
     /// The target transform kept (`--transform auto` tries several).
     #[serde(default)]
     pub chosen_transform: crate::transform::Transform,
+    /// The calendar features kept (`--calendar auto` tries with and without them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chosen_calendar: Vec<crate::covariates::CalendarFeature>,
     /// Every candidate fitted, with its validation score.
     pub candidates: Vec<CandidateScore>,
     /// The ensemble's further members (`--ensemble N`: seeds `seed + 1 …`), each alone.
@@ -363,6 +366,9 @@ pub struct CandidateScore {
     pub epochs: usize,
     /// Best epoch.
     pub best_epoch: usize,
+    /// The calendar features it saw (`--calendar auto` tries with and without them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calendar: Vec<crate::covariates::CalendarFeature>,
 }
 
 #[cfg(test)]

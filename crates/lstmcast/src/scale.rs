@@ -381,14 +381,12 @@ mod tests {
         )
         .unwrap();
         p.roles[1] = crate::data::Role::Static;
-        let s = Scaler::fit(
-            ScalerKind::Standard,
-            ScalerScope::Series,
-            &p,
-            &[0..3, 0..3],
-        );
+        let s = Scaler::fit(ScalerKind::Standard, ScalerScope::Series, &p, &[0..3, 0..3]);
         let (m, _) = s.transform(&p);
-        assert!((m[1] + 1.0).abs() < 1e-6 && (m[4 * 2 + 1] - 1.0).abs() < 1e-6, "{m:?}");
+        assert!(
+            (m[1] + 1.0).abs() < 1e-6 && (m[4 * 2 + 1] - 1.0).abs() < 1e-6,
+            "{m:?}"
+        );
         // The target stays per series: series b's first value is below its own training mean.
         assert!(m[4 * 2] < 0.0);
     }

@@ -286,7 +286,25 @@ impl TuneSpace {
             s.batch_size = vec![16, 32, 64];
         }
         if s.calendar.is_empty() {
-            s.calendar = vec![base.calendar.clone()];
+            // `auto` is a choice: where some lookback of the space gets calendar features,
+            // trials with and without them compete (as `train` lets validation decide).
+            let split = base.split.resolve(ts)?;
+            let some = base.calendar == crate::covariates::Calendar::Auto
+                && s.lookback.iter().any(|&l| {
+                    let c = ForecasterConfig {
+                        lookback: l,
+                        ..base.clone()
+                    };
+                    c.calendar_features(ts, &split).is_ok_and(|f| !f.is_empty())
+                });
+            s.calendar = if some {
+                vec![
+                    crate::covariates::Calendar::None,
+                    crate::covariates::Calendar::Auto,
+                ]
+            } else {
+                vec![base.calendar.clone()]
+            };
         }
         if s.normalize.is_empty() {
             s.normalize = match base.normalize {
@@ -395,7 +413,11 @@ impl TuneSpace {
                 learning_rate: (lo.ln() + dims[3][i] * (hi.ln() - lo.ln())).exp(),
                 batch_size: pick(&self.batch_size, dims[4][i]),
                 normalize: pick(&self.normalize, dims[5][i]),
-                calendar: pick(&self.calendar, cal[i]),
+                calendar: if self.calendar.is_empty() {
+                    Default::default()
+                } else {
+                    pick(&self.calendar, cal[i])
+                },
             })
             .collect()
     }
@@ -563,6 +585,7 @@ impl Trial {
             requested: mode,
             chosen: mode,
             chosen_transform: model.transform.kind,
+            chosen_calendar: model.covariates.calendar.clone(),
             candidates: vec![crate::normalize::CandidateScore {
                 mode,
                 transform: model.transform.kind,
@@ -572,6 +595,7 @@ impl Trial {
                 loss: cfg.training.loss(),
                 epochs: model.report.history.len(),
                 best_epoch: model.report.best_epoch,
+                calendar: model.covariates.calendar.clone(),
             }],
             members: Vec::new(),
             ensemble_val_mase: None,

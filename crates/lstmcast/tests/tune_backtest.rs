@@ -42,6 +42,7 @@ fn space(trials: usize) -> TuneSpace {
         learning_rate: vec![3e-3, 1e-2],
         batch_size: vec![32],
         normalize: vec![Normalize::Global],
+        calendar: Vec::new(),
         min_epochs: 5,
         eta: 3,
         select: Default::default(),

@@ -41,6 +41,21 @@ pub fn run(a: InspectArgs) -> anyhow::Result<()> {
     if ts.time_name == "row" {
         println!("  (no time column: the rows are numbered; name one with --time-col if a column holds the times)");
     }
+    if !opts.future_known.is_empty() && ts.n_targets > 0 {
+        if let Ok((_, Some(f))) = lstmcast::data::load_with_future(path, &opts) {
+            println!(
+                "  ({} row(s) at the ends of the series have no target: future rows holding the future-known values that forecast reads; not shown above)",
+                f.len()
+            );
+        }
+    }
+    let constant = ts.undeclared_constants();
+    if !constant.is_empty() {
+        println!(
+            "  ({} hold(s) one value within every series: declare it with --static if it describes the series)",
+            constant.join(", ")
+        );
+    }
     let mut cmd = format!("lstmcast train --data {}", path.display());
     if let Some(id) = &ts.id_name {
         cmd.push_str(&format!(" --id-col {id}"));
@@ -56,6 +71,18 @@ pub fn run(a: InspectArgs) -> anyhow::Result<()> {
         _ => ts.target_names().join(","),
     };
     cmd.push_str(&format!(" --target {target}"));
+    for (flag, list) in [
+        ("--past", &opts.past),
+        ("--future-known", &opts.future_known),
+        ("--static", &opts.statics),
+    ] {
+        if !list.is_empty() {
+            cmd.push_str(&format!(" {flag} {}", list.join(",")));
+        }
+    }
+    if let Some(f) = &opts.static_data {
+        cmd.push_str(&format!(" --static-data {}", f.display()));
+    }
     if let Some(f) = ts.frequency() {
         cmd.push_str(&format!(" --horizon {}", f.default_season()));
     }

@@ -369,7 +369,7 @@ pub fn selection(sel: &Selection) -> String {
             let v = if by_mase { c.val_mase } else { c.val_mse };
             let v = v.map_or("n/a".into(), |v| format!("{v:.4}"));
             if sel.candidates.len() > 1 {
-                format!("{} {v}", candidate_name(c.mode, c.transform))
+                format!("{} {v}", candidate_name(c.mode, c.transform, &c.calendar))
             } else {
                 v
             }
@@ -386,7 +386,7 @@ pub fn selection(sel: &Selection) -> String {
     } else {
         "validation MSE, scaled units".to_string()
     };
-    let name = candidate_name(sel.chosen, sel.chosen_transform);
+    let name = candidate_name(sel.chosen, sel.chosen_transform, &sel.chosen_calendar);
     let chosen = match sel.chosen {
         lstmcast::Normalize::Ets => {
             format!("{name} (plain ETS, no network: nothing beat it on validation)")
@@ -454,12 +454,21 @@ pub fn ets_forms(bank: &lstmcast::normalize::EtsBank) -> String {
 
 /// A candidate's name: its normalisation, with `+log` (or `+boxcox`) when it was trained on
 /// transformed targets.
-fn candidate_name(mode: lstmcast::Normalize, transform: lstmcast::Transform) -> String {
-    match transform {
+fn candidate_name(
+    mode: lstmcast::Normalize,
+    transform: lstmcast::Transform,
+    calendar: &[lstmcast::covariates::CalendarFeature],
+) -> String {
+    let mut name = match transform {
         lstmcast::Transform::Log => format!("{}+log", mode.name()),
         lstmcast::Transform::BoxCox { .. } => format!("{}+boxcox", mode.name()),
         _ => mode.name().to_string(),
+    };
+    if !calendar.is_empty() {
+        let names: Vec<&str> = calendar.iter().map(|f| f.name()).collect();
+        name.push_str(&format!("+calendar({})", names.join(",")));
     }
+    name
 }
 
 /// One line on how the intervals were calibrated: per level, how many (series, target, step)

@@ -151,11 +151,44 @@ pub fn write_run(
     force: bool,
     model: &TrainedForecaster,
     ts: &Panel,
+    rows: Option<&Panel>,
 ) -> anyhow::Result<(Evaluation, Forecast)> {
     let ev = model.evaluate(ts)?;
-    let future = model.forecast(ts, None)?;
+    let future = forecast_after(model, ts, rows)?;
     artifact::write_atomically(out, force, |dir| model.save_run_into(dir, ts, &ev, &future))?;
     Ok((ev, future))
+}
+
+/// The forecast past the end of `ts` for the run folder, with the future-known values of
+/// `rows` (the data file's future rows). A model with future-known columns and no future rows
+/// gets an empty forecast that lists every series as skipped and says why: training must not
+/// fail after it succeeded.
+pub fn forecast_after(
+    model: &TrainedForecaster,
+    ts: &Panel,
+    rows: Option<&Panel>,
+) -> anyhow::Result<Forecast> {
+    let needs = model.roles.contains(&lstmcast::data::Role::Future);
+    if needs && rows.is_none() {
+        return Ok(Forecast {
+            targets: model.names[..model.n_targets].to_vec(),
+            series: Vec::new(),
+            skipped: ts
+                .ids
+                .iter()
+                .map(|id| {
+                    (
+                        id.clone(),
+                        "no future-known values for the steps after the data (end each series with rows whose target is empty, or run `lstmcast forecast --future FILE`)".to_string(),
+                    )
+                })
+                .collect(),
+            levels: model.calibration.levels.clone(),
+            quantiles: model.quantile_levels(),
+            without_intervals: Vec::new(),
+        });
+    }
+    Ok(model.forecast_with(ts, rows, None)?)
 }
 
 pub fn run(a: TrainArgs) -> anyhow::Result<()> {
@@ -195,6 +228,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         println!("note: no time column found: the rows are numbered 0, 1, 2, ... (name one with --time-col if a column holds the times)");
     }
     // Everything that can be checked before training is checked before anything is written.
+    cfg.calendar_features(&ts, &cfg.split.resolve(&ts)?)?;
     let prep = Prepared::new(&cfg, &ts)?;
     if !a.output.json && !a.output.quiet {
         print!("{}", report::skipped(&prep.skipped, ts.n_series()));
@@ -213,7 +247,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         artifact::write(&dir.join("config.toml"), cfg.to_toml())?;
         artifact::write_checkpoint(dir, &FitCheckpoint::default(), &info)
     })?;
-    train_into(&a, out, &cfg, &ts, &info, None)
+    train_into(&a, out, &cfg, (&ts, future.as_ref()), &info, None)
 }
 
 /// `train --resume DIR`: the checkpoint's configuration and data, continued.
@@ -253,7 +287,7 @@ fn resume(a: &TrainArgs, dir: &Path) -> anyhow::Result<()> {
             info.data_crc32
         );
     }
-    let ts = super::load_data(&data, &cfg.data, None)?.0;
+    let (ts, future) = super::load_data(&data, &cfg.data, None)?;
     if !a.output.quiet && !a.output.json {
         let at = ck.state.as_ref().map_or(0, |s| s.epochs_done);
         println!(
@@ -262,7 +296,7 @@ fn resume(a: &TrainArgs, dir: &Path) -> anyhow::Result<()> {
             ck.candidate + 1
         );
     }
-    train_into(a, dir, &cfg, &ts, &info, Some(ck))
+    train_into(a, dir, &cfg, (&ts, future.as_ref()), &info, Some(ck))
 }
 
 /// Trains with a checkpoint after every epoch into `out`, stopping cleanly on SIGINT/SIGTERM,
@@ -272,7 +306,7 @@ fn train_into(
     a: &TrainArgs,
     out: &Path,
     cfg: &ForecasterConfig,
-    ts: &Panel,
+    (ts, rows): (&Panel, Option<&Panel>),
     info: &CheckpointInfo,
     resume: Option<FitCheckpoint>,
 ) -> anyhow::Result<()> {
@@ -340,7 +374,7 @@ fn train_into(
             .into());
         }
     };
-    let (ev, future) = write_run(out, true, &model, ts)?;
+    let (ev, future) = write_run(out, true, &model, ts, rows)?;
     if a.output.json {
         let mut v = artifact::metrics(&model, &ev);
         v["run_folder"] = serde_json::json!(out.display().to_string());

@@ -170,7 +170,7 @@ pub fn run(a: TuneArgs) -> anyhow::Result<()> {
         }
     };
     let ev = model.evaluate(&ts)?;
-    let future = model.forecast(&ts, None)?;
+    let future = super::train::forecast_after(&model, &ts, future.as_ref())?;
     artifact::write_atomically(&a.out, a.force, |dir| {
         artifact::write_marker(dir, "lstmcast-tune")?;
         let write = |name: &str, text: String| artifact::write(&dir.join(name), text);

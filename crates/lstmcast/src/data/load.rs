@@ -106,6 +106,13 @@ pub fn load_future(path: impl AsRef<Path>, opts: &LoadOptions) -> Result<Panel> 
         Some(name) => Some(t.col_index(name)?),
         None => t.detect_time(&free),
     };
+    if time.is_none() {
+        return Err(t.err(
+            1,
+            None,
+            "a file of future values needs a time column to line up with the steps to forecast; add one (as in the data), or end each series of the data file with rows whose target is empty".into(),
+        ));
+    }
     let roles = Roles {
         id,
         time,
@@ -376,6 +383,18 @@ impl Table<'_> {
             let keep = rows.iter().rposition(|&r| !empty(r)).map_or(0, |i| i + 1);
             if keep == rows.len() {
                 continue;
+            }
+            if keep == 0 {
+                let which = if id.is_empty() {
+                    "the series".to_string()
+                } else {
+                    format!("series '{id}'")
+                };
+                return Err(self.err(
+                    self.records[rows[0]].0,
+                    Some(&self.header[roles.targets[0]]),
+                    format!("{which} has no row with a target, only future rows; it needs history to be trained on or forecast (remove its rows, or give its observed values)"),
+                ));
             }
             let tail = rows.split_off(keep);
             for &r in &tail {

@@ -35,9 +35,12 @@ pub(super) enum End {
     Interrupted(Box<TrainState>, Vec<f32>),
 }
 
-/// One candidate: a preparation (with its target transform) and a normalisation.
+/// One candidate: its data (with or without calendar features), a preparation (with its target
+/// transform) and a normalisation.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Cand<'a> {
+    /// The data it trains on.
+    pub panel: &'a Panel,
     /// The split, transform, scalers and windows.
     pub prep: &'a Prepared,
     /// Every series' training rows as global rows.
@@ -49,7 +52,6 @@ pub(super) struct Cand<'a> {
 /// Trains candidate `index` (of `n_modes`), from `start` or fresh.
 pub(super) fn train_candidate(
     cfg: &ForecasterConfig,
-    panel: &Panel,
     cand: Cand,
     (index, n_modes): (usize, usize),
     start: Option<Progress>,
@@ -58,6 +60,7 @@ pub(super) fn train_candidate(
 ) -> Result<End> {
     debug_assert!(index < n_modes);
     let Cand {
+        panel,
         prep,
         train_rows,
         mode,
@@ -161,6 +164,7 @@ fn score_candidate(
             loss,
             epochs: model.report.history.len(),
             best_epoch: model.report.best_epoch,
+            calendar: model.covariates.calendar.clone(),
         },
         report: model.report.clone(),
         params: model.network.params().to_vec(),
@@ -187,7 +191,6 @@ enum Msg {
 #[allow(clippy::too_many_arguments)]
 pub(super) fn train_parallel(
     cfg: &ForecasterConfig,
-    panel: &Panel,
     cands: &[Cand],
     mut ck: FitCheckpoint,
     threads: usize,
@@ -221,23 +224,13 @@ pub(super) fn train_parallel(
                     break;
                 }
                 let from = start[i].lock().unwrap_or_else(|p| p.into_inner()).take();
-                let end = train_candidate(
-                    cfg,
-                    panel,
-                    cands[i],
-                    (i, n),
-                    from,
-                    Some(halt),
-                    &mut |event| {
-                        let _ = tx.send(match event {
-                            Event::Epoch(r) => Msg::Epoch(i, r.clone()),
-                            Event::Paused(st, p) => {
-                                Msg::Paused(i, Box::new(st.clone()), p.to_vec())
-                            }
-                        });
-                        Ok(())
-                    },
-                );
+                let end = train_candidate(cfg, cands[i], (i, n), from, Some(halt), &mut |event| {
+                    let _ = tx.send(match event {
+                        Event::Epoch(r) => Msg::Epoch(i, r.clone()),
+                        Event::Paused(st, p) => Msg::Paused(i, Box::new(st.clone()), p.to_vec()),
+                    });
+                    Ok(())
+                });
                 let _ = tx.send(Msg::End(i, end));
             });
         }
@@ -336,7 +329,6 @@ pub(super) fn train_parallel(
 #[allow(clippy::too_many_arguments)]
 pub(super) fn train_members(
     cfg: &ForecasterConfig,
-    panel: &Panel,
     cand: Cand,
     (n, first): (usize, usize),
     threads: usize,
@@ -367,7 +359,6 @@ pub(super) fn train_members(
                 }
                 let end = train_candidate(
                     &configs[i],
-                    panel,
                     cand,
                     (first + i, first + n),
                     None,

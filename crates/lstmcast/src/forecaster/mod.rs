@@ -380,21 +380,49 @@ impl ForecasterConfig {
     /// # Errors
     /// An explicit calendar list on data without dates.
     pub fn with_covariates(&self, panel: &Panel, split: &PanelSplit) -> Result<Panel> {
+        let features = self.calendar_features(panel, split)?;
+        Ok(crate::covariates::Covariates::with_calendar(
+            panel, &features,
+        ))
+    }
+
+    /// The calendar features this configuration asks for on `panel` (for `auto`: those it
+    /// would try against none).
+    ///
+    /// # Errors
+    /// As [`ForecasterConfig::with_covariates`].
+    pub fn calendar_features(
+        &self,
+        panel: &Panel,
+        split: &PanelSplit,
+    ) -> Result<Vec<crate::covariates::CalendarFeature>> {
         let train = split
             .series
             .iter()
             .map(|s| s.train.len())
             .max()
             .unwrap_or(0);
-        let features = self.calendar.resolve(
+        self.calendar.resolve(
             panel.frequency(),
             panel.timestamps.first(),
             self.lookback,
             train,
-        )?;
-        Ok(crate::covariates::Covariates::with_calendar(
-            panel, &features,
-        ))
+        )
+    }
+
+    /// The data variants `fit` trains on: `panel` with the configured calendar features, or for
+    /// `--calendar auto` with features to try, `panel` without them and with them (validation
+    /// decides; on the hourly JFK temperatures the day-of-week features cost 7 % in MASE).
+    fn calendar_variants(&self, panel: &Panel, split: &PanelSplit) -> Result<Vec<Panel>> {
+        let features = self.calendar_features(panel, split)?;
+        let with = crate::covariates::Covariates::with_calendar(panel, &features);
+        Ok(
+            if self.calendar == crate::covariates::Calendar::Auto && !features.is_empty() {
+                vec![panel.clone(), with]
+            } else {
+                vec![with]
+            },
+        )
     }
 
     /// Trains a forecaster on `panel`: for `normalize = auto` one candidate per mode, keeping
@@ -449,8 +477,7 @@ impl ForecasterConfig {
             resume,
             threads,
         } = ctl;
-        let augmented = self.with_covariates(panel, &split)?;
-        let panel = &augmented;
+        let variants = self.calendar_variants(panel, &split)?;
         // One preparation per target transform competing (`--transform auto`: none, and log
         // where every target value is positive), each with its normalisation candidates.
         // `--transform auto` tries the log for the ETS family on one series only: a level,
@@ -463,18 +490,24 @@ impl ForecasterConfig {
         } else {
             Transform::None.candidates(panel)
         };
-        let preps = transforms
-            .iter()
-            .map(|&t| {
+        // Per data variant (with and without calendar features), one preparation per transform;
+        // the calendar variant with the untransformed values only (its networks compete with
+        // those of the same transform without the calendar).
+        let mut preps = Vec::new();
+        for (v, panel) in variants.iter().enumerate() {
+            for &t in &transforms {
+                if v > 0 && t != Transform::None && transforms.len() > 1 {
+                    continue;
+                }
                 let mut c = self.clone();
                 c.transform = t;
                 let prep = Prepared::with_split(&c, panel, split.clone())?;
                 let rows = prep.train_rows(panel);
-                Ok((prep, rows))
-            })
-            .collect::<Result<Vec<_>>>()?;
+                preps.push((panel, prep, rows, v > 0));
+            }
+        }
         let mut cands: Vec<candidates::Cand> = Vec::new();
-        for (prep, rows) in &preps {
+        for (panel, prep, rows, calendar_variant) in &preps {
             let mut modes: Vec<Normalize> = match self.normalize {
                 // A candidate that cannot be used on this data (no ETS for some series, a
                 // recursive strategy) is left out; the others still compete.
@@ -492,24 +525,30 @@ impl ForecasterConfig {
                 // `auto` tries log for the ETS family only, where it was measured to help.
                 modes.retain(|m| m.uses_ets());
             }
+            if *calendar_variant {
+                // Plain ETS has no network to see the calendar.
+                modes.retain(|m| m.trains());
+            }
             cands.extend(modes.into_iter().map(|mode| candidates::Cand {
+                panel,
                 prep,
                 train_rows: rows,
                 mode,
             }));
         }
-        let modes: Vec<(Transform, Normalize)> = cands
+        let modes: Vec<(Transform, Normalize, bool)> = cands
             .iter()
-            .map(|c| (c.prep.transform.kind, c.mode))
+            .map(|c| {
+                let calendar = !c.panel.columns_of(Role::Calendar).is_empty();
+                (c.prep.transform.kind, c.mode, calendar)
+            })
             .collect();
         let mut ck = resume.unwrap_or_default();
         if ck.candidate > modes.len()
             || ck.done.len() != ck.candidate
-            || ck
-                .done
-                .iter()
-                .zip(&modes)
-                .any(|(d, &(t, m))| d.score.mode != m || d.score.transform != t)
+            || ck.done.iter().zip(&modes).any(|(d, &(t, m, cal))| {
+                d.score.mode != m || d.score.transform != t || d.score.calendar.is_empty() == cal
+            })
         {
             return Err(Error::config(
                 "resume",
@@ -519,7 +558,6 @@ impl ForecasterConfig {
         if threads > 1 && modes.len() - ck.candidate > 1 {
             match candidates::train_parallel(
                 self,
-                panel,
                 &cands,
                 ck,
                 threads,
@@ -540,7 +578,6 @@ impl ForecasterConfig {
             let done_so_far = ck.done.clone();
             let end = candidates::train_candidate(
                 self,
-                panel,
                 cand,
                 (index, modes.len()),
                 start,
@@ -619,9 +656,9 @@ impl ForecasterConfig {
         } else {
             0
         };
+        let panel = chosen.panel;
         let members = match candidates::train_members(
             self,
-            panel,
             chosen,
             (n_members, modes.len()),
             threads,
@@ -660,6 +697,7 @@ impl ForecasterConfig {
             requested: self.normalize,
             chosen: mode,
             chosen_transform: prep.transform.kind,
+            chosen_calendar: model.covariates.calendar.clone(),
             candidates: ck.done.iter().map(|d| d.score.clone()).collect(),
             members: member_scores,
             ensemble_val_mase,
