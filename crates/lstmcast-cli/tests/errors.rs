@@ -1282,16 +1282,20 @@ fn catalogue(t: &Path) -> Vec<Case> {
     );
     add(
         "covariates",
-        "a text column given as --static",
+        "a categorical --static column that changes within a series",
         train(
             &csv(
                 "cov-region.csv",
-                "id,date,y,region\na,2021-01-01,1,north\na,2021-01-02,2,north\n",
+                "id,date,y,region\na,2021-01-01,1,north\na,2021-01-02,2,south\n",
             ),
             &["--id-col", "id", "--target", "y", "--static", "region"],
         ),
         1,
-        &["cov-region.csv:2", "'north' is text", "--static-data FILE"],
+        &[
+            "cov-region.csv:3",
+            "'south' differs from 'north'",
+            "series 'a'",
+        ],
     );
     let statics = csv("cov-static.csv", "id,region,area\na,north,10\nb,south,20\n");
     add(
@@ -1369,6 +1373,51 @@ fn catalogue(t: &Path) -> Vec<Case> {
             "cov-static-east.csv",
             "column 'region'",
             "category 'east'",
+            "it knows: north, south",
+        ],
+    );
+    // A categorical static column of the data file itself (one-hot in the model).
+    let with_region = |from: &str, to: &str| {
+        promo_panel(0)
+            .replace("id,date,y,promo", "id,date,y,promo,region")
+            .lines()
+            .map(|l| match l.split(',').next() {
+                Some("id") => l.to_string(),
+                Some("a") => format!("{l},{from}"),
+                _ => format!("{l},{to}"),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n"
+    };
+    let mr = trained_with(
+        t,
+        "mregion",
+        &[
+            "--data",
+            &csv("cov-regions.csv", &with_region("north", "south")),
+            "--id-col",
+            "id",
+            "--target",
+            "y",
+            "--static",
+            "region",
+        ],
+    );
+    add(
+        "covariates",
+        "a category of a data-file static column the model never saw",
+        args(&[
+            "forecast",
+            "--model",
+            &mr,
+            "--data",
+            &csv("cov-regions-east.csv", &with_region("east", "south")),
+        ]),
+        1,
+        &[
+            "series 'a'",
+            "category 'east' in column 'region'",
             "it knows: north, south",
         ],
     );

@@ -517,7 +517,8 @@ impl Covariates {
     ) -> Vec<StaticColumn> {
         let mut out: Vec<StaticColumn> = Vec::new();
         for (n, r) in names.iter().zip(roles) {
-            if *r != Role::Static || data_statics.contains(n) {
+            let column = n.split_once('=').map_or(n.as_str(), |(c, _)| c);
+            if *r != Role::Static || data_statics.iter().any(|d| d == n || d == column) {
                 continue;
             }
             match n.split_once('=') {
@@ -563,6 +564,31 @@ impl Covariates {
     /// # Errors
     /// A series whose static values the model does not know, naming it.
     pub fn complete(&self, panel: &Panel, names: &[String], roles: &[Role]) -> Result<Panel> {
+        // A category of a static column the model never saw has no input to go to.
+        for c in panel.columns_of(Role::Static) {
+            let name = &panel.names[c];
+            if names.contains(name) {
+                continue;
+            }
+            if let Some((col, cat)) = name.split_once('=') {
+                let known: Vec<&str> = names
+                    .iter()
+                    .filter_map(|n| n.split_once('=').filter(|(c, _)| *c == col).map(|(_, v)| v))
+                    .collect();
+                let s = (0..panel.n_series())
+                    .find(|&s| panel.series_column(s, c).first() == Some(&1.0))
+                    .unwrap_or(0);
+                return Err(Error::config(
+                    "static",
+                    format!(
+                        "{}: {} has category '{cat}' in column '{col}', which the model never saw (it knows: {})",
+                        panel.source.display(),
+                        panel.series_label(s),
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
         if names.iter().all(|n| panel.names.contains(n)) {
             return Ok(panel.clone());
         }

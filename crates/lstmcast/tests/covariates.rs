@@ -778,3 +778,138 @@ fn weekday_features_match_the_calendar_and_are_generated_at_forecast_time() {
     assert_eq!(back.covariates, m.covariates);
     assert_eq!(back.forecast(&panel, Some(7)).unwrap(), week);
 }
+
+// ---------------------------------------------------------------------------------------------
+// 7. A categorical static column of the data file, a recursive model fed each rolled step's
+//    driver, and `--calendar auto` decided on validation.
+// ---------------------------------------------------------------------------------------------
+
+/// Three series, 80 numbered rows each: `region` is a text static (a, c north; b south) and y
+/// sits at 10 in the north and 20 in the south, plus noise.
+fn regions_csv(b_region_row5: &str) -> String {
+    let mut r = Lcg(5);
+    let mut s = String::from("id,t,y,region\n");
+    for (id, region) in [("a", "north"), ("b", "south"), ("c", "north")] {
+        for t in 0..80 {
+            let level = if region == "north" { 10.0 } else { 20.0 };
+            let reg = if id == "b" && t == 5 {
+                b_region_row5
+            } else {
+                region
+            };
+            s.push_str(&format!("{id},{t},{},{reg}\n", level + r.next() - 0.5));
+        }
+    }
+    s
+}
+
+#[test]
+fn a_text_static_column_is_one_hot_and_forecasts_with_a_subset_of_its_categories() {
+    let opts = LoadOptions {
+        id_col: Some("id".into()),
+        target: vec!["y".into()],
+        statics: vec!["region".into()],
+        ..Default::default()
+    };
+    let text = regions_csv("south");
+    let p = parse_csv(Path::new("r.csv"), text.as_bytes(), &opts).unwrap();
+    assert_eq!(p.names, vec!["y", "region=north", "region=south"]);
+    assert_eq!(p.roles, vec![Role::Target, Role::Static, Role::Static]);
+    assert_eq!(p.series_column(1, 1)[0], 0.0);
+    assert_eq!(p.series_column(1, 2)[79], 1.0);
+    assert_eq!(p.series_column(2, 1)[0], 1.0);
+    // A category that changes within a series: the line (header 1, b's row 5 is line 87).
+    let bad = regions_csv("north");
+    let e = err_of(parse_csv(Path::new("r.csv"), bad.as_bytes(), &opts));
+    assert!(
+        e.contains("r.csv:87") && e.contains("series 'b'") && e.contains("differs"),
+        "{e}"
+    );
+    let m = fast(6, 2, 8).fit(&p, &mut |_| {}).unwrap();
+    // Series a alone has only the north category: the model fills region=south from what it
+    // recorded for a, and forecasts a exactly as within the whole panel.
+    let a_text: String = text
+        .lines()
+        .filter(|l| l.starts_with("id,") || l.starts_with("a,"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let a_panel = parse_csv(Path::new("a.csv"), a_text.as_bytes(), &opts).unwrap();
+    assert_eq!(a_panel.names, vec!["y", "region=north"]);
+    let whole = m.forecast(&p, None).unwrap();
+    let alone = m.forecast(&a_panel, None).unwrap();
+    assert_eq!(alone.series[0].values, whole.series[0].values);
+}
+
+#[test]
+fn a_recursive_model_rolls_each_step_with_its_own_future_known_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "data.csv", &future_csv());
+    let opts = LoadOptions {
+        id_col: Some("id".into()),
+        target: vec!["y".into()],
+        future_known: vec!["promo".into()],
+        ..Default::default()
+    };
+    let (hist, fut) = load_with_future(&path, &opts).unwrap();
+    let fut = fut.unwrap();
+    let mut c = fast(8, 3, 60);
+    c.strategy = lstmcast::Strategy::Recursive;
+    c.training.batch_size = 8;
+    c.training.patience = 10;
+    let m = c.fit(&hist, &mut |_| {}).unwrap();
+    // A one-step network whose head sees the step's promo.
+    assert_eq!(m.network.spec().step_inputs, 1);
+    assert_eq!(m.network.spec().n_outputs, 1);
+    let base = m.forecast_with(&hist, Some(&fut), None).unwrap();
+    // Flip promo at the last step only: the first two rolled steps are unchanged (they never
+    // see it), the third moves by about the promo effect of 5 (the fit gives 4.8–5.1).
+    let mut flipped = fut.clone();
+    for s in 0..flipped.n_series() {
+        let last = flipped.rows(s).end - 1;
+        flipped.columns[0][last] = 1.0 - flipped.columns[0][last];
+    }
+    let moved = m.forecast_with(&hist, Some(&flipped), None).unwrap();
+    for (b, f) in base.series.iter().zip(&moved.series) {
+        assert_eq!(b.values[..2], f.values[..2]);
+        let d = (b.values[2][0] - f.values[2][0]).abs();
+        assert!((3.5..6.5).contains(&d), "step 3 moved by {d}");
+    }
+}
+
+#[test]
+fn calendar_auto_lets_validation_choose_with_or_without_the_features() {
+    let text = daily_csv(280);
+    let panel = parse_csv(
+        Path::new("daily.csv"),
+        text.as_bytes(),
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    let mut c = fast(5, 2, 8);
+    c.calendar = Calendar::Auto;
+    c.normalize = Normalize::Window;
+    let m = c.fit(&panel, &mut |_| {}).unwrap();
+    let sel = m.selection.as_ref().unwrap();
+    // Lookback 5 < the 7-day week and 196 training rows cover it twice: weekday is tried (day
+    // of year is not: under two years). One window candidate without, one with.
+    let cals: Vec<Vec<CalendarFeature>> =
+        sel.candidates.iter().map(|c| c.calendar.clone()).collect();
+    assert_eq!(cals, vec![vec![], vec![CalendarFeature::Weekday]]);
+    assert_eq!(sel.chosen_calendar, m.covariates.calendar);
+    let best = sel
+        .candidates
+        .iter()
+        .min_by(|a, b| a.val_mase.partial_cmp(&b.val_mase).unwrap())
+        .unwrap();
+    assert_eq!(best.calendar, sel.chosen_calendar);
+    // The model's columns follow the choice.
+    let has = m.names.iter().any(|n| n.starts_with("cal_weekday"));
+    assert_eq!(has, !sel.chosen_calendar.is_empty());
+    eprintln!(
+        "calendar auto on a weekly pattern: {:?}",
+        sel.candidates
+            .iter()
+            .map(|c| (c.calendar.clone(), c.val_mase))
+            .collect::<Vec<_>>()
+    );
+}

@@ -119,6 +119,7 @@ pub fn load_future(path: impl AsRef<Path>, opts: &LoadOptions) -> Result<Panel> 
         targets: Vec::new(),
         roles: vec![Role::Future; inputs.len()],
         inputs,
+        categorical: Vec::new(),
     };
     let ids = t.ids(&roles)?;
     let (times, time_format) = t.times(&roles, opts.time_format.as_deref())?;
@@ -199,6 +200,8 @@ struct Roles {
     inputs: Vec<usize>,
     /// The role of each of `inputs`.
     roles: Vec<Role>,
+    /// Static inputs holding text: categorical, one-hot encoded as `name=category` columns.
+    categorical: Vec<usize>,
 }
 
 fn csv_table<'a>(path: &'a Path, bytes: &[u8]) -> Result<Table<'a>> {
@@ -348,6 +351,7 @@ impl Table<'_> {
                         .map(|i| roles.inputs[i])
                         .collect(),
                     roles: Vec::new(),
+                    categorical: Vec::new(),
                 };
                 let froles = Roles {
                     roles: vec![Role::Future; froles.inputs.len()],
@@ -450,10 +454,23 @@ impl Table<'_> {
         }
         let mut columns = Vec::with_capacity(roles.inputs.len());
         let mut filled = Vec::with_capacity(roles.inputs.len());
-        for &c in &roles.inputs {
+        let mut names = Vec::with_capacity(roles.inputs.len());
+        let mut col_roles = Vec::with_capacity(roles.inputs.len());
+        for (i, &c) in roles.inputs.iter().enumerate() {
+            if roles.categorical.contains(&c) {
+                for (name, col) in self.one_hot(c, &series)? {
+                    names.push(name);
+                    columns.push(col);
+                    filled.push(0);
+                    col_roles.push(Role::Static);
+                }
+                continue;
+            }
             let (col, n) = self.values(c, &series, fill, gaps)?;
             columns.push(col);
             filled.push(n);
+            names.push(self.header[c].clone());
+            col_roles.push(roles.roles[i]);
         }
         let mut panel = Panel {
             source: self.path.to_path_buf(),
@@ -466,14 +483,10 @@ impl Table<'_> {
             ids: series_ids,
             offsets,
             timestamps,
-            names: roles
-                .inputs
-                .iter()
-                .map(|&c| self.header[c].clone())
-                .collect(),
+            names,
             columns,
             n_targets: roles.targets.len(),
-            roles: roles.roles.clone(),
+            roles: col_roles,
             spacing: crate::time::infer_frequency(&[]),
             filled,
         };
@@ -677,19 +690,11 @@ impl Table<'_> {
             }
         }
         let mut numeric = Vec::new();
+        let mut categorical = Vec::new();
         for &c in &value_cols {
             match self.first_value(c) {
                 Some((_, v)) if v.parse::<f64>().is_ok() => numeric.push(c),
-                Some((line, v)) if static_named.contains(&c) => {
-                    let h = &self.header[c];
-                    return Err(self.err(
-                        line,
-                        Some(h),
-                        format!(
-                            "'{v}' is text: a static column in the data file must be numeric; give categorical statics (region, store type) in a file keyed by series id with --static-data FILE"
-                        ),
-                    ));
-                }
+                Some(_) if static_named.contains(&c) => categorical.push(c),
                 _ if targets_named.contains(&c)
                     || features_named.contains(&c)
                     || future_named.contains(&c) =>
@@ -808,6 +813,7 @@ impl Table<'_> {
             targets,
             inputs,
             roles: col_roles,
+            categorical,
         })
     }
 
@@ -985,6 +991,56 @@ impl Table<'_> {
             }
         }
         Ok(groups)
+    }
+
+    /// A categorical static column `c` as one-hot columns `name=category` (categories sorted),
+    /// in series order; every series holds one category (rows inserted for missing timestamps
+    /// take it).
+    ///
+    /// # Errors
+    /// A missing cell, or a series whose cells differ, naming the line.
+    fn one_hot(&self, c: usize, series: &[SeriesRows]) -> Result<Vec<(String, Vec<f64>)>> {
+        let name = &self.header[c];
+        let mut per_series: Vec<(&str, usize)> = Vec::with_capacity(series.len());
+        for SeriesRows { id, rows, .. } in series {
+            let mut first: Option<(&str, usize)> = None;
+            for &r in rows.iter().flatten() {
+                let (line, fields) = &self.records[r];
+                let v = fields[c].trim();
+                if is_missing(v) {
+                    return Err(self.err(
+                        *line,
+                        Some(name),
+                        format!(
+                            "missing value '{v}'; a static column needs its value on every row"
+                        ),
+                    ));
+                }
+                match first {
+                    None => first = Some((v, *line)),
+                    Some((f, fl)) if f != v => {
+                        return Err(self.err(*line, Some(name), format!(
+                            "'{v}' differs from '{f}' on line {fl} of series '{id}': a static column holds one value per series (declare it --past or --future-known instead)"
+                        )))
+                    }
+                    Some(_) => {}
+                }
+            }
+            per_series.push((first.map_or("", |f| f.0), rows.len()));
+        }
+        let mut cats: Vec<&str> = per_series.iter().map(|p| p.0).collect();
+        cats.sort_unstable();
+        cats.dedup();
+        Ok(cats
+            .iter()
+            .map(|cat| {
+                let col = per_series
+                    .iter()
+                    .flat_map(|&(v, n)| std::iter::repeat_n((v == *cat) as i32 as f64, n))
+                    .collect();
+                (format!("{name}={cat}"), col)
+            })
+            .collect())
     }
 
     /// Column `c` in series order, parsed and filled per series (missing cells by `fill`, the
