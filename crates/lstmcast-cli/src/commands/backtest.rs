@@ -24,7 +24,7 @@ pub fn run(a: BacktestArgs) -> anyhow::Result<()> {
     guard_input(a.data.path()?, &a.out)?;
     let (ts, future) = super::load_data(a.data.path()?, &cfg.data, None)?;
     if a.output.text() {
-        print!("{}", super::covariate_notes(&ts, future.as_ref()));
+        print!("{}", super::covariate_notes(future.as_ref()));
     }
     let opts = BacktestOptions {
         folds: a.folds,

@@ -76,21 +76,14 @@ pub fn load_data(
     Ok((panel, future))
 }
 
-/// What `train`, `tune` and `backtest` say about the data's covariates: future rows set aside,
-/// and columns that look static but are not declared so.
-pub fn covariate_notes(panel: &lstmcast::Panel, future: Option<&lstmcast::Panel>) -> String {
+/// What `train`, `tune` and `backtest` say about the data's covariates: future rows set aside
+/// (columns that look static but are not declared so are among the evaluation's warnings).
+pub fn covariate_notes(future: Option<&lstmcast::Panel>) -> String {
     let mut s = String::new();
     if let Some(f) = future {
         s.push_str(&format!(
             "note: {} row(s) after the last target of their series hold only future-known values; they are not used for training (forecast reads them)\n",
             f.len()
-        ));
-    }
-    let constant = panel.undeclared_constants();
-    if !constant.is_empty() {
-        s.push_str(&format!(
-            "note: {} hold(s) one value within every series; if it describes the series, declare it with --static\n",
-            constant.join(", ")
         ));
     }
     s

@@ -464,11 +464,44 @@ fn candidate_name(
         lstmcast::Transform::BoxCox { .. } => format!("{}+boxcox", mode.name()),
         _ => mode.name().to_string(),
     };
-    if !calendar.is_empty() {
+    // Plain ETS has no network to see the calendar.
+    if !calendar.is_empty() && mode.trains() {
         let names: Vec<&str> = calendar.iter().map(|f| f.name()).collect();
         name.push_str(&format!("+calendar({})", names.join(",")));
     }
     name
+}
+
+/// One line on the covariates the network sees beside the targets and past inputs: the
+/// future-known, static and calendar columns; `None` without any.
+pub fn covariates(model: &lstmcast::TrainedForecaster) -> Option<String> {
+    use lstmcast::data::Role;
+    let of = |role: Role| -> Vec<&str> {
+        model
+            .names
+            .iter()
+            .zip(&model.roles)
+            .filter(|(_, r)| **r == role)
+            .map(|(n, _)| n.as_str())
+            .collect()
+    };
+    let mut parts = Vec::new();
+    for (role, what) in [(Role::Future, "future-known"), (Role::Static, "static")] {
+        let cols = of(role);
+        if !cols.is_empty() {
+            parts.push(format!("{what} {}", cols.join(", ")));
+        }
+    }
+    if !model.covariates.calendar.is_empty() {
+        let names: Vec<&str> = model.covariates.calendar.iter().map(|f| f.name()).collect();
+        parts.push(format!("calendar {} (sine/cosine pairs)", names.join(", ")));
+    }
+    (!parts.is_empty()).then(|| {
+        format!(
+            "covariates known at every forecast step (the head sees each step's values): {}",
+            parts.join("; ")
+        )
+    })
 }
 
 /// One line on how the intervals were calibrated: per level, how many (series, target, step)

@@ -206,7 +206,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     guard_input(data, out)?;
     let (ts, future) = super::load_data(data, &cfg.data, None)?;
     if a.output.text() {
-        print!("{}", super::covariate_notes(&ts, future.as_ref()));
+        print!("{}", super::covariate_notes(future.as_ref()));
     }
     let filled: usize = ts.filled.iter().sum();
     if filled > 0 && a.output.text() {
@@ -400,6 +400,9 @@ fn train_into(
         );
         if let Some(sel) = &model.selection {
             println!("{}", report::selection(sel));
+        }
+        if let Some(line) = report::covariates(&model) {
+            println!("{line}");
         }
         println!("{}", report::ets_forms(&model.ets));
         if let Some(line) = report::calibration(&model.calibration) {

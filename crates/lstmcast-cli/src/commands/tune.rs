@@ -80,7 +80,7 @@ pub fn run(a: TuneArgs) -> anyhow::Result<()> {
     };
     let (ts, future) = super::load_data(a.data.path()?, &base.data, None)?;
     if a.output.text() {
-        print!("{}", super::covariate_notes(&ts, future.as_ref()));
+        print!("{}", super::covariate_notes(future.as_ref()));
     }
     let bar = progress_bar(1, a.output.quiet, "{bar:30} {pos}/{len} {msg} [{elapsed}]");
     let result = tune_model(&base, &space, &ts, jobs, &|p: &TuneProgress| {

@@ -384,6 +384,17 @@ impl TrainedForecaster {
         if let Some(w) = self.overlap(panel, &split.report) {
             ev.warnings.push(w);
         }
+        let constant = panel.undeclared_constants();
+        if !constant.is_empty() {
+            let (cols, verb) = match constant.len() {
+                1 => (format!("column '{}'", constant[0]), "holds"),
+                _ => (format!("columns {}", constant.join(", ")), "hold"),
+            };
+            ev.warnings.push(format!(
+                "{cols} {verb} one value within every series but {} not declared static: if it describes the series, declare it with --static (the network then also sees it at every forecast step)",
+                if constant.len() == 1 { "is" } else { "are" }
+            ));
+        }
         Ok(ev)
     }
 
