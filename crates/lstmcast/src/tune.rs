@@ -379,25 +379,19 @@ impl TuneSpace {
         let n = self.trials;
         let mut rng = rng_for(seed, streams::TUNE);
         // Per dimension: a random permutation of the n strata and a jitter inside each.
-        let dims: Vec<Vec<f64>> = (0..6)
-            .map(|_| {
-                let mut strata: Vec<usize> = (0..n).collect();
-                crate::train::shuffle(&mut strata, &mut rng);
-                strata
-                    .into_iter()
-                    .map(|k| (k as f64 + rng.gen::<f64>()) / n as f64)
-                    .collect()
-            })
-            .collect();
-        // The calendar dimension is drawn after the others, and only when it is searched, so
-        // that a space without it samples what it sampled before calendars existed.
-        let cal: Vec<f64> = if self.calendar.len() > 1 {
+        let mut dimension = || -> Vec<f64> {
             let mut strata: Vec<usize> = (0..n).collect();
             crate::train::shuffle(&mut strata, &mut rng);
             strata
                 .into_iter()
                 .map(|k| (k as f64 + rng.gen::<f64>()) / n as f64)
                 .collect()
+        };
+        let dims: Vec<Vec<f64>> = (0..6).map(|_| dimension()).collect();
+        // The calendar dimension is drawn after the others, and only when it is searched, so
+        // that a space without it samples what it sampled before calendars existed.
+        let cal: Vec<f64> = if self.calendar.len() > 1 {
+            dimension()
         } else {
             vec![0.0; n]
         };

@@ -74,6 +74,24 @@ fn median_of(outs: &[Vec<f32>]) -> Vec<f32> {
         .collect()
 }
 
+/// The `steps` timestamps after `last`, one `freq` step apart.
+fn steps_after(
+    last: Timestamp,
+    freq: crate::time::Frequency,
+    steps: usize,
+) -> Result<Vec<Timestamp>> {
+    (1..=steps)
+        .map(|k| {
+            freq.advance(&last, k as i64).ok_or_else(|| {
+                Error::Forecast(format!(
+                    "cannot continue timestamps from {last} with {}",
+                    freq.describe()
+                ))
+            })
+        })
+        .collect()
+}
+
 /// Contexts predicted per pass.
 const CHUNK: usize = 256;
 
@@ -531,16 +549,7 @@ impl TrainedForecaster {
         for (j, &s) in usable.iter().enumerate() {
             let id = &panel.ids[s];
             let maps = self.scaler.for_series(id).unwrap_or_default();
-            let last = panel.timestamps[panel.offsets[s + 1] - 1];
-            let mut timestamps = Vec::with_capacity(steps);
-            for k in 1..=steps {
-                timestamps.push(freq.advance(&last, k as i64).ok_or_else(|| {
-                    Error::Forecast(format!(
-                        "cannot continue timestamps from {last} with {}",
-                        freq.describe()
-                    ))
-                })?);
-            }
+            let timestamps = steps_after(panel.timestamps[panel.offsets[s + 1] - 1], freq, steps)?;
             let values: Vec<Vec<f64>> = (0..steps)
                 .map(|h| {
                     (0..nt)
@@ -864,15 +873,7 @@ impl TrainedForecaster {
         for s in 0..panel.n_series() {
             let rows = panel.rows(s);
             let last = panel.timestamps[rows.end - 1];
-            let mut stamps = Vec::with_capacity(steps);
-            for k in 1..=steps {
-                stamps.push(freq.advance(&last, k as i64).ok_or_else(|| {
-                    Error::Forecast(format!(
-                        "cannot continue timestamps from {last} with {}",
-                        freq.describe()
-                    ))
-                })?);
-            }
+            let stamps = steps_after(last, freq, steps)?;
             // The future rows of this series, by timestamp.
             let mut fut_rows: Vec<Option<usize>> = vec![None; steps];
             if let Some(fp) = future {
