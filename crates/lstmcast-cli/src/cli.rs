@@ -50,6 +50,11 @@ pub struct TrainArgs {
     /// Replace an existing run folder at --out (only lstmcast folders are ever replaced).
     #[arg(long)]
     pub force: bool,
+    /// Threads to train on (default: every core): normalisation candidates and ensemble
+    /// members at once, and a model's batches of more than 64 windows split across the rest.
+    /// Results are bit-identical for any count.
+    #[arg(long)]
+    pub threads: Option<usize>,
     /// Model and training options.
     #[command(flatten)]
     pub model: ModelArgs,
@@ -269,6 +274,10 @@ pub struct ModelArgs {
     /// frequency makes meaningful), none, or a list of hour, weekday, yearday, month.
     #[arg(long)]
     pub calendar: Option<String>,
+    /// Where to train: cpu (default; the run folder's metrics.json records the kernels used).
+    /// cuda is not built yet and is refused.
+    #[arg(long)]
+    pub device: Option<String>,
 }
 
 /// `lstmcast evaluate`.

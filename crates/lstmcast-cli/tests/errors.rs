@@ -1422,6 +1422,20 @@ fn catalogue(t: &Path) -> Vec<Case> {
         ],
     );
     add(
+        "device",
+        "--device cuda in a build without a GPU backend",
+        train(n, &["--device", "cuda"]),
+        1,
+        &["device", "cuda:0", "no CUDA backend", "--device cpu"],
+    );
+    add(
+        "device",
+        "unknown --device",
+        train(n, &["--device", "gpu"]),
+        1,
+        &["device", "'gpu'", "cpu, cuda, cuda:N"],
+    );
+    add(
         "covariates",
         "unknown --calendar feature",
         train(n, &["--calendar", "weekly"]),

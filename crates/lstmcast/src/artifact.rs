@@ -762,6 +762,7 @@ pub fn metrics(model: &TrainedForecaster, ev: &Evaluation) -> serde_json::Value 
             "seconds": model.report.seconds,
         },
         "params": model.network.n_params(),
+        "device": crate::engine::Device::Cpu.describe(),
         "normalize": model.selection.as_ref().map_or_else(
             || serde_json::json!({ "chosen": model.norm.mode }),
             |s| serde_json::json!(s),

@@ -120,6 +120,9 @@ pub fn resolve(d: &DataArgs, a: &ModelArgs) -> anyhow::Result<ForecasterConfig> 
     if a.season.is_some() {
         c.season = a.season;
     }
+    if let Some(d) = &a.device {
+        lstmcast::engine::Device::parse(d)?.check()?;
+    }
     if let Some(s) = &a.calendar {
         c.calendar = lstmcast::covariates::Calendar::parse(s)?;
     }
@@ -343,7 +346,11 @@ fn train_into(
             .with_interrupt(&stop)
             .with_checkpoint(&mut save)
             .with_resume(resume)
-            .with_threads(std::thread::available_parallelism().map_or(1, |n| n.get())),
+            .with_threads(
+                a.threads
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+                    .max(1),
+            ),
     );
     bar.finish_and_clear();
     let outcome = match outcome {

@@ -5,9 +5,11 @@ pub mod adam;
 pub mod init;
 pub mod kernels;
 pub mod network;
+pub mod parallel;
 
 pub use adam::{Adam, AdamConfig};
 pub use network::{Network, NetworkSpec, ParamInfo, Workspace};
+pub use parallel::{DataParallel, StepLoss, CHUNK_ROWS};
 
 /// The training loss the network's output is fitted with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -61,6 +63,68 @@ impl Loss {
             Loss::Mse => "mse",
             Loss::Mae => "mae",
             Loss::Quantile => "quantile",
+        }
+    }
+}
+
+/// Where a network trains and predicts (`--device`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Device {
+    /// This machine's cores, with the AVX2+FMA kernels where the CPU has them (the default).
+    #[default]
+    Cpu,
+    /// An NVIDIA GPU by index: not built yet (the CUDA issue).
+    Cuda(usize),
+}
+
+impl Device {
+    /// Parses `cpu`, `cuda` or `cuda:N`.
+    ///
+    /// # Errors
+    /// Any other name.
+    pub fn parse(text: &str) -> crate::Result<Device> {
+        match text {
+            "cpu" => Ok(Device::Cpu),
+            "cuda" => Ok(Device::Cuda(0)),
+            _ => text
+                .strip_prefix("cuda:")
+                .and_then(|n| n.parse().ok())
+                .map(Device::Cuda)
+                .ok_or_else(|| {
+                    crate::Error::config(
+                        "device",
+                        format!("'{text}' is not one of cpu, cuda, cuda:N"),
+                    )
+                }),
+        }
+    }
+
+    /// Checks that this build can use the device.
+    ///
+    /// # Errors
+    /// `cuda`: this lstmcast has no GPU backend.
+    pub fn check(self) -> crate::Result<Device> {
+        match self {
+            Device::Cpu => Ok(self),
+            Device::Cuda(n) => Err(crate::Error::config(
+                "device",
+                format!("cuda:{n}: this lstmcast has no CUDA backend yet; use --device cpu (the default)"),
+            )),
+        }
+    }
+
+    /// What the run folder records: `cpu (avx2+fma)` or `cpu (portable)`.
+    pub fn describe(self) -> String {
+        match self {
+            Device::Cpu => format!(
+                "cpu ({})",
+                if kernels::simd_enabled() {
+                    "avx2+fma"
+                } else {
+                    "portable"
+                }
+            ),
+            Device::Cuda(n) => format!("cuda:{n}"),
         }
     }
 }

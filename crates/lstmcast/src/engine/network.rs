@@ -447,6 +447,9 @@ pub struct Workspace {
     grad: Vec<f32>,
     /// The per-step head inputs of the last forward pass, `[batch, steps, step_inputs]`.
     xf: Vec<f32>,
+    /// Rows the loss is averaged over (0: the batch's own): a chunk of a larger batch is
+    /// scaled by the whole batch, so that the chunks' gradients add up to the batch's.
+    pub(crate) loss_rows: usize,
 }
 
 impl Workspace {
@@ -463,6 +466,7 @@ impl Workspace {
             dout: Vec::new(),
             grad: vec![0.0; net.n_params()],
             xf: Vec::new(),
+            loss_rows: 0,
         }
     }
 
@@ -559,7 +563,68 @@ impl Network {
         xf: &[f32],
         batch: usize,
         steps: usize,
-        mut rng: Option<&mut R>,
+        rng: Option<&mut R>,
+    ) {
+        match rng {
+            Some(r) => self.forward_impl(ws, x, xf, (batch, steps), true, &mut |rate, mask, _| {
+                dropout_mask(r, rate, mask)
+            }),
+            None => self.forward_impl(ws, x, xf, (batch, steps), false, &mut |_, _, _| {}),
+        }
+    }
+
+    /// Draws the dropout masks of a training batch of `batch` rows from `rng`, in the order
+    /// [`Network::forward_with`] draws them (per layer: the input mask `[batch, inputs]`, then
+    /// the recurrent one `[batch, units]`; empty where that dropout is off).
+    pub fn draw_masks<R: Rng>(&self, rng: &mut R, batch: usize) -> Vec<[Vec<f32>; 2]> {
+        let mut input = self.spec.n_inputs;
+        self.spec
+            .layers
+            .iter()
+            .map(|&h| {
+                let mut m = [Vec::new(), Vec::new()];
+                if self.spec.dropout > 0.0 {
+                    m[0] = vec![0.0; batch * input];
+                    dropout_mask(rng, self.spec.dropout, &mut m[0]);
+                }
+                if self.spec.recurrent_dropout > 0.0 {
+                    m[1] = vec![0.0; batch * h];
+                    dropout_mask(rng, self.spec.recurrent_dropout, &mut m[1]);
+                }
+                input = h;
+                m
+            })
+            .collect()
+    }
+
+    /// A training forward pass over rows `rows` of a batch whose dropout masks `masks` were
+    /// drawn by [`Network::draw_masks`] (`x`, `xf` hold those rows only).
+    pub(crate) fn forward_rows(
+        &self,
+        ws: &mut Workspace,
+        x: &[f32],
+        xf: &[f32],
+        (rows, steps): (std::ops::Range<usize>, usize),
+        masks: &[[Vec<f32>; 2]],
+    ) {
+        let (lo, n) = (rows.start, rows.len());
+        self.forward_impl(ws, x, xf, (n, steps), true, &mut |_, mask, (l, rec)| {
+            let per = mask.len() / n;
+            mask.copy_from_slice(&masks[l][rec as usize][lo * per..(lo + n) * per]);
+        })
+    }
+
+    /// The forward pass; `draw(rate, mask, (layer, recurrent))` fills each dropout mask of a
+    /// training pass.
+    #[allow(clippy::type_complexity)]
+    fn forward_impl(
+        &self,
+        ws: &mut Workspace,
+        x: &[f32],
+        xf: &[f32],
+        (batch, steps): (usize, usize),
+        train: bool,
+        draw: &mut dyn FnMut(f32, &mut [f32], (usize, bool)),
     ) {
         assert_eq!(
             xf.len(),
@@ -568,7 +633,6 @@ impl Network {
         );
         ws.xf.clear();
         ws.xf.extend_from_slice(xf);
-        let train = rng.is_some();
         assert_eq!(
             x.len(),
             steps * batch * self.spec.n_inputs,
@@ -591,8 +655,11 @@ impl Network {
                 &below[l - 1].h[b * input_size..b * input_size * (t + 1)]
             };
             if ws.dropped_inputs {
-                let r = rng.as_deref_mut().expect("train has rng");
-                dropout_mask(r, self.spec.dropout, &mut buf.in_mask[..b * input_size]);
+                draw(
+                    self.spec.dropout,
+                    &mut buf.in_mask[..b * input_size],
+                    (l, false),
+                );
                 let mask = &buf.in_mask[..b * input_size];
                 for (dst, src) in buf.x_drop[..t * b * input_size]
                     .chunks_exact_mut(b * input_size)
@@ -605,8 +672,11 @@ impl Network {
                 input = &buf.x_drop[..t * b * input_size];
             }
             if ws.dropped_state {
-                let r = rng.as_deref_mut().expect("train has rng");
-                dropout_mask(r, self.spec.recurrent_dropout, &mut buf.rec_mask[..b * h]);
+                draw(
+                    self.spec.recurrent_dropout,
+                    &mut buf.rec_mask[..b * h],
+                    (l, true),
+                );
             }
             let g4 = 4 * h;
             let z = &mut buf.z[..t * b * g4];
@@ -738,7 +808,8 @@ impl Network {
             }
             input = h;
         }
-        let denom = (b * o) as f32;
+        let rows = if ws.loss_rows > 0 { ws.loss_rows } else { b };
+        let denom = (rows * o) as f32;
         let mut loss = 0f64;
         for (i, ((d, &p), &yv)) in ws.dout[..b * o]
             .iter_mut()

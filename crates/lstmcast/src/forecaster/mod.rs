@@ -555,9 +555,16 @@ impl ForecasterConfig {
                 "the checkpoint does not match this configuration's normalisation candidates",
             ));
         }
+        // Each model's batches get the cores its concurrent trainings leave (results do not
+        // depend on it): never more busy threads than `threads`.
+        let sharing = |concurrent: usize| {
+            let mut c = self.clone();
+            c.training.threads = (threads / concurrent.clamp(1, threads.max(1))).max(1);
+            c
+        };
         if threads > 1 && modes.len() - ck.candidate > 1 {
             match candidates::train_parallel(
-                self,
+                &sharing(modes.len() - ck.candidate),
                 &cands,
                 ck,
                 threads,
@@ -577,7 +584,7 @@ impl ForecasterConfig {
                 .map(|st| (st, std::mem::take(&mut ck.params)));
             let done_so_far = ck.done.clone();
             let end = candidates::train_candidate(
-                self,
+                &sharing(1),
                 cand,
                 (index, modes.len()),
                 start,
@@ -658,7 +665,7 @@ impl ForecasterConfig {
         };
         let panel = chosen.panel;
         let members = match candidates::train_members(
-            self,
+            &sharing(n_members),
             chosen,
             (n_members, modes.len()),
             threads,

@@ -7,7 +7,7 @@ pub mod early_stopping;
 pub use early_stopping::{Decision, EarlyStopping, Plateau};
 
 use crate::engine::kernels::sum_squares;
-use crate::engine::{rng_for, Adam, AdamConfig, Loss, Network, Rng, Workspace};
+use crate::engine::{rng_for, Adam, AdamConfig, Loss, Network, Rng, StepLoss, Workspace};
 use crate::error::{Error, Result};
 use crate::window::Windows;
 use rand::Rng as _;
@@ -95,6 +95,15 @@ pub struct TrainOptions {
     /// The quantiles of `loss = quantile`, strictly increasing in (0, 1): one output each.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub quantiles: Vec<f64>,
+    /// Threads one model's batches may use (a batch of more than
+    /// [`crate::engine::CHUNK_ROWS`] windows is split across them). Not part of the
+    /// configuration: results are bit-identical for any count.
+    #[serde(skip, default = "one_thread")]
+    pub threads: usize,
+}
+
+fn one_thread() -> usize {
+    1
 }
 
 impl Default for TrainOptions {
@@ -114,6 +123,7 @@ impl Default for TrainOptions {
             sampling: Sampling::Windows,
             loss: None,
             quantiles: Vec::new(),
+            threads: 1,
         }
     }
 }
@@ -472,7 +482,7 @@ impl TrainState {
         }
         let mut shuffle_rng = self.shuffle_rng.restore(self.seed);
         let mut dropout_rng = self.dropout_rng.restore(self.seed);
-        let mut ws = Workspace::new(net);
+        let mut step = crate::engine::DataParallel::new(net, opts.threads);
         let mut eval_ws = Workspace::new(net);
         let mut batch = Batch::default();
         let mut idx: Vec<usize> = Vec::with_capacity(opts.batch_size);
@@ -508,19 +518,19 @@ impl TrainState {
                 } else {
                     None
                 };
-                net.forward_with(
-                    &mut ws,
+                let loss = step.step(
+                    net,
                     &batch.x,
                     &batch.xf,
-                    chunk.len(),
-                    train.lookback(),
+                    &batch.y,
+                    (chunk.len(), train.lookback()),
+                    match opts.loss() {
+                        Loss::Quantile => StepLoss::Pinball(&taus),
+                        l => StepLoss::Plain(l),
+                    },
                     rng,
                 );
-                let loss = match opts.loss() {
-                    Loss::Quantile => net.backward_pinball(&mut ws, &batch.x, &batch.y, &taus),
-                    l => net.backward_with(&mut ws, &batch.x, &batch.y, l),
-                };
-                let norm2 = sum_squares(ws.grad());
+                let norm2 = sum_squares(step.grad());
                 if !loss.is_finite() || !norm2.is_finite() {
                     net.set_params(&self.best_params)?;
                     return Err(Error::Diverged {
@@ -533,7 +543,7 @@ impl TrainState {
                     Some(c) if norm2.sqrt() > c => (c / norm2.sqrt()) as f32,
                     _ => 1.0,
                 };
-                self.adam.step(net.params_mut(), ws.grad(), scale);
+                self.adam.step(net.params_mut(), step.grad(), scale);
                 self.partial_loss += loss as f64 * chunk.len() as f64;
                 self.next_batch += 1;
             }

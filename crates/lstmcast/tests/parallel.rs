@@ -1,0 +1,143 @@
+//! One model on several threads (issue 15): a batch larger than `CHUNK_ROWS` is split into
+//! fixed chunks whose gradients are added in chunk order, so a step is bit-identical for any
+//! thread count; a batch of at most `CHUNK_ROWS` rows is exactly the one-pass step; and the
+//! split step's gradient is the one-pass gradient up to f32 rounding.
+
+use lstmcast::engine::{
+    rng_for, DataParallel, Loss, Network, NetworkSpec, StepLoss, Workspace, CHUNK_ROWS,
+};
+use lstmcast::train::{TrainOptions, TrainState};
+use lstmcast::{WindowIndex, Windows};
+
+fn spec(dropout: f32) -> NetworkSpec {
+    NetworkSpec {
+        n_inputs: 3,
+        layers: vec![12, 8],
+        n_outputs: 4,
+        dropout,
+        recurrent_dropout: dropout / 2.0,
+        step_inputs: 2,
+        steps: 2,
+    }
+}
+
+fn batch(spec: &NetworkSpec, b: usize, t: usize) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let x = (0..t * b * spec.n_inputs)
+        .map(|k| ((k as f32) * 0.731).sin())
+        .collect();
+    let xf = (0..b * spec.steps * spec.step_inputs)
+        .map(|k| ((k as f32) * 0.177).cos())
+        .collect();
+    let y = (0..b * spec.n_outputs)
+        .map(|k| ((k as f32) * 1.37).cos() * 0.5)
+        .collect();
+    (x, xf, y)
+}
+
+fn step(net: &Network, threads: usize, b: usize, t: usize, loss: StepLoss) -> (f32, Vec<f32>) {
+    let (x, xf, y) = batch(net.spec(), b, t);
+    let mut dp = DataParallel::new(net, threads);
+    let mut rng = rng_for(7, 3);
+    let l = dp.step(net, &x, &xf, &y, (b, t), loss, Some(&mut rng));
+    (l, dp.grad().to_vec())
+}
+
+#[test]
+fn a_split_step_is_bit_identical_for_any_thread_count() {
+    for dropout in [0.0, 0.2] {
+        let net = Network::new(spec(dropout), &mut rng_for(1, 1)).unwrap();
+        let b = 3 * CHUNK_ROWS + 17; // four chunks, the last one short
+        for loss in [
+            StepLoss::Plain(Loss::Mse),
+            StepLoss::Pinball(&[0.1, 0.5, 0.9, 0.5]),
+        ] {
+            let one = step(&net, 1, b, 6, loss);
+            for threads in [2, 3, 4, 8] {
+                let many = step(&net, threads, b, 6, loss);
+                assert_eq!(one.0.to_bits(), many.0.to_bits(), "loss, {threads} threads");
+                assert!(
+                    one.1
+                        .iter()
+                        .zip(&many.1)
+                        .all(|(a, b)| a.to_bits() == b.to_bits()),
+                    "gradient differs with {threads} threads (dropout {dropout})"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_batch_of_one_chunk_is_the_one_pass_step_and_a_split_one_agrees_with_it() {
+    let net = Network::new(spec(0.2), &mut rng_for(2, 1)).unwrap();
+    // One chunk: the same bits as forward + backward on one workspace.
+    let b = CHUNK_ROWS;
+    let (x, xf, y) = batch(net.spec(), b, 5);
+    let mut ws = Workspace::new(&net);
+    net.forward_with(&mut ws, &x, &xf, b, 5, Some(&mut rng_for(7, 3)));
+    let want = net.backward_with(&mut ws, &x, &y, Loss::Mae);
+    let (got, grad) = step(&net, 4, b, 5, StepLoss::Plain(Loss::Mae));
+    assert_eq!(want.to_bits(), got.to_bits());
+    assert_eq!(ws.grad(), &grad[..]);
+    // Split into chunks, with the masks drawn for the whole batch in the one-pass order: the
+    // same loss and gradient up to f32 summation order (relative 1e-4 of the largest entry).
+    let b = 2 * CHUNK_ROWS + 5;
+    let (x, xf, y) = batch(net.spec(), b, 5);
+    net.forward_with(&mut ws, &x, &xf, b, 5, Some(&mut rng_for(7, 3)));
+    let want = net.backward_with(&mut ws, &x, &y, Loss::Mse);
+    let (got, grad) = step(&net, 2, b, 5, StepLoss::Plain(Loss::Mse));
+    assert!((want - got).abs() <= 1e-5 * want.abs(), "{want} vs {got}");
+    let scale = ws.grad().iter().fold(0f32, |m, g| m.max(g.abs()));
+    for (k, (a, g)) in ws.grad().iter().zip(&grad).enumerate() {
+        assert!((a - g).abs() <= 1e-4 * scale, "parameter {k}: {a} vs {g}");
+    }
+}
+
+#[test]
+fn training_with_large_batches_is_bit_identical_for_any_thread_count() {
+    // 600 rows of a 2-column series, batches of 200 (four chunks): whole epochs, dropout on.
+    let data: Vec<f32> = (0..600)
+        .flat_map(|r| {
+            let t = r as f32 * 0.1;
+            [t.sin(), (0.7 * t).cos()]
+        })
+        .collect();
+    let index = WindowIndex::single(10..590);
+    let w = Windows::new(&data, 2, 1, 10, 3, &index);
+    let opts = TrainOptions {
+        epochs: 3,
+        batch_size: 200,
+        learning_rate: 1e-2,
+        ..Default::default()
+    };
+    let run = |threads: usize| {
+        let spec = NetworkSpec {
+            n_inputs: 2,
+            layers: vec![16],
+            n_outputs: 3,
+            dropout: 0.1,
+            recurrent_dropout: 0.1,
+            step_inputs: 0,
+            steps: 1,
+        };
+        let mut net = Network::new(spec, &mut rng_for(3, 1)).unwrap();
+        let mut state = TrainState::new(&net, w.len(), &opts, 3);
+        let o = TrainOptions {
+            threads,
+            ..opts.clone()
+        };
+        state
+            .run(&mut net, &w, None, &o, 3, None, &mut |_| {})
+            .unwrap();
+        (
+            net.params().to_vec(),
+            state.history.last().unwrap().train_loss,
+        )
+    };
+    let (p1, l1) = run(1);
+    for threads in [2, 4] {
+        let (p, l) = run(threads);
+        assert_eq!(l1.to_bits(), l.to_bits(), "{threads} threads");
+        assert!(p1.iter().zip(&p).all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
+}
