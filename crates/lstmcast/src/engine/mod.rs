@@ -2,12 +2,14 @@
 //! initialisers and Adam, vectorised gate kernels with run-time AVX2/FMA dispatch.
 
 pub mod adam;
+pub mod backend;
 pub mod init;
 pub mod kernels;
 pub mod network;
 pub mod parallel;
 
 pub use adam::{Adam, AdamConfig};
+pub use backend::{CpuEngine, Engine, StepBatch, StepOutcome};
 pub use network::{Network, NetworkSpec, ParamInfo, Workspace};
 pub use parallel::{DataParallel, StepLoss, CHUNK_ROWS};
 

@@ -6,8 +6,10 @@ pub mod early_stopping;
 
 pub use early_stopping::{Decision, EarlyStopping, Plateau};
 
-use crate::engine::kernels::sum_squares;
-use crate::engine::{rng_for, Adam, AdamConfig, Loss, Network, Rng, StepLoss, Workspace};
+use crate::engine::{
+    rng_for, Adam, AdamConfig, CpuEngine, Engine, Loss, Network, Rng, StepBatch, StepLoss,
+    Workspace,
+};
 use crate::error::{Error, Result};
 use crate::window::Windows;
 use rand::Rng as _;
@@ -295,7 +297,20 @@ pub fn mse(net: &Network, ws: &mut Workspace, windows: &Windows, batch: usize) -
 /// The mean `loss` of `net` on all `windows` (inference, no dropout), in batches of `batch`.
 pub fn mean_loss(
     net: &Network,
-    ws: &mut Workspace,
+    _ws: &mut Workspace,
+    windows: &Windows,
+    batch: usize,
+    loss: Loss,
+    taus: &[f32],
+) -> f64 {
+    let mut engine = CpuEngine::new(net.clone(), Adam::new(0, AdamConfig::default()), 1);
+    engine_loss(&mut engine, windows, batch, loss, taus)
+}
+
+/// The mean `loss` of the engine's network on all `windows` (inference), in batches of
+/// `batch`.
+pub fn engine_loss(
+    engine: &mut dyn Engine,
     windows: &Windows,
     batch: usize,
     loss: Loss,
@@ -306,7 +321,7 @@ pub fn mean_loss(
     let mut total = 0f64;
     for chunk in all.chunks(batch.max(1)) {
         b.fill(windows, chunk);
-        let pred = net.predict_with(ws, &b.x, &b.xf, chunk.len(), windows.lookback());
+        let pred = engine.predict(&b.x, &b.xf, chunk.len(), windows.lookback());
         total += pred
             .iter()
             .zip(&b.y)
@@ -460,7 +475,43 @@ impl TrainState {
         interrupt: Option<&AtomicBool>,
         on_epoch: &mut dyn FnMut(&EpochRecord),
     ) -> Result<Status> {
+        // The CPU engine holds the weights and the optimiser state while it runs; both come
+        // back whatever the outcome.
+        let mut engine = CpuEngine::new(net.clone(), self.adam.clone(), opts.threads);
+        let status = self.run_on(
+            &mut engine,
+            train,
+            val,
+            opts,
+            until_epochs,
+            interrupt,
+            on_epoch,
+        );
+        let (trained, adam) = engine.into_parts();
+        net.set_params(trained.params())?;
+        self.adam = adam;
+        status
+    }
+
+    /// As [`TrainState::run`] on any [`Engine`]: the loop talks to the engine only (one
+    /// training step per batch, inference for the validation loss, the optimiser's learning
+    /// rate); the state's own optimiser record is left for the caller to update from it.
+    ///
+    /// # Errors
+    /// As [`TrainState::run`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_on(
+        &mut self,
+        engine: &mut dyn Engine,
+        train: &Windows,
+        val: Option<&Windows>,
+        opts: &TrainOptions,
+        until_epochs: usize,
+        interrupt: Option<&AtomicBool>,
+        on_epoch: &mut dyn FnMut(&EpochRecord),
+    ) -> Result<Status> {
         opts.validate()?;
+        let n_params = engine.network().n_params();
         if train.is_empty() {
             return Err(Error::NotEnoughData {
                 what: "training".into(),
@@ -468,7 +519,7 @@ impl TrainState {
                 got: 0,
             });
         }
-        if self.order.len() != train.len() || self.best_params.len() != net.n_params() {
+        if self.order.len() != train.len() || self.best_params.len() != n_params {
             return Err(Error::config(
                 "resume",
                 format!(
@@ -476,17 +527,17 @@ impl TrainState {
                     self.order.len(),
                     self.best_params.len(),
                     train.len(),
-                    net.n_params()
+                    n_params
                 ),
             ));
         }
         let mut shuffle_rng = self.shuffle_rng.restore(self.seed);
         let mut dropout_rng = self.dropout_rng.restore(self.seed);
-        let mut step = crate::engine::DataParallel::new(net, opts.threads);
-        let mut eval_ws = Workspace::new(net);
+
         let mut batch = Batch::default();
         let mut idx: Vec<usize> = Vec::with_capacity(opts.batch_size);
-        let uses_dropout = net.spec().dropout > 0.0 || net.spec().recurrent_dropout > 0.0;
+        let spec = engine.network().spec();
+        let uses_dropout = spec.dropout > 0.0 || spec.recurrent_dropout > 0.0;
         let taus = opts.taus();
         let limit = until_epochs.min(opts.epochs);
         while !self.finished && self.epochs_done < limit {
@@ -518,50 +569,49 @@ impl TrainState {
                 } else {
                     None
                 };
-                let loss = step.step(
-                    net,
-                    &batch.x,
-                    &batch.xf,
-                    &batch.y,
-                    (chunk.len(), train.lookback()),
+                let step = engine.train_step(
+                    &StepBatch {
+                        x: &batch.x,
+                        xf: &batch.xf,
+                        y: &batch.y,
+                        rows: chunk.len(),
+                        steps: train.lookback(),
+                    },
                     match opts.loss() {
                         Loss::Quantile => StepLoss::Pinball(&taus),
                         l => StepLoss::Plain(l),
                     },
                     rng,
+                    opts.clip_norm,
                 );
-                let norm2 = sum_squares(step.grad());
-                if !loss.is_finite() || !norm2.is_finite() {
-                    net.set_params(&self.best_params)?;
+                let loss = step.loss;
+                if !step.applied {
+                    engine.set_params(&self.best_params)?;
                     return Err(Error::Diverged {
                         epoch,
                         batch: bi + 1,
                         loss,
                     });
                 }
-                let scale = match opts.clip_norm {
-                    Some(c) if norm2.sqrt() > c => (c / norm2.sqrt()) as f32,
-                    _ => 1.0,
-                };
-                self.adam.step(net.params_mut(), step.grad(), scale);
                 self.partial_loss += loss as f64 * chunk.len() as f64;
                 self.next_batch += 1;
             }
             self.dropout_rng = RngState::of(&dropout_rng);
             let train_loss = self.partial_loss / train.len() as f64;
-            let val_loss = val.map(|v| mean_loss(net, &mut eval_ws, v, 256, opts.loss(), &taus));
-            let lr_used = self.adam.config.learning_rate;
+            let val_loss = val.map(|v| engine_loss(engine, v, 256, opts.loss(), &taus));
+            let lr_used = engine.optimizer().config.learning_rate;
             let decision = match val_loss {
                 Some(v) if v.is_finite() => {
                     if self.plateau.update(v) {
-                        self.adam.config.learning_rate = (self.adam.config.learning_rate
+                        let adam = engine.optimizer();
+                        adam.config.learning_rate = (adam.config.learning_rate
                             * opts.reduce_lr_factor)
                             .max(opts.min_learning_rate);
                     }
                     self.stopper.update(epoch, v)
                 }
                 Some(v) => {
-                    net.set_params(&self.best_params)?;
+                    engine.set_params(&self.best_params)?;
                     return Err(Error::Diverged {
                         epoch,
                         batch: 0,
@@ -571,7 +621,7 @@ impl TrainState {
                 None => Decision::Improved,
             };
             if decision == Decision::Improved {
-                self.best_params.copy_from_slice(net.params());
+                self.best_params.copy_from_slice(engine.network().params());
             }
             let seconds = self.partial_seconds + t0.elapsed().as_secs_f64();
             let rec = EpochRecord {

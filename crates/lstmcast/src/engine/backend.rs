@@ -1,0 +1,146 @@
+//! The engine boundary: what the training loop, early stopping, checkpoints and `tune` ask of a
+//! device, at the granularity of a training step (one dispatch per batch: the fused kernels
+//! behind it are the point). [`CpuEngine`] is this machine's implementation; a GPU one plugs in
+//! behind the same trait. [`Network`] stays the portable record of named weights that every
+//! engine imports and exports, so a model trained on one device predicts on any other.
+
+use super::kernels::sum_squares;
+use super::parallel::{DataParallel, StepLoss};
+use super::{Adam, Device, Network, Rng, Workspace};
+use crate::error::Result;
+
+/// One training batch, in the engine's layouts: `x` time-major `[steps, rows, inputs]`, `xf`
+/// `[rows, output steps, step inputs]` (empty without), `y` `[rows, outputs]`.
+#[derive(Debug, Clone, Copy)]
+pub struct StepBatch<'a> {
+    /// Inputs.
+    pub x: &'a [f32],
+    /// The head's per-step inputs.
+    pub xf: &'a [f32],
+    /// Targets.
+    pub y: &'a [f32],
+    /// Windows in the batch.
+    pub rows: usize,
+    /// Time steps per window.
+    pub steps: usize,
+}
+
+/// What a training step reports.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepOutcome {
+    /// The batch's mean loss.
+    pub loss: f32,
+    /// The gradient's global L2 norm before clipping.
+    pub grad_norm: f64,
+    /// Whether the weights were updated (not when the loss or the gradient is not finite).
+    pub applied: bool,
+}
+
+/// A device that trains and runs one network.
+pub trait Engine: Send {
+    /// The device.
+    fn device(&self) -> Device;
+    /// The network as it is now (weights exported to the portable record).
+    fn network(&self) -> &Network;
+    /// Replaces every weight.
+    ///
+    /// # Errors
+    /// A length mismatch.
+    fn set_params(&mut self, params: &[f32]) -> Result<()>;
+    /// Forward and backward over `batch` (dropout masks from `rng` when given), the gradient
+    /// clipped to `clip_norm` and one optimiser update; nothing is updated when the loss or
+    /// the gradient is not finite.
+    fn train_step(
+        &mut self,
+        batch: &StepBatch,
+        loss: StepLoss,
+        rng: Option<&mut Rng>,
+        clip_norm: Option<f64>,
+    ) -> StepOutcome;
+    /// Inference (no dropout) over `rows` windows; returns `[rows, outputs]`.
+    fn predict(&mut self, x: &[f32], xf: &[f32], rows: usize, steps: usize) -> &[f32];
+    /// The optimiser state (for checkpoints and the learning-rate schedule).
+    fn optimizer(&mut self) -> &mut Adam;
+}
+
+/// The CPU engine: the fused kernels (AVX2+FMA where the CPU has them), a batch of more than
+/// [`super::CHUNK_ROWS`] windows split across `threads`.
+#[derive(Debug, Clone)]
+pub struct CpuEngine {
+    net: Network,
+    adam: Adam,
+    step: DataParallel,
+    ws: Workspace,
+}
+
+impl CpuEngine {
+    /// An engine holding `net` and the optimiser state `adam`, on up to `threads` threads.
+    pub fn new(net: Network, adam: Adam, threads: usize) -> CpuEngine {
+        CpuEngine {
+            step: DataParallel::new(&net, threads),
+            ws: Workspace::new(&net),
+            net,
+            adam,
+        }
+    }
+
+    /// The network and optimiser state back.
+    pub fn into_parts(self) -> (Network, Adam) {
+        (self.net, self.adam)
+    }
+}
+
+impl Engine for CpuEngine {
+    fn device(&self) -> Device {
+        Device::Cpu
+    }
+
+    fn network(&self) -> &Network {
+        &self.net
+    }
+
+    fn set_params(&mut self, params: &[f32]) -> Result<()> {
+        self.net.set_params(params)
+    }
+
+    fn train_step(
+        &mut self,
+        batch: &StepBatch,
+        loss: StepLoss,
+        rng: Option<&mut Rng>,
+        clip_norm: Option<f64>,
+    ) -> StepOutcome {
+        let l = self.step.step(
+            &self.net,
+            batch.x,
+            batch.xf,
+            batch.y,
+            (batch.rows, batch.steps),
+            loss,
+            rng,
+        );
+        let norm2 = sum_squares(self.step.grad());
+        let applied = l.is_finite() && norm2.is_finite();
+        if applied {
+            let scale = match clip_norm {
+                Some(c) if norm2.sqrt() > c => (c / norm2.sqrt()) as f32,
+                _ => 1.0,
+            };
+            self.adam
+                .step(self.net.params_mut(), self.step.grad(), scale);
+        }
+        StepOutcome {
+            loss: l,
+            grad_norm: norm2.sqrt(),
+            applied,
+        }
+    }
+
+    fn predict(&mut self, x: &[f32], xf: &[f32], rows: usize, steps: usize) -> &[f32] {
+        self.net.predict_with(&mut self.ws, x, xf, rows, steps)
+    }
+
+    fn optimizer(&mut self) -> &mut Adam {
+        &mut self.adam
+    }
+}
