@@ -4,7 +4,10 @@
 #
 #   bash bench/peers.sh                 # 3 repeats (seeds 42, 43, 44), all examples
 #   REPEATS=5 EXAMPLES="1 3" bash bench/peers.sh
+#   ONLY_LSTMCAST=1 bash bench/peers.sh   # no peers: lstmcast's times and its fraction of peak
 #
+# The fraction of one core's FP32 peak divides the peers' FLOP estimate of a run by lstmcast's
+# training time and by the peak that examples/fp32_peak.rs measures on this machine.
 # Needs the peer environment from ../shared/bench/peers/setup.sh (created here if missing;
 # ~5 minutes and ~7 GB the first time). Results: bench/out/results.json and a markdown table.
 set -euo pipefail
@@ -15,10 +18,17 @@ REPEATS=${REPEATS:-3}
 EXAMPLES=${EXAMPLES:-"1 2 3"}
 OUT=bench/out
 mkdir -p "$OUT"
-if [ ! -x "$PY" ]; then
+ONLY_LSTMCAST=${ONLY_LSTMCAST:-}
+if [ -n "$ONLY_LSTMCAST" ]; then
+  PY=python3
+elif [ ! -x "$PY" ]; then
   bash "$PEERS/setup.sh" --no-darts
 fi
 cargo build --release -q -p lstmcast-cli
+cargo build --release -q -p lstmcast --example fp32_peak
+PEAK_GFLOPS=$(target/release/examples/fp32_peak 2>/dev/null)
+export PEAK_GFLOPS
+echo "one core's FP32 peak, measured: $PEAK_GFLOPS GFLOP/s" >&2
 BIN=target/release/lstmcast
 : > "$OUT/results.jsonl"
 for ex in $EXAMPLES; do
@@ -27,6 +37,7 @@ for ex in $EXAMPLES; do
     seed=$((42 + r))
     "$BIN" demo --example "$ex" --seed "$seed" --json | "$PY" -c 'import json,sys; d=json.load(sys.stdin); d["framework"]="lstmcast"; d["predict_one_ms"]=d["predict_one_us"]/1000; print(json.dumps(d))' >> "$OUT/results.jsonl"
   done
+  [ -n "$ONLY_LSTMCAST" ] && continue
   (cd "$PEERS" && "$PY" torch_seed.py --example "$ex" --repeats "$REPEATS" --threads 1 2>>"$OLDPWD/$OUT/stderr.log") >> "$OUT/results.jsonl"
   (cd "$PEERS" && "$PY" keras_seed.py --example "$ex" --repeats "$REPEATS" --threads 1 2>>"$OLDPWD/$OUT/stderr.log") >> "$OUT/results.jsonl"
 done

@@ -8,6 +8,15 @@ import statistics
 import sys
 from collections import defaultdict
 
+import os
+
+# One 20-epoch training run of each reference example, in FLOP (../shared/bench/peers/README.md,
+# "FLOP estimate": 8·H·(I+H) per LSTM step and sample, ×3 for training); the peers' own `flops`
+# field wins where present. One core's FP32 peak: PEAK_GFLOPS (default 83: 2 FMA pipes × 8 lanes
+# × 2 flop × 2.6 GHz, this machine's Zen 4).
+RUN_FLOP = {1: 38.8e9, 2: 39.5e9, 3: 114.6e9}
+PEAK = float(os.environ.get("PEAK_GFLOPS", "83")) * 1e9
+
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip().startswith("{")]
 by = defaultdict(lambda: {"train_s": [], "test_mse": [], "predict_one_ms": []})
 for r in rows:
@@ -34,6 +43,11 @@ for ex in sorted({k[0] for k in by}):
         k_ratio = med.get("keras", {}).get("train_s", float("nan")) / m["train_s"]
         print(f"| {ex} | {fw} | {m['train_s']:.3f} | {m['test_mse']:.2e} ({min(mses):.1e}..{max(mses):.1e}) | {m['predict_one_ms']:.4f} | {t_ratio:.2f} | {k_ratio:.2f} |")
         summary[f"{ex}/{fw}"] = {**m, "torch_over_this_train": t_ratio, "keras_over_this_train": k_ratio}
+    flop = next((float(r["flops"]) for r in rows if int(r["example"]) == ex and r.get("flops")), RUN_FLOP.get(ex))
+    if flop and "lstmcast" in med:
+        rate = flop / med["lstmcast"]["train_s"]
+        print(f"|   | **peak** | lstmcast trains at {rate / 1e9:.1f} GFLOP/s on one thread: {100 * rate / PEAK:.0f} % of one core's FP32 peak ({PEAK / 1e9:.0f} GFLOP/s) | | | | | |")
+        summary[f"{ex}/lstmcast"]["peak_fraction"] = rate / PEAK
     lc, to = med.get("lstmcast"), med.get("torch")
     if lc and to:
         print(f"|   | **ratio** | lstmcast trains {to['train_s'] / lc['train_s']:.2f}x faster than torch, "
