@@ -17,7 +17,6 @@ use crate::normalize::{Normalize, WindowNorm};
 use crate::split::Part;
 use crate::train::{streams, TrainState};
 use serde::{Deserialize, Serialize};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -643,81 +642,30 @@ pub fn tune_model(
             Err(r) => results[i] = Some(*r),
         }
     }
-    for (rung, &epochs) in rungs.iter().enumerate() {
-        if alive.is_empty() {
-            break;
-        }
-        // Longest trials first, so that the last ones to finish are short (less idle time at
-        // the rung's barrier). The order does not affect any result.
-        alive.sort_by_key(|t| {
-            std::cmp::Reverse(
-                t.cfg.lookback * t.cfg.model.layers.iter().map(|u| u * u).sum::<usize>()
-                    / t.cfg.training.batch_size.max(1),
-            )
-        });
-        let slots: Vec<Mutex<Option<Trial>>> =
-            alive.drain(..).map(|t| Mutex::new(Some(t))).collect();
-        let next = AtomicUsize::new(0);
-        let done = AtomicUsize::new(0);
-        let of = slots.len();
-        std::thread::scope(|s| {
-            for _ in 0..jobs.max(1).min(of) {
-                s.spawn(|| loop {
-                    let k = next.fetch_add(1, Ordering::Relaxed);
-                    if k >= of {
-                        break;
-                    }
-                    let mut slot = slots[k].lock().unwrap_or_else(|p| p.into_inner());
-                    if let Some(t) = slot.as_mut() {
-                        if !t.finished() {
-                            t.advance(rung, epochs);
-                        }
-                    }
-                    drop(slot);
-                    let d = done.fetch_add(1, Ordering::Relaxed) + 1;
-                    progress(&TuneProgress {
-                        rung,
-                        rungs: rungs.len(),
-                        epochs,
-                        done: d,
-                        of,
-                    });
-                });
-            }
-        });
-        let mut trials: Vec<Trial> = slots
-            .into_iter()
-            .filter_map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
-            .collect();
-        // Promote the best 1/eta (by validation score, then trial number); failed trials stop.
-        trials.sort_by(|a, b| {
-            let key = |t: &Trial| t.result.score(space.select).unwrap_or(f64::INFINITY);
-            key(a)
-                .total_cmp(&key(b))
-                .then(a.result.trial.cmp(&b.result.trial))
-        });
-        // At least two trials go on, so that the last rung is not one trial on one core.
-        let keep = trials.len().div_ceil(space.eta).max(2);
-        for (k, t) in trials.into_iter().enumerate() {
-            if k < keep && t.result.val_mse.is_some() && rung + 1 < rungs.len() {
-                alive.push(t);
-            } else {
-                let i = t.result.trial;
-                results[i] = Some(t.result.clone());
-                // The best trial that ran its full budget is kept: it is the retrained best
-                // model already (same seed, same state), so the search need not train it again.
-                let better = |k: &Trial| {
-                    (t.result.score(space.select), t.result.trial)
-                        < (k.result.score(space.select), k.result.trial)
-                };
-                if t.state.finished
-                    && t.result.error.is_none()
-                    && t.result.val_mse.is_some()
-                    && kept.as_ref().is_none_or(better)
-                {
-                    kept = Some(t);
-                }
-            }
+    // Longest trials first, so that the last ones to finish are short. The order does not
+    // affect any result.
+    alive.sort_by_key(|t| {
+        std::cmp::Reverse(
+            t.cfg.lookback * t.cfg.model.layers.iter().map(|u| u * u).sum::<usize>()
+                / t.cfg.training.batch_size.max(1),
+        )
+    });
+    let ended = run_rungs(alive, &space, &rungs, jobs, progress);
+    for t in ended {
+        let i = t.result.trial;
+        results[i] = Some(t.result.clone());
+        // The best trial that ran its full budget is kept: it is the retrained best model
+        // already (same seed, same state), so the search need not train it again.
+        let better = |k: &Trial| {
+            (t.result.score(space.select), t.result.trial)
+                < (k.result.score(space.select), k.result.trial)
+        };
+        if t.state.finished
+            && t.result.error.is_none()
+            && t.result.val_mse.is_some()
+            && kept.as_ref().is_none_or(better)
+        {
+            kept = Some(t);
         }
     }
     let trials: Vec<TrialResult> = results.into_iter().flatten().collect();
@@ -761,6 +709,153 @@ pub fn tune_model(
         },
         model,
     ))
+}
+
+/// Successive halving on `jobs` threads with asynchronous promotion: a trial moves to the next
+/// rung as soon as it is certain to be among the best `⌈n/eta⌉` (at least 2) of its rung, that
+/// is, when the finished trials that beat it and the unfinished ones together are fewer than
+/// that, instead of waiting for the rung's slowest trial. Once every trial of a rung has
+/// finished, the rest of its best are promoted. Which trials are promoted is exactly what a
+/// rung-by-rung search promotes (ranked by validation score, then trial number; failed
+/// trials stop), and each trial trains from its own seed and state, so every result is the
+/// same for any `jobs` and any timing. Returns every trial once it stops.
+fn run_rungs(
+    alive: Vec<Trial>,
+    space: &TuneSpace,
+    rungs: &[usize],
+    jobs: usize,
+    progress: &(dyn Fn(&TuneProgress) + Sync),
+) -> Vec<Trial> {
+    use std::collections::VecDeque;
+    use std::sync::Condvar;
+    /// A finished trial of a rung: its slot, ranking key (score, trial) and whether it may go on.
+    type Finished = (usize, (f64, usize), bool);
+    /// The scheduler's shared state.
+    struct Board {
+        queue: VecDeque<(usize, usize)>, // (slot, rung)
+        running: usize,
+        /// Per rung: its members (slots), final once `closed`.
+        members: Vec<Vec<usize>>,
+        closed: Vec<bool>,
+        /// Per rung: finished members with their ranking key.
+        done: Vec<Vec<Finished>>,
+        decided: Vec<Vec<usize>>,
+        ended: Vec<usize>,
+    }
+    let n_rungs = rungs.len();
+    let key = |t: &Trial| {
+        (
+            t.result.score(space.select).unwrap_or(f64::INFINITY),
+            t.result.trial,
+        )
+    };
+    let slots: Vec<Mutex<Option<Trial>>> = alive.into_iter().map(|t| Mutex::new(Some(t))).collect();
+    let mut board = Board {
+        queue: (0..slots.len()).map(|k| (k, 0)).collect(),
+        running: 0,
+        members: vec![Vec::new(); n_rungs],
+        closed: vec![false; n_rungs],
+        done: vec![Vec::new(); n_rungs],
+        decided: vec![Vec::new(); n_rungs],
+        ended: Vec::new(),
+    };
+    if n_rungs > 0 {
+        board.members[0] = (0..slots.len()).collect();
+        board.closed[0] = true;
+    } else {
+        board.queue.clear();
+        board.ended = (0..slots.len()).collect();
+    }
+    // Promotes what rung `r` can decide, and on from there.
+    fn decide(b: &mut Board, r: usize, eta: usize, n_rungs: usize) {
+        let mut r = r;
+        while r < n_rungs && b.closed[r] {
+            let n = b.members[r].len();
+            let keep = n.div_ceil(eta).max(2);
+            let unfinished = n - b.done[r].len();
+            let last = r + 1 >= n_rungs;
+            let mut promote = Vec::new();
+            for &(slot, k, eligible) in &b.done[r] {
+                if b.decided[r].contains(&slot) {
+                    continue;
+                }
+                let better = b.done[r].iter().filter(|d| d.1 < k).count();
+                if eligible && !last && better + unfinished < keep {
+                    promote.push(slot);
+                } else if unfinished == 0 {
+                    // The rung is complete: ranks are final.
+                    if eligible && !last && better < keep {
+                        promote.push(slot);
+                    } else {
+                        b.decided[r].push(slot);
+                        b.ended.push(slot);
+                    }
+                }
+            }
+            for slot in promote {
+                b.decided[r].push(slot);
+                b.members[r + 1].push(slot);
+                b.queue.push_back((slot, r + 1));
+            }
+            if unfinished == 0 && !last && !b.closed[r + 1] {
+                b.closed[r + 1] = true;
+                r += 1;
+            } else {
+                break;
+            }
+        }
+    }
+    let board = Mutex::new(board);
+    let wake = Condvar::new();
+    let eta = space.eta;
+    std::thread::scope(|s| {
+        for _ in 0..jobs.max(1) {
+            s.spawn(|| loop {
+                let (slot, rung) = {
+                    let mut b = board.lock().unwrap_or_else(|p| p.into_inner());
+                    loop {
+                        if let Some(task) = b.queue.pop_front() {
+                            b.running += 1;
+                            break task;
+                        }
+                        if b.running == 0 {
+                            wake.notify_all();
+                            return;
+                        }
+                        b = wake.wait(b).unwrap_or_else(|p| p.into_inner());
+                    }
+                };
+                let (k, eligible) = {
+                    let mut guard = slots[slot].lock().unwrap_or_else(|p| p.into_inner());
+                    let t = guard.as_mut().expect("a queued trial is in its slot");
+                    if !t.finished() {
+                        t.advance(rung, rungs[rung]);
+                    }
+                    (key(t), t.result.val_mse.is_some())
+                };
+                let mut b = board.lock().unwrap_or_else(|p| p.into_inner());
+                b.running -= 1;
+                b.done[rung].push((slot, k, eligible));
+                let (done, of) = (b.done[rung].len(), b.members[rung].len());
+                decide(&mut b, rung, eta, n_rungs);
+                drop(b);
+                wake.notify_all();
+                progress(&TuneProgress {
+                    rung,
+                    rungs: n_rungs,
+                    epochs: rungs[rung],
+                    done,
+                    of,
+                });
+            });
+        }
+    });
+    let b = board.into_inner().unwrap_or_else(|p| p.into_inner());
+    let mut slots: Vec<Option<Trial>> = slots
+        .into_iter()
+        .map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
+        .collect();
+    b.ended.iter().filter_map(|&k| slots[k].take()).collect()
 }
 
 #[cfg(test)]
