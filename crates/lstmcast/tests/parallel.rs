@@ -141,3 +141,42 @@ fn training_with_large_batches_is_bit_identical_for_any_thread_count() {
         assert!(p1.iter().zip(&p).all(|(a, b)| a.to_bits() == b.to_bits()));
     }
 }
+
+#[test]
+fn predictions_are_the_same_on_any_number_of_threads() {
+    // Two series of 700 rows: the test part holds more than one chunk of 256 contexts.
+    let series = |k: f64| -> Vec<f64> {
+        (0..700)
+            .map(|t| 10.0 * k + (t as f64 * 0.3 + k).sin() + 0.01 * t as f64)
+            .collect()
+    };
+    let panel = lstmcast::Panel::from_series(
+        vec!["y".into()],
+        1,
+        vec![
+            ("a".into(), vec![series(1.0)]),
+            ("b".into(), vec![series(2.0)]),
+        ],
+    )
+    .unwrap();
+    let mut cfg = lstmcast::ForecasterConfig {
+        lookback: 8,
+        horizon: 3,
+        normalize: lstmcast::Normalize::Window,
+        split: lstmcast::SplitSpec::parse("0.3,0.1,0.6").unwrap(),
+        ..Default::default()
+    };
+    cfg.model.layers = vec![6];
+    cfg.training.epochs = 2;
+    let mut m = cfg.fit(&panel, &mut |_| {}).unwrap();
+    m.config.training.threads = 1;
+    let one = m.evaluate(&panel).unwrap();
+    assert!(one.rows.len() > 2 * 256 * 3, "{} rows", one.rows.len());
+    let f1 = m.forecast(&panel, Some(7)).unwrap();
+    for threads in [2, 3] {
+        m.config.training.threads = threads;
+        let many = m.evaluate(&panel).unwrap();
+        assert_eq!(one.rows, many.rows, "{threads} threads");
+        assert_eq!(f1, m.forecast(&panel, Some(7)).unwrap());
+    }
+}

@@ -5,7 +5,9 @@ use crate::cli::EvaluateArgs;
 use lstmcast::{artifact, TrainedForecaster};
 
 pub fn run(a: EvaluateArgs) -> anyhow::Result<()> {
-    let model = TrainedForecaster::load(&a.model)?;
+    let mut model = TrainedForecaster::load(&a.model)?;
+    // Predictions run on every core; they do not depend on the count.
+    model.config.training.threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let ts = super::load_data(
         &a.data,
         &super::model_load_options(&model, a.fill.as_deref())?,

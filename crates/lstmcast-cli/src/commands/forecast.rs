@@ -6,7 +6,9 @@ use crate::cli::ForecastArgs;
 use lstmcast::{artifact, TrainedForecaster};
 
 pub fn run(a: ForecastArgs) -> anyhow::Result<()> {
-    let model = TrainedForecaster::load(&a.model)?;
+    let mut model = TrainedForecaster::load(&a.model)?;
+    // Predictions run on every core; they do not depend on the count.
+    model.config.training.threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut opts = super::model_load_options(&model, a.fill.as_deref())?;
     opts.static_data = a.static_data.clone();
     let specs = lstmcast::covariates::Covariates::file_columns(

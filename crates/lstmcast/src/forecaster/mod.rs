@@ -681,6 +681,9 @@ impl ForecasterConfig {
         network.set_params(&d.params)?;
         let mut model =
             TrainedForecaster::from_parts(self, panel, prep, norm, network, d.report.clone());
+        // Scoring and calibrating the chosen model predicts on every core (results do not
+        // depend on it).
+        model.config.training.threads = threads.max(1);
         let mut member_scores = Vec::with_capacity(members.len());
         // A member that diverged before its first epoch holds untrained weights: it is recorded
         // but left out of the median.

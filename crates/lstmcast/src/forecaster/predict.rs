@@ -92,6 +92,32 @@ fn steps_after(
         .collect()
 }
 
+/// A chunk of contexts to predict: its number and its slices of the outputs and quantiles.
+type Task<'a> = (usize, &'a mut [f32], &'a mut [f32]);
+
+/// One lane's reusable buffers for predicting chunks of contexts.
+struct Bufs {
+    ws: Workspace,
+    hist: Vec<f32>,
+    x: Vec<f32>,
+    xf: Vec<f32>,
+    anchors: Vec<(f32, f32)>,
+    col: Vec<f32>,
+}
+
+impl Bufs {
+    fn new(net: &crate::engine::Network, nq: usize) -> Bufs {
+        Bufs {
+            ws: Workspace::new(net),
+            hist: Vec::new(),
+            x: Vec::new(),
+            xf: Vec::new(),
+            anchors: Vec::new(),
+            col: vec![0f32; nq],
+        }
+    }
+}
+
 /// Contexts predicted per pass.
 const CHUNK: usize = 256;
 
@@ -157,7 +183,7 @@ impl TrainedForecaster {
         &self,
         scaled: &[f32],
         es: Option<&EsFrame>,
-        end: &dyn Fn(usize) -> (usize, usize),
+        end: &(dyn Fn(usize) -> (usize, usize) + Sync),
         n_ctx: usize,
         steps: usize,
     ) -> Result<Vec<f32>> {
@@ -181,120 +207,189 @@ impl TrainedForecaster {
         &self,
         scaled: &[f32],
         es: Option<&EsFrame>,
-        end: &dyn Fn(usize) -> (usize, usize),
+        end: &(dyn Fn(usize) -> (usize, usize) + Sync),
         n_ctx: usize,
         steps: usize,
     ) -> Result<(Vec<f32>, Vec<f32>)> {
-        let (l, f, nt) = (self.config.lookback, self.names.len(), self.n_targets);
+        let (f, nt) = (self.names.len(), self.n_targets);
         let kn = self.n_known();
         // Without past-only inputs every column of a rolled row is known or predicted.
         let rolls = f - nt == kn;
         let nq = self.config.training.outputs_per_target();
-        let mid = self.median_quantile();
         let mut qs = vec![0f32; if nq > 1 { n_ctx * steps * nt * nq } else { 0 }];
-        let mut col = vec![0f32; nq];
         let mh = self.config.model_horizon();
-        let mode = self.norm.mode;
         if steps > mh && !rolls {
             return Err(Error::Forecast(format!(
                 "the model forecasts {mh} step(s) directly; going further rolls forward, which needs every input to be a target or known in the future, but these past-only inputs would be unknown in the future: {}",
                 self.names[nt..f - kn].join(", ")
             )));
         }
-        let mut ws = Workspace::new(&self.network);
+        let chunks = n_ctx.div_ceil(CHUNK);
         let mut out = vec![0f32; n_ctx * steps * nt];
-        let mut hist: Vec<f32> = Vec::new();
-        let mut x: Vec<f32> = Vec::new();
-        let mut xf: Vec<f32> = Vec::new();
-        let mut anchors: Vec<(f32, f32)> = Vec::new();
-        for c0 in (0..n_ctx).step_by(CHUNK) {
-            let b = CHUNK.min(n_ctx - c0);
-            // Rolling history per context: the lookback rows, then appended predictions.
-            let rows_total = l + steps.div_ceil(mh) * mh;
-            hist.clear();
-            hist.resize(b * rows_total * f, 0.0);
-            for j in 0..b {
-                let (t, avail) = end(c0 + j);
-                hist[j * rows_total * f..(j * rows_total + l) * f]
-                    .copy_from_slice(&scaled[(t - l) * f..t * f]);
-                // The known columns of the rows ahead (never their targets).
-                if kn > 0 {
-                    for r in 0..avail.min(rows_total - l) {
-                        let dst = (j * rows_total + l + r) * f;
-                        hist[dst + f - kn..dst + f]
-                            .copy_from_slice(&scaled[(t + r + 1) * f - kn..(t + r + 1) * f]);
-                    }
+        let mut tasks: Vec<Task> = out
+            .chunks_mut(CHUNK * steps * nt)
+            .enumerate()
+            .map(|(c, o)| (c, o, &mut [][..]))
+            .collect();
+        if nq > 1 {
+            for (t, q) in tasks.iter_mut().zip(qs.chunks_mut(CHUNK * steps * nt * nq)) {
+                t.2 = q;
+            }
+        }
+        // Chunks of contexts are independent: `threads` lanes take every `threads`-th one, each
+        // with its own buffers, and the outputs do not depend on which lane ran a chunk.
+        let threads = self.config.training.threads.clamp(1, chunks.max(1));
+        let mut lanes: Vec<Vec<Task>> = (0..threads).map(|_| Vec::new()).collect();
+        for t in tasks {
+            lanes[t.0 % threads].push(t);
+        }
+        let run_lane = |lane: Vec<Task>| -> Vec<(usize, Error)> {
+            let mut bufs = Bufs::new(&self.network, nq);
+            let mut errors = Vec::new();
+            for (c, o, q) in lane {
+                let c0 = c * CHUNK;
+                let ctx = (c0, CHUNK.min(n_ctx - c0));
+                if let Err(e) = self.predict_chunk(scaled, es, end, ctx, steps, (o, q), &mut bufs) {
+                    errors.push((c, e));
                 }
             }
-            let mut done = 0;
-            while done < steps {
-                x.resize(l * b * f, 0.0);
-                xf.resize(b * mh * kn, 0.0);
-                anchors.resize(b * mh * nt, (0.0, 1.0));
-                for j in 0..b {
-                    let src = (j * rows_total + done) * f;
-                    for h in 0..mh {
-                        let row = (j * rows_total + l + done + h) * f;
-                        xf[(j * mh + h) * kn..(j * mh + h + 1) * kn]
-                            .copy_from_slice(&hist[row + f - kn..row + f]);
-                    }
-                    let at = end(c0 + j).0;
-                    if !self.norm.encode(
-                        &hist[src..src + l * f],
-                        &mut x,
-                        b,
-                        j,
-                        &mut anchors[j * mh * nt..(j + 1) * mh * nt],
-                        mh,
-                        es.map(|e| (e, at, done)),
-                    ) {
-                        return Err(self.no_ets_states(at, es));
-                    }
+            errors
+        };
+        let mut errors: Vec<(usize, Error)> = if threads == 1 {
+            lanes.into_iter().flat_map(run_lane).collect()
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = lanes
+                    .into_iter()
+                    .map(|lane| scope.spawn(|| run_lane(lane)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().unwrap_or_default())
+                    .collect()
+            })
+        };
+        errors.sort_by_key(|(c, _)| *c);
+        if let Some((_, e)) = errors.into_iter().next() {
+            return Err(e);
+        }
+        Ok((out, qs))
+    }
+
+    /// Predicts the contexts `c0..c0 + b` (`ctx`) of [`TrainedForecaster::predict_paths_q`]
+    /// into `out` (`[b, steps, targets]`) and `qs` (`[…][quantile]`, empty without quantile
+    /// outputs), with reusable buffers.
+    #[allow(clippy::too_many_arguments)]
+    fn predict_chunk(
+        &self,
+        scaled: &[f32],
+        es: Option<&EsFrame>,
+        end: &(dyn Fn(usize) -> (usize, usize) + Sync),
+        (c0, b): (usize, usize),
+        steps: usize,
+        (out, qs): (&mut [f32], &mut [f32]),
+        bufs: &mut Bufs,
+    ) -> Result<()> {
+        let (l, f, nt) = (self.config.lookback, self.names.len(), self.n_targets);
+        let kn = self.n_known();
+        let rolls = f - nt == kn;
+        let nq = self.config.training.outputs_per_target();
+        let mid = self.median_quantile();
+        let mh = self.config.model_horizon();
+        let mode = self.norm.mode;
+        let Bufs {
+            ws,
+            hist,
+            x,
+            xf,
+            anchors,
+            col,
+        } = bufs;
+        // Rolling history per context: the lookback rows, then appended predictions.
+        let rows_total = l + steps.div_ceil(mh) * mh;
+        hist.clear();
+        hist.resize(b * rows_total * f, 0.0);
+        for j in 0..b {
+            let (t, avail) = end(c0 + j);
+            hist[j * rows_total * f..(j * rows_total + l) * f]
+                .copy_from_slice(&scaled[(t - l) * f..t * f]);
+            // The known columns of the rows ahead (never their targets).
+            if kn > 0 {
+                for r in 0..avail.min(rows_total - l) {
+                    let dst = (j * rows_total + l + r) * f;
+                    hist[dst + f - kn..dst + f]
+                        .copy_from_slice(&scaled[(t + r + 1) * f - kn..(t + r + 1) * f]);
                 }
-                // Plain ETS is the references themselves: a network output of zero. An ensemble
-                // outputs the median of its networks (the decoding is increasing in the output,
-                // so this is the median forecast).
-                let owned;
-                let pred = if !mode.trains() {
-                    owned = vec![0f32; b * mh * nt * nq];
-                    &owned[..]
-                } else if self.members.is_empty() {
-                    self.network.predict_with(&mut ws, &x, &xf, b, l)
-                } else {
-                    let outs: Vec<Vec<f32>> = std::iter::once(&self.network)
-                        .chain(&self.members)
-                        .map(|net| net.predict_with(&mut ws, &x, &xf, b, l).to_vec())
-                        .collect();
-                    owned = median_of(&outs);
-                    &owned[..]
-                };
-                for j in 0..b {
-                    for h in 0..mh {
-                        let a = &anchors[(j * mh + h) * nt..(j * mh + h + 1) * nt];
-                        for (k, &(a, sc)) in a.iter().enumerate() {
-                            let at = ((j * mh + h) * nt + k) * nq;
-                            for (c, &o) in col.iter_mut().zip(&pred[at..at + nq]) {
-                                *c = a + sc * o;
-                            }
-                            col.sort_by(f32::total_cmp);
-                            let v = col[mid];
-                            if rolls {
-                                hist[(j * rows_total + l + done + h) * f + k] = v;
-                            }
-                            if done + h < steps {
-                                let i = ((c0 + j) * steps + done + h) * nt + k;
-                                out[i] = v;
-                                if nq > 1 {
-                                    qs[i * nq..(i + 1) * nq].copy_from_slice(&col);
-                                }
+            }
+        }
+        let mut done = 0;
+        while done < steps {
+            x.resize(l * b * f, 0.0);
+            xf.resize(b * mh * kn, 0.0);
+            anchors.resize(b * mh * nt, (0.0, 1.0));
+            for j in 0..b {
+                let src = (j * rows_total + done) * f;
+                for h in 0..mh {
+                    let row = (j * rows_total + l + done + h) * f;
+                    xf[(j * mh + h) * kn..(j * mh + h + 1) * kn]
+                        .copy_from_slice(&hist[row + f - kn..row + f]);
+                }
+                let at = end(c0 + j).0;
+                if !self.norm.encode(
+                    &hist[src..src + l * f],
+                    x,
+                    b,
+                    j,
+                    &mut anchors[j * mh * nt..(j + 1) * mh * nt],
+                    mh,
+                    es.map(|e| (e, at, done)),
+                ) {
+                    return Err(self.no_ets_states(at, es));
+                }
+            }
+            // Plain ETS is the references themselves: a network output of zero. An ensemble
+            // outputs the median of its networks (the decoding is increasing in the output,
+            // so this is the median forecast).
+            let owned;
+            let pred = if !mode.trains() {
+                owned = vec![0f32; b * mh * nt * nq];
+                &owned[..]
+            } else if self.members.is_empty() {
+                self.network.predict_with(ws, x, xf, b, l)
+            } else {
+                let outs: Vec<Vec<f32>> = std::iter::once(&self.network)
+                    .chain(&self.members)
+                    .map(|net| net.predict_with(ws, x, xf, b, l).to_vec())
+                    .collect();
+                owned = median_of(&outs);
+                &owned[..]
+            };
+            for j in 0..b {
+                for h in 0..mh {
+                    let a = &anchors[(j * mh + h) * nt..(j * mh + h + 1) * nt];
+                    for (k, &(a, sc)) in a.iter().enumerate() {
+                        let at = ((j * mh + h) * nt + k) * nq;
+                        for (c, &o) in col.iter_mut().zip(&pred[at..at + nq]) {
+                            *c = a + sc * o;
+                        }
+                        col.sort_by(f32::total_cmp);
+                        let v = col[mid];
+                        if rolls {
+                            hist[(j * rows_total + l + done + h) * f + k] = v;
+                        }
+                        if done + h < steps {
+                            let i = (j * steps + done + h) * nt + k;
+                            out[i] = v;
+                            if nq > 1 {
+                                qs[i * nq..(i + 1) * nq].copy_from_slice(col);
                             }
                         }
                     }
                 }
-                done += mh;
             }
+            done += mh;
         }
-        Ok((out, qs))
+        Ok(())
     }
 
     /// The quantiles a quantile model outputs (empty otherwise).
