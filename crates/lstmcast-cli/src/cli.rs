@@ -296,6 +296,9 @@ pub struct EvaluateArgs {
     /// Also write every test prediction to this CSV (an existing file only with --force).
     #[arg(long)]
     pub predictions: Option<PathBuf>,
+    /// Where to predict: cpu (default); cuda is not built yet and is refused.
+    #[arg(long)]
+    pub device: Option<String>,
     /// Replace an existing --predictions file.
     #[arg(long)]
     pub force: bool,
@@ -332,6 +335,9 @@ pub struct ForecastArgs {
     /// recorded for its training series).
     #[arg(long)]
     pub static_data: Option<PathBuf>,
+    /// Where to predict: cpu (default); cuda is not built yet and is refused.
+    #[arg(long)]
+    pub device: Option<String>,
     /// Write the forecast CSV to this file instead of standard output (an existing file only
     /// with --force).
     #[arg(long)]

@@ -1422,20 +1422,6 @@ fn catalogue(t: &Path) -> Vec<Case> {
         ],
     );
     add(
-        "device",
-        "--device cuda in a build without a GPU backend",
-        train(n, &["--device", "cuda"]),
-        1,
-        &["device", "cuda:0", "no CUDA backend", "--device cpu"],
-    );
-    add(
-        "device",
-        "unknown --device",
-        train(n, &["--device", "gpu"]),
-        1,
-        &["device", "'gpu'", "cpu, cuda, cuda:N"],
-    );
-    add(
         "covariates",
         "unknown --calendar feature",
         train(n, &["--calendar", "weekly"]),
@@ -1457,6 +1443,33 @@ fn catalogue(t: &Path) -> Vec<Case> {
         ),
         1,
         &["calendar", "integer index", "--calendar none"],
+    );
+    add(
+        "device",
+        "--device cuda in a build without a GPU backend",
+        train(n, &["--device", "cuda"]),
+        1,
+        &[
+            "device cuda:0 is not available",
+            "no CUDA backend",
+            "--device cpu",
+        ],
+    );
+    add(
+        "device",
+        "forecast --device cuda:1 in a build without a GPU backend",
+        args(&[
+            "forecast", "--model", &mp, "--data", &hist, "--device", "cuda:1",
+        ]),
+        1,
+        &["device cuda:1 is not available"],
+    );
+    add(
+        "device",
+        "unknown --device",
+        train(n, &["--device", "gpu"]),
+        1,
+        &["device", "'gpu'", "cpu, cuda, cuda:N"],
     );
     c
 }

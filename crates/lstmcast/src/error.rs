@@ -84,6 +84,14 @@ pub enum Error {
         /// The offending loss value.
         loss: f32,
     },
+    /// The device asked for (`--device`) cannot be used by this build or machine.
+    #[error("device {device} is not available: {reason}")]
+    DeviceUnavailable {
+        /// The device, as `cuda:0`.
+        device: String,
+        /// Why, and what to use instead.
+        reason: String,
+    },
     /// A forecast cannot be produced as asked.
     #[error("cannot forecast: {0}")]
     Forecast(String),

@@ -5,6 +5,9 @@ use crate::cli::EvaluateArgs;
 use lstmcast::{artifact, TrainedForecaster};
 
 pub fn run(a: EvaluateArgs) -> anyhow::Result<()> {
+    if let Some(d) = &a.device {
+        lstmcast::engine::Device::parse(d)?.check()?;
+    }
     let mut model = TrainedForecaster::load(&a.model)?;
     // Predictions run on every core; they do not depend on the count.
     model.config.training.threads = std::thread::available_parallelism().map_or(1, |n| n.get());

@@ -108,10 +108,11 @@ impl Device {
     pub fn check(self) -> crate::Result<Device> {
         match self {
             Device::Cpu => Ok(self),
-            Device::Cuda(n) => Err(crate::Error::config(
-                "device",
-                format!("cuda:{n}: this lstmcast has no CUDA backend yet; use --device cpu (the default)"),
-            )),
+            Device::Cuda(n) => Err(crate::Error::DeviceUnavailable {
+                device: format!("cuda:{n}"),
+                reason: "this lstmcast has no CUDA backend yet; use --device cpu (the default)"
+                    .into(),
+            }),
         }
     }
 
