@@ -1235,6 +1235,24 @@ fn future_known_values_from_trailing_rows_or_a_future_file_give_the_same_forecas
     assert!(stdout.contains("2 series (120 rows)"), "{stdout}");
     let cfg = std::fs::read_to_string(out.join("config.toml")).unwrap();
     assert!(cfg.contains("future_known = [\"promo\"]"), "{cfg}");
+    // Future rows shorter than the horizon (3 of 5 steps) do not cost the trained model: the
+    // run folder is written, its forecast is empty and says why.
+    let short = tmp.path().join("short");
+    let mut short_args = args.clone();
+    let i = short_args.iter().position(|a| *a == "--horizon").unwrap();
+    short_args[i + 1] = "5";
+    let j = short_args.iter().position(|a| *a == "--out").unwrap();
+    short_args[j + 1] = short.to_str().unwrap();
+    let o = run(&short_args);
+    let (so, se) = text(&o);
+    assert!(o.status.success(), "{se}");
+    assert!(short.join("model.json").is_file());
+    assert!(
+        so.contains("not forecast") && so.contains("lacks future-known values"),
+        "{so}"
+    );
+    let csv = std::fs::read_to_string(short.join("forecast.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1, "{csv}");
     // forecast reads the trailing rows: 3 steps per series at their timestamps.
     let o = run(&["forecast", "--model", model, "--data", &all]);
     let (from_rows, stderr) = text(&o);

@@ -602,6 +602,28 @@ impl Covariates {
             .filter(|(_, &c)| !p.names.contains(&names[c]))
             .map(|(k, &c)| (k, c))
             .collect();
+        // A category `col=cat` the file does not hold, while it holds other categories of `col`
+        // (one-hot in the data file): 0 for every series.
+        let sibling_present = |name: &str| {
+            name.split_once('=').is_some_and(|(col, _)| {
+                p.names
+                    .iter()
+                    .any(|n| n.split_once('=').is_some_and(|(c, _)| c == col))
+            })
+        };
+        type Cols = Vec<(usize, usize)>;
+        let (zeros, lacking): (Cols, Cols) = lacking
+            .into_iter()
+            .partition(|&(_, c)| sibling_present(&names[c]));
+        if !zeros.is_empty() {
+            p = p.with_columns(
+                Role::Static,
+                zeros
+                    .iter()
+                    .map(|&(_, c)| (names[c].clone(), vec![0.0; p.len()]))
+                    .collect(),
+            );
+        }
         if !lacking.is_empty() {
             let mut cols: Vec<Vec<f64>> = vec![Vec::with_capacity(p.len()); lacking.len()];
             for s in 0..p.n_series() {

@@ -462,6 +462,7 @@ impl Trial {
         let mut cfg = params.apply(base);
         cfg.training.loss = Some(cfg.training.loss.unwrap_or(params.normalize.default_loss()));
         let built = (|| -> Result<_> {
+            pin_calendar(&mut cfg, ts)?;
             let panel = cfg.with_covariates(ts, &cfg.split.resolve(ts)?)?;
             let prep = Prepared::new(&cfg, &panel)?;
             prep.check_mode(&cfg, params.normalize)?;
@@ -710,7 +711,8 @@ pub fn tune_model(
             )
         })?
         .trial;
-    let best_config = trials[best].params.apply(base);
+    let mut best_config = trials[best].params.apply(base);
+    pin_calendar(&mut best_config, ts)?;
     let model = match kept {
         Some(t) if t.result.trial == best => Some(t.into_model()?),
         _ => None,
@@ -728,6 +730,21 @@ pub fn tune_model(
         },
         model,
     ))
+}
+
+/// Replaces `calendar = auto` by the features it resolves to here (a list, or none): a trial
+/// scores one setting, and the best configuration must retrain (and `train --config best.toml`
+/// reproduce) that setting, not let validation choose again.
+fn pin_calendar(cfg: &mut ForecasterConfig, ts: &Panel) -> Result<()> {
+    if cfg.calendar == crate::covariates::Calendar::Auto {
+        let features = cfg.calendar_features(ts, &cfg.split.resolve(ts)?)?;
+        cfg.calendar = if features.is_empty() {
+            crate::covariates::Calendar::None
+        } else {
+            crate::covariates::Calendar::List(features)
+        };
+    }
+    Ok(())
 }
 
 /// Successive halving on `jobs` threads with asynchronous promotion: a trial moves to the next
@@ -760,6 +777,8 @@ fn run_rungs(
         done: Vec<Vec<Finished>>,
         decided: Vec<Vec<usize>>,
         ended: Vec<usize>,
+        /// A trial panicked: every worker stops, and the panic goes on once they have.
+        aborted: bool,
     }
     let n_rungs = rungs.len();
     let key = |t: &Trial| {
@@ -777,6 +796,7 @@ fn run_rungs(
         done: vec![Vec::new(); n_rungs],
         decided: vec![Vec::new(); n_rungs],
         ended: Vec::new(),
+        aborted: false,
     };
     if n_rungs > 0 {
         board.members[0] = (0..slots.len()).collect();
@@ -833,6 +853,9 @@ fn run_rungs(
                 let (slot, rung) = {
                     let mut b = board.lock().unwrap_or_else(|p| p.into_inner());
                     loop {
+                        if b.aborted {
+                            return;
+                        }
                         if let Some(task) = b.queue.pop_front() {
                             b.running += 1;
                             break task;
@@ -844,13 +867,24 @@ fn run_rungs(
                         b = wake.wait(b).unwrap_or_else(|p| p.into_inner());
                     }
                 };
-                let (k, eligible) = {
+                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     let mut guard = slots[slot].lock().unwrap_or_else(|p| p.into_inner());
                     let t = guard.as_mut().expect("a queued trial is in its slot");
                     if !t.finished() {
                         t.advance(rung, rungs[rung]);
                     }
                     (key(t), t.result.val_mse.is_some())
+                }));
+                let (k, eligible) = match ran {
+                    Ok(v) => v,
+                    Err(panic) => {
+                        let mut b = board.lock().unwrap_or_else(|p| p.into_inner());
+                        b.running -= 1;
+                        b.aborted = true;
+                        drop(b);
+                        wake.notify_all();
+                        std::panic::resume_unwind(panic);
+                    }
                 };
                 let mut b = board.lock().unwrap_or_else(|p| p.into_inner());
                 b.running -= 1;

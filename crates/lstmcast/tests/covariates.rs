@@ -913,3 +913,72 @@ fn calendar_auto_lets_validation_choose_with_or_without_the_features() {
             .collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn a_new_series_with_some_categories_of_a_text_static_forecasts() {
+    let opts = LoadOptions {
+        id_col: Some("id".into()),
+        target: vec!["y".into()],
+        statics: vec!["region".into()],
+        ..Default::default()
+    };
+    let text = regions_csv("south");
+    let p = parse_csv(Path::new("r.csv"), text.as_bytes(), &opts).unwrap();
+    let mut c = fast(6, 2, 8);
+    c.scaler_scope = lstmcast::ScalerScope::Global;
+    let m = c.fit(&p, &mut |_| {}).unwrap();
+    // Series d is new and north: its file has no region=south column, which can only be 0.
+    let d_text: String = text
+        .lines()
+        .filter(|l| l.starts_with("id,") || l.starts_with("a,"))
+        .map(|l| format!("{}\n", l.replacen("a,", "d,", 1)))
+        .collect();
+    let d = parse_csv(Path::new("d.csv"), d_text.as_bytes(), &opts).unwrap();
+    assert_eq!(d.names, vec!["y", "region=north"]);
+    let fd = m.forecast(&d, None).unwrap();
+    // The same values as series a (same rows, same category, one global scaler).
+    let fa = m.forecast(&p, None).unwrap();
+    assert_eq!(fd.series[0].values, fa.series[0].values);
+}
+
+#[test]
+fn tune_pins_calendar_auto_to_what_it_resolved() {
+    let text = daily_csv(280);
+    let panel = parse_csv(
+        Path::new("daily.csv"),
+        text.as_bytes(),
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    let mut base = fast(5, 2, 4);
+    base.calendar = Calendar::Auto;
+    let space = lstmcast::tune::TuneSpace {
+        trials: 4,
+        lookback: vec![5],
+        layers: vec![vec![4]],
+        dropout: vec![0.0],
+        learning_rate: vec![1e-2],
+        batch_size: vec![32],
+        normalize: vec![Normalize::Window],
+        min_epochs: 2,
+        ..Default::default()
+    };
+    let r = lstmcast::tune::tune(&base, &space, &panel, 2, &|_| {}).unwrap();
+    // Auto finds weekday here, so the space searches none against auto, and the best
+    // configuration names what its trial trained with, never `auto` (which would let a retrain
+    // choose again).
+    assert_eq!(
+        r.space.calendar,
+        vec![Calendar::None, Calendar::Auto],
+        "{:?}",
+        r.space
+    );
+    assert_ne!(r.best_config.calendar, Calendar::Auto);
+    let best = &r.trials[r.best].params.calendar;
+    let want = if *best == Calendar::Auto {
+        Calendar::List(vec![CalendarFeature::Weekday])
+    } else {
+        Calendar::None
+    };
+    assert_eq!(r.best_config.calendar, want);
+}

@@ -163,35 +163,37 @@ pub fn write_run(
 }
 
 /// The forecast past the end of `ts` for the run folder, with the future-known values of
-/// `rows` (the data file's future rows). A model with future-known columns and no future rows
-/// gets an empty forecast that lists every series as skipped and says why: training must not
-/// fail after it succeeded.
+/// `rows` (the data file's future rows). A model with future-known columns whose future rows are
+/// missing or incomplete gets an empty forecast that lists every series as skipped and says why:
+/// training must not fail after it succeeded.
 pub fn forecast_after(
     model: &TrainedForecaster,
     ts: &Panel,
     rows: Option<&Panel>,
 ) -> anyhow::Result<Forecast> {
     let needs = model.roles.contains(&lstmcast::data::Role::Future);
+    let skipped = |why: String| Forecast {
+        targets: model.names[..model.n_targets].to_vec(),
+        series: Vec::new(),
+        skipped: ts.ids.iter().map(|id| (id.clone(), why.clone())).collect(),
+        levels: model.calibration.levels.clone(),
+        quantiles: model.quantile_levels(),
+        without_intervals: Vec::new(),
+    };
     if needs && rows.is_none() {
-        return Ok(Forecast {
-            targets: model.names[..model.n_targets].to_vec(),
-            series: Vec::new(),
-            skipped: ts
-                .ids
-                .iter()
-                .map(|id| {
-                    (
-                        id.clone(),
-                        "no future-known values for the steps after the data (end each series with rows whose target is empty, or run `lstmcast forecast --future FILE`)".to_string(),
-                    )
-                })
-                .collect(),
-            levels: model.calibration.levels.clone(),
-            quantiles: model.quantile_levels(),
-            without_intervals: Vec::new(),
-        });
+        return Ok(skipped(
+            "no future-known values for the steps after the data (end each series with rows whose target is empty, or run `lstmcast forecast --future FILE`)".into(),
+        ));
     }
-    Ok(model.forecast_with(ts, rows, None)?)
+    match model.forecast_with(ts, rows, None) {
+        Ok(f) => Ok(f),
+        // Future rows that do not cover the horizon must not cost the trained model: the run
+        // folder is written, and the forecast says why it is empty.
+        Err(e) if needs => Ok(skipped(format!(
+            "{e} (`lstmcast forecast --future FILE` forecasts with complete values)"
+        ))),
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub fn run(a: TrainArgs) -> anyhow::Result<()> {

@@ -597,17 +597,20 @@ impl Network {
             .collect()
     }
 
-    /// A training forward pass over rows `rows` of a batch whose dropout masks `masks` were
-    /// drawn by [`Network::draw_masks`] (`x`, `xf` hold those rows only).
+    /// A forward pass over rows `rows` of a batch (`x`, `xf` hold those rows only), with the
+    /// batch's dropout masks `masks` drawn by [`Network::draw_masks`], or without dropout.
     pub(crate) fn forward_rows(
         &self,
         ws: &mut Workspace,
         x: &[f32],
         xf: &[f32],
         (rows, steps): (std::ops::Range<usize>, usize),
-        masks: &[[Vec<f32>; 2]],
+        masks: Option<&[[Vec<f32>; 2]]>,
     ) {
         let (lo, n) = (rows.start, rows.len());
+        let Some(masks) = masks else {
+            return self.forward_impl(ws, x, xf, (n, steps), false, &mut |_, _, _| {});
+        };
         self.forward_impl(ws, x, xf, (n, steps), true, &mut |_, mask, (l, rec)| {
             let per = mask.len() / n;
             mask.copy_from_slice(&masks[l][rec as usize][lo * per..(lo + n) * per]);

@@ -99,13 +99,8 @@ impl DataParallel {
         }
         let uses_dropout = net.spec().dropout > 0.0 || net.spec().recurrent_dropout > 0.0;
         let masks = match rng {
-            Some(r) if uses_dropout => net.draw_masks(r, batch),
-            _ => net
-                .spec()
-                .layers
-                .iter()
-                .map(|_| [Vec::new(), Vec::new()])
-                .collect(),
+            Some(r) if uses_dropout => Some(net.draw_masks(r, batch)),
+            _ => None,
         };
         let (n_in, n_out) = (net.spec().n_inputs, net.spec().n_outputs);
         let per_xf = xf.len() / batch;
@@ -124,7 +119,7 @@ impl DataParallel {
                 &slot.x,
                 &xf[rows.start * per_xf..rows.end * per_xf],
                 (rows.clone(), steps),
-                &masks,
+                masks.as_deref(),
             );
             slot.loss = backward(
                 &mut slot.ws,

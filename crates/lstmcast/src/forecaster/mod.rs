@@ -215,6 +215,7 @@ impl Prepared {
         split: PanelSplit,
     ) -> Result<Prepared> {
         cfg.validate()?;
+        check_role_order(panel)?;
         check_recursive(cfg, panel)?;
         check_regular(panel)?;
         let train: Vec<Range<usize>> = split.series.iter().map(|s| s.train.clone()).collect();
@@ -1013,6 +1014,39 @@ fn check_regular(panel: &Panel) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The columns must come in role order (targets, past, then the known ones): windows and the
+/// head take the known columns to be the last ones. The loader always orders them so; a panel
+/// built by hand may not.
+fn check_role_order(panel: &Panel) -> Result<()> {
+    let rank = |r: &Role| match r {
+        Role::Target => 0,
+        Role::Past => 1,
+        _ => 2,
+    };
+    let ok = panel.roles.len() == panel.names.len()
+        && panel.roles[..panel.n_targets.min(panel.roles.len())]
+            .iter()
+            .all(|r| *r == Role::Target)
+        && panel.roles.windows(2).all(|w| rank(&w[0]) <= rank(&w[1]));
+    if ok {
+        return Ok(());
+    }
+    Err(Error::config(
+        "columns",
+        format!(
+            "{}: columns must come targets first, then past-only inputs, then future-known, static and calendar ones; got {}",
+            panel.source.display(),
+            panel
+                .names
+                .iter()
+                .zip(&panel.roles)
+                .map(|(n, r)| format!("{n} ({})", r.name()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    ))
 }
 
 fn check_recursive(cfg: &ForecasterConfig, panel: &Panel) -> Result<()> {
