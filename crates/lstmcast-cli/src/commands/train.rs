@@ -277,7 +277,15 @@ fn resume(a: &TrainArgs, dir: &Path) -> anyhow::Result<()> {
         .into());
     }
     let (info, ck) = artifact::read_checkpoint(dir)?;
-    let cfg = ForecasterConfig::from_toml_str(&info.config_toml)?;
+    let mut cfg = ForecasterConfig::from_toml_str(&info.config_toml)?;
+    // A checkpoint written before calendar features existed trained without them.
+    if !info
+        .config_toml
+        .lines()
+        .any(|l| l.trim_start().starts_with("calendar"))
+    {
+        cfg.calendar = lstmcast::covariates::Calendar::None;
+    }
     let data = a
         .data
         .data
