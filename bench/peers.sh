@@ -5,6 +5,11 @@
 #   bash bench/peers.sh                 # 3 repeats (seeds 42, 43, 44), all examples
 #   REPEATS=5 EXAMPLES="1 3" bash bench/peers.sh
 #   ONLY_LSTMCAST=1 bash bench/peers.sh   # no peers: lstmcast's times and its fraction of peak
+#   NO_KERAS=1 PY=~/.cache/nf-venv/bin/python bash bench/peers.sh   # PyTorch only
+#
+# PyTorch runs twice: on one thread and at its default thread count (every core, as
+# "torch-all"). lstmcast runs on one thread: its batches of 32 are not split across threads
+# (README, "One model on several threads"), so every core would give the same time.
 #
 # The fraction of one core's FP32 peak divides the peers' FLOP estimate of a run by lstmcast's
 # training time and by the peak that examples/fp32_peak.rs measures on this machine.
@@ -39,6 +44,12 @@ for ex in $EXAMPLES; do
   done
   [ -n "$ONLY_LSTMCAST" ] && continue
   (cd "$PEERS" && "$PY" torch_seed.py --example "$ex" --repeats "$REPEATS" --threads 1 2>>"$OLDPWD/$OUT/stderr.log") >> "$OUT/results.jsonl"
+  (cd "$PEERS" && "$PY" torch_seed.py --example "$ex" --repeats "$REPEATS" 2>>"$OLDPWD/$OUT/stderr.log") \
+    | "$PY" -c 'import json,sys
+for l in sys.stdin:
+    if l.strip().startswith("{"):
+        d = json.loads(l); d["framework"] = "torch-all"; print(json.dumps(d))' >> "$OUT/results.jsonl"
+  [ -n "${NO_KERAS:-}" ] && continue
   (cd "$PEERS" && "$PY" keras_seed.py --example "$ex" --repeats "$REPEATS" --threads 1 2>>"$OLDPWD/$OUT/stderr.log") >> "$OUT/results.jsonl"
 done
 "$PY" bench/summarize.py "$OUT/results.jsonl" "$OUT/results.json"
