@@ -215,31 +215,9 @@ pub fn backtest(
             }
             folds
         }
-        Refit::Every => {
-            let slots: Vec<std::sync::Mutex<Option<Result<Fold>>>> =
-                rows.iter().map(|_| std::sync::Mutex::new(None)).collect();
-            let next = std::sync::atomic::AtomicUsize::new(0);
-            std::thread::scope(|scope| {
-                for _ in 0..jobs.clamp(1, rows.len()) {
-                    scope.spawn(|| loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        if i >= rows.len() {
-                            break;
-                        }
-                        let f = run_fold(i, None);
-                        *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(f);
-                    });
-                }
-            });
-            slots
-                .into_iter()
-                .map(|m| {
-                    m.into_inner()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .unwrap_or_else(|| Err(Error::config("backtest", "a fold did not run")))
-                })
-                .collect::<Result<_>>()?
-        }
+        Refit::Every => crate::threads::map_ordered(rows.len(), jobs, |i| run_fold(i, None))
+            .into_iter()
+            .collect::<Result<_>>()?,
     };
     let first = &folds[0].model;
     let all: Vec<_> = folds

@@ -640,26 +640,13 @@ pub fn tune_model(
     // Trials are prepared (split, scalers, ETS, network) on `jobs` threads too; each start
     // depends on its own parameters only.
     let params = space.sample_all(base.seed);
-    type Started = Option<std::result::Result<Trial, Box<TrialResult>>>;
-    let started: Vec<Mutex<Started>> = params.iter().map(|_| Mutex::new(None)).collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    std::thread::scope(|s| {
-        for _ in 0..jobs.max(1).min(params.len().max(1)) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= params.len() {
-                    break;
-                }
-                let t = Trial::start(base, ts, i, params[i].clone());
-                *started[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(t);
-            });
-        }
+    let started = crate::threads::map_ordered(params.len(), jobs, |i| {
+        Trial::start(base, ts, i, params[i].clone())
     });
-    for (i, m) in started.into_iter().enumerate() {
-        match m.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            Some(Ok(t)) => alive.push(t),
-            Some(Err(r)) => results[i] = Some(*r),
-            None => {}
+    for (i, t) in started.into_iter().enumerate() {
+        match t {
+            Ok(t) => alive.push(t),
+            Err(r) => results[i] = Some(*r),
         }
     }
     // Longest trials first, so that the last ones to finish are short. The order does not

@@ -500,38 +500,14 @@ impl ForecasterConfig {
             .collect();
         // The preparations (scalers, ETS fits) are independent: built on up to `threads`
         // threads, taken in job order.
-        let build = |&(v, t): &(usize, Transform)| -> Result<(Prepared, Vec<Range<usize>>)> {
+        let built = crate::threads::map_ordered(jobs.len(), threads, |i| -> Result<_> {
+            let (v, t) = jobs[i];
             let mut c = self.clone();
             c.transform = t;
             let prep = Prepared::with_split(&c, &variants[v], split.clone())?;
             let rows = prep.train_rows(&variants[v]);
             Ok((prep, rows))
-        };
-        let built: Vec<Result<(Prepared, Vec<Range<usize>>)>> = if threads > 1 && jobs.len() > 1 {
-            std::thread::scope(|scope| {
-                let lanes = threads.min(jobs.len());
-                let handles: Vec<_> = (0..lanes)
-                    .map(|lane| {
-                        let (jobs, build) = (&jobs, &build);
-                        scope.spawn(move || {
-                            jobs.iter()
-                                .enumerate()
-                                .filter(|(i, _)| i % lanes == lane)
-                                .map(|(i, j)| (i, build(j)))
-                                .collect::<Vec<_>>()
-                        })
-                    })
-                    .collect();
-                let mut all: Vec<_> = handles
-                    .into_iter()
-                    .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                    .collect();
-                all.sort_by_key(|(i, _)| *i);
-                all.into_iter().map(|(_, r)| r).collect()
-            })
-        } else {
-            jobs.iter().map(build).collect()
-        };
+        });
         let mut preps = Vec::with_capacity(jobs.len());
         for (&(v, _), b) in jobs.iter().zip(built) {
             let (prep, rows) = b?;

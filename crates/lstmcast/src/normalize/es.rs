@@ -70,46 +70,18 @@ impl EtsBank {
         threads: usize,
     ) -> EtsBank {
         let n = transformed.n_series();
-        let threads = threads.clamp(1, n.max(1));
         let fit_series = |s: usize| -> Vec<std::result::Result<EtsFit, String>> {
             (0..transformed.n_targets)
                 .map(|k| fit_one(&transformed.series_column(s, k)[train[s].clone()], season))
                 .collect()
         };
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let mut fits: Vec<Option<Vec<std::result::Result<EtsFit, String>>>> =
-            (0..n).map(|_| None).collect();
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..threads)
-                .map(|_| {
-                    scope.spawn(|| {
-                        let mut done = Vec::new();
-                        loop {
-                            let s = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            if s >= n {
-                                break done;
-                            }
-                            done.push((s, fit_series(s)));
-                        }
-                    })
-                })
-                .collect();
-            for w in workers {
-                for (s, f) in w.join().unwrap_or_default() {
-                    fits[s] = Some(f);
-                }
-            }
-        });
+        let fits = crate::threads::map_ordered(n, threads, fit_series);
         EtsBank {
             ids: transformed.ids.clone(),
             starts: (0..n)
                 .map(|s| transformed.timestamps[transformed.offsets[s]].to_string())
                 .collect(),
-            fits: fits
-                .into_iter()
-                .enumerate()
-                .map(|(s, f)| f.unwrap_or_else(|| fit_series(s)))
-                .collect(),
+            fits,
         }
     }
 

@@ -297,14 +297,13 @@ pub fn mse(net: &Network, ws: &mut Workspace, windows: &Windows, batch: usize) -
 /// The mean `loss` of `net` on all `windows` (inference, no dropout), in batches of `batch`.
 pub fn mean_loss(
     net: &Network,
-    _ws: &mut Workspace,
+    ws: &mut Workspace,
     windows: &Windows,
     batch: usize,
     loss: Loss,
     taus: &[f32],
 ) -> f64 {
-    let mut engine = CpuEngine::new(net.clone(), Adam::new(0, AdamConfig::default()), 1);
-    engine_loss(&mut engine, windows, batch, loss, taus)
+    loss_over(&mut Inference { net, ws }, windows, batch, loss, taus)
 }
 
 /// The mean `loss` of the engine's network on all `windows` (inference), in batches of
@@ -316,12 +315,46 @@ pub fn engine_loss(
     loss: Loss,
     taus: &[f32],
 ) -> f64 {
+    loss_over(engine, windows, batch, loss, taus)
+}
+
+/// What scores windows: a network with its workspace, or an engine.
+trait Predicts {
+    fn run(&mut self, x: &[f32], xf: &[f32], rows: usize, steps: usize) -> &[f32];
+}
+
+/// A network and a workspace for inference.
+struct Inference<'a> {
+    net: &'a Network,
+    ws: &'a mut Workspace,
+}
+
+impl Predicts for Inference<'_> {
+    fn run(&mut self, x: &[f32], xf: &[f32], rows: usize, steps: usize) -> &[f32] {
+        self.net.predict_with(self.ws, x, xf, rows, steps)
+    }
+}
+
+impl<E: Engine + ?Sized> Predicts for E {
+    fn run(&mut self, x: &[f32], xf: &[f32], rows: usize, steps: usize) -> &[f32] {
+        self.predict(x, xf, rows, steps)
+    }
+}
+
+/// The one loop behind [`mean_loss`] and [`engine_loss`].
+fn loss_over<P: Predicts + ?Sized>(
+    p: &mut P,
+    windows: &Windows,
+    batch: usize,
+    loss: Loss,
+    taus: &[f32],
+) -> f64 {
     let mut b = Batch::default();
     let all: Vec<usize> = (0..windows.len()).collect();
     let mut total = 0f64;
     for chunk in all.chunks(batch.max(1)) {
         b.fill(windows, chunk);
-        let pred = engine.predict(&b.x, &b.xf, chunk.len(), windows.lookback());
+        let pred = p.run(&b.x, &b.xf, chunk.len(), windows.lookback());
         total += pred
             .iter()
             .zip(&b.y)
