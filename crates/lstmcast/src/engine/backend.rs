@@ -6,8 +6,8 @@
 
 use super::kernels::sum_squares;
 use super::parallel::{DataParallel, StepLoss};
-use super::{Adam, Device, Network, Rng, Workspace};
-use crate::error::Result;
+use super::{Adam, AdamConfig, Device, Network, Rng, Workspace};
+use crate::error::{Error, Result};
 
 /// One training batch, in the engine's layouts: `x` time-major `[steps, rows, inputs]`, `xf`
 /// `[rows, output steps, step inputs]` (empty without), `y` `[rows, outputs]`.
@@ -59,8 +59,19 @@ pub trait Engine: Send {
     ) -> StepOutcome;
     /// Inference (no dropout) over `rows` windows; returns `[rows, outputs]`.
     fn predict(&mut self, x: &[f32], xf: &[f32], rows: usize, steps: usize) -> &[f32];
-    /// The optimiser state (for checkpoints and the learning-rate schedule).
-    fn optimizer(&mut self) -> &mut Adam;
+    /// The optimiser state exported to its portable record (moments, step count and
+    /// hyper-parameters), for checkpoints: a copy, wherever the engine keeps it.
+    fn export_optimizer(&self) -> Adam;
+    /// Replaces the optimiser state with `state` (a fresh one, or one exported by any engine:
+    /// a resumed run continues bit-identically).
+    ///
+    /// # Errors
+    /// A state for another number of parameters.
+    fn import_optimizer(&mut self, state: &Adam) -> Result<()>;
+    /// The learning rate of the next step.
+    fn learning_rate(&self) -> f64;
+    /// Sets the learning rate of the next steps (the reduce-on-plateau schedule).
+    fn set_learning_rate(&mut self, learning_rate: f64);
 }
 
 /// The CPU engine: the fused kernels (AVX2+FMA where the CPU has them), a batch of more than
@@ -74,19 +85,15 @@ pub struct CpuEngine {
 }
 
 impl CpuEngine {
-    /// An engine holding `net` and the optimiser state `adam`, on up to `threads` threads.
-    pub fn new(net: Network, adam: Adam, threads: usize) -> CpuEngine {
+    /// An engine holding `net`, on up to `threads` threads, with a fresh optimiser state (Keras'
+    /// defaults; [`Engine::import_optimizer`] replaces it).
+    pub fn new(net: Network, threads: usize) -> CpuEngine {
         CpuEngine {
             step: DataParallel::new(&net, threads),
             ws: Workspace::new(&net),
+            adam: Adam::new(net.n_params(), AdamConfig::default()),
             net,
-            adam,
         }
-    }
-
-    /// The network and optimiser state back.
-    pub fn into_parts(self) -> (Network, Adam) {
-        (self.net, self.adam)
     }
 }
 
@@ -140,7 +147,66 @@ impl Engine for CpuEngine {
         self.net.predict_with(&mut self.ws, x, xf, rows, steps)
     }
 
-    fn optimizer(&mut self) -> &mut Adam {
-        &mut self.adam
+    fn export_optimizer(&self) -> Adam {
+        self.adam.clone()
+    }
+
+    fn import_optimizer(&mut self, state: &Adam) -> Result<()> {
+        let n = self.net.n_params();
+        if state.m.len() != n || state.v.len() != n {
+            return Err(Error::config(
+                "resume",
+                format!(
+                    "the optimiser state covers {} parameters, but the network has {n}; resume with the same configuration",
+                    state.m.len()
+                ),
+            ));
+        }
+        self.adam.clone_from(state);
+        Ok(())
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.adam.config.learning_rate
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f64) {
+        self.adam.config.learning_rate = learning_rate;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{rng_for, NetworkSpec};
+
+    #[test]
+    fn optimizer_state_goes_out_and_in_whole_and_a_foreign_one_is_refused() {
+        let spec = NetworkSpec {
+            n_inputs: 1,
+            layers: vec![3],
+            n_outputs: 2,
+            dropout: 0.0,
+            recurrent_dropout: 0.0,
+            step_inputs: 0,
+            steps: 1,
+        };
+        let net = Network::new(spec, &mut rng_for(1, 1)).unwrap();
+        let n = net.n_params();
+        let mut state = Adam::new(n, AdamConfig::default());
+        state
+            .m
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, m)| *m = i as f32);
+        state.iterations = 7;
+        let mut engine = CpuEngine::new(net, 1);
+        engine.import_optimizer(&state).unwrap();
+        assert_eq!(engine.export_optimizer(), state);
+        engine.set_learning_rate(0.25);
+        assert_eq!(engine.learning_rate(), 0.25);
+        assert_eq!(engine.export_optimizer().config.learning_rate, 0.25);
+        let foreign = Adam::new(n + 1, AdamConfig::default());
+        assert!(engine.import_optimizer(&foreign).is_err());
     }
 }

@@ -427,7 +427,8 @@ pub struct TrainState {
     /// The epoch `order` was shuffled for (so that a run interrupted before its first batch
     /// does not shuffle twice).
     pub shuffled_for: usize,
-    /// Optimiser state.
+    /// Optimiser state: the record the engine last exported ([`Engine::export_optimizer`]),
+    /// imported into the engine at the start of every run; checkpoints save it.
     pub adam: Adam,
     /// Shuffle generator.
     pub shuffle_rng: RngState,
@@ -510,7 +511,7 @@ impl TrainState {
     ) -> Result<Status> {
         // The CPU engine holds the weights and the optimiser state while it runs; both come
         // back whatever the outcome.
-        let mut engine = CpuEngine::new(net.clone(), self.adam.clone(), opts.threads);
+        let mut engine = CpuEngine::new(net.clone(), opts.threads);
         let status = self.run_on(
             &mut engine,
             train,
@@ -520,15 +521,15 @@ impl TrainState {
             interrupt,
             on_epoch,
         );
-        let (trained, adam) = engine.into_parts();
-        net.set_params(trained.params())?;
-        self.adam = adam;
+        net.set_params(engine.network().params())?;
         status
     }
 
-    /// As [`TrainState::run`] on any [`Engine`]: the loop talks to the engine only (one
-    /// training step per batch, inference for the validation loss, the optimiser's learning
-    /// rate); the state's own optimiser record is left for the caller to update from it.
+    /// As [`TrainState::run`] on any [`Engine`] holding the run's current weights: the loop
+    /// talks to the engine only (one training step per batch, inference for the validation
+    /// loss, the learning rate). The state's optimiser record goes in through
+    /// [`Engine::import_optimizer`] first and comes back through [`Engine::export_optimizer`]
+    /// whatever the outcome, so the state (what checkpoints save) is whole after every call.
     ///
     /// # Errors
     /// As [`TrainState::run`].
@@ -564,6 +565,24 @@ impl TrainState {
                 ),
             ));
         }
+        engine.import_optimizer(&self.adam)?;
+        let status = self.steps_on(engine, train, val, opts, until_epochs, interrupt, on_epoch);
+        self.adam = engine.export_optimizer();
+        status
+    }
+
+    /// The loop of [`TrainState::run_on`], checked and with the optimiser state in the engine.
+    #[allow(clippy::too_many_arguments)]
+    fn steps_on(
+        &mut self,
+        engine: &mut dyn Engine,
+        train: &Windows,
+        val: Option<&Windows>,
+        opts: &TrainOptions,
+        until_epochs: usize,
+        interrupt: Option<&AtomicBool>,
+        on_epoch: &mut dyn FnMut(&EpochRecord),
+    ) -> Result<Status> {
         let mut shuffle_rng = self.shuffle_rng.restore(self.seed);
         let mut dropout_rng = self.dropout_rng.restore(self.seed);
 
@@ -632,14 +651,13 @@ impl TrainState {
             self.dropout_rng = RngState::of(&dropout_rng);
             let train_loss = self.partial_loss / train.len() as f64;
             let val_loss = val.map(|v| engine_loss(engine, v, 256, opts.loss(), &taus));
-            let lr_used = engine.optimizer().config.learning_rate;
+            let lr_used = engine.learning_rate();
             let decision = match val_loss {
                 Some(v) if v.is_finite() => {
                     if self.plateau.update(v) {
-                        let adam = engine.optimizer();
-                        adam.config.learning_rate = (adam.config.learning_rate
-                            * opts.reduce_lr_factor)
-                            .max(opts.min_learning_rate);
+                        engine.set_learning_rate(
+                            (lr_used * opts.reduce_lr_factor).max(opts.min_learning_rate),
+                        );
                     }
                     self.stopper.update(epoch, v)
                 }
