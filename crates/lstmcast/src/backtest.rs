@@ -9,7 +9,7 @@
 use crate::config::ForecasterConfig;
 use crate::data::Panel;
 use crate::error::{Error, Result};
-use crate::forecaster::{Evaluation, FitProgress, TrainedForecaster};
+use crate::forecaster::{Evaluation, FitControl, FitOutcome, FitProgress, TrainedForecaster};
 use crate::split::{Calendar, PanelSplit, SplitReport, Splits};
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
@@ -128,7 +128,8 @@ pub fn fold_rows(
 }
 
 /// Runs the backtest, the folds of `--refit every` on `jobs` threads at once (each fold trains
-/// on one thread from the configuration's seed, so the result does not depend on `jobs`).
+/// from the configuration's seed on its share of them, so the result does not depend on
+/// `jobs`).
 /// `on_fold(i, of)` is called, from any thread, before fold `i` trains or is scored.
 ///
 /// # Errors
@@ -186,15 +187,29 @@ pub fn backtest(
         };
         (panel.select(&keep), split)
     };
+    // The folds share `jobs` threads: with `--refit every` each concurrent fold fits on its
+    // share of them, with `--refit once` the one fit has them all (results do not depend on it).
+    let each = match opts.refit {
+        Refit::Once => jobs.max(1),
+        Refit::Every => crate::threads::share(jobs, rows.len()),
+    };
     let run_fold = |i: usize, first: Option<&TrainedForecaster>| -> Result<Fold> {
         let r = &rows[i];
         on_fold(i, rows.len());
         let (sub, split) = fold_data(r);
         let model = match first {
             Some(m) => m.clone(),
-            None => cfg
-                .fit_on(&sub, split.clone(), &mut |_: &FitProgress| {})
-                .map_err(|e| fold_error(i, r, e))?,
+            None => {
+                let mut quiet = |_: &FitProgress| {};
+                let ctl = FitControl::new(&mut quiet).with_threads(each);
+                match cfg.fit_with(&sub, split.clone(), ctl) {
+                    Ok(FitOutcome::Done(m)) => *m,
+                    Ok(FitOutcome::Interrupted(_)) => {
+                        unreachable!("a fit without an interrupt flag runs to its end")
+                    }
+                    Err(e) => return Err(fold_error(i, r, e)),
+                }
+            }
         };
         let evaluation = model
             .evaluate_on(&sub, &split)

@@ -223,11 +223,17 @@ pub struct TuneProgress {
 
 impl TuneSpace {
     /// Fills the empty lists with defaults for `base` and `ts`, checks the rest, and leaves out
-    /// the lookbacks that cannot fit the data (returned with the reason).
+    /// the lookbacks that cannot fit the data (returned with the reason). The data is prepared
+    /// on up to `threads` threads (the result does not depend on them).
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] naming the `tune` field, or no lookback that fits.
-    pub fn resolve(&self, base: &ForecasterConfig, ts: &Panel) -> Result<(TuneSpace, Vec<String>)> {
+    pub fn resolve(
+        &self,
+        base: &ForecasterConfig,
+        ts: &Panel,
+        threads: usize,
+    ) -> Result<(TuneSpace, Vec<String>)> {
         if self.select == Select::Msis && base.quantile_pairs().is_empty() {
             return Err(Error::config(
                 "select",
@@ -309,7 +315,7 @@ impl TuneSpace {
             s.normalize = match base.normalize {
                 // `auto`'s candidates on this data; tuning is about the network, and plain
                 // ETS has none to tune.
-                Normalize::Auto => Prepared::new(base, ts)?
+                Normalize::Auto => Prepared::new_on(base, ts, threads)?
                     .auto_candidates(base, true)
                     .into_iter()
                     .filter(|m| m.trains())
@@ -345,7 +351,7 @@ impl TuneSpace {
                 lookback: l,
                 ..base.clone()
             };
-            match Prepared::new(&cfg, ts) {
+            match Prepared::new_on(&cfg, ts, threads) {
                 Ok(_) => feasible.push(l),
                 Err(e) => skipped.push(format!("lookback {l} left out of the search: {e}")),
             }
@@ -442,11 +448,13 @@ struct Trial {
 }
 
 impl Trial {
+    /// Prepares trial `index` on up to `threads` threads (the result does not depend on them).
     fn start(
         base: &ForecasterConfig,
         ts: &Panel,
         index: usize,
         params: TrialParams,
+        threads: usize,
     ) -> std::result::Result<Trial, Box<TrialResult>> {
         let mut result = TrialResult {
             trial: index,
@@ -464,7 +472,7 @@ impl Trial {
         let built = (|| -> Result<_> {
             pin_calendar(&mut cfg, ts)?;
             let panel = cfg.with_covariates(ts, &cfg.split.resolve(ts)?)?;
-            let prep = Prepared::new(&cfg, &panel)?;
+            let prep = Prepared::new_on(&cfg, &panel, threads)?;
             prep.check_mode(&cfg, params.normalize)?;
             let norm = prep.window_norm(params.normalize, &prep.train_rows(&panel))?;
             let mut network = Network::new(
@@ -633,15 +641,16 @@ pub fn tune_model(
     let mut kept: Option<Trial> = None;
     base.validate()?;
     let start = Instant::now();
-    let (space, skipped) = space.resolve(base, ts)?;
+    let (space, skipped) = space.resolve(base, ts, jobs)?;
     let rungs = space.rungs(base.training.epochs);
     let mut results: Vec<Option<TrialResult>> = vec![None; space.trials];
     let mut alive: Vec<Trial> = Vec::new();
-    // Trials are prepared (split, scalers, ETS, network) on `jobs` threads too; each start
-    // depends on its own parameters only.
+    // Trials are prepared (split, scalers, ETS, network) on `jobs` threads too, each fitting
+    // its ETS models on its share of them; each start depends on its own parameters only.
     let params = space.sample_all(base.seed);
+    let each = crate::threads::share(jobs, params.len());
     let started = crate::threads::map_ordered(params.len(), jobs, |i| {
-        Trial::start(base, ts, i, params[i].clone())
+        Trial::start(base, ts, i, params[i].clone(), each)
     });
     for (i, t) in started.into_iter().enumerate() {
         match t {

@@ -234,7 +234,11 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     }
     // Everything that can be checked before training is checked before anything is written.
     cfg.calendar_features(&ts, &cfg.split.resolve(&ts)?)?;
-    let prep = Prepared::new(&cfg, &ts)?;
+    let threads = a
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let prep = Prepared::new_on(&cfg, &ts, threads)?;
     if !a.output.json && !a.output.quiet {
         print!("{}", report::skipped(&prep.skipped, ts.n_series()));
     }

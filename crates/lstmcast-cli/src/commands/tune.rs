@@ -5,6 +5,7 @@ use super::train::{progress_bar, resolve};
 use super::{guard_input, report};
 use crate::cli::TuneArgs;
 use anyhow::Context;
+use lstmcast::forecaster::{FitControl, FitOutcome, FitProgress};
 use lstmcast::normalize::Normalize;
 use lstmcast::tune::{tune_model, TrialParams, TuneProgress, TuneSpace};
 use lstmcast::{artifact, plot};
@@ -149,8 +150,10 @@ pub fn run(a: TuneArgs) -> anyhow::Result<()> {
     // The best configuration with the full epoch budget: its own trial when that trial ran the
     // whole budget (the same model a retrain gives, to the bit), else retrained from scratch.
     // The test split is touched here only.
+    // Retraining, scoring and forecasting have the search's `jobs` threads (results do not
+    // depend on them).
     let cfg = result.best_config.clone();
-    let model = match reused {
+    let mut model = match reused {
         Some(m) => {
             let _ = writeln!(
                 text,
@@ -164,11 +167,22 @@ pub fn run(a: TuneArgs) -> anyhow::Result<()> {
                 a.output.quiet,
                 "{bar:30} retraining best: epoch {pos}/{len}",
             );
-            let model = cfg.fit(&ts, &mut |p| bar.set_position(p.record.epoch as u64));
+            let mut on_epoch = |p: &FitProgress| bar.set_position(p.record.epoch as u64);
+            let fitted = cfg.fit_with(
+                &ts,
+                cfg.split.resolve(&ts)?,
+                FitControl::new(&mut on_epoch).with_threads(jobs),
+            );
             bar.finish_and_clear();
-            model.context("retraining the best configuration failed")?
+            match fitted.context("retraining the best configuration failed")? {
+                FitOutcome::Done(m) => *m,
+                FitOutcome::Interrupted(_) => {
+                    unreachable!("a fit without an interrupt flag runs to its end")
+                }
+            }
         }
     };
+    model.config.training.threads = jobs;
     let ev = model.evaluate(&ts)?;
     let future = super::train::forecast_after(&model, &ts, future.as_ref())?;
     artifact::write_atomically(&a.out, a.force, |dir| {

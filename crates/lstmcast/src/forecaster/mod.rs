@@ -196,16 +196,26 @@ pub(crate) fn part_index(
 }
 
 impl Prepared {
-    /// Splits, fits the scalers on training rows and finds the windows.
+    /// Splits, fits the scalers on training rows and finds the windows; the ETS fits of a panel
+    /// run on every core.
     ///
     /// # Errors
     /// An invalid configuration, or data too short for the split, lookback and horizon.
     pub fn new(cfg: &ForecasterConfig, panel: &Panel) -> Result<Prepared> {
-        cfg.validate()?;
-        Prepared::with_split(cfg, panel, cfg.split.resolve(panel)?)
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Prepared::new_on(cfg, panel, cores)
     }
 
-    /// As [`Prepared::new`] with an explicit split (used by backtesting).
+    /// As [`Prepared::new`] on up to `threads` threads (the result does not depend on them).
+    ///
+    /// # Errors
+    /// As [`Prepared::new`].
+    pub fn new_on(cfg: &ForecasterConfig, panel: &Panel, threads: usize) -> Result<Prepared> {
+        cfg.validate()?;
+        Prepared::with_split(cfg, panel, cfg.split.resolve(panel)?, threads)
+    }
+
+    /// As [`Prepared::new_on`] with an explicit split (used by backtesting).
     ///
     /// # Errors
     /// As [`Prepared::new`].
@@ -213,6 +223,7 @@ impl Prepared {
         cfg: &ForecasterConfig,
         panel: &Panel,
         split: PanelSplit,
+        threads: usize,
     ) -> Result<Prepared> {
         cfg.validate()?;
         check_role_order(panel)?;
@@ -239,7 +250,7 @@ impl Prepared {
             parts.push(index);
         }
         check_f32_range(&scaled, panel)?;
-        let ets = EtsBank::fit(&transformed, &train, season_of(cfg, panel));
+        let ets = EtsBank::fit_on_threads(&transformed, &train, season_of(cfg, panel), threads);
         let frame = ets.frame(&transformed, &scaler);
         let [tr, va, te]: [WindowIndex; 3] = parts.try_into().unwrap_or_default();
         Ok(Prepared {
@@ -499,12 +510,13 @@ impl ForecasterConfig {
             .filter(|&(v, t)| v == 0 || t == Transform::None || transforms.len() == 1)
             .collect();
         // The preparations (scalers, ETS fits) are independent: built on up to `threads`
-        // threads, taken in job order.
+        // threads, taken in job order, each fitting its ETS models on its share of them.
+        let each = crate::threads::share(threads, jobs.len());
         let built = crate::threads::map_ordered(jobs.len(), threads, |i| -> Result<_> {
             let (v, t) = jobs[i];
             let mut c = self.clone();
             c.transform = t;
-            let prep = Prepared::with_split(&c, &variants[v], split.clone())?;
+            let prep = Prepared::with_split(&c, &variants[v], split.clone(), each)?;
             let rows = prep.train_rows(&variants[v]);
             Ok((prep, rows))
         });
@@ -736,8 +748,9 @@ pub struct FitControl<'a> {
     pub checkpoint: Option<&'a mut CheckpointFn<'a>>,
     /// A checkpoint to continue from.
     pub resume: Option<FitCheckpoint>,
-    /// Normalisation candidates trained at once (each on one thread; 1 = one after another).
-    /// The result does not depend on it.
+    /// Threads the fit may keep busy: its preparations (ETS fits per series included),
+    /// normalisation candidates trained at once, and a lone model's batches share them (1 = one
+    /// after another). The result does not depend on it.
     pub threads: usize,
 }
 
@@ -753,7 +766,7 @@ impl<'a> FitControl<'a> {
         }
     }
 
-    /// Trains up to `n` normalisation candidates at once.
+    /// Keeps up to `n` threads busy (see [`FitControl::threads`]).
     pub fn with_threads(self, n: usize) -> Self {
         FitControl {
             threads: n.max(1),

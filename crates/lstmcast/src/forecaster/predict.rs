@@ -1058,7 +1058,7 @@ impl TrainedForecaster {
     pub fn validation_loss(&self, panel: &Panel) -> Result<f64> {
         let panel = &self.covariates.complete(panel, &self.names, &self.roles)?;
         self.check_columns(panel)?;
-        let prep = super::Prepared::new(&self.config, panel)?;
+        let prep = super::Prepared::new_on(&self.config, panel, self.config.training.threads)?;
         let w = prep.windows(&self.config, &self.norm, Part::Val);
         Ok(train::mean_loss(
             &self.network,
