@@ -51,8 +51,9 @@ pub struct TrainArgs {
     #[arg(long)]
     pub force: bool,
     /// Threads to train on (default: every core): normalisation candidates and ensemble
-    /// members at once, and a model's batches of more than 64 windows split across the rest.
-    /// Results are bit-identical for any count.
+    /// members at once, and a model's batches split across the rest where they carry the work
+    /// (a batch of 32 windows of 24 steps and 50 units does). Results are bit-identical for any
+    /// count.
     #[arg(long)]
     pub threads: Option<usize>,
     /// Model and training options.

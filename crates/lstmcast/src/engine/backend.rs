@@ -74,8 +74,8 @@ pub trait Engine: Send {
     fn set_learning_rate(&mut self, learning_rate: f64);
 }
 
-/// The CPU engine: the fused kernels (AVX2+FMA where the CPU has them), a batch of more than
-/// [`super::CHUNK_ROWS`] windows split across `threads`.
+/// The CPU engine: the fused kernels (AVX2+FMA where the CPU has them), a batch with the work
+/// for several chunks ([`super::chunk_count`]) split across `threads`.
 #[derive(Debug, Clone)]
 pub struct CpuEngine {
     net: Network,

@@ -11,7 +11,7 @@ pub mod parallel;
 pub use adam::{Adam, AdamConfig};
 pub use backend::{CpuEngine, Engine, StepBatch, StepOutcome};
 pub use network::{Network, NetworkSpec, ParamInfo, Workspace};
-pub use parallel::{DataParallel, StepLoss, CHUNK_ROWS};
+pub use parallel::{chunk_count, window_work, DataParallel, StepLoss, CHUNK_ROWS, MIN_CHUNK_WORK};
 
 /// The training loss the network's output is fitted with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]

@@ -1,22 +1,71 @@
 //! One training step of one network on several threads, with results independent of the
 //! thread count.
 //!
-//! A batch is cut into chunks of [`CHUNK_ROWS`] rows, always the same ones whatever the
-//! threads: each chunk's forward and backward pass runs on a thread of its own workspace, its
-//! loss scaled by the whole batch, and the chunks' gradients and losses are added in chunk
-//! order. The dropout masks of the whole batch are drawn first, in the order a one-pass step
-//! draws them. A batch of at most [`CHUNK_ROWS`] rows is one chunk: exactly the one-pass step,
-//! so batches of the default size train as they always did.
+//! A batch is cut into [`chunk_count`] chunks of equal size (give or take a row), a number that
+//! depends on the batch and the network only, never on the threads: each chunk's forward and
+//! backward pass runs on a thread of its own workspace, its loss scaled by the whole batch, and
+//! the chunks' gradients and losses are added in chunk order. The dropout masks of the whole
+//! batch are drawn first, in the order a one-pass step draws them. A batch of one chunk is
+//! exactly the one-pass step.
 
-use super::network::{Network, Workspace};
+use super::network::{pinball, Network, NetworkSpec, Transposes, Workspace};
 use super::{Loss, Rng};
+use std::ops::Range;
 
-/// Rows per chunk: a batch of at most this many rows is not split. Splitting pays on two cores
-/// down to batches of 16 (`examples/parallel_epoch.rs`: 1.6× for 16 windows of 48 steps and 50
-/// units), but a split batch adds its gradient in another order than one pass, so a smaller
-/// chunk would change the results of every training at the default batch size of 32; at 64 they
-/// stay as they were, and `auto` keeps the cores busy with its candidates instead.
+/// Rows per chunk at most, where a batch has the work for that many chunks (a batch of 256
+/// windows is four chunks of 64): enough chunks for a few cores, each long enough that running
+/// them one after another costs next to nothing.
 pub const CHUNK_ROWS: usize = 64;
+
+/// The least work worth a thread: a batch is split only into chunks of at least this many
+/// multiply-adds of the forward pass ([`window_work`] × rows), about 0.12 ms of one core here.
+///
+/// Measured by `examples/parallel_epoch.rs sweep` on this 2-core AMD EPYC, quiet (blocks of
+/// 21 consecutive steps, 7 interleaved rounds, medians of 7 processes): a split step pays
+/// about 0.08 ms to start its second thread, so a batch cut in two halves gains on two threads
+/// with the work of a half. One layer of 50 units, halves of 0.3–1.3 M multiply-adds (lookback
+/// 8 to 24, batch 8 to 32) gained 0.68–1.18×, and 16 units up to 0.84 M at most 1.19×; halves
+/// of 1.96 M (lookback 24 and batch 16, lookback 48 and batch 8) gained 1.36×, 2.3 M (lookback
+/// 14, batch 32) 1.38×, 3.9 M (lookback 24 and batch 32: the default training) 1.61×, 7.8 M
+/// 1.71–1.72×, 15.7 M 1.81×; 128 units 1.48× (batch 8) to 1.88× (batch 64). The threshold
+/// lies in the gap between 1.3 M and 2 M: a batch that cannot make two chunks of 1.5 M stays
+/// whole. On one thread (where `train --normalize auto` runs each candidate) the same halves,
+/// one after the other, took 0.997–1.016× the one-pass step wherever this rule splits (the
+/// chunks share the step's transposed kernels; single processes ranged to 1.10× either way,
+/// the one-pass step alike).
+pub const MIN_CHUNK_WORK: usize = 1_500_000;
+
+/// Multiply-adds of one window's forward pass through the LSTM layers, `steps · Σ 4·H·(I + H)`
+/// (the backward pass is about twice as much; the head is negligible): the work measure of
+/// [`chunk_count`].
+pub fn window_work(spec: &NetworkSpec, steps: usize) -> usize {
+    let mut input = spec.n_inputs;
+    let mut per_step = 0;
+    for &h in &spec.layers {
+        per_step += 4 * h * (input + h);
+        input = h;
+    }
+    steps * per_step
+}
+
+/// The chunks a batch of `batch` windows of `steps` steps is cut into: none (one chunk) unless
+/// two chunks carry at least [`MIN_CHUNK_WORK`] each; then at least two, and as many as keep
+/// chunks within [`CHUNK_ROWS`] rows while each still carries that work. It depends on the
+/// batch and the network only, never on the threads, so the step is the same bits for any
+/// thread count.
+pub fn chunk_count(spec: &NetworkSpec, batch: usize, steps: usize) -> usize {
+    let worth = batch.saturating_mul(window_work(spec, steps)) / MIN_CHUNK_WORK;
+    if worth < 2 || batch < 2 {
+        return 1;
+    }
+    batch.div_ceil(CHUNK_ROWS).clamp(2, worth.min(batch))
+}
+
+/// Rows of chunk `c` of `n` over a batch of `batch`: equal sizes, some of the later ones a row
+/// longer where `n` does not divide `batch`.
+fn chunk_rows(c: usize, n: usize, batch: usize) -> Range<usize> {
+    c * batch / n..(c + 1) * batch / n
+}
 
 /// The loss a step is trained with.
 #[derive(Debug, Clone, Copy)]
@@ -40,10 +89,12 @@ struct Slot {
 pub struct DataParallel {
     slots: Vec<Slot>,
     grad: Vec<f32>,
+    /// The step's transposed kernels, made once for all its chunks.
+    transposes: Transposes,
     /// Threads a step may use (1: one after another).
     pub threads: usize,
-    /// Rows per chunk ([`CHUNK_ROWS`]; other values are for measuring it).
-    pub chunk: usize,
+    /// Chunks per step: `None` for [`chunk_count`]'s (other counts are for measuring it).
+    pub chunks: Option<usize>,
 }
 
 impl DataParallel {
@@ -52,8 +103,9 @@ impl DataParallel {
         DataParallel {
             slots: Vec::new(),
             grad: vec![0.0; net.n_params()],
+            transposes: Transposes::default(),
             threads: threads.max(1),
-            chunk: CHUNK_ROWS,
+            chunks: None,
         }
     }
 
@@ -76,8 +128,10 @@ impl DataParallel {
         loss: StepLoss,
         rng: Option<&mut Rng>,
     ) -> f32 {
-        let chunk = self.chunk.max(1);
-        let n_chunks = batch.div_ceil(chunk).max(1);
+        let n_chunks = self
+            .chunks
+            .unwrap_or_else(|| chunk_count(net.spec(), batch, steps))
+            .clamp(1, batch.max(1));
         while self.slots.len() < n_chunks {
             self.slots.push(Slot {
                 ws: Workspace::new(net),
@@ -85,18 +139,23 @@ impl DataParallel {
                 loss: 0.0,
             });
         }
-        let backward = |ws: &mut Workspace, x: &[f32], y: &[f32]| match loss {
-            StepLoss::Plain(l) => net.backward_with(ws, x, y, l),
-            StepLoss::Pinball(taus) => net.backward_pinball(ws, x, y, taus),
-        };
+        let backward =
+            |ws: &mut Workspace, x: &[f32], y: &[f32], kt: Option<&Transposes>| match loss {
+                StepLoss::Plain(l) => net.backward_by(ws, x, y, &|_, e| l.value_and_slope(e), kt),
+                StepLoss::Pinball(taus) => {
+                    net.backward_by(ws, x, y, &|o, e| pinball(taus[o % taus.len()], e), kt)
+                }
+            };
         if n_chunks == 1 {
             let ws = &mut self.slots[0].ws;
             ws.loss_rows = 0;
             net.forward_with(ws, x, xf, batch, steps, rng);
-            let l = backward(ws, x, y);
+            let l = backward(ws, x, y, None);
             self.grad.copy_from_slice(ws.grad());
             return l;
         }
+        net.transposes(&mut self.transposes);
+        let kt = &self.transposes;
         let uses_dropout = net.spec().dropout > 0.0 || net.spec().recurrent_dropout > 0.0;
         let masks = match rng {
             Some(r) if uses_dropout => Some(net.draw_masks(r, batch)),
@@ -105,7 +164,7 @@ impl DataParallel {
         let (n_in, n_out) = (net.spec().n_inputs, net.spec().n_outputs);
         let per_xf = xf.len() / batch;
         let run = |c: usize, slot: &mut Slot| {
-            let rows = c * chunk..((c + 1) * chunk).min(batch);
+            let rows = chunk_rows(c, n_chunks, batch);
             let n = rows.len();
             slot.x.resize(steps * n * n_in, 0.0);
             for s in 0..steps {
@@ -125,6 +184,7 @@ impl DataParallel {
                 &mut slot.ws,
                 &slot.x,
                 &y[rows.start * n_out..rows.end * n_out],
+                Some(kt),
             );
         };
         let threads = self.threads.min(n_chunks);
@@ -140,6 +200,9 @@ impl DataParallel {
             for (c, slot) in slots.iter_mut().enumerate() {
                 lanes[c % threads].push((c, slot));
             }
+            // Lane 0 runs on this thread: one spawn fewer, and this thread's core stays busy.
+            let mut lanes = lanes.into_iter();
+            let first = lanes.next().unwrap_or_default();
             std::thread::scope(|scope| {
                 for lane in lanes {
                     let run = &run;
@@ -148,6 +211,9 @@ impl DataParallel {
                             run(c, slot);
                         }
                     });
+                }
+                for (c, slot) in first {
+                    run(c, slot);
                 }
             });
         }

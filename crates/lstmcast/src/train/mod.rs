@@ -97,9 +97,9 @@ pub struct TrainOptions {
     /// The quantiles of `loss = quantile`, strictly increasing in (0, 1): one output each.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub quantiles: Vec<f64>,
-    /// Threads one model's batches may use (a batch of more than
-    /// [`crate::engine::CHUNK_ROWS`] windows is split across them). Not part of the
-    /// configuration: results are bit-identical for any count.
+    /// Threads one model's batches may use (a batch with the work for several chunks,
+    /// [`crate::engine::chunk_count`], is split across them). Not part of the configuration:
+    /// results are bit-identical for any count.
     #[serde(skip, default = "one_thread")]
     pub threads: usize,
 }
