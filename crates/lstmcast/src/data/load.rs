@@ -93,7 +93,79 @@ pub fn load_with_future(
 /// # Errors
 /// As [`load`]; a future-known column the file lacks, or a missing cell, names the file.
 pub fn load_future(path: impl AsRef<Path>, opts: &LoadOptions) -> Result<Panel> {
-    let t = load_table(path.as_ref())?;
+    future_of(load_table(path.as_ref())?, opts)
+}
+
+/// A data frame handed over column by column (the Python package's frames): each column's cells
+/// as the text a file would hold (a missing value empty), read by the same stages as a file.
+/// Problems name `name` and the 1-based row (the frame's position + 1), as for Parquet.
+#[derive(Debug, Clone, Default)]
+pub struct Frame {
+    /// What messages call the frame (e.g. `data frame`).
+    pub name: String,
+    /// Column names.
+    pub header: Vec<String>,
+    /// The cells, one vector per column, all of the same length.
+    pub columns: Vec<Vec<String>>,
+}
+
+impl Frame {
+    fn table(&self) -> Result<Table<'_>> {
+        let path = Path::new(&self.name);
+        let rows = self.columns.first().map_or(0, Vec::len);
+        if let Some(c) = self.columns.iter().position(|c| c.len() != rows) {
+            return Err(Error::Data {
+                path: path.to_path_buf(),
+                row: 0,
+                column: self.header.get(c).cloned(),
+                reason: format!(
+                    "the column has {} values where the first has {rows}; give every column one value per row",
+                    self.columns[c].len()
+                ),
+            });
+        }
+        if self.columns.len() != self.header.len() {
+            return Err(Error::Data {
+                path: path.to_path_buf(),
+                row: 0,
+                column: None,
+                reason: format!(
+                    "{} column names for {} columns",
+                    self.header.len(),
+                    self.columns.len()
+                ),
+            });
+        }
+        let records = (0..rows)
+            .map(|r| (r + 2, self.columns.iter().map(|c| c[r].clone()).collect()))
+            .collect();
+        Ok(Table {
+            path,
+            numbered_rows: true,
+            header: self.header.clone(),
+            records,
+        })
+    }
+}
+
+/// Reads a frame as [`load_with_future`] reads a file: the history, and the future rows at the
+/// end of its series (`None` when there are none).
+///
+/// # Errors
+/// As [`load_with_future`], naming the frame and row.
+pub fn load_frame(frame: &Frame, opts: &LoadOptions) -> Result<(Panel, Option<Panel>)> {
+    frame.table()?.into_panels(opts, false)
+}
+
+/// Reads a frame of future-known values as [`load_future`] reads a file.
+///
+/// # Errors
+/// As [`load_future`], naming the frame and row.
+pub fn load_future_frame(frame: &Frame, opts: &LoadOptions) -> Result<Panel> {
+    future_of(frame.table()?, opts)
+}
+
+fn future_of(t: Table<'_>, opts: &LoadOptions) -> Result<Panel> {
     t.check_header()?;
     let id = opts.id_col.as_deref().map(|n| t.col_index(n)).transpose()?;
     let inputs: Vec<usize> = opts
@@ -158,7 +230,7 @@ fn table_of<'a>(path: &'a Path, bytes: &[u8]) -> Result<Table<'a>> {
             .collect();
         return Ok(Table {
             path,
-            parquet: true,
+            numbered_rows: true,
             header: t.header,
             records,
         });
@@ -186,9 +258,10 @@ pub fn parse_csv(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Panel>
 /// The records of a file: a header and rows of text cells, each with its line.
 struct Table<'a> {
     path: &'a Path,
-    parquet: bool,
+    /// Parquet or a frame: problems name a 1-based row, not a line.
+    numbered_rows: bool,
     header: Vec<String>,
-    /// `(line, cells)`: the 1-based line (header = 1); for Parquet, row + 1.
+    /// `(line, cells)`: the 1-based line (header = 1); for Parquet and frames, row + 1.
     records: Vec<(usize, Vec<String>)>,
 }
 
@@ -207,7 +280,7 @@ struct Roles {
 fn csv_table<'a>(path: &'a Path, bytes: &[u8]) -> Result<Table<'a>> {
     let mut t = Table {
         path,
-        parquet: false,
+        numbered_rows: false,
         header: Vec::new(),
         records: Vec::new(),
     };
@@ -281,7 +354,7 @@ fn csv_table<'a>(path: &'a Path, bytes: &[u8]) -> Result<Table<'a>> {
 impl Table<'_> {
     fn err(&self, line: usize, column: Option<&str>, reason: String) -> Error {
         let column = column.map(str::to_string);
-        if self.parquet {
+        if self.numbered_rows {
             Error::Data {
                 path: self.path.to_path_buf(),
                 row: line.saturating_sub(1),

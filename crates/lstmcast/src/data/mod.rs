@@ -9,7 +9,10 @@
 mod load;
 mod parquet;
 
-pub use load::{describe, load, load_future, load_with_future, parse, parse_csv};
+pub use load::{
+    describe, load, load_frame, load_future, load_future_frame, load_with_future, parse, parse_csv,
+    Frame,
+};
 
 use crate::error::{Error, Result};
 use crate::time::{infer_frequency, Frequency, Spacing, Timestamp};

@@ -2,6 +2,14 @@
 use super::*;
 use crate::time::Frequency;
 
+fn load_with_future_bytes(
+    path: &Path,
+    bytes: &[u8],
+    opts: &LoadOptions,
+) -> Result<(Panel, Option<Panel>)> {
+    csv_table(path, bytes)?.into_panels(opts, false)
+}
+
 fn parse(text: &str, opts: &LoadOptions) -> Result<Panel> {
     parse_csv(Path::new("t.csv"), text.as_bytes(), opts)
 }
@@ -372,6 +380,53 @@ fn bad_timestamp_is_error_naming_line() {
     let e = msg("date,y\n2020-01-01,1\nsoon,2\n", &LoadOptions::default());
     assert!(
         e.contains("t.csv:3") && e.contains("'soon'") && e.contains("ISO 8601"),
+        "{e}"
+    );
+}
+
+/// A frame handed over column by column reads as the same CSV does (the Python package's path),
+/// and its problems name the frame and the 1-based row.
+#[test]
+fn a_frame_reads_as_its_csv_and_names_its_rows() {
+    let text = "id,date,y,promo\nb,2020-01-02,2,1\na,2020-01-01,1,0\nb,2020-01-01,1.5,0\na,2020-01-02,3,1\nb,2020-01-03,,1\n";
+    let opts = LoadOptions {
+        id_col: Some("id".into()),
+        target: vec!["y".into()],
+        future_known: vec!["promo".into()],
+        ..Default::default()
+    };
+    let (from_csv, future_csv) =
+        load_with_future_bytes(Path::new("data frame"), text.as_bytes(), &opts).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<String> = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    let rows: Vec<Vec<String>> = lines
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
+    let frame = Frame {
+        name: "data frame".into(),
+        columns: (0..header.len())
+            .map(|c| rows.iter().map(|r| r[c].clone()).collect())
+            .collect(),
+        header,
+    };
+    let (panel, future) = load_frame(&frame, &opts).unwrap();
+    assert_eq!(format!("{panel:?}"), format!("{from_csv:?}"));
+    assert_eq!(format!("{future:?}"), format!("{future_csv:?}"));
+    assert_eq!(panel.ids, vec!["a", "b"]);
+
+    let mut bad = frame.clone();
+    bad.columns[2][3] = "warm".into();
+    let e = load_frame(&bad, &opts).unwrap_err().to_string();
+    assert!(e.starts_with("data frame: row 4, column 'y': "), "{e}");
+    bad.columns[3].pop();
+    let e = load_frame(&bad, &opts).unwrap_err().to_string();
+    assert!(
+        e.contains("column 'promo'") && e.contains("4 values where the first has 5"),
         "{e}"
     );
 }

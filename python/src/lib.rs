@@ -1,0 +1,672 @@
+//! `lstmcast._native`: the Python package's bridge to the library. It stays thin: data frames
+//! arrive as columns (numpy arrays, or lists for text) and become a [`Frame`] that the library's
+//! own loader reads, keyword arguments become a [`ForecasterConfig`] through the library's own
+//! parsers, and results leave as the CLI's own CSV and JSON texts (`forecast.csv`,
+//! `predictions.csv`, `metrics.json`, `backtest.csv`, `trials.csv`), so that Python and the CLI
+//! give the same numbers by construction. The frame handling, the column names NeuralForecast
+//! users know, and Ray live in the Python package (`python/lstmcast`).
+
+use lstmcast::backtest::{backtest, BacktestOptions, Refit, TrainWindow};
+use lstmcast::covariates::{Calendar, Covariates, StaticTable};
+use lstmcast::data::{load_frame, load_future_frame, Frame};
+use lstmcast::engine::{Device, Loss};
+use lstmcast::forecaster::{FitControl, FitOutcome, FitProgress};
+use lstmcast::{
+    artifact, Fill, ForecasterConfig, LoadOptions, Normalize, Panel, Sampling, ScalerKind,
+    ScalerScope, SplitSpec, Strategy, TrainedForecaster, Transform,
+};
+use numpy::PyReadonlyArray1;
+use pyo3::create_exception;
+use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+create_exception!(
+    lstmcast,
+    LstmcastError,
+    PyValueError,
+    "An lstmcast error: bad data, a bad option or a model that does not fit the data. The message is the one the CLI prints after `error: `."
+);
+
+fn err(e: impl std::fmt::Display) -> PyErr {
+    LstmcastError::new_err(e.to_string())
+}
+
+/// The keyword arguments `Forecaster(...)` takes besides the data's columns, as the CLI's flags
+/// (with `_` for `-`).
+const OPTIONS: &[&str] = &[
+    "lookback",
+    "horizon",
+    "layers",
+    "dropout",
+    "recurrent_dropout",
+    "ensemble",
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "patience",
+    "min_delta",
+    "warmup",
+    "reduce_lr_patience",
+    "reduce_lr_factor",
+    "clip_norm",
+    "seed",
+    "season",
+    "normalize",
+    "transform",
+    "scaler",
+    "scaler_scope",
+    "sampling",
+    "intervals",
+    "quantiles",
+    "loss",
+    "strategy",
+    "calendar",
+    "split",
+    "split_at",
+    "split_last",
+    "device",
+    "fill",
+    "fill_gaps",
+    "freq",
+    "time_format",
+];
+
+/// Text, or a list of texts joined by commas (`layers=[64, 32]` as `--layers 64,32`).
+fn text_of(v: &Bound<'_, PyAny>) -> PyResult<String> {
+    if let Ok(s) = v.extract::<String>() {
+        return Ok(s);
+    }
+    if let Ok(items) = v.extract::<Vec<Bound<'_, PyAny>>>() {
+        let parts: Vec<String> = items
+            .iter()
+            .map(|i| i.str().map(|s| s.to_string()))
+            .collect::<PyResult<_>>()?;
+        return Ok(parts.join(","));
+    }
+    Ok(v.str()?.to_string())
+}
+
+fn bad_value(key: &str, v: &Bound<'_, PyAny>, expected: &str) -> PyErr {
+    err(format!(
+        "invalid configuration: {key}: {} is not {expected}",
+        v.repr().map(|r| r.to_string()).unwrap_or_default()
+    ))
+}
+
+fn number<'py, T: FromPyObjectOwned<'py>>(
+    key: &str,
+    v: &Bound<'py, PyAny>,
+    expected: &str,
+) -> PyResult<T> {
+    v.extract::<T>().map_err(|_| bad_value(key, v, expected))
+}
+
+/// A configuration from the defaults and keyword arguments (`None` means the default, except
+/// `intervals=None`: no intervals), validated as the CLI validates its flags.
+#[pyfunction]
+#[pyo3(signature = (**kwargs))]
+fn config(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<String> {
+    let c = config_of(kwargs)?;
+    serde_json::to_string(&c).map_err(err)
+}
+
+fn config_of(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<ForecasterConfig> {
+    let mut c = ForecasterConfig::default();
+    let Some(kw) = kwargs else {
+        return Ok(c);
+    };
+    for (k, v) in kw.iter() {
+        let key: String = k.extract()?;
+        if v.is_none() {
+            match key.as_str() {
+                "intervals" => c.intervals.clear(),
+                k if OPTIONS.contains(&k) => {}
+                _ => return Err(unknown(&key)),
+            }
+            continue;
+        }
+        let v = &v;
+        let int = "a whole number";
+        let real = "a number";
+        match key.as_str() {
+            "lookback" => c.lookback = number(&key, v, int)?,
+            "horizon" => c.horizon = number(&key, v, int)?,
+            "layers" => {
+                c.model.layers = match v.extract::<usize>() {
+                    Ok(n) => vec![n],
+                    Err(_) => number(&key, v, "a whole number or a list of them")?,
+                }
+            }
+            "dropout" => c.model.dropout = number(&key, v, real)?,
+            "recurrent_dropout" => c.model.recurrent_dropout = number(&key, v, real)?,
+            "ensemble" => c.model.ensemble = number(&key, v, int)?,
+            "epochs" => c.training.epochs = number(&key, v, int)?,
+            "batch_size" => c.training.batch_size = number(&key, v, int)?,
+            "learning_rate" => c.training.learning_rate = number(&key, v, real)?,
+            "patience" => c.training.patience = number(&key, v, int)?,
+            "min_delta" => c.training.min_delta = number(&key, v, real)?,
+            "warmup" => c.training.warmup = number(&key, v, int)?,
+            "reduce_lr_patience" => c.training.reduce_lr_patience = number(&key, v, int)?,
+            "reduce_lr_factor" => c.training.reduce_lr_factor = number(&key, v, real)?,
+            "clip_norm" => c.training.clip_norm = Some(number(&key, v, real)?),
+            "seed" => c.seed = number(&key, v, int)?,
+            "season" => c.season = Some(number(&key, v, int)?),
+            "normalize" => c.normalize = Normalize::parse(&text_of(v)?).map_err(err)?,
+            "transform" => c.transform = Transform::parse(&text_of(v)?).map_err(err)?,
+            "scaler" => c.scaler = ScalerKind::parse(&text_of(v)?).map_err(err)?,
+            "scaler_scope" => c.scaler_scope = ScalerScope::parse(&text_of(v)?).map_err(err)?,
+            "sampling" => c.training.sampling = Sampling::parse(&text_of(v)?).map_err(err)?,
+            "intervals" => c.intervals = number(&key, v, "a list of levels in percent, or None")?,
+            "quantiles" => c.training.quantiles = number(&key, v, "a list of numbers in (0, 1)")?,
+            "loss" => c.training.loss = Some(Loss::parse(&text_of(v)?).map_err(err)?),
+            "strategy" => {
+                c.strategy = match text_of(v)?.as_str() {
+                    "direct" => Strategy::Direct,
+                    "recursive" => Strategy::Recursive,
+                    other => {
+                        return Err(err(format!(
+                        "invalid configuration: strategy: '{other}' is not one of direct, recursive"
+                    )))
+                    }
+                }
+            }
+            "calendar" => c.calendar = Calendar::parse(&text_of(v)?).map_err(err)?,
+            "split" => c.split = SplitSpec::parse(&text_of(v)?).map_err(err)?,
+            "split_at" => {
+                c.split.at = Some(SplitSpec::parse_at(&text_of(v)?).map_err(err)?);
+                c.split.last = None;
+            }
+            "split_last" => {
+                c.split.last = Some(SplitSpec::parse_last(&text_of(v)?).map_err(err)?);
+                c.split.at = None;
+            }
+            "device" => {
+                Device::parse(&text_of(v)?)
+                    .and_then(|d| d.check())
+                    .map_err(err)?;
+            }
+            "fill" => c.data.fill = Fill::parse(&text_of(v)?, "fill").map_err(err)?,
+            "fill_gaps" => {
+                c.data.fill_gaps = Fill::parse(&text_of(v)?, "fill-gaps").map_err(err)?
+            }
+            "freq" => c.data.freq = Some(text_of(v)?),
+            "time_format" => c.data.time_format = Some(text_of(v)?),
+            _ => return Err(unknown(&key)),
+        }
+    }
+    c.validate().map_err(err)?;
+    Ok(c)
+}
+
+fn unknown(key: &str) -> PyErr {
+    err(format!(
+        "invalid configuration: {key}: not an option; the options are {}",
+        OPTIONS.join(", ")
+    ))
+}
+
+/// A frame's columns as text cells, the way a CSV file would hold them: numbers in their
+/// shortest form that reads back to the same bits, datetimes as ISO 8601 (a date alone when
+/// every value is midnight), missing values empty. `kinds`: `f` float64, `i` int64, `t`
+/// datetime64[ns] as int64 (NaT: the smallest int64), `s` a list of str or None.
+fn frame_of(
+    name: &str,
+    header: Vec<String>,
+    kinds: Vec<String>,
+    columns: &Bound<'_, PyList>,
+) -> PyResult<Frame> {
+    let mut out = Vec::with_capacity(columns.len());
+    for (c, (kind, col)) in kinds.iter().zip(columns.iter()).enumerate() {
+        let cells: Vec<String> = match kind.as_str() {
+            "f" => {
+                let a: PyReadonlyArray1<f64> = col.extract()?;
+                let a = a.as_array();
+                a.iter()
+                    .map(|v| {
+                        if v.is_nan() {
+                            String::new()
+                        } else {
+                            v.to_string()
+                        }
+                    })
+                    .collect()
+            }
+            "i" => {
+                let a: PyReadonlyArray1<i64> = col.extract()?;
+                a.as_array().iter().map(i64::to_string).collect()
+            }
+            "t" => {
+                let a: PyReadonlyArray1<i64> = col.extract()?;
+                datetimes(a.as_array().iter().copied(), name, &header[c])?
+            }
+            "s" => {
+                let v: Vec<Option<String>> = col.extract()?;
+                v.into_iter().map(Option::unwrap_or_default).collect()
+            }
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "unknown column kind {other}"
+                )))
+            }
+        };
+        out.push(cells);
+    }
+    Ok(Frame {
+        name: name.to_string(),
+        header,
+        columns: out,
+    })
+}
+
+fn datetimes(
+    ns: impl Iterator<Item = i64> + Clone,
+    name: &str,
+    col: &str,
+) -> PyResult<Vec<String>> {
+    const NAT: i64 = i64::MIN;
+    let day = 86_400_000_000_000i64;
+    let dates_only = ns.clone().all(|v| v == NAT || v.rem_euclid(day) == 0);
+    let whole_seconds = ns
+        .clone()
+        .all(|v| v == NAT || v.rem_euclid(1_000_000_000) == 0);
+    ns.map(|v| {
+        if v == NAT {
+            return Ok(String::new());
+        }
+        let t = chrono::DateTime::from_timestamp(
+            v.div_euclid(1_000_000_000),
+            v.rem_euclid(1_000_000_000) as u32,
+        )
+        .ok_or_else(|| {
+            err(format!(
+                "{name}: column '{col}': {v} ns is out of range for a time"
+            ))
+        })?
+        .naive_utc();
+        Ok(if dates_only {
+            t.format("%Y-%m-%d").to_string()
+        } else if whole_seconds {
+            t.format("%Y-%m-%d %H:%M:%S").to_string()
+        } else {
+            t.format("%Y-%m-%d %H:%M:%S%.f").to_string()
+        })
+    })
+    .collect()
+}
+
+/// A frame as the Python package hands it over: `(name, header, kinds, columns)`.
+type FrameArgs<'py> = (String, Vec<String>, Vec<String>, Bound<'py, PyList>);
+
+fn frame(args: &FrameArgs<'_>) -> PyResult<Frame> {
+    frame_of(&args.0, args.1.clone(), args.2.clone(), &args.3)
+}
+
+/// Runs `work` on a thread of its own while this one waits with the GIL released, checking for
+/// Ctrl-C (and any other signal handler's exception) every 50 ms: on one, `stop` is raised, the
+/// work ends after its current batch, and the handler's exception is returned.
+fn interruptible<T: Send>(
+    py: Python<'_>,
+    stop: &AtomicBool,
+    work: impl FnOnce() -> T + Send,
+) -> PyResult<T> {
+    let done = AtomicBool::new(false);
+    let mut signal: Option<PyErr> = None;
+    let out = std::thread::scope(|s| {
+        let h = s.spawn(|| {
+            let r = work();
+            done.store(true, Ordering::Release);
+            r
+        });
+        while !done.load(Ordering::Acquire) {
+            py.detach(|| {
+                for _ in 0..10 {
+                    if done.load(Ordering::Acquire) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            });
+            if signal.is_none() {
+                if let Err(e) = py.check_signals() {
+                    stop.store(true, Ordering::Relaxed);
+                    signal = Some(e);
+                }
+            }
+        }
+        py.detach(|| h.join())
+    });
+    if let Some(e) = signal {
+        return Err(e);
+    }
+    out.map_err(|_| PyRuntimeError::new_err("lstmcast panicked; this is a bug, please report it"))
+}
+
+fn threads_or_all(threads: Option<usize>) -> usize {
+    threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1)
+}
+
+/// The history (and future rows) of a frame, with a static-values file joined when given: what
+/// `lstmcast train` does with `--data` and `--static-data`.
+fn load(
+    data: &Frame,
+    opts: &LoadOptions,
+    specs: Option<&[lstmcast::covariates::StaticColumn]>,
+) -> lstmcast::Result<(Panel, Option<Panel>)> {
+    let (mut panel, future) = load_frame(data, opts)?;
+    if let Some(file) = &opts.static_data {
+        panel = StaticTable::load(file, opts.id_col.as_deref())?.join(&panel, specs)?;
+    }
+    Ok((panel, future))
+}
+
+/// The data options of a configuration: `data` is a JSON object of [`LoadOptions`] fields.
+fn with_data(cfg_json: &str, data_json: &str) -> PyResult<ForecasterConfig> {
+    let mut cfg: ForecasterConfig = serde_json::from_str(cfg_json).map_err(err)?;
+    cfg.data = serde_json::from_str(data_json).map_err(err)?;
+    cfg.validate().map_err(err)?;
+    Ok(cfg)
+}
+
+/// A trained model (a [`TrainedForecaster`]).
+#[pyclass(module = "lstmcast._native")]
+struct Model {
+    inner: TrainedForecaster,
+}
+
+/// Trains as `lstmcast train` does: the configuration `cfg_json` (from [`config`]) with the
+/// data options `data_json`, on `threads` threads (default: every core). `progress` is called
+/// after every epoch with a dict. Returns the model; the GIL is released while it trains, and
+/// Ctrl-C stops it after the current batch (raising KeyboardInterrupt).
+#[pyfunction]
+#[pyo3(signature = (cfg_json, data_json, data, threads=None, progress=None))]
+fn fit(
+    py: Python<'_>,
+    cfg_json: &str,
+    data_json: &str,
+    data: FrameArgs<'_>,
+    threads: Option<usize>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<Model> {
+    let cfg = with_data(cfg_json, data_json)?;
+    let data = frame(&data)?;
+    let stop = AtomicBool::new(false);
+    let callback_error: Mutex<Option<PyErr>> = Mutex::new(None);
+    let threads = threads_or_all(threads);
+    let outcome = interruptible(py, &stop, || -> lstmcast::Result<FitOutcome> {
+        let (ts, _) = load(&data, &cfg.data, None)?;
+        let mut on_epoch = |p: &FitProgress| {
+            let Some(cb) = &progress else { return };
+            let r = p.record;
+            let failed = Python::attach(|py| -> PyResult<()> {
+                let d = PyDict::new(py);
+                d.set_item("candidate", p.candidate.name())?;
+                d.set_item("index", p.index)?;
+                d.set_item("of", p.of)?;
+                d.set_item("epoch", r.epoch)?;
+                d.set_item("epochs", cfg.training.epochs)?;
+                d.set_item("train_loss", r.train_loss)?;
+                d.set_item("val_loss", r.val_loss)?;
+                d.set_item("best_epoch", r.best_epoch)?;
+                cb.call1(py, (d,))?;
+                Ok(())
+            });
+            if let Err(e) = failed {
+                // A progress callback that raises stops training and re-raises.
+                stop.store(true, Ordering::Relaxed);
+                *callback_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+            }
+        };
+        cfg.fit_with(
+            &ts,
+            cfg.split.resolve(&ts)?,
+            FitControl::new(&mut on_epoch)
+                .with_interrupt(&stop)
+                .with_threads(threads),
+        )
+    })?;
+    if let Some(e) = callback_error
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+    {
+        return Err(e);
+    }
+    match outcome.map_err(|e| err(format!("training failed: {e}")))? {
+        FitOutcome::Done(m) => {
+            let mut m = *m;
+            // A static-values file given as a frame was a temporary file; the model keeps the
+            // values themselves.
+            m.config.data.static_data = None;
+            Ok(Model { inner: m })
+        }
+        FitOutcome::Interrupted(_) => Err(PyKeyboardInterrupt::new_err("training interrupted")),
+    }
+}
+
+#[pymethods]
+impl Model {
+    /// Loads a run folder written by `lstmcast train` or [`Model::save`].
+    #[staticmethod]
+    fn load(path: PathBuf) -> PyResult<Model> {
+        let inner = TrainedForecaster::load(&path).map_err(err)?;
+        Ok(Model { inner })
+    }
+
+    /// Writes the model's files into a new folder `path` (atomically), as `lstmcast train`'s run
+    /// folder holds them; `overwrite` replaces an existing one.
+    fn save(&self, path: PathBuf, overwrite: bool) -> PyResult<()> {
+        self.inner.save(&path, overwrite).map_err(err)
+    }
+
+    /// The model's files (name → bytes): what pickling carries.
+    fn files<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dir = tempdir()?;
+        let path = dir.path().join("model");
+        let out = (|| {
+            self.inner.save(&path, false).map_err(err)?;
+            let d = PyDict::new(py);
+            for entry in std::fs::read_dir(&path).map_err(err)? {
+                let entry = entry.map_err(err)?;
+                let bytes = std::fs::read(entry.path()).map_err(err)?;
+                d.set_item(
+                    entry.file_name().to_string_lossy().to_string(),
+                    PyBytes::new(py, &bytes),
+                )?;
+            }
+            Ok(d)
+        })();
+        out
+    }
+
+    /// A model from [`Model::files`].
+    #[staticmethod]
+    fn from_files(files: Vec<(String, Vec<u8>)>) -> PyResult<Model> {
+        let dir = tempdir()?;
+        let out = (|| {
+            for (name, bytes) in &files {
+                if name.contains('/')
+                    || name.contains('\\')
+                    || name.starts_with('.') && name.len() <= 2
+                {
+                    return Err(err(format!("not a model file name: {name}")));
+                }
+                std::fs::write(dir.path().join(name), bytes).map_err(err)?;
+            }
+            TrainedForecaster::load(dir.path()).map_err(err)
+        })();
+        Ok(Model { inner: out? })
+    }
+
+    /// The configuration the model was trained with, as JSON.
+    fn config_json(&self) -> PyResult<String> {
+        serde_json::to_string(&self.inner.config).map_err(err)
+    }
+
+    /// The interval levels (percent) the model was calibrated for.
+    fn levels(&self) -> Vec<f64> {
+        self.inner.calibration.levels.clone()
+    }
+
+    /// The target column names.
+    fn targets(&self) -> Vec<String> {
+        self.inner.names[..self.inner.n_targets].to_vec()
+    }
+
+    /// Why training stopped on a non-finite loss, if it did (the best weights before it are kept).
+    fn diverged(&self) -> Option<String> {
+        self.inner.report.diverged.clone()
+    }
+
+    /// `history.csv` of the training.
+    fn history_csv(&self) -> String {
+        artifact::history_csv(&self.inner.report)
+    }
+
+    /// The forecast after the end of `data` as `lstmcast forecast` writes it (forecast.csv), and
+    /// the series it skipped with why: `future` holds future-known values (as `--future`),
+    /// `static_data` a static-values file for new series, `horizon` a longer or shorter one.
+    #[pyo3(signature = (data, future=None, static_data=None, horizon=None, threads=None))]
+    fn forecast(
+        &self,
+        py: Python<'_>,
+        data: FrameArgs<'_>,
+        future: Option<FrameArgs<'_>>,
+        static_data: Option<PathBuf>,
+        horizon: Option<usize>,
+        threads: Option<usize>,
+    ) -> PyResult<(String, Vec<(String, String)>)> {
+        let mut model = self.inner.clone();
+        model.config.training.threads = threads_or_all(threads);
+        let mut opts = model.config.data.clone();
+        opts.static_data = static_data;
+        let specs =
+            Covariates::file_columns(&model.names, &model.roles, &model.config.data.statics);
+        let data = frame(&data)?;
+        let future_frame = future.as_ref().map(frame).transpose()?;
+        let stop = AtomicBool::new(false);
+        interruptible(py, &stop, || -> lstmcast::Result<(String, Vec<(String, String)>)> {
+            let (ts, mut rows) = load(&data, &opts, Some(&specs))?;
+            if let Some(f) = &future_frame {
+                if rows.is_some() {
+                    return Err(lstmcast::Error::config(
+                        "future",
+                        "the data already ends its series with future rows (empty targets); give the future-known values once, there or in futr_df",
+                    ));
+                }
+                rows = Some(load_future_frame(f, &opts)?);
+            }
+            let f = model.forecast_with(&ts, rows.as_ref(), horizon)?;
+            Ok((artifact::forecast_csv(&ts, &f), f.skipped.clone()))
+        })?
+        .map_err(err)
+    }
+
+    /// Evaluates on the test part of `data` as `lstmcast evaluate` does: `metrics.json`'s
+    /// evaluation (JSON) and `predictions.csv`.
+    #[pyo3(signature = (data, threads=None))]
+    fn evaluate(
+        &self,
+        py: Python<'_>,
+        data: FrameArgs<'_>,
+        threads: Option<usize>,
+    ) -> PyResult<(String, String)> {
+        let mut model = self.inner.clone();
+        model.config.training.threads = threads_or_all(threads);
+        let mut opts = model.config.data.clone();
+        opts.static_data = None;
+        let data = frame(&data)?;
+        let stop = AtomicBool::new(false);
+        interruptible(py, &stop, || -> lstmcast::Result<(String, String)> {
+            let ts = load(&data, &opts, None)?.0;
+            let ev = model.evaluate(&ts)?;
+            Ok((
+                artifact::metrics_json(&model, &ev),
+                artifact::predictions_csv(&ev, ts.id_name.as_deref()),
+            ))
+        })?
+        .map_err(err)
+    }
+}
+
+/// The walk-forward backtest of `lstmcast backtest`: `backtest.csv`, `folds.csv` and
+/// `metrics.json` as texts.
+#[pyfunction]
+#[pyo3(signature = (cfg_json, data_json, data, folds=5, refit="every", window="expanding", jobs=None))]
+#[allow(clippy::too_many_arguments)]
+fn cross_validation(
+    py: Python<'_>,
+    cfg_json: &str,
+    data_json: &str,
+    data: FrameArgs<'_>,
+    folds: usize,
+    refit: &str,
+    window: &str,
+    jobs: Option<usize>,
+) -> PyResult<(String, String, String)> {
+    let cfg = with_data(cfg_json, data_json)?;
+    let refit = match refit {
+        "every" => Refit::Every,
+        "once" => Refit::Once,
+        other => {
+            return Err(err(format!(
+                "invalid configuration: refit: '{other}' is not one of every, once"
+            )))
+        }
+    };
+    let window = match window {
+        "expanding" => TrainWindow::Expanding,
+        "sliding" => TrainWindow::Sliding,
+        other => {
+            return Err(err(format!(
+                "invalid configuration: window: '{other}' is not one of expanding, sliding"
+            )))
+        }
+    };
+    if jobs == Some(0) {
+        return Err(err("invalid configuration: jobs: must be at least 1"));
+    }
+    let data = frame(&data)?;
+    let opts = BacktestOptions {
+        folds,
+        refit,
+        window,
+    };
+    let stop = AtomicBool::new(false);
+    interruptible(
+        py,
+        &stop,
+        || -> lstmcast::Result<(String, String, String)> {
+            let ts = load(&data, &cfg.data, None)?.0;
+            let bt = backtest(&cfg, &ts, &opts, threads_or_all(jobs), &|_, _| {})?;
+            Ok((
+                artifact::backtest_csv(&bt, ts.id_name.as_deref()),
+                artifact::folds_csv(&bt),
+                artifact::backtest_json(&bt),
+            ))
+        },
+    )?
+    .map_err(|e| err(format!("backtest failed: {e}")))
+}
+
+/// A new empty folder under the system's temporary folder, removed when dropped.
+fn tempdir() -> PyResult<tempfile::TempDir> {
+    tempfile::tempdir().map_err(err)
+}
+
+/// The module.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("LstmcastError", m.py().get_type::<LstmcastError>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<Model>()?;
+    m.add_function(wrap_pyfunction!(config, m)?)?;
+    m.add_function(wrap_pyfunction!(fit, m)?)?;
+    m.add_function(wrap_pyfunction!(cross_validation, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,269 @@
+"""The Python API against the CLI on the same data and seed: the numbers must be the same to the
+bit (both read the library's own CSV texts, so equal means equal), and what goes wrong must say
+what the CLI says.
+
+Needs the CLI binary: $LSTMCAST_BIN, else target/release/lstmcast (`cargo build --release`)."""
+
+import os
+import pickle
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import lstmcast
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "data"
+BIN = Path(os.environ.get("LSTMCAST_BIN", ROOT / "target" / "release" / "lstmcast"))
+
+# Short trainings: identity does not need good models.
+QUICK = dict(epochs=6, seed=7)
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    if not BIN.exists():
+        pytest.fail(f"{BIN} is missing: run `cargo build --release -p lstmcast-cli` first")
+    return subprocess.run([str(BIN), *map(str, args)], capture_output=True, text=True)
+
+
+def cli_ok(*args: str) -> str:
+    r = cli(*args)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def same(a, b) -> bool:
+    """Equal to the bit, NaN (an interval refused past its calibrated steps) equal to NaN."""
+    a, b = np.asarray(a, dtype="float64"), np.asarray(b, dtype="float64")
+    return a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+
+
+def assert_forecast_equal(py: pd.DataFrame, csv: pd.DataFrame, target: str) -> None:
+    assert same(py["lstm"], csv[target])
+    for lvl in ("80", "95"):
+        assert same(py[f"lstm-lo-{lvl}"], csv[f"{target}_lo{lvl}"])
+        assert same(py[f"lstm-hi-{lvl}"], csv[f"{target}_hi{lvl}"])
+
+
+@pytest.fixture(scope="module")
+def nottem():
+    return pd.read_csv(DATA / "nottem.csv")
+
+
+@pytest.fixture(scope="module")
+def panel(tmp_path_factory):
+    """The weather panel (five cities, daily), target and id only, as a frame and a CSV file."""
+    df = pd.read_csv(DATA / "weather_cities_daily.csv")[["city", "date", "avg_temp_f"]]
+    df["date"] = pd.to_datetime(df["date"])
+    path = tmp_path_factory.mktemp("panel") / "panel.csv"
+    df.to_csv(path, index=False)
+    return df, path
+
+
+@pytest.fixture(scope="module")
+def single(nottem, tmp_path_factory):
+    """nottem trained from Python and by `lstmcast train`, same options."""
+    out = tmp_path_factory.mktemp("cli") / "run"
+    cli_ok("train", "--data", DATA / "nottem.csv", "--horizon", 12, "--epochs", 6, "--seed", 7, "--out", out, "--quiet")
+    m = lstmcast.Forecaster(horizon=12, **QUICK).fit(nottem, time_col="date", target="temp_f")
+    return m, out
+
+
+def test_single_series_fit_predict_match_the_cli(single):
+    m, out = single
+    py = m.predict()
+    csv = pd.read_csv(out / "forecast.csv")
+    assert list(py.columns) == ["date", "lstm", "lstm-lo-80", "lstm-hi-80", "lstm-lo-95", "lstm-hi-95"]
+    assert (py["date"].astype(str) == csv["date"]).all()
+    assert_forecast_equal(py, csv, "temp_f")
+
+
+def test_evaluate_matches_the_cli(single):
+    m, out = single
+    ev = m.evaluate()
+    cli_metrics = __import__("json").loads((out / "metrics.json").read_text())
+    assert ev.metrics["test"] == cli_metrics["test"]
+    cli_pred = pd.read_csv(out / "predictions.csv")
+    assert len(ev.predictions) == len(cli_pred) > 0
+    assert same(ev.predictions["predicted"], cli_pred["predicted"])
+
+
+def test_levels_and_horizon(single):
+    m, _ = single
+    assert [c for c in m.predict(level=[80]).columns if "-95" in c] == []
+    assert list(m.predict(level=None).columns) == ["date", "lstm"]
+    with pytest.raises(lstmcast.LstmcastError, match="level: 90 not calibrated; the model has 80, 95"):
+        m.predict(level=[90])
+    assert len(m.predict(h=3)) == 3
+
+
+def test_panel_matches_the_cli_and_save_load_go_both_ways(panel, tmp_path):
+    df, path = panel
+    opts = ["--id-col", "city", "--target", "avg_temp_f", "--horizon", 7, "--epochs", 6, "--seed", 7]
+    cli_ok("train", "--data", path, *opts, "--out", tmp_path / "cli", "--quiet")
+    m = lstmcast.Forecaster(horizon=7, **QUICK).fit(df, id_col="city", time_col="date", target="avg_temp_f")
+    py = m.predict()
+    csv = pd.read_csv(tmp_path / "cli" / "forecast.csv")
+    assert list(py.columns[:2]) == ["city", "date"]
+    assert pd.api.types.is_datetime64_any_dtype(py["date"])
+    assert (py["city"] == csv["series_id"]).all()
+    assert (py["date"] == pd.to_datetime(csv["date"])).all()
+    assert_forecast_equal(py, csv, "avg_temp_f")
+
+    # Python → CLI: the saved folder forecasts from the CLI, the same numbers.
+    m.save(tmp_path / "py")
+    text = cli_ok("forecast", "--model", tmp_path / "py", "--data", path)
+    assert_forecast_equal(py, pd.read_csv(__import__("io").StringIO(text)), "avg_temp_f")
+
+    # CLI → Python: the CLI's run folder loads and forecasts the same.
+    back = lstmcast.Forecaster.load(tmp_path / "cli")
+    assert_forecast_equal(back.predict(df), csv, "avg_temp_f")
+
+    # Saving again over a folder needs overwrite, and nothing is lost.
+    with pytest.raises(lstmcast.LstmcastError, match="already exists"):
+        m.save(tmp_path / "py")
+    m.save(tmp_path / "py", overwrite=True)
+
+
+def test_pickling_carries_the_weights(single):
+    m, _ = single
+    blob = pickle.dumps(m)
+    back = pickle.loads(blob)
+    assert_forecast_equal(back.predict(), m.predict().rename(columns={"lstm": "temp_f"}).rename(
+        columns=lambda c: c.replace("lstm-lo-", "temp_f_lo").replace("lstm-hi-", "temp_f_hi")), "temp_f")
+
+
+def test_polars_frames_give_the_same_numbers(nottem, single):
+    pl = pytest.importorskip("polars")
+    m, out = single
+    frame = pl.DataFrame({"date": nottem["date"].tolist(), "temp_f": nottem["temp_f"].to_numpy()})
+    pm = lstmcast.Forecaster(horizon=12, **QUICK).fit(frame, time_col="date", target="temp_f")
+    assert_forecast_equal(pm.predict(), pd.read_csv(out / "forecast.csv"), "temp_f")
+
+
+def test_fit_releases_the_gil(panel):
+    df, _ = panel
+    ticks = 0
+    stop = threading.Event()
+
+    def count():
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+            time.sleep(0.001)
+
+    t = threading.Thread(target=count)
+    t.start()
+    t0 = time.perf_counter()
+    lstmcast.Forecaster(horizon=7, epochs=15, seed=1, threads=1).fit(df, id_col="city", time_col="date", target="avg_temp_f")
+    took = time.perf_counter() - t0
+    stop.set()
+    t.join()
+    # The counter thread ran through the fit: at a millisecond per tick it gets at least a
+    # quarter of the fit's time (a held GIL would give it a handful of ticks).
+    assert took > 0.2 and ticks > took * 1000 / 4, (took, ticks)
+
+
+def test_ctrl_c_stops_training(panel):
+    df, _ = panel
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    t0 = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        lstmcast.Forecaster(horizon=7, epochs=2000, patience=2000, seed=1).fit(
+            df, id_col="city", time_col="date", target="avg_temp_f"
+        )
+    assert time.perf_counter() - t0 < 30
+    timer.cancel()
+
+
+def test_progress_callback_sees_every_epoch(nottem):
+    seen = []
+    lstmcast.Forecaster(horizon=12, epochs=4, normalize="global", progress=seen.append).fit(
+        nottem, time_col="date", target="temp_f"
+    )
+    assert [r["epoch"] for r in seen] == [1, 2, 3, 4]
+    assert all(np.isfinite(r["train_loss"]) for r in seen)
+
+
+def test_a_raising_progress_callback_stops_training(nottem):
+    def boom(_):
+        raise RuntimeError("stop here")
+
+    with pytest.raises(RuntimeError, match="stop here"):
+        lstmcast.Forecaster(horizon=12, epochs=50, progress=boom).fit(nottem, time_col="date", target="temp_f")
+
+
+def cli_error(tmp_path, df: pd.DataFrame, *args) -> str:
+    path = tmp_path / "bad.csv"
+    df.to_csv(path, index=False)
+    r = cli("train", "--data", path, *args, "--out", tmp_path / "run", "--quiet")
+    assert r.returncode == 1
+    return r.stderr.strip().removeprefix("error: ")
+
+
+def test_bad_input_raises_the_clis_message(nottem, tmp_path):
+    bad = nottem.copy()
+    bad["temp_f"] = bad["temp_f"].astype(object)
+    bad.loc[5, "temp_f"] = "warm"
+    message = cli_error(tmp_path, bad, "--target", "temp_f")
+    with pytest.raises(lstmcast.LstmcastError) as e:
+        lstmcast.Forecaster(**QUICK).fit(bad, time_col="date", target="temp_f")
+    # The same reason; the CLI names the file and line 7, Python the frame and row 6.
+    reason = message.split(": ", 2)[-1]
+    assert reason in str(e.value), (message, str(e.value))
+    assert "data frame: row 6, column 'temp_f'" in str(e.value)
+
+    dup = pd.concat([nottem, nottem.iloc[[3]]])
+    message = cli_error(tmp_path, dup, "--target", "temp_f")
+    with pytest.raises(lstmcast.LstmcastError) as e:
+        lstmcast.Forecaster(**QUICK).fit(dup, time_col="date", target="temp_f")
+    assert message.split(": ", 2)[-1].split(" (")[0][:40] in str(e.value)
+
+
+def test_bad_options_raise_at_once_with_the_clis_message():
+    r = cli("train", "--data", DATA / "nottem.csv", "--normalize", "sideways", "--out", "/nonexistent/x")
+    with pytest.raises(lstmcast.LstmcastError) as e:
+        lstmcast.Forecaster(normalize="sideways")
+    assert str(e.value) == r.stderr.strip().removeprefix("error: ")
+    with pytest.raises(lstmcast.LstmcastError, match="lookbak: not an option; the options are lookback"):
+        lstmcast.Forecaster(lookbak=3)
+    with pytest.raises(lstmcast.LstmcastError, match="epochs: 'many' is not a whole number"):
+        lstmcast.Forecaster(epochs="many")
+    with pytest.raises(lstmcast.LstmcastError, match="no column 'y'"):
+        lstmcast.Forecaster().fit(pd.DataFrame({"ds": [1, 2], "x": [1.0, 2.0]}))
+    with pytest.raises(lstmcast.LstmcastError, match="not fitted"):
+        lstmcast.Forecaster().predict()
+
+
+def test_future_known_columns_with_a_future_frame(panel):
+    df, _ = panel
+    full = pd.read_csv(DATA / "weather_cities_daily.csv", parse_dates=["date"])[["city", "date", "avg_temp_f", "high_temp_f"]]
+    cut = full.groupby("city").head(full.groupby("city").size().min() - 7)
+    futr = full.drop(cut.index)[["city", "date", "high_temp_f"]]
+    m = lstmcast.Forecaster(horizon=7, **QUICK).fit(cut, id_col="city", time_col="date", target="avg_temp_f", future_known=["high_temp_f"])
+    fc = m.predict(futr_df=futr)
+    assert len(fc) == 7 * full["city"].nunique()
+    assert (fc.groupby("city")["date"].min() == futr.groupby("city")["date"].min()).all()
+    with pytest.raises(lstmcast.LstmcastError, match="high_temp_f"):
+        m.predict(futr_df=futr.drop(columns=["high_temp_f"]))
+
+
+def test_cross_validation_matches_the_clis_backtest(panel, tmp_path):
+    df, path = panel
+    cli_ok("backtest", "--data", path, "--id-col", "city", "--target", "avg_temp_f", "--horizon", 7,
+           "--epochs", 4, "--seed", 7, "--folds", 2, "--out", tmp_path / "bt", "--quiet")
+    cv = lstmcast.Forecaster(horizon=7, epochs=4, seed=7).cross_validation(
+        df, n_windows=2, id_col="city", time_col="date", target="avg_temp_f"
+    )
+    csv = pd.read_csv(tmp_path / "bt" / "backtest.csv")
+    assert len(cv) == len(csv) > 0
+    assert same(cv["predicted"], csv["predicted"])
+    assert set(cv["fold"]) == {1, 2}
+    assert cv.attrs["metrics"] == __import__("json").loads((tmp_path / "bt" / "metrics.json").read_text())
