@@ -494,18 +494,21 @@ class Forecaster:
         refitted (``refit=True``, the CLI's ``every``) or the first one reused (``False``,
         ``once``), ``jobs`` folds at a time. Returns backtest.csv as a frame; its ``attrs``
         hold ``folds`` (folds.csv) and ``metrics`` (metrics.json)."""
+        refit_name = refit if isinstance(refit, str) else ("every" if refit else "once")
+        inputs = self._cv_inputs(df, id_col, time_col, target, past, future_known, static)
+        return self._cv_result(inputs, n_windows, refit_name, window, jobs, None)
+
+    def _cv_inputs(self, df, id_col, time_col, target, past, future_known, static):
+        """What a backtest reads: the configuration, the data options, the frame's columns."""
         pdf = _pandas(df, "df")
         layout = self._layout_of(pdf, id_col, time_col, target, past, future_known, static)
-        refit_name = refit if isinstance(refit, str) else ("every" if refit else "once")
         frame = _frame(pdf, layout.columns(), "data frame")
+        return layout, json.dumps(self._config), layout.options(self._config, None), frame
+
+    def _cv_result(self, inputs, n_windows, refit, window, jobs, done) -> pd.DataFrame:
+        layout, cfg_json, data_json, frame = inputs
         bt, folds, metrics = _native.cross_validation(
-            json.dumps(self._config),
-            layout.options(self._config, None),
-            frame,
-            folds=n_windows,
-            refit=refit_name,
-            window=window,
-            jobs=jobs,
+            cfg_json, data_json, frame, folds=n_windows, refit=refit, window=window, jobs=jobs, done=done
         )
         prev = self._layout
         self._layout = layout

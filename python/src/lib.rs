@@ -6,7 +6,7 @@
 //! give the same numbers by construction. The frame handling, the column names NeuralForecast
 //! users know, and Ray live in the Python package (`python/lstmcast`).
 
-use lstmcast::backtest::{backtest, BacktestOptions, Refit, TrainWindow};
+use lstmcast::backtest::{backtest, backtest_on, BacktestOptions, Fold, Refit, TrainWindow};
 use lstmcast::covariates::{Calendar, Covariates, StaticTable};
 use lstmcast::data::{load_frame, load_future_frame, Frame};
 use lstmcast::engine::{Device, Loss};
@@ -20,6 +20,7 @@ use pyo3::create_exception;
 use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -464,43 +465,17 @@ impl Model {
         self.inner.save(&path, overwrite).map_err(err)
     }
 
-    /// The model's files (name → bytes): what pickling carries.
-    fn files<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let dir = tempdir()?;
-        let path = dir.path().join("model");
-        let out = (|| {
-            self.inner.save(&path, false).map_err(err)?;
-            let d = PyDict::new(py);
-            for entry in std::fs::read_dir(&path).map_err(err)? {
-                let entry = entry.map_err(err)?;
-                let bytes = std::fs::read(entry.path()).map_err(err)?;
-                d.set_item(
-                    entry.file_name().to_string_lossy().to_string(),
-                    PyBytes::new(py, &bytes),
-                )?;
-            }
-            Ok(d)
-        })();
-        out
+    /// The model's files (name, bytes): what pickling carries.
+    fn files(&self) -> PyResult<Files> {
+        Ok(to_python(model_files(&self.inner)?))
     }
 
     /// A model from [`Model::files`].
     #[staticmethod]
-    fn from_files(files: Vec<(String, Vec<u8>)>) -> PyResult<Model> {
-        let dir = tempdir()?;
-        let out = (|| {
-            for (name, bytes) in &files {
-                if name.contains('/')
-                    || name.contains('\\')
-                    || name.starts_with('.') && name.len() <= 2
-                {
-                    return Err(err(format!("not a model file name: {name}")));
-                }
-                std::fs::write(dir.path().join(name), bytes).map_err(err)?;
-            }
-            TrainedForecaster::load(dir.path()).map_err(err)
-        })();
-        Ok(Model { inner: out? })
+    fn from_files(files: FilesIn<'_>) -> PyResult<Model> {
+        Ok(Model {
+            inner: model_from_files(&from_python(files))?,
+        })
     }
 
     /// The configuration the model was trained with, as JSON.
@@ -594,22 +569,8 @@ impl Model {
     }
 }
 
-/// The walk-forward backtest of `lstmcast backtest`: `backtest.csv`, `folds.csv` and
-/// `metrics.json` as texts.
-#[pyfunction]
-#[pyo3(signature = (cfg_json, data_json, data, folds=5, refit="every", window="expanding", jobs=None))]
-#[allow(clippy::too_many_arguments)]
-fn cross_validation(
-    py: Python<'_>,
-    cfg_json: &str,
-    data_json: &str,
-    data: FrameArgs<'_>,
-    folds: usize,
-    refit: &str,
-    window: &str,
-    jobs: Option<usize>,
-) -> PyResult<(String, String, String)> {
-    let cfg = with_data(cfg_json, data_json)?;
+/// `refit` and `window` by the CLI's names.
+fn backtest_options(folds: usize, refit: &str, window: &str) -> PyResult<BacktestOptions> {
     let refit = match refit {
         "every" => Refit::Every,
         "once" => Refit::Once,
@@ -628,22 +589,97 @@ fn cross_validation(
             )))
         }
     };
+    Ok(BacktestOptions {
+        folds,
+        refit,
+        window,
+    })
+}
+
+/// Files as they cross to Python and back: (name, bytes).
+type Files = Vec<(String, Cow<'static, [u8]>)>;
+
+fn to_python(files: Vec<(String, Vec<u8>)>) -> Files {
+    files.into_iter().map(|(n, b)| (n, Cow::Owned(b))).collect()
+}
+
+/// Files as Python hands them back.
+type FilesIn<'py> = Vec<(String, Bound<'py, PyBytes>)>;
+
+fn from_python(files: FilesIn<'_>) -> Vec<(String, Vec<u8>)> {
+    files
+        .into_iter()
+        .map(|(n, b)| (n, b.as_bytes().to_vec()))
+        .collect()
+}
+
+/// A fold as it crosses processes: its rows, evaluation and predictions (which the
+/// evaluation's JSON leaves out) as JSON, its model as files.
+type FoldParts = (String, String, String, Files);
+/// A fold's parts as Python hands them back.
+type FoldPartsIn<'py> = (String, String, String, FilesIn<'py>);
+
+fn fold_parts(f: &Fold) -> PyResult<FoldParts> {
+    Ok((
+        serde_json::to_string(&f.rows).map_err(err)?,
+        serde_json::to_string(&f.evaluation).map_err(err)?,
+        serde_json::to_string(&f.evaluation.rows).map_err(err)?,
+        to_python(model_files(&f.model)?),
+    ))
+}
+
+fn fold_of(parts: FoldPartsIn<'_>) -> PyResult<Fold> {
+    let mut evaluation: lstmcast::Evaluation = serde_json::from_str(&parts.1).map_err(err)?;
+    evaluation.rows = serde_json::from_str(&parts.2).map_err(err)?;
+    Ok(Fold {
+        rows: serde_json::from_str(&parts.0).map_err(err)?,
+        evaluation,
+        model: model_from_files(&from_python(parts.3))?,
+    })
+}
+
+/// The walk-forward backtest of `lstmcast backtest`: `backtest.csv`, `folds.csv` and
+/// `metrics.json` as texts. With `done`, the folds of `refit="every"` are not trained here but
+/// taken from `done` (each from [`backtest_fold`], run anywhere: Ray tasks).
+#[pyfunction]
+#[pyo3(signature = (cfg_json, data_json, data, folds=5, refit="every", window="expanding", jobs=None, done=None))]
+#[allow(clippy::too_many_arguments)]
+fn cross_validation(
+    py: Python<'_>,
+    cfg_json: &str,
+    data_json: &str,
+    data: FrameArgs<'_>,
+    folds: usize,
+    refit: &str,
+    window: &str,
+    jobs: Option<usize>,
+    done: Option<Vec<FoldPartsIn<'_>>>,
+) -> PyResult<(String, String, String)> {
+    let cfg = with_data(cfg_json, data_json)?;
+    let opts = backtest_options(folds, refit, window)?;
     if jobs == Some(0) {
         return Err(err("invalid configuration: jobs: must be at least 1"));
     }
     let data = frame(&data)?;
-    let opts = BacktestOptions {
-        folds,
-        refit,
-        window,
-    };
+    let done: Option<Vec<Fold>> = done
+        .map(|d| d.into_iter().map(fold_of).collect::<PyResult<_>>())
+        .transpose()?;
     let stop = AtomicBool::new(false);
     interruptible(
         py,
         &stop,
         || -> lstmcast::Result<(String, String, String)> {
             let ts = load(&data, &cfg.data, None)?.0;
-            let bt = backtest(&cfg, &ts, &opts, threads_or_all(jobs), &|_, _| {})?;
+            let bt = match done {
+                None => backtest(&cfg, &ts, &opts, threads_or_all(jobs), &|_, _| {})?,
+                Some(folds) => {
+                    let folds = std::sync::Mutex::new(Some(folds));
+                    backtest_on(&cfg, &ts, &opts, 1, &|_, _| {}, &|_, _| {
+                        let taken = folds.lock().map(|mut f| f.take()).unwrap_or_default();
+                        taken.unwrap_or_default().into_iter().map(Ok).collect()
+                    })?
+                }
+            };
             Ok((
                 artifact::backtest_csv(&bt, ts.id_name.as_deref()),
                 artifact::folds_csv(&bt),
@@ -652,6 +688,58 @@ fn cross_validation(
         },
     )?
     .map_err(|e| err(format!("backtest failed: {e}")))
+}
+
+/// Fold `i` (from 0) of the backtest `cross_validation` would run with `refit="every"`, trained
+/// here on one thread: a Ray task's work. Returns the fold's parts for `cross_validation(done=...)`.
+#[pyfunction]
+#[pyo3(signature = (cfg_json, data_json, data, folds, window, i))]
+fn backtest_fold(
+    py: Python<'_>,
+    cfg_json: &str,
+    data_json: &str,
+    data: FrameArgs<'_>,
+    folds: usize,
+    window: &str,
+    i: usize,
+) -> PyResult<FoldParts> {
+    let cfg = with_data(cfg_json, data_json)?;
+    let opts = backtest_options(folds, "every", window)?;
+    let data = frame(&data)?;
+    let stop = AtomicBool::new(false);
+    let fold = interruptible(py, &stop, || -> lstmcast::Result<Fold> {
+        let ts = load(&data, &cfg.data, None)?.0;
+        lstmcast::backtest::backtest_fold(&cfg, &ts, &opts, i, 1)
+    })?
+    .map_err(|e| err(format!("backtest failed: {e}")))?;
+    fold_parts(&fold)
+}
+
+/// A model's files (name, bytes), as a run folder holds them.
+fn model_files(model: &TrainedForecaster) -> PyResult<Vec<(String, Vec<u8>)>> {
+    let dir = tempdir()?;
+    let path = dir.path().join("model");
+    model.save(&path, false).map_err(err)?;
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&path).map_err(err)? {
+        let entry = entry.map_err(err)?;
+        let bytes = std::fs::read(entry.path()).map_err(err)?;
+        out.push((entry.file_name().to_string_lossy().to_string(), bytes));
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// A model from [`model_files`].
+fn model_from_files(files: &[(String, Vec<u8>)]) -> PyResult<TrainedForecaster> {
+    let dir = tempdir()?;
+    for (name, bytes) in files {
+        if name.is_empty() || name.contains(['/', '\\']) || name == "." || name == ".." {
+            return Err(err(format!("not a model file name: {name}")));
+        }
+        std::fs::write(dir.path().join(name), bytes).map_err(err)?;
+    }
+    TrainedForecaster::load(dir.path()).map_err(err)
 }
 
 /// A new empty folder under the system's temporary folder, removed when dropped.
@@ -668,5 +756,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(config, m)?)?;
     m.add_function(wrap_pyfunction!(fit, m)?)?;
     m.add_function(wrap_pyfunction!(cross_validation, m)?)?;
+    m.add_function(wrap_pyfunction!(backtest_fold, m)?)?;
     Ok(())
 }

@@ -142,21 +142,124 @@ pub fn backtest(
     jobs: usize,
     on_fold: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Backtest> {
-    cfg.validate()?;
-    let whole = cfg.split.resolve(panel)?;
-    let calendar: Calendar = whole.calendar;
-    let n = calendar.len();
-    let positions = Splits {
-        train: 0..whole.val_start,
-        val: whole.val_start..whole.test_start,
-        test: whole.test_start..n,
+    // The folds share `jobs` threads: with `--refit every` each concurrent fold fits on its
+    // share of them, with `--refit once` the one fit has them all (results do not depend on it).
+    let each = match opts.refit {
+        Refit::Once => jobs.max(1),
+        Refit::Every => crate::threads::share(jobs, opts.folds.max(1)),
     };
-    let mut rows = fold_rows(&positions, n, cfg.horizon, opts)?;
-    for r in &mut rows {
-        r.origin = calendar.label(panel, r.test.start);
+    backtest_on(cfg, panel, opts, each, on_fold, &|n, run| {
+        crate::threads::map_ordered(n, jobs, run)
+    })
+}
+
+/// Runs fold `i` of `n` (on any thread): what [`FoldRunner`] is given.
+pub type RunFold<'a> = dyn Fn(usize) -> Result<Fold> + Sync + 'a;
+
+/// Runs the `n` independent folds of `--refit every` and returns them in fold order: on
+/// threads ([`backtest`]), or elsewhere (the Python package's Ray tasks, each calling
+/// [`backtest_fold`], which gives the same fold as the function it is handed).
+pub type FoldRunner<'a> = dyn Fn(usize, &RunFold<'_>) -> Vec<Result<Fold>> + 'a;
+
+/// As [`backtest`], with the independent folds of `--refit every` run by `run_folds`, each
+/// fold here fitting on `threads` threads.
+///
+/// # Errors
+/// As [`backtest`].
+pub fn backtest_on(
+    cfg: &ForecasterConfig,
+    panel: &Panel,
+    opts: &BacktestOptions,
+    threads: usize,
+    on_fold: &(dyn Fn(usize, usize) + Sync),
+    run_folds: &FoldRunner<'_>,
+) -> Result<Backtest> {
+    let plan = Plan::new(cfg, panel, opts)?;
+    let run_fold = |i: usize, first: Option<&TrainedForecaster>| {
+        on_fold(i, plan.rows.len());
+        plan.run_fold(i, first, threads)
+    };
+    let folds: Vec<Fold> = match opts.refit {
+        Refit::Once => {
+            let first = run_fold(0, None)?;
+            let mut folds = vec![first];
+            for i in 1..plan.rows.len() {
+                let f = run_fold(i, Some(&folds[0].model))?;
+                folds.push(f);
+            }
+            folds
+        }
+        Refit::Every => {
+            let done = run_folds(plan.rows.len(), &|i| run_fold(i, None));
+            if done.len() != plan.rows.len() {
+                return Err(Error::config(
+                    "folds",
+                    format!("{} fold results for {} folds", done.len(), plan.rows.len()),
+                ));
+            }
+            done.into_iter().collect::<Result<_>>()?
+        }
+    };
+    Ok(plan.assemble(opts, folds))
+}
+
+/// Fold `i` of the backtest that `cfg`, `panel` and `opts` describe, trained from scratch as
+/// `--refit every` trains it, on `threads` threads: the same fold [`backtest`] computes,
+/// wherever it runs.
+///
+/// # Errors
+/// As [`backtest`], for this fold; an `i` past the last fold.
+pub fn backtest_fold(
+    cfg: &ForecasterConfig,
+    panel: &Panel,
+    opts: &BacktestOptions,
+    i: usize,
+    threads: usize,
+) -> Result<Fold> {
+    let plan = Plan::new(cfg, panel, opts)?;
+    if i >= plan.rows.len() {
+        return Err(Error::config(
+            "folds",
+            format!("fold {} of {}", i + 1, plan.rows.len()),
+        ));
     }
-    // The fold's own copy of the panel, cut at its last test period, and its split.
-    let fold_data = |r: &FoldRows| -> (Panel, PanelSplit) {
+    plan.run_fold(i, None, threads)
+}
+
+/// The folds of a backtest and what each needs.
+struct Plan<'a> {
+    cfg: &'a ForecasterConfig,
+    panel: &'a Panel,
+    whole: PanelSplit,
+    rows: Vec<FoldRows>,
+}
+
+impl<'a> Plan<'a> {
+    fn new(cfg: &'a ForecasterConfig, panel: &'a Panel, opts: &BacktestOptions) -> Result<Self> {
+        cfg.validate()?;
+        let whole = cfg.split.resolve(panel)?;
+        let calendar: Calendar = whole.calendar;
+        let n = calendar.len();
+        let positions = Splits {
+            train: 0..whole.val_start,
+            val: whole.val_start..whole.test_start,
+            test: whole.test_start..n,
+        };
+        let mut rows = fold_rows(&positions, n, cfg.horizon, opts)?;
+        for r in &mut rows {
+            r.origin = calendar.label(panel, r.test.start);
+        }
+        Ok(Plan {
+            cfg,
+            panel,
+            whole,
+            rows,
+        })
+    }
+
+    /// The fold's own copy of the panel, cut at its last test period, and its split.
+    fn fold_data(&self, r: &FoldRows) -> (Panel, PanelSplit) {
+        let (panel, calendar) = (self.panel, self.whole.calendar);
         let per_series = calendar.splits(
             panel,
             [r.train.start, r.val.start, r.test.start, r.test.end],
@@ -171,7 +274,7 @@ pub fn backtest(
             report: SplitReport {
                 val_start: calendar.label(panel, r.val.start),
                 test_start: r.origin.clone(),
-                ..whole.report.clone()
+                ..self.whole.report.clone()
             },
             val_start: r.val.start,
             test_start: r.test.start,
@@ -186,23 +289,22 @@ pub fn backtest(
                 .collect(),
         };
         (panel.select(&keep), split)
-    };
-    // The folds share `jobs` threads: with `--refit every` each concurrent fold fits on its
-    // share of them, with `--refit once` the one fit has them all (results do not depend on it).
-    let each = match opts.refit {
-        Refit::Once => jobs.max(1),
-        Refit::Every => crate::threads::share(jobs, rows.len()),
-    };
-    let run_fold = |i: usize, first: Option<&TrainedForecaster>| -> Result<Fold> {
-        let r = &rows[i];
-        on_fold(i, rows.len());
-        let (sub, split) = fold_data(r);
+    }
+
+    fn run_fold(
+        &self,
+        i: usize,
+        first: Option<&TrainedForecaster>,
+        threads: usize,
+    ) -> Result<Fold> {
+        let r = &self.rows[i];
+        let (sub, split) = self.fold_data(r);
         let model = match first {
             Some(m) => m.clone(),
             None => {
                 let mut quiet = |_: &FitProgress| {};
-                let ctl = FitControl::new(&mut quiet).with_threads(each);
-                match cfg.fit_with(&sub, split.clone(), ctl) {
+                let ctl = FitControl::new(&mut quiet).with_threads(threads);
+                match self.cfg.fit_with(&sub, split.clone(), ctl) {
                     Ok(FitOutcome::Done(m)) => *m,
                     Ok(FitOutcome::Interrupted(_)) => {
                         unreachable!("a fit without an interrupt flag runs to its end")
@@ -219,52 +321,41 @@ pub fn backtest(
             model,
             evaluation,
         })
-    };
-    let folds: Vec<Fold> = match opts.refit {
-        Refit::Once => {
-            let first = run_fold(0, None)?;
-            let mut folds = vec![first];
-            for i in 1..rows.len() {
-                let f = run_fold(i, Some(&folds[0].model))?;
-                folds.push(f);
-            }
-            folds
+    }
+
+    fn assemble(&self, opts: &BacktestOptions, folds: Vec<Fold>) -> Backtest {
+        let first = &folds[0].model;
+        let all: Vec<_> = folds
+            .iter()
+            .flat_map(|f| f.evaluation.rows.iter().cloned())
+            .collect();
+        let mut aggregate = Evaluation::from_rows(
+            all,
+            folds.iter().map(|f| f.evaluation.windows).sum(),
+            &first.names[..first.n_targets],
+            self.cfg.horizon,
+            first.season,
+            &|id, k| first.training_mase_scale(id, k),
+            self.panel.has_ids(),
+        );
+        // Each fold's intervals come from its own model's calibration (per fold with
+        // `--refit every`); the aggregate scores them all.
+        aggregate.score_intervals(
+            &first.calibration.levels,
+            &first.names[..first.n_targets],
+            &|id, k| first.training_mase_scale(id, k),
+        );
+        aggregate.score_quantiles(
+            &first.quantile_levels(),
+            &first.names[..first.n_targets],
+            &|id, k| first.training_mase_scale(id, k),
+        );
+        Backtest {
+            options: *opts,
+            folds,
+            aggregate,
         }
-        Refit::Every => crate::threads::map_ordered(rows.len(), jobs, |i| run_fold(i, None))
-            .into_iter()
-            .collect::<Result<_>>()?,
-    };
-    let first = &folds[0].model;
-    let all: Vec<_> = folds
-        .iter()
-        .flat_map(|f| f.evaluation.rows.iter().cloned())
-        .collect();
-    let mut aggregate = Evaluation::from_rows(
-        all,
-        folds.iter().map(|f| f.evaluation.windows).sum(),
-        &first.names[..first.n_targets],
-        cfg.horizon,
-        first.season,
-        &|id, k| first.training_mase_scale(id, k),
-        panel.has_ids(),
-    );
-    // Each fold's intervals come from its own model's calibration (per fold with
-    // `--refit every`); the aggregate scores them all.
-    aggregate.score_intervals(
-        &first.calibration.levels,
-        &first.names[..first.n_targets],
-        &|id, k| first.training_mase_scale(id, k),
-    );
-    aggregate.score_quantiles(
-        &first.quantile_levels(),
-        &first.names[..first.n_targets],
-        &|id, k| first.training_mase_scale(id, k),
-    );
-    Ok(Backtest {
-        options: *opts,
-        folds,
-        aggregate,
-    })
+    }
 }
 
 fn fold_error(i: usize, r: &FoldRows, e: Error) -> Error {

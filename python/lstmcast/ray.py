@@ -1,0 +1,124 @@
+"""Scale-out on Ray: lstmcast's independent work as Ray tasks, with the results of the local run.
+
+    import ray, lstmcast, lstmcast.ray
+    ray.init()                                   # or ray.init(address="ray://head:10001")
+    cv = lstmcast.ray.cross_validation(lstmcast.Forecaster(horizon=7), df, n_windows=4)
+    models = lstmcast.ray.fit_groups(lstmcast.Forecaster(horizon=7), df, by="region")
+
+Each backtest fold (``refit=True``) and each group's model is one task; every one trains from the
+configuration's seed, so where and in which order the tasks run changes no bit. The training of one
+global model stays on one machine (its batches use that machine's cores); Ray spreads independent
+trainings, not one.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence, Union
+
+import pandas as pd
+
+from . import Forecaster, _native, _pandas
+
+__all__ = ["cross_validation", "fit_groups", "predict_groups"]
+
+
+def _ray():
+    try:
+        import ray
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError("lstmcast.ray needs Ray: pip install 'ray>=2.9'") from e
+    if not ray.is_initialized():
+        ray.init()
+    return ray
+
+
+def _fold(cfg_json: str, data_json: str, frame, folds: int, window: str, i: int):
+    return _native.backtest_fold(cfg_json, data_json, frame, folds, window, i)
+
+
+def cross_validation(
+    forecaster: Forecaster,
+    df: Any,
+    n_windows: int = 5,
+    window: str = "expanding",
+    num_cpus: float = 1,
+    **layout: Any,
+) -> pd.DataFrame:
+    """``forecaster.cross_validation(df, n_windows, refit=True, ...)`` with every fold a Ray task
+    (``num_cpus`` each); the same frame, to the bit, as the local run. ``layout`` is ``fit``'s
+    column arguments (``id_col``, ``time_col``, ``target``, ...)."""
+    ray = _ray()
+    inputs = forecaster._cv_inputs(
+        df,
+        layout.pop("id_col", _default()),
+        layout.pop("time_col", "ds"),
+        layout.pop("target", "y"),
+        layout.pop("past", None),
+        layout.pop("future_known", None),
+        layout.pop("static", None),
+    )
+    if layout:
+        raise TypeError(f"unexpected arguments: {', '.join(layout)}")
+    _, cfg_json, data_json, frame = inputs
+    task = ray.remote(num_cpus=num_cpus)(_fold)
+    frame_ref = ray.put(frame)
+    refs = [task.remote(cfg_json, data_json, frame_ref, n_windows, window, i) for i in range(n_windows)]
+    done = ray.get(refs)
+    return forecaster._cv_result(inputs, n_windows, "every", window, 1, done)
+
+
+def _default():
+    from . import _DEFAULT
+
+    return _DEFAULT
+
+
+def _fit_one(forecaster: Forecaster, group: pd.DataFrame, fit_args: dict) -> Forecaster:
+    return forecaster.fit(group, **fit_args)
+
+
+def _groups(df: Any, by: Union[str, Sequence[str]]):
+    pdf = _pandas(df, "df")
+    keys = [by] if isinstance(by, str) else list(by)
+    missing = [k for k in keys if k not in pdf.columns]
+    if missing:
+        raise _native.LstmcastError(f"data frame: no column {', '.join(map(repr, missing))} to group by")
+    for key, group in pdf.groupby(keys if len(keys) > 1 else keys[0], sort=True):
+        yield key, group.drop(columns=keys).reset_index(drop=True)
+
+
+def fit_groups(
+    forecaster: Forecaster,
+    df: Any,
+    by: Union[str, Sequence[str]],
+    local: bool = False,
+    num_cpus: float = 1,
+    **fit_args: Any,
+) -> dict:
+    """One model per group of ``df`` (the rows sharing the values of ``by``, for example a
+    region), each a copy of ``forecaster`` fitted on its group as a Ray task with ``num_cpus``
+    (``local=True``: one after another here, for comparison). Returns ``{key: Forecaster}`` in
+    key order; the models are the ones the local loop trains, to the bit."""
+    groups = list(_groups(df, by))
+    if local:
+        import copy
+
+        return {k: _fit_one(copy.deepcopy(forecaster), g, fit_args) for k, g in groups}
+    ray = _ray()
+    task = ray.remote(num_cpus=num_cpus)(_fit_one)
+    refs = [task.remote(forecaster, g, fit_args) for _, g in groups]
+    return dict(zip([k for k, _ in groups], ray.get(refs)))
+
+
+def predict_groups(models: dict, by: Union[str, Sequence[str]], **predict_args: Any) -> pd.DataFrame:
+    """Every group's forecast (``Forecaster.predict``) in one frame, with the group's key
+    column(s) first."""
+    keys = [by] if isinstance(by, str) else list(by)
+    parts = []
+    for key, m in models.items():
+        fc = m.predict(**predict_args)
+        values = key if isinstance(key, tuple) else (key,)
+        for name, v in reversed(list(zip(keys, values))):
+            fc.insert(0, name, v)
+        parts.append(fc)
+    return pd.concat(parts, ignore_index=True)

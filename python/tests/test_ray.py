@@ -1,0 +1,56 @@
+"""Ray tasks give the local run's results to the bit: a local Ray cluster of two CPUs
+(`ray.init(num_cpus=2)`), backtest folds and per-group models."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import lstmcast
+
+ray = pytest.importorskip("ray")
+import lstmcast.ray as lray  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+GROUP_A = {"Auckland", "Mumbai"}
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def panel():
+    df = pd.read_csv(DATA / "weather_cities_daily.csv", parse_dates=["date"])[["city", "date", "avg_temp_f"]]
+    df["region"] = np.where(df["city"].isin(GROUP_A), "a", "b")
+    return df
+
+
+def test_backtest_folds_as_ray_tasks_equal_the_local_backtest(cluster, panel):
+    df = panel.drop(columns=["region"])
+    f = lstmcast.Forecaster(horizon=7, epochs=4, seed=3)
+    args = dict(id_col="city", time_col="date", target="avg_temp_f")
+    local = f.cross_validation(df, n_windows=3, jobs=1, **args)
+    remote = lray.cross_validation(f, df, n_windows=3, **args)
+    pd.testing.assert_frame_equal(local, remote, check_exact=True)
+    assert local.attrs["metrics"] == remote.attrs["metrics"]
+    pd.testing.assert_frame_equal(local.attrs["folds"], remote.attrs["folds"], check_exact=True)
+
+
+def test_per_group_models_as_ray_tasks_equal_the_local_loop(cluster, panel):
+    f = lstmcast.Forecaster(horizon=7, epochs=4, seed=3)
+    args = dict(id_col="city", time_col="date", target="avg_temp_f")
+    local = lray.fit_groups(f, panel, by="region", local=True, **args)
+    remote = lray.fit_groups(f, panel, by="region", **args)
+    assert list(local) == list(remote) == ["a", "b"]
+    a = lray.predict_groups(local, by="region")
+    b = lray.predict_groups(remote, by="region")
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert set(b[b["region"] == "a"]["city"]) == GROUP_A
+    # The forecaster handed in is not fitted by the local loop either.
+    with pytest.raises(lstmcast.LstmcastError, match="not fitted"):
+        f.predict()
