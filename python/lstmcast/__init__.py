@@ -520,6 +520,39 @@ class Forecaster:
         out.attrs["metrics"] = json.loads(metrics)
         return out
 
+    # -- tuning ---------------------------------------------------------------------------
+
+    def tune(
+        self,
+        df: Any,
+        trials: int = 20,
+        search: Optional[dict] = None,
+        jobs: Optional[int] = None,
+        id_col: Any = _DEFAULT,
+        time_col: str = "ds",
+        target: Union[str, Sequence[str]] = "y",
+        future_known: Optional[Sequence[str]] = None,
+        past: Optional[Sequence[str]] = None,
+        static: Optional[Sequence[str]] = None,
+    ) -> pd.DataFrame:
+        """The search of ``lstmcast tune``: ``trials`` configurations around this one,
+        successive halving over the epochs, ranked on validation; ``search`` is the CLI's
+        ``[tune]`` table (``lookback``, ``layers``, ``dropout``, ``learning_rate``, ``batch_size``,
+        ``normalize``, ``calendar``, ``min_epochs``, ``eta``, ``select``; default: chosen from the
+        data). Afterwards this forecaster holds the best configuration, fitted (the best trial's
+        model when it ran the full budget, else retrained); returns trials.csv as a frame."""
+        inputs = self._cv_inputs(df, id_col, time_col, target, past, future_known, static)
+        return self._tune(inputs, df, trials, search, jobs, None)
+
+    def _tune(self, inputs, df, trials, search, jobs, run_rung) -> pd.DataFrame:
+        layout, cfg_json, data_json, frame = inputs
+        space = dict(search or {})
+        space["trials"] = trials
+        text, best, model = _native.tune(cfg_json, data_json, frame, json.dumps(space), jobs=jobs, run_rung=run_rung)
+        self._config = json.loads(best)
+        self._model, self._layout, self._df = model, layout, _pandas(df, "df")
+        return pd.read_csv(io.StringIO(text))
+
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in self._options.items())
         state = "fitted" if self._model is not None else "not fitted"

@@ -19,7 +19,7 @@ import pandas as pd
 
 from . import Forecaster, _native, _pandas
 
-__all__ = ["cross_validation", "fit_groups", "predict_groups"]
+__all__ = ["cross_validation", "tune", "fit_groups", "predict_groups"]
 
 
 def _ray():
@@ -65,6 +65,44 @@ def cross_validation(
     refs = [task.remote(cfg_json, data_json, frame_ref, n_windows, window, i) for i in range(n_windows)]
     done = ray.get(refs)
     return forecaster._cv_result(inputs, n_windows, "every", window, 1, done)
+
+
+def _trial(cfg_json: str, data_json: str, frame, space_json: str, trial: int, rung: int):
+    return _native.tune_trial(cfg_json, data_json, frame, space_json, trial, rung)
+
+
+def tune(
+    forecaster: Forecaster,
+    df: Any,
+    trials: int = 20,
+    search: Optional[dict] = None,
+    num_cpus: float = 1,
+    **layout: Any,
+) -> pd.DataFrame:
+    """``forecaster.tune(df, trials, search, ...)`` with every trial of every rung a Ray task
+    (``num_cpus`` each), rung by rung: the same trials, promotions and best configuration as
+    the local search (``trials.csv`` equal but for the measured seconds; each task retrains its
+    trial from the seed through its rung). The best configuration is then trained here."""
+    ray = _ray()
+    inputs = forecaster._cv_inputs(
+        df,
+        layout.pop("id_col", _default()),
+        layout.pop("time_col", "ds"),
+        layout.pop("target", "y"),
+        layout.pop("past", None),
+        layout.pop("future_known", None),
+        layout.pop("static", None),
+    )
+    if layout:
+        raise TypeError(f"unexpected arguments: {', '.join(layout)}")
+    _, cfg_json, data_json, frame = inputs
+    task = ray.remote(num_cpus=num_cpus)(_trial)
+    frame_ref = ray.put(frame)
+
+    def run_rung(space_json: str, members: list, rung: int):
+        return ray.get([task.remote(cfg_json, data_json, frame_ref, space_json, t, rung) for t in members])
+
+    return forecaster._tune(inputs, df, trials, search, None, run_rung)
 
 
 def _default():

@@ -11,6 +11,7 @@ use lstmcast::covariates::{Calendar, Covariates, StaticTable};
 use lstmcast::data::{load_frame, load_future_frame, Frame};
 use lstmcast::engine::{Device, Loss};
 use lstmcast::forecaster::{FitControl, FitOutcome, FitProgress};
+use lstmcast::tune::{TuneResult, TuneSpace};
 use lstmcast::{
     artifact, Fill, ForecasterConfig, LoadOptions, Normalize, Panel, Sampling, ScalerKind,
     ScalerScope, SplitSpec, Strategy, TrainedForecaster, Transform,
@@ -715,6 +716,112 @@ fn backtest_fold(
     fold_parts(&fold)
 }
 
+/// The search of `lstmcast tune` over `space_json` (a `[tune]` table as JSON; `{}` for the
+/// defaults) with `jobs` trials at a time: `trials.csv`, the best configuration (JSON) and the
+/// best configuration's model (its trial's when that ran the full budget, else retrained, as the
+/// CLI does). With `run_rung`, every rung's trials run there instead, rung by rung
+/// (`run_rung(space_json, trials, rung)` returns each trial's [`tune_trial`] parts: Ray tasks).
+#[pyfunction]
+#[pyo3(signature = (cfg_json, data_json, data, space_json, jobs=None, run_rung=None))]
+fn tune(
+    py: Python<'_>,
+    cfg_json: &str,
+    data_json: &str,
+    data: FrameArgs<'_>,
+    space_json: &str,
+    jobs: Option<usize>,
+    run_rung: Option<Py<PyAny>>,
+) -> PyResult<(String, String, Model)> {
+    let base = with_data(cfg_json, data_json)?;
+    let space: TuneSpace = serde_json::from_str(space_json)
+        .map_err(|e| err(format!("invalid configuration: tune: {e}")))?;
+    if jobs == Some(0) {
+        return Err(err("invalid configuration: jobs: must be at least 1"));
+    }
+    let data = frame(&data)?;
+    let stop = AtomicBool::new(false);
+    let callback_error: Mutex<Option<PyErr>> = Mutex::new(None);
+    let done = interruptible(
+        py,
+        &stop,
+        || -> lstmcast::Result<(TuneResult, TrainedForecaster)> {
+            let ts = load(&data, &base.data, None)?.0;
+            let (result, kept) = match &run_rung {
+                None => {
+                    lstmcast::tune::tune_model(&base, &space, &ts, threads_or_all(jobs), &|_| {})?
+                }
+                Some(cb) => {
+                    let run = |space: &TuneSpace, trials: &[usize], rung: usize| {
+                        let got = Python::attach(|py| -> PyResult<Vec<(String, bool)>> {
+                            let space = serde_json::to_string(space).map_err(err)?;
+                            cb.call1(py, (space, trials.to_vec(), rung))?.extract(py)
+                        });
+                        let parts = got.map_err(|e| {
+                            let msg = e.to_string();
+                            *callback_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                            lstmcast::Error::config("tune", msg)
+                        })?;
+                        parts
+                            .into_iter()
+                            .map(|(json, started)| {
+                                serde_json::from_str(&json)
+                                    .map(|r| (r, started))
+                                    .map_err(|e| lstmcast::Error::config("tune", e.to_string()))
+                            })
+                            .collect()
+                    };
+                    (
+                        lstmcast::tune::tune_remote(&base, &space, &ts, &|_| {}, &run)?,
+                        None,
+                    )
+                }
+            };
+            let model = match kept {
+                Some(m) => m,
+                None => result.best_config.fit(&ts, &mut |_| {})?,
+            };
+            Ok((result, model))
+        },
+    )?;
+    if let Some(e) = callback_error
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+    {
+        return Err(e);
+    }
+    let (result, model) = done.map_err(|e| err(format!("tuning failed: {e}")))?;
+    Ok((
+        artifact::trials_csv(&result),
+        serde_json::to_string(&result.best_config).map_err(err)?,
+        Model { inner: model },
+    ))
+}
+
+/// Trial `trial` of the search over the resolved space `space_json`, trained through `rung` on
+/// one thread: a Ray task's work for [`tune`]'s `run_rung`. Returns the trial's result (JSON)
+/// and whether it started.
+#[pyfunction]
+fn tune_trial(
+    py: Python<'_>,
+    cfg_json: &str,
+    data_json: &str,
+    data: FrameArgs<'_>,
+    space_json: &str,
+    trial: usize,
+    rung: usize,
+) -> PyResult<(String, bool)> {
+    let base = with_data(cfg_json, data_json)?;
+    let space: TuneSpace = serde_json::from_str(space_json).map_err(err)?;
+    let data = frame(&data)?;
+    let stop = AtomicBool::new(false);
+    let (result, started) = interruptible(py, &stop, || {
+        let ts = load(&data, &base.data, None)?.0;
+        lstmcast::tune::tune_trial(&base, &space, &ts, trial, rung)
+    })?
+    .map_err(err)?;
+    Ok((serde_json::to_string(&result).map_err(err)?, started))
+}
+
 /// A model's files (name, bytes), as a run folder holds them.
 fn model_files(model: &TrainedForecaster) -> PyResult<Vec<(String, Vec<u8>)>> {
     let dir = tempdir()?;
@@ -757,5 +864,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fit, m)?)?;
     m.add_function(wrap_pyfunction!(cross_validation, m)?)?;
     m.add_function(wrap_pyfunction!(backtest_fold, m)?)?;
+    m.add_function(wrap_pyfunction!(tune, m)?)?;
+    m.add_function(wrap_pyfunction!(tune_trial, m)?)?;
     Ok(())
 }

@@ -267,3 +267,18 @@ def test_cross_validation_matches_the_clis_backtest(panel, tmp_path):
     assert same(cv["predicted"], csv["predicted"])
     assert set(cv["fold"]) == {1, 2}
     assert cv.attrs["metrics"] == __import__("json").loads((tmp_path / "bt" / "metrics.json").read_text())
+
+
+def test_tune_matches_the_clis_search(panel, tmp_path):
+    df, path = panel
+    cli_ok("tune", "--data", path, "--id-col", "city", "--target", "avg_temp_f", "--horizon", 7,
+           "--epochs", 6, "--seed", 3, "--trials", 5, "--search-lookback", "7,14", "--search-layers", "8,16",
+           "--min-epochs", 2, "--eta", 2, "--out", tmp_path / "tune", "--quiet")
+    m = lstmcast.Forecaster(horizon=7, epochs=6, seed=3)
+    trials = m.tune(df, trials=5, search=dict(lookback=[7, 14], layers=[[8], [16]], min_epochs=2, eta=2),
+                    id_col="city", time_col="date", target="avg_temp_f")
+    csv = pd.read_csv(tmp_path / "tune" / "trials.csv")
+    seconds = [c for c in csv.columns if "second" in c]
+    assert seconds, list(csv.columns)
+    pd.testing.assert_frame_equal(trials.drop(columns=seconds), csv.drop(columns=seconds), check_exact=True)
+    assert_forecast_equal(m.predict(), pd.read_csv(tmp_path / "tune" / "best" / "forecast.csv"), "avg_temp_f")

@@ -54,3 +54,18 @@ def test_per_group_models_as_ray_tasks_equal_the_local_loop(cluster, panel):
     # The forecaster handed in is not fitted by the local loop either.
     with pytest.raises(lstmcast.LstmcastError, match="not fitted"):
         f.predict()
+
+
+def test_tune_trials_as_ray_tasks_equal_the_local_search(cluster, panel):
+    df = panel.drop(columns=["region"])
+    args = dict(id_col="city", time_col="date", target="avg_temp_f")
+    search = dict(lookback=[7, 14], layers=[[8], [16]], min_epochs=2, eta=2)
+    local = lstmcast.Forecaster(horizon=7, epochs=6, seed=3)
+    lt = local.tune(df, trials=5, search=search, jobs=1, **args)
+    remote = lstmcast.Forecaster(horizon=7, epochs=6, seed=3)
+    rt = lray.tune(remote, df, trials=5, search=search, **args)
+    seconds = [c for c in lt.columns if "second" in c]
+    pd.testing.assert_frame_equal(lt.drop(columns=seconds), rt.drop(columns=seconds), check_exact=True)
+    assert (lt["rung"] > 0).any()
+    # The best configuration, fitted: the same forecast.
+    pd.testing.assert_frame_equal(local.predict(), remote.predict(), check_exact=True)

@@ -685,6 +685,24 @@ pub fn tune_model(
         }
     }
     let trials: Vec<TrialResult> = results.into_iter().flatten().collect();
+    let result = conclude(base, ts, space, skipped, rungs, trials, start)?;
+    let model = match kept {
+        Some(t) if t.result.trial == result.best => Some(t.into_model()?),
+        _ => None,
+    };
+    Ok((result, model))
+}
+
+/// The search's outcome from every trial's last result: the best by score, then trial number.
+fn conclude(
+    base: &ForecasterConfig,
+    ts: &Panel,
+    space: TuneSpace,
+    skipped: Vec<String>,
+    rungs: Vec<usize>,
+    trials: Vec<TrialResult>,
+    start: Instant,
+) -> Result<TuneResult> {
     let best = trials
         .iter()
         .filter(|t| t.val_mse.is_some())
@@ -709,23 +727,121 @@ pub fn tune_model(
         .trial;
     let mut best_config = trials[best].params.apply(base);
     pin_calendar(&mut best_config, ts)?;
-    let model = match kept {
-        Some(t) if t.result.trial == best => Some(t.into_model()?),
-        _ => None,
+    Ok(TuneResult {
+        skipped,
+        space,
+        rungs,
+        trial_epochs: trials.iter().map(|t| t.epochs).sum(),
+        trials,
+        best,
+        best_config,
+        search_seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// Runs the trials `trials` of a rung (`rung`, 0-based) elsewhere, each through
+/// [`tune_trial`] with the resolved space it is given, and returns their results in the same
+/// order: what [`tune_remote`] is handed (the Python package runs them as Ray tasks).
+pub type RungRunner<'a> =
+    dyn Fn(&TuneSpace, &[usize], usize) -> Result<Vec<(TrialResult, bool)>> + 'a;
+
+/// The search of [`tune`] with its trials run by `run_rung`, one rung after another: every
+/// trial of a rung runs (wherever `run_rung` puts it), then the rung's best go on, exactly the
+/// trials [`tune`]'s asynchronous promotion picks (the rule is one, [`promoted`]). Every trial
+/// trains from its own seed and state, so `trials.csv` is [`tune`]'s but for the measured
+/// seconds. The best model is not kept: retrain `best_config`.
+///
+/// # Errors
+/// As [`tune`]; an error of `run_rung`.
+pub fn tune_remote(
+    base: &ForecasterConfig,
+    space: &TuneSpace,
+    ts: &Panel,
+    progress: &(dyn Fn(&TuneProgress) + Sync),
+    run_rung: &RungRunner<'_>,
+) -> Result<TuneResult> {
+    base.validate()?;
+    let start = Instant::now();
+    let (space, skipped) = space.resolve(base, ts)?;
+    let rungs = space.rungs(base.training.epochs);
+    let mut results: Vec<Option<TrialResult>> = vec![None; space.trials];
+    let mut members: Vec<usize> = (0..space.trials).collect();
+    for (r, &epochs) in rungs.iter().enumerate() {
+        if members.is_empty() {
+            break;
+        }
+        let got = run_rung(&space, &members, r)?;
+        if got.len() != members.len() {
+            return Err(Error::config(
+                "tune",
+                format!("{} results for {} trials", got.len(), members.len()),
+            ));
+        }
+        let mut done: Vec<Finished> = Vec::new();
+        for (&trial, (result, started)) in members.iter().zip(got) {
+            // A trial that cannot start (too little data for its lookback) is no member of
+            // the first rung, as in the local search.
+            if started {
+                let key = (result.score(space.select).unwrap_or(f64::INFINITY), trial);
+                done.push((trial, key, result.val_mse.is_some()));
+            }
+            results[trial] = Some(result);
+        }
+        progress(&TuneProgress {
+            rung: r,
+            rungs: rungs.len(),
+            epochs,
+            done: done.len(),
+            of: done.len(),
+        });
+        let last = r + 1 >= rungs.len();
+        members = done
+            .iter()
+            .filter(|d| promoted(&done, d, done.len(), 0, space.eta, last) == Some(true))
+            .map(|d| d.0)
+            .collect();
+    }
+    let trials: Vec<TrialResult> = results.into_iter().flatten().collect();
+    conclude(base, ts, space, skipped, rungs, trials, start)
+}
+
+/// Trial `trial` of a search over the resolved space `space` (from [`TuneSpace::resolve`]),
+/// trained through rung `rung` as the local search trains it (each rung's budget in turn, from
+/// the trial's seed), and whether it started at all: a remote worker's job for
+/// [`tune_remote`].
+///
+/// # Errors
+/// A `trial` or `rung` outside the search.
+pub fn tune_trial(
+    base: &ForecasterConfig,
+    space: &TuneSpace,
+    ts: &Panel,
+    trial: usize,
+    rung: usize,
+) -> Result<(TrialResult, bool)> {
+    let rungs = space.rungs(base.training.epochs);
+    let params = space.sample_all(base.seed);
+    let (Some(p), true) = (params.get(trial), rung < rungs.len()) else {
+        return Err(Error::config(
+            "tune",
+            format!(
+                "trial {trial}, rung {rung}: the search has {} trials and {} rungs",
+                params.len(),
+                rungs.len()
+            ),
+        ));
     };
-    Ok((
-        TuneResult {
-            skipped,
-            space,
-            rungs,
-            trial_epochs: trials.iter().map(|t| t.epochs).sum(),
-            trials,
-            best,
-            best_config,
-            search_seconds: start.elapsed().as_secs_f64(),
-        },
-        model,
-    ))
+    match Trial::start(base, ts, trial, p.clone()) {
+        Err(result) => Ok((*result, false)),
+        Ok(mut t) => {
+            for (r, &epochs) in rungs.iter().enumerate().take(rung + 1) {
+                if !t.finished() {
+                    t.advance(r, epochs);
+                }
+            }
+            Ok((t.result, true))
+        }
+    }
 }
 
 /// Replaces `calendar = auto` by the features it resolves to here (a list, or none): a trial
@@ -741,6 +857,34 @@ fn pin_calendar(cfg: &mut ForecasterConfig, ts: &Panel) -> Result<()> {
         };
     }
     Ok(())
+}
+
+/// A finished trial of a rung: its slot, ranking key (score, trial) and whether it may go on.
+type Finished = (usize, (f64, usize), bool);
+
+/// Whether the finished trial `d` of a rung of `n` members goes on to the next rung, given the
+/// rung's finished trials `done` (`d` among them) and `unfinished` ones still running: it does
+/// once it is certain to be among the best `⌈n/eta⌉` (at least 2), it ends once the rung is
+/// complete and it is not (or it failed, or the rung is the `last`); `None` while undecided.
+fn promoted(
+    done: &[Finished],
+    d: &Finished,
+    n: usize,
+    unfinished: usize,
+    eta: usize,
+    last: bool,
+) -> Option<bool> {
+    let keep = n.div_ceil(eta).max(2);
+    let (_, k, eligible) = *d;
+    let better = done.iter().filter(|o| o.1 < k).count();
+    if eligible && !last && better + unfinished < keep {
+        Some(true)
+    } else if unfinished == 0 {
+        // The rung is complete: ranks are final.
+        Some(eligible && !last && better < keep)
+    } else {
+        None
+    }
 }
 
 /// Successive halving on `jobs` threads with asynchronous promotion: a trial moves to the next
@@ -760,8 +904,6 @@ fn run_rungs(
 ) -> Vec<Trial> {
     use std::collections::VecDeque;
     use std::sync::Condvar;
-    /// A finished trial of a rung: its slot, ranking key (score, trial) and whether it may go on.
-    type Finished = (usize, (f64, usize), bool);
     /// The scheduler's shared state.
     struct Board {
         queue: VecDeque<(usize, usize)>, // (slot, rung)
@@ -806,25 +948,20 @@ fn run_rungs(
         let mut r = r;
         while r < n_rungs && b.closed[r] {
             let n = b.members[r].len();
-            let keep = n.div_ceil(eta).max(2);
             let unfinished = n - b.done[r].len();
             let last = r + 1 >= n_rungs;
             let mut promote = Vec::new();
-            for &(slot, k, eligible) in &b.done[r] {
-                if b.decided[r].contains(&slot) {
+            for d in &b.done[r] {
+                if b.decided[r].contains(&d.0) {
                     continue;
                 }
-                let better = b.done[r].iter().filter(|d| d.1 < k).count();
-                if eligible && !last && better + unfinished < keep {
-                    promote.push(slot);
-                } else if unfinished == 0 {
-                    // The rung is complete: ranks are final.
-                    if eligible && !last && better < keep {
-                        promote.push(slot);
-                    } else {
-                        b.decided[r].push(slot);
-                        b.ended.push(slot);
+                match promoted(&b.done[r], d, n, unfinished, eta, last) {
+                    Some(true) => promote.push(d.0),
+                    Some(false) => {
+                        b.decided[r].push(d.0);
+                        b.ended.push(d.0);
                     }
+                    None => {}
                 }
             }
             for slot in promote {

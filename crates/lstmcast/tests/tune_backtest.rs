@@ -1,8 +1,10 @@
 //! Issue 6: tuning finds what is right by construction and does not depend on `jobs`; backtest
 //! folds never see a row after their origin.
 
-use lstmcast::backtest::{backtest, BacktestOptions, Refit, TrainWindow};
-use lstmcast::tune::{tune, tune_model, TuneSpace};
+use lstmcast::backtest::{
+    backtest, backtest_fold, backtest_on, BacktestOptions, Refit, TrainWindow,
+};
+use lstmcast::tune::{tune, tune_model, tune_remote, tune_trial, TuneSpace};
 use lstmcast::{ForecasterConfig, Normalize, Panel};
 
 /// y(t) = 0.9·y(t−8) + e(t): the best one-step predictor needs the value 8 steps back, which a
@@ -85,6 +87,75 @@ fn jobs_do_not_change_any_trial_result() {
     assert_eq!(one, two);
     assert_eq!(one, three);
     assert!(one.iter().any(|t| t.rung > 0), "some trials were promoted");
+}
+
+/// Issue 19: trials run elsewhere (Ray tasks in the Python package), each from scratch through
+/// its rung by `tune_trial`, rung by rung, give the local search's trials: the same promotions
+/// and every result but the measured seconds.
+#[test]
+fn remote_trials_rung_by_rung_give_the_local_search() {
+    let ts = seasonal_ar(400);
+    let mut s = space(9);
+    s.layers = vec![vec![8], vec![12]];
+    s.dropout = vec![0.0, 0.2];
+    // A lookback the training rows cannot hold: a trial that never starts.
+    s.lookback = vec![2, 4, 8, 300];
+    let strip = |r: lstmcast::tune::TuneResult| {
+        let trials = r
+            .trials
+            .into_iter()
+            .map(|mut t| {
+                t.seconds = 0.0;
+                t
+            })
+            .collect::<Vec<_>>();
+        (trials, r.best, r.best_config, r.rungs, r.skipped)
+    };
+    let local = strip(tune(&base(), &s, &ts, 2, &|_| {}).unwrap());
+    let calls = std::sync::Mutex::new(Vec::new());
+    let remote = tune_remote(&base(), &s, &ts, &|_| {}, &|space, trials, rung| {
+        calls.lock().unwrap().push((trials.to_vec(), rung));
+        trials
+            .iter()
+            .map(|&t| tune_trial(&base(), space, &ts, t, rung))
+            .collect()
+    })
+    .unwrap();
+    assert_eq!(local, strip(remote));
+    let calls = calls.into_inner().unwrap();
+    assert!(
+        calls.len() >= 2 && calls[1].0.len() < calls[0].0.len(),
+        "{calls:?}"
+    );
+    assert!(
+        local.0.iter().any(|t| t.rung > 0),
+        "some trials were promoted"
+    );
+}
+
+/// Issue 19: folds run elsewhere by `backtest_fold` give the backtest's folds.
+#[test]
+fn folds_run_elsewhere_give_the_local_backtest() {
+    let ts = seasonal_ar(300);
+    let opts = BacktestOptions {
+        folds: 3,
+        refit: Refit::Every,
+        window: TrainWindow::Expanding,
+    };
+    let local = backtest(&tiny(), &ts, &opts, 2, &|_, _| {}).unwrap();
+    let remote = backtest_on(&tiny(), &ts, &opts, &|_, _| {}, &|n, _| {
+        (0..n)
+            .rev()
+            .map(|i| backtest_fold(&tiny(), &ts, &opts, i))
+            .rev()
+            .collect()
+    })
+    .unwrap();
+    assert_eq!(local.aggregate, remote.aggregate);
+    for (a, b) in local.folds.iter().zip(&remote.folds) {
+        assert_eq!(a.model.network.params(), b.model.network.params());
+        assert_eq!(a.evaluation, b.evaluation);
+    }
 }
 
 #[test]
