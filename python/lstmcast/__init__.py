@@ -67,6 +67,18 @@ def _polars():
     return polars
 
 
+def _like(out: pd.DataFrame, source: Any) -> Any:
+    """`out` as a polars frame when the data came as one (without pyarrow: column by column)."""
+    if source is None or not _is_polars(source):
+        return out
+    pl = _polars()
+    cols = {}
+    for c in out.columns:
+        s = out[c]
+        cols[c] = s.to_numpy() if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s) else s.astype(object).tolist()
+    return pl.DataFrame(cols)
+
+
 def _column(s: pd.Series) -> tuple[str, Any]:
     """One column as (kind, values) for the native loader: no per-row Python loop."""
     dtype = s.dtype
@@ -223,6 +235,7 @@ class Forecaster:
         self._layout: Optional[_Layout] = None
         self._df: Optional[pd.DataFrame] = None
         self._static_df: Optional[pd.DataFrame] = None
+        self._source: Any = None
 
     # -- fitting --------------------------------------------------------------------------
 
@@ -279,6 +292,7 @@ class Forecaster:
                 progress=self._progress_callback(),
             )
         self._layout, self._df, self._static_df = layout, pdf, sdf
+        self._source = df
         why = self._model.diverged()
         if why:
             import warnings
@@ -356,8 +370,8 @@ class Forecaster:
 
             for sid, why in skipped:
                 warnings.warn(f"series {sid} not forecast: {why}", RuntimeWarning, stacklevel=2)
-        out = self._read_output(text, model)
-        return self._select_levels(out, model, level)
+        out = self._select_levels(self._read_output(text, model), model, level)
+        return _like(out, df if df is not None else self._source)
 
     def _select_levels(self, out: pd.DataFrame, model, level) -> pd.DataFrame:
         have = model.levels()
@@ -462,6 +476,7 @@ class Forecaster:
         )
         self._df = None
         self._static_df = None
+        self._source = None
         return self
 
     def __getstate__(self) -> dict:
@@ -550,7 +565,7 @@ class Forecaster:
         space["trials"] = trials
         text, best, model = _native.tune(cfg_json, data_json, frame, json.dumps(space), jobs=jobs, run_rung=run_rung)
         self._config = json.loads(best)
-        self._model, self._layout, self._df = model, layout, _pandas(df, "df")
+        self._model, self._layout, self._df, self._source = model, layout, _pandas(df, "df"), df
         return pd.read_csv(io.StringIO(text))
 
     def __repr__(self) -> str:

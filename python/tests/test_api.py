@@ -144,7 +144,10 @@ def test_polars_frames_give_the_same_numbers(nottem, single):
     m, out = single
     frame = pl.DataFrame({"date": nottem["date"].tolist(), "temp_f": nottem["temp_f"].to_numpy()})
     pm = lstmcast.Forecaster(horizon=12, **QUICK).fit(frame, time_col="date", target="temp_f")
-    assert_forecast_equal(pm.predict(), pd.read_csv(out / "forecast.csv"), "temp_f")
+    fc = pm.predict()
+    assert isinstance(fc, pl.DataFrame)
+    assert_forecast_equal(pd.DataFrame({c: fc[c].to_numpy() for c in fc.columns}),
+                          pd.read_csv(out / "forecast.csv"), "temp_f")
 
 
 def test_fit_releases_the_gil(panel):
@@ -282,3 +285,35 @@ def test_tune_matches_the_clis_search(panel, tmp_path):
     assert seconds, list(csv.columns)
     pd.testing.assert_frame_equal(trials.drop(columns=seconds), csv.drop(columns=seconds), check_exact=True)
     assert_forecast_equal(m.predict(), pd.read_csv(tmp_path / "tune" / "best" / "forecast.csv"), "avg_temp_f")
+
+
+def test_static_values_from_a_frame_match_the_clis_static_data_file(panel, tmp_path):
+    df, path = panel
+    statics = pd.DataFrame({"city": sorted(df["city"].unique())})
+    statics["lat"] = [-36.8, 39.9, 41.9, 19.1, 32.7]
+    statics["climate"] = ["oceanic", "continental", "continental", "tropical", "mediterranean"]
+    statics.to_csv(tmp_path / "static.csv", index=False)
+    cli_ok("train", "--data", path, "--id-col", "city", "--target", "avg_temp_f", "--horizon", 7, "--epochs", 6,
+           "--seed", 7, "--static-data", tmp_path / "static.csv", "--out", tmp_path / "cli", "--quiet")
+    m = lstmcast.Forecaster(horizon=7, **QUICK).fit(df, id_col="city", time_col="date", target="avg_temp_f", static_df=statics)
+    assert_forecast_equal(m.predict(), pd.read_csv(tmp_path / "cli" / "forecast.csv"), "avg_temp_f")
+    with pytest.raises(lstmcast.LstmcastError, match="no row for series 'Mumbai'"):
+        lstmcast.Forecaster(horizon=7, **QUICK).fit(
+            df, id_col="city", time_col="date", target="avg_temp_f", static_df=statics[statics.city != "Mumbai"]
+        )
+
+
+def test_progress_true_reports_each_epoch(nottem, capsys, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_tqdm(name, *args, **kwargs):
+        if name.startswith("tqdm"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_tqdm)
+    lstmcast.Forecaster(horizon=12, epochs=3, normalize="global", progress=True).fit(nottem, time_col="date", target="temp_f")
+    err = capsys.readouterr().err
+    assert "epoch 1/3" in err and "epoch 3/3" in err, err
