@@ -3,13 +3,17 @@
   python_api.py api --csv PANEL.csv --out DIR [--lookback L] [--horizon 7] [--seed 42]
       One process: `import lstmcast` (timed, excluded from the totals), then, each timed with
       perf_counter: pandas.read_csv, Forecaster(horizon, threads=1, seed).fit, .evaluate(),
-      .predict(), .save(DIR/model, overwrite=True). Then, outside those totals, the
+      .predict(), .save(DIR/model, overwrite=True) (also their CPU time, process_time). Then, outside those totals, the
       Python-specific work measured directly: the frame → columns conversion
       (lstmcast._frame on the layout's columns; fit, evaluate and predict each do it once) and
       the parsing of the native results (forecast CSV text → frame, metrics JSON + predictions
       CSV text → Evaluation), beside the native calls that produce them. Writes DIR/timing.json,
       DIR/forecast.pkl and DIR/eval_predictions.pkl (pickles: exact floats, for the bit check),
       DIR/metrics_test.json and DIR/predictions.csv (the protocol format of bench/panel_score.py).
+
+  python_api.py cli --bin LSTMCAST --csv PANEL.csv --out DIR [--horizon 7] [--seed 42]
+      One `lstmcast train ... --threads 1 --out DIR/cli_run --force --quiet` process, timed:
+      wall (perf_counter around it) and CPU (the child's user + sys). Writes DIR/cli_time.json.
 
   python_api.py report --out bench/out/python_api --rounds N --cli-target avg_temp_f
       Medians over rounds r1..rN of DIR/rK/{cli,py,py28,nf}; checks every round's Python forecast
@@ -51,22 +55,21 @@ def cmd_api(a):
     opts = dict(horizon=a.horizon, seed=a.seed)
     if a.lookback:
         opts["lookback"] = a.lookback
-    t = {}
-    t0 = time.perf_counter()
-    df = pd.read_csv(a.csv, parse_dates=[a.time_col])
-    t["read_csv"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    m = lstmcast.Forecaster(threads=1, **opts).fit(df, id_col=a.id_col, time_col=a.time_col, target=a.target)
-    t["fit"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    ev = m.evaluate()
-    t["evaluate"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    fc = m.predict()
-    t["predict"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    m.save(os.path.join(a.out, "model"), overwrite=True)
-    t["save"] = time.perf_counter() - t0
+    t, cpu = {}, {}
+
+    def timed(name, f):
+        w0, c0 = time.perf_counter(), time.process_time()
+        out = f()
+        t[name], cpu[name] = time.perf_counter() - w0, time.process_time() - c0
+        return out
+
+    df = timed("read_csv", lambda: pd.read_csv(a.csv, parse_dates=[a.time_col]))
+    m = timed("fit", lambda: lstmcast.Forecaster(threads=1, **opts).fit(
+        df, id_col=a.id_col, time_col=a.time_col, target=a.target))
+    ev = timed("evaluate", m.evaluate)
+    fc = timed("predict", m.predict)
+    timed("save", lambda: m.save(os.path.join(a.out, "model"), overwrite=True))
+    cpu["total"] = sum(cpu.values())
     t["total"] = sum(t.values())
 
     # The Python-specific work, measured directly (not part of the totals above).
@@ -104,11 +107,30 @@ def cmd_api(a):
         "training": ev.metrics.get("training"),
         "lstmcast_test_mase": ev.metrics["test"]["overall"][a.target]["model"]["mase"],
     }
-    out = {"import_s": t_import, "seconds": t, "python_specific_s": p, "info": info,
+    out = {"import_s": t_import, "seconds": t, "cpu_seconds": cpu, "python_specific_s": p, "info": info,
            "loadavg": open("/proc/loadavg").read().split()[:3]}
     json.dump(out, open(os.path.join(a.out, "timing.json"), "w"), indent=1)
     print(json.dumps({"fit": round(t["fit"], 3), "total": round(t["total"], 3),
                       "python_specific_pct_of_fit": round(p["python_specific_pct_of_fit"], 3)}))
+
+
+def cmd_cli(a):
+    """One timed `lstmcast train` process: wall (perf_counter) and CPU (user + sys of the child)."""
+    import resource
+    import subprocess
+    cmd = [a.bin, "train", "--data", a.csv, "--id-col", a.id_col, "--target", a.target,
+           "--horizon", str(a.horizon), "--threads", "1", "--seed", str(a.seed),
+           "--out", os.path.join(a.out, "cli_run"), "--force", "--quiet"]
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    w0 = time.perf_counter()
+    subprocess.run(cmd, check=True)
+    wall = time.perf_counter() - w0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    json.dump({"wall_s": wall, "cpu_s": cpu, "command": " ".join(cmd),
+               "loadavg": open("/proc/loadavg").read().split()[:3]},
+              open(os.path.join(a.out, "cli_time.json"), "w"), indent=1)
+    print(json.dumps({"wall": round(wall, 3), "cpu": round(cpu, 3)}))
 
 
 def same(a, b):
@@ -218,6 +240,8 @@ def cmd_report(a):
     py_total = col(["py", "seconds", "total"])
     py_fit = col(["py", "seconds", "fit"])
     over = [(p / c - 1) * 100 if p and c else None for p, c in zip(py_total, cli_wall)]
+    cover = [(p / c - 1) * 100 if p and c else None
+             for p, c in zip(col(["py", "cpu_seconds", "total"]), col(["cli", "cpu_s"]))]
     L += [f"### 1. Python API vs CLI: weather panel (5 cities, `avg_temp_f`), horizon 7, default options, 1 thread, seed {a.seed}",
           "",
           f"Median (min–max) of {n} interleaved rounds; seconds.",
@@ -232,6 +256,8 @@ def cmd_report(a):
           f"| **total** | **{rng(cli_wall, '.2f')}** (process wall time) | **{rng(py_total, '.2f')}** (import excluded) |",
           f"| `import lstmcast` (+pandas) | — | {rng(col(['py', 'import_s']), '.3f')} |",
           f"| Python total ÷ CLI total − 1 | | {rng(over, '+.1f')} % |",
+          f"| CPU seconds (user + sys), total | {rng(col(['cli', 'cpu_s']), '.2f')} | {rng(col(['py', 'cpu_seconds', 'total']), '.2f')} (fit {rng(col(['py', 'cpu_seconds', 'fit']), '.2f')}) |",
+          f"| CPU: Python ÷ CLI − 1 | | {rng(cover, '+.1f')} % |",
           ""]
     bits = [r.get("bit") for r in R if r.get("bit")]
     allf = bits and all(b["forecast"] for b in bits)
@@ -333,7 +359,13 @@ def main():
     s.add_argument("--lookback", type=int)
     s.add_argument("--horizon", type=int, default=7)
     s.add_argument("--seed", type=int, default=42)
-    for p in (s, r := sub.add_parser("report")):
+    c = sub.add_parser("cli")
+    c.add_argument("--bin", required=True)
+    c.add_argument("--csv", required=True)
+    c.add_argument("--out", required=True)
+    c.add_argument("--horizon", type=int, default=7)
+    c.add_argument("--seed", type=int, default=42)
+    for p in (s, c, r := sub.add_parser("report")):
         p.add_argument("--id-col", default="city")
         p.add_argument("--time-col", default="date")
         p.add_argument("--target", default="avg_temp_f")
@@ -341,7 +373,7 @@ def main():
     r.add_argument("--rounds", type=int, required=True)
     r.add_argument("--seed", type=int, default=42)
     a = ap.parse_args()
-    {"api": cmd_api, "report": cmd_report}[a.cmd](a)
+    {"api": cmd_api, "cli": cmd_cli, "report": cmd_report}[a.cmd](a)
 
 
 if __name__ == "__main__":

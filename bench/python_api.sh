@@ -37,15 +37,16 @@
 #                      as bench/panel_peers.sh creates it); SKIP_NF=1 skips part 2's NF side
 #   NF_EPOCHS=100 NF_PATIENCE=10   NF's step budget and early stopping (as bench/panel_peers.sh)
 #
+#   OUT=bench/out/python_api   where the results go (replaced on every run)
 #   STRACE=1           one extra CLI run under strace (if installed) splits the CLI's time outside
 #                      training: run-folder writing, plots, per-epoch checkpoints (not in the medians)
 #
 # Results: bench/out/python_api/results.md and results.json; one folder per round (r1, r2, ...)
 # with the CLI run folder, the Python timings (py/, py28/), NF's meta.json and the scores.
-# Needs bash, bc, and a machine otherwise idle for stable numbers (it takes ~1 min per round).
+# Needs bash and a machine otherwise idle for stable numbers (it takes ~1 min per round).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-OUT=bench/out/python_api
+OUT=${OUT:-bench/out/python_api}
 ROUNDS=${ROUNDS:-5}
 SEED=${SEED:-42}
 PY=${PY:-$HOME/.cache/py-dev/bin/python}
@@ -82,7 +83,8 @@ PANEL=$OUT/weather_panel.csv
   "$DATA" "$PANEL"
 {
   echo "date: $(date -Is)"; echo "host: $(uname -srm), $CORES cores"
-  echo "lstmcast CLI: $LSTMCAST_BIN ($("$LSTMCAST_BIN" --version 2>/dev/null || echo '?'))"
+  echo "lstmcast CLI: $LSTMCAST_BIN ($("$LSTMCAST_BIN" --version 2>/dev/null || echo '?'), built $(date -Is -r "$LSTMCAST_BIN"), sha256 $(sha256sum "$LSTMCAST_BIN" | cut -c1-16))"
+  echo "lstmcast package: $("$PY" -c 'import lstmcast, os; f = lstmcast._native.__file__; print(f, "built", __import__("datetime").datetime.fromtimestamp(os.path.getmtime(f)).isoformat(timespec="seconds"))')"
   echo "python: $("$PY" -c 'import sys, lstmcast, pandas, numpy; print(sys.version.split()[0], "lstmcast", lstmcast.__version__, "pandas", pandas.__version__, "numpy", numpy.__version__)')"
   [ "$SKIP_NF" = 1 ] || echo "nf: $("$NF_PY" -c 'import sys, neuralforecast, torch; print(sys.version.split()[0], "neuralforecast", neuralforecast.__version__, "torch", torch.__version__)' 2>/dev/null)"
   echo "git: $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet 2>/dev/null || echo ' (dirty)')"
@@ -90,14 +92,7 @@ PANEL=$OUT/weather_panel.csv
 cat "$OUT/env.txt" >&2
 
 cli() {
-  local d=$1
-  local t0 t1
-  t0=$EPOCHREALTIME
-  "$LSTMCAST_BIN" train --data "$PANEL" --id-col city --target avg_temp_f --horizon 7 --threads 1 \
-    --seed "$SEED" --out "$d/cli_run" --force --quiet
-  t1=$EPOCHREALTIME
-  echo "{\"wall_s\": $(echo "$t1 - $t0" | bc -l), \"loadavg\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}" > "$d/cli_time.json"
-  echo "   cli   $(echo "$t1 - $t0" | bc -l | cut -c1-6)s" >&2
+  echo "   cli   $("$PY" bench/python_api.py cli --bin "$LSTMCAST_BIN" --csv "$PANEL" --out "$1" --horizon 7 --seed "$SEED")" >&2
 }
 py() {
   echo "   py    $("$PY" bench/python_api.py api --csv "$PANEL" --out "$1/py" --horizon 7 --seed "$SEED")" >&2

@@ -771,7 +771,14 @@ fn tune(
                             .collect()
                     };
                     (
-                        lstmcast::tune::tune_remote(&base, &space, &ts, &|_| {}, &run)?,
+                        lstmcast::tune::tune_remote(
+                            &base,
+                            &space,
+                            &ts,
+                            threads_or_all(jobs),
+                            &|_| {},
+                            &run,
+                        )?,
                         None,
                     )
                 }
@@ -816,7 +823,7 @@ fn tune_trial(
     let stop = AtomicBool::new(false);
     let (result, started) = interruptible(py, &stop, || {
         let ts = load(&data, &base.data, None)?.0;
-        lstmcast::tune::tune_trial(&base, &space, &ts, trial, rung)
+        lstmcast::tune::tune_trial(&base, &space, &ts, trial, rung, 1)
     })?
     .map_err(err)?;
     Ok((serde_json::to_string(&result).map_err(err)?, started))

@@ -745,7 +745,8 @@ fn conclude(
 pub type RungRunner<'a> =
     dyn Fn(&TuneSpace, &[usize], usize) -> Result<Vec<(TrialResult, bool)>> + 'a;
 
-/// The search of [`tune`] with its trials run by `run_rung`, one rung after another: every
+/// The search of [`tune`] with its trials run by `run_rung`, one rung after another (the space
+/// resolved here on `threads` threads): every
 /// trial of a rung runs (wherever `run_rung` puts it), then the rung's best go on, exactly the
 /// trials [`tune`]'s asynchronous promotion picks (the rule is one, [`promoted`]). Every trial
 /// trains from its own seed and state, so `trials.csv` is [`tune`]'s but for the measured
@@ -757,12 +758,13 @@ pub fn tune_remote(
     base: &ForecasterConfig,
     space: &TuneSpace,
     ts: &Panel,
+    threads: usize,
     progress: &(dyn Fn(&TuneProgress) + Sync),
     run_rung: &RungRunner<'_>,
 ) -> Result<TuneResult> {
     base.validate()?;
     let start = Instant::now();
-    let (space, skipped) = space.resolve(base, ts)?;
+    let (space, skipped) = space.resolve(base, ts, threads)?;
     let rungs = space.rungs(base.training.epochs);
     let mut results: Vec<Option<TrialResult>> = vec![None; space.trials];
     let mut members: Vec<usize> = (0..space.trials).collect();
@@ -807,7 +809,8 @@ pub fn tune_remote(
 
 /// Trial `trial` of a search over the resolved space `space` (from [`TuneSpace::resolve`]),
 /// trained through rung `rung` as the local search trains it (each rung's budget in turn, from
-/// the trial's seed), and whether it started at all: a remote worker's job for
+/// the trial's seed, prepared on `threads` threads), and whether it started at all: a remote
+/// worker's job for
 /// [`tune_remote`].
 ///
 /// # Errors
@@ -818,6 +821,7 @@ pub fn tune_trial(
     ts: &Panel,
     trial: usize,
     rung: usize,
+    threads: usize,
 ) -> Result<(TrialResult, bool)> {
     let rungs = space.rungs(base.training.epochs);
     let params = space.sample_all(base.seed);
@@ -831,7 +835,7 @@ pub fn tune_trial(
             ),
         ));
     };
-    match Trial::start(base, ts, trial, p.clone()) {
+    match Trial::start(base, ts, trial, p.clone(), threads) {
         Err(result) => Ok((*result, false)),
         Ok(mut t) => {
             for (r, &epochs) in rungs.iter().enumerate().take(rung + 1) {

@@ -113,11 +113,11 @@ fn remote_trials_rung_by_rung_give_the_local_search() {
     };
     let local = strip(tune(&base(), &s, &ts, 2, &|_| {}).unwrap());
     let calls = std::sync::Mutex::new(Vec::new());
-    let remote = tune_remote(&base(), &s, &ts, &|_| {}, &|space, trials, rung| {
+    let remote = tune_remote(&base(), &s, &ts, 2, &|_| {}, &|space, trials, rung| {
         calls.lock().unwrap().push((trials.to_vec(), rung));
         trials
             .iter()
-            .map(|&t| tune_trial(&base(), space, &ts, t, rung))
+            .map(|&t| tune_trial(&base(), space, &ts, t, rung, 1))
             .collect()
     })
     .unwrap();
@@ -143,10 +143,10 @@ fn folds_run_elsewhere_give_the_local_backtest() {
         window: TrainWindow::Expanding,
     };
     let local = backtest(&tiny(), &ts, &opts, 2, &|_, _| {}).unwrap();
-    let remote = backtest_on(&tiny(), &ts, &opts, &|_, _| {}, &|n, _| {
+    let remote = backtest_on(&tiny(), &ts, &opts, 1, &|_, _| {}, &|n, _| {
         (0..n)
             .rev()
-            .map(|i| backtest_fold(&tiny(), &ts, &opts, i))
+            .map(|i| backtest_fold(&tiny(), &ts, &opts, i, 1))
             .rev()
             .collect()
     })
