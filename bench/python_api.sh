@@ -90,6 +90,12 @@ PANEL=$OUT/weather_panel.csv
   echo "git: $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet 2>/dev/null || echo ' (dirty)')"
 } > "$OUT/env.txt"
 cat "$OUT/env.txt" >&2
+# The binary and the package must stay the same during the run (a rebuild mid-run mixes versions).
+build_id() {
+  sha256sum "$LSTMCAST_BIN" | cut -c1-16
+  "$PY" -c 'import lstmcast, hashlib; print(hashlib.sha256(open(lstmcast._native.__file__, "rb").read()).hexdigest()[:16])'
+}
+BUILD_ID=$(build_id)
 
 cli() {
   echo "   cli   $("$PY" bench/python_api.py cli --bin "$LSTMCAST_BIN" --csv "$PANEL" --out "$1" --horizon 7 --seed "$SEED")" >&2
@@ -129,5 +135,8 @@ if [ "${STRACE:-1}" = 1 ] && command -v strace > /dev/null; then
   strace -f -ttt -e trace=openat,rename,renameat,renameat2,execve,exit_group -o "$OUT/cli_strace.log" \
     "$LSTMCAST_BIN" train --data "$PANEL" --id-col city --target avg_temp_f --horizon 7 --threads 1 \
     --seed "$SEED" --out "$OUT/cli_strace_run" --force --quiet
+fi
+if [ "$(build_id)" != "$BUILD_ID" ]; then
+  echo "WARNING: $LSTMCAST_BIN or the lstmcast package changed during the run; the rounds mix builds" | tee -a "$OUT/env.txt" >&2
 fi
 "$PY" bench/python_api.py report --out "$OUT" --rounds "$ROUNDS" --seed "$SEED"
