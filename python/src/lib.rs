@@ -308,6 +308,17 @@ fn frame(args: &FrameArgs<'_>) -> PyResult<Frame> {
     frame_of(&args.0, args.1.clone(), args.2.clone(), &args.3)
 }
 
+/// Raised while a call of this module is being interrupted (Ctrl-C): what Python code that the
+/// call runs (the Ray task loops of `lstmcast.ray`) polls through [`interrupted`].
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether the running lstmcast call was interrupted (Ctrl-C): Python code it calls back (a Ray
+/// scheduling loop) stops waiting when it is.
+#[pyfunction]
+fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::Relaxed)
+}
+
 /// Runs `work` on a thread of its own while this one waits with the GIL released, checking for
 /// Ctrl-C (and any other signal handler's exception) every 50 ms: on one, `stop` is raised, the
 /// work ends after its current batch, and the handler's exception is returned.
@@ -316,6 +327,7 @@ fn interruptible<T: Send>(
     stop: &AtomicBool,
     work: impl FnOnce() -> T + Send,
 ) -> PyResult<T> {
+    INTERRUPTED.store(false, Ordering::Relaxed);
     let done = AtomicBool::new(false);
     let mut signal: Option<PyErr> = None;
     let out = std::thread::scope(|s| {
@@ -336,6 +348,7 @@ fn interruptible<T: Send>(
             if signal.is_none() {
                 if let Err(e) = py.check_signals() {
                     stop.store(true, Ordering::Relaxed);
+                    INTERRUPTED.store(true, Ordering::Relaxed);
                     signal = Some(e);
                 }
             }
@@ -354,18 +367,26 @@ fn threads_or_all(threads: Option<usize>) -> usize {
         .max(1)
 }
 
-/// The history (and future rows) of a frame, with a static-values file joined when given: what
-/// `lstmcast train` does with `--data` and `--static-data`.
+/// The history (and future rows) of a frame, with the static values of `statics` (a frame
+/// with one row per series) joined when given: what `lstmcast train` does with `--data` and
+/// `--static-data`. Runs with the GIL released; errors are the CLI's.
 fn load(
-    data: &Frame,
+    py: Python<'_>,
+    data: &FrameArgs<'_>,
     opts: &LoadOptions,
+    statics: Option<&FrameArgs<'_>>,
     specs: Option<&[lstmcast::covariates::StaticColumn]>,
-) -> lstmcast::Result<(Panel, Option<Panel>)> {
-    let (mut panel, future) = load_frame(data, opts)?;
-    if let Some(file) = &opts.static_data {
-        panel = StaticTable::load(file, opts.id_col.as_deref())?.join(&panel, specs)?;
-    }
-    Ok((panel, future))
+) -> PyResult<(Panel, Option<Panel>)> {
+    let data = frame(data)?;
+    let statics = statics.map(frame).transpose()?;
+    py.detach(|| -> lstmcast::Result<_> {
+        let (mut panel, future) = load_frame(&data, opts)?;
+        if let Some(st) = &statics {
+            panel = StaticTable::from_frame(st, opts.id_col.as_deref())?.join(&panel, specs)?;
+        }
+        Ok((panel, future))
+    })
+    .map_err(err)
 }
 
 /// The data options of a configuration: `data` is a JSON object of [`LoadOptions`] fields.
@@ -387,7 +408,7 @@ struct Model {
 /// after every epoch with a dict. Returns the model; the GIL is released while it trains, and
 /// Ctrl-C stops it after the current batch (raising KeyboardInterrupt).
 #[pyfunction]
-#[pyo3(signature = (cfg_json, data_json, data, threads=None, progress=None))]
+#[pyo3(signature = (cfg_json, data_json, data, threads=None, progress=None, statics=None))]
 fn fit(
     py: Python<'_>,
     cfg_json: &str,
@@ -395,14 +416,15 @@ fn fit(
     data: FrameArgs<'_>,
     threads: Option<usize>,
     progress: Option<Py<PyAny>>,
+    statics: Option<FrameArgs<'_>>,
 ) -> PyResult<Model> {
     let cfg = with_data(cfg_json, data_json)?;
-    let data = frame(&data)?;
+    let (ts, _) = load(py, &data, &cfg.data, statics.as_ref(), None)?;
+    let split = cfg.split.resolve(&ts).map_err(err)?;
     let stop = AtomicBool::new(false);
     let callback_error: Mutex<Option<PyErr>> = Mutex::new(None);
     let threads = threads_or_all(threads);
     let outcome = interruptible(py, &stop, || -> lstmcast::Result<FitOutcome> {
-        let (ts, _) = load(&data, &cfg.data, None)?;
         let mut on_epoch = |p: &FitProgress| {
             let Some(cb) = &progress else { return };
             let r = p.record;
@@ -427,7 +449,7 @@ fn fit(
         };
         cfg.fit_with(
             &ts,
-            cfg.split.resolve(&ts)?,
+            split,
             FitControl::new(&mut on_epoch)
                 .with_interrupt(&stop)
                 .with_threads(threads),
@@ -440,13 +462,7 @@ fn fit(
         return Err(e);
     }
     match outcome.map_err(|e| err(format!("training failed: {e}")))? {
-        FitOutcome::Done(m) => {
-            let mut m = *m;
-            // A static-values file given as a frame was a temporary file; the model keeps the
-            // values themselves.
-            m.config.data.static_data = None;
-            Ok(Model { inner: m })
-        }
+        FitOutcome::Done(m) => Ok(Model { inner: *m }),
         FitOutcome::Interrupted(_) => Err(PyKeyboardInterrupt::new_err("training interrupted")),
     }
 }
@@ -506,40 +522,44 @@ impl Model {
 
     /// The forecast after the end of `data` as `lstmcast forecast` writes it (forecast.csv), and
     /// the series it skipped with why: `future` holds future-known values (as `--future`),
-    /// `static_data` a static-values file for new series, `horizon` a longer or shorter one.
-    #[pyo3(signature = (data, future=None, static_data=None, horizon=None, threads=None))]
+    /// `statics` static values for new series (a frame, one row per series), `horizon` a
+    /// longer or shorter one.
+    #[pyo3(signature = (data, future=None, statics=None, horizon=None, threads=None))]
     fn forecast(
         &self,
         py: Python<'_>,
         data: FrameArgs<'_>,
         future: Option<FrameArgs<'_>>,
-        static_data: Option<PathBuf>,
+        statics: Option<FrameArgs<'_>>,
         horizon: Option<usize>,
         threads: Option<usize>,
     ) -> PyResult<(String, Vec<(String, String)>)> {
         let mut model = self.inner.clone();
         model.config.training.threads = threads_or_all(threads);
         let mut opts = model.config.data.clone();
-        opts.static_data = static_data;
+        opts.static_data = None;
         let specs =
             Covariates::file_columns(&model.names, &model.roles, &model.config.data.statics);
-        let data = frame(&data)?;
-        let future_frame = future.as_ref().map(frame).transpose()?;
-        let stop = AtomicBool::new(false);
-        interruptible(py, &stop, || -> lstmcast::Result<(String, Vec<(String, String)>)> {
-            let (ts, mut rows) = load(&data, &opts, Some(&specs))?;
-            if let Some(f) = &future_frame {
-                if rows.is_some() {
-                    return Err(lstmcast::Error::config(
-                        "future",
-                        "the data already ends its series with future rows (empty targets); give the future-known values once, there or in futr_df",
-                    ));
-                }
-                rows = Some(load_future_frame(f, &opts)?);
+        let (ts, mut rows) = load(py, &data, &opts, statics.as_ref(), Some(&specs))?;
+        if let Some(f) = &future {
+            if rows.is_some() {
+                return Err(err(lstmcast::Error::config(
+                    "future",
+                    "the data already ends its series with future rows (empty targets); give the future-known values once, there or in futr_df",
+                )));
             }
-            let f = model.forecast_with(&ts, rows.as_ref(), horizon)?;
-            Ok((artifact::forecast_csv(&ts, &f), f.skipped.clone()))
-        })?
+            let f = frame(f)?;
+            rows = Some(py.detach(|| load_future_frame(&f, &opts)).map_err(err)?);
+        }
+        let stop = AtomicBool::new(false);
+        interruptible(
+            py,
+            &stop,
+            || -> lstmcast::Result<(String, Vec<(String, String)>)> {
+                let f = model.forecast_with(&ts, rows.as_ref(), horizon)?;
+                Ok((artifact::forecast_csv(&ts, &f), f.skipped.clone()))
+            },
+        )?
         .map_err(err)
     }
 
@@ -556,10 +576,9 @@ impl Model {
         model.config.training.threads = threads_or_all(threads);
         let mut opts = model.config.data.clone();
         opts.static_data = None;
-        let data = frame(&data)?;
+        let ts = load(py, &data, &opts, None, None)?.0;
         let stop = AtomicBool::new(false);
         interruptible(py, &stop, || -> lstmcast::Result<(String, String)> {
-            let ts = load(&data, &opts, None)?.0;
             let ev = model.evaluate(&ts)?;
             Ok((
                 artifact::metrics_json(&model, &ev),
@@ -643,7 +662,7 @@ fn fold_of(parts: FoldPartsIn<'_>) -> PyResult<Fold> {
 /// `metrics.json` as texts. With `done`, the folds of `refit="every"` are not trained here but
 /// taken from `done` (each from [`backtest_fold`], run anywhere: Ray tasks).
 #[pyfunction]
-#[pyo3(signature = (cfg_json, data_json, data, folds=5, refit="every", window="expanding", jobs=None, done=None))]
+#[pyo3(signature = (cfg_json, data_json, data, folds=5, refit="every", window="expanding", jobs=None, done=None, statics=None))]
 #[allow(clippy::too_many_arguments)]
 fn cross_validation(
     py: Python<'_>,
@@ -655,13 +674,19 @@ fn cross_validation(
     window: &str,
     jobs: Option<usize>,
     done: Option<Vec<FoldPartsIn<'_>>>,
+    statics: Option<FrameArgs<'_>>,
 ) -> PyResult<(String, String, String)> {
     let cfg = with_data(cfg_json, data_json)?;
     let opts = backtest_options(folds, refit, window)?;
     if jobs == Some(0) {
         return Err(err("invalid configuration: jobs: must be at least 1"));
     }
-    let data = frame(&data)?;
+    if done.is_some() && opts.refit != Refit::Every {
+        return Err(err(
+            "invalid configuration: refit: folds run elsewhere need refit every (with once, every fold scores the first fold's model)",
+        ));
+    }
+    let ts = load(py, &data, &cfg.data, statics.as_ref(), None)?.0;
     let done: Option<Vec<Fold>> = done
         .map(|d| d.into_iter().map(fold_of).collect::<PyResult<_>>())
         .transpose()?;
@@ -670,12 +695,18 @@ fn cross_validation(
         py,
         &stop,
         || -> lstmcast::Result<(String, String, String)> {
-            let ts = load(&data, &cfg.data, None)?.0;
             let bt = match done {
-                None => backtest(&cfg, &ts, &opts, threads_or_all(jobs), &|_, _| {})?,
+                None => backtest(
+                    &cfg,
+                    &ts,
+                    &opts,
+                    threads_or_all(jobs),
+                    &|_, _| {},
+                    Some(&stop),
+                )?,
                 Some(folds) => {
-                    let folds = std::sync::Mutex::new(Some(folds));
-                    backtest_on(&cfg, &ts, &opts, 1, &|_, _| {}, &|_, _| {
+                    let folds = Mutex::new(Some(folds));
+                    backtest_on(&cfg, &ts, &opts, 1, &|_, _| {}, Some(&stop), &|_, _| {
                         let taken = folds.lock().map(|mut f| f.take()).unwrap_or_default();
                         taken.unwrap_or_default().into_iter().map(Ok).collect()
                     })?
@@ -694,7 +725,8 @@ fn cross_validation(
 /// Fold `i` (from 0) of the backtest `cross_validation` would run with `refit="every"`, trained
 /// here on one thread: a Ray task's work. Returns the fold's parts for `cross_validation(done=...)`.
 #[pyfunction]
-#[pyo3(signature = (cfg_json, data_json, data, folds, window, i))]
+#[pyo3(signature = (cfg_json, data_json, data, folds, window, i, statics=None))]
+#[allow(clippy::too_many_arguments)]
 fn backtest_fold(
     py: Python<'_>,
     cfg_json: &str,
@@ -703,13 +735,13 @@ fn backtest_fold(
     folds: usize,
     window: &str,
     i: usize,
+    statics: Option<FrameArgs<'_>>,
 ) -> PyResult<FoldParts> {
     let cfg = with_data(cfg_json, data_json)?;
     let opts = backtest_options(folds, "every", window)?;
-    let data = frame(&data)?;
+    let ts = load(py, &data, &cfg.data, statics.as_ref(), None)?.0;
     let stop = AtomicBool::new(false);
-    let fold = interruptible(py, &stop, || -> lstmcast::Result<Fold> {
-        let ts = load(&data, &cfg.data, None)?.0;
+    let fold = interruptible(py, &stop, || {
         lstmcast::backtest::backtest_fold(&cfg, &ts, &opts, i, 1)
     })?
     .map_err(|e| err(format!("backtest failed: {e}")))?;
@@ -722,7 +754,8 @@ fn backtest_fold(
 /// CLI does). With `run_rung`, every rung's trials run there instead, rung by rung
 /// (`run_rung(space_json, trials, rung)` returns each trial's [`tune_trial`] parts: Ray tasks).
 #[pyfunction]
-#[pyo3(signature = (cfg_json, data_json, data, space_json, jobs=None, run_rung=None))]
+#[pyo3(signature = (cfg_json, data_json, data, space_json, jobs=None, run_rung=None, statics=None))]
+#[allow(clippy::too_many_arguments)]
 fn tune(
     py: Python<'_>,
     cfg_json: &str,
@@ -731,6 +764,7 @@ fn tune(
     space_json: &str,
     jobs: Option<usize>,
     run_rung: Option<Py<PyAny>>,
+    statics: Option<FrameArgs<'_>>,
 ) -> PyResult<(String, String, Model)> {
     let base = with_data(cfg_json, data_json)?;
     let space: TuneSpace = serde_json::from_str(space_json)
@@ -738,18 +772,16 @@ fn tune(
     if jobs == Some(0) {
         return Err(err("invalid configuration: jobs: must be at least 1"));
     }
-    let data = frame(&data)?;
+    let ts = load(py, &data, &base.data, statics.as_ref(), None)?.0;
+    let jobs = threads_or_all(jobs);
     let stop = AtomicBool::new(false);
     let callback_error: Mutex<Option<PyErr>> = Mutex::new(None);
     let done = interruptible(
         py,
         &stop,
         || -> lstmcast::Result<(TuneResult, TrainedForecaster)> {
-            let ts = load(&data, &base.data, None)?.0;
             let (result, kept) = match &run_rung {
-                None => {
-                    lstmcast::tune::tune_model(&base, &space, &ts, threads_or_all(jobs), &|_| {})?
-                }
+                None => lstmcast::tune::tune_model(&base, &space, &ts, jobs, &|_| {}, Some(&stop))?,
                 Some(cb) => {
                     let run = |space: &TuneSpace, trials: &[usize], rung: usize| {
                         let got = Python::attach(|py| -> PyResult<Vec<(String, bool)>> {
@@ -770,22 +802,34 @@ fn tune(
                             })
                             .collect()
                     };
-                    (
-                        lstmcast::tune::tune_remote(
-                            &base,
-                            &space,
-                            &ts,
-                            threads_or_all(jobs),
-                            &|_| {},
-                            &run,
-                        )?,
-                        None,
-                    )
+                    let r = lstmcast::tune::tune_remote(
+                        &base,
+                        &space,
+                        &ts,
+                        jobs,
+                        &|_| {},
+                        &run,
+                        Some(&stop),
+                    )?;
+                    (r, None)
                 }
             };
             let model = match kept {
                 Some(m) => m,
-                None => result.best_config.fit(&ts, &mut |_| {})?,
+                None => {
+                    // The best configuration retrained, as `lstmcast tune` does.
+                    let mut quiet = |_: &FitProgress| {};
+                    let split = result.best_config.split.resolve(&ts)?;
+                    let ctl = FitControl::new(&mut quiet)
+                        .with_threads(jobs)
+                        .with_interrupt(&stop);
+                    match result.best_config.fit_with(&ts, split, ctl)? {
+                        FitOutcome::Done(m) => *m,
+                        FitOutcome::Interrupted(_) => {
+                            return Err(lstmcast::Error::config("tune", "interrupted"))
+                        }
+                    }
+                }
             };
             Ok((result, model))
         },
@@ -808,6 +852,8 @@ fn tune(
 /// one thread: a Ray task's work for [`tune`]'s `run_rung`. Returns the trial's result (JSON)
 /// and whether it started.
 #[pyfunction]
+#[pyo3(signature = (cfg_json, data_json, data, space_json, trial, rung, statics=None))]
+#[allow(clippy::too_many_arguments)]
 fn tune_trial(
     py: Python<'_>,
     cfg_json: &str,
@@ -816,13 +862,13 @@ fn tune_trial(
     space_json: &str,
     trial: usize,
     rung: usize,
+    statics: Option<FrameArgs<'_>>,
 ) -> PyResult<(String, bool)> {
     let base = with_data(cfg_json, data_json)?;
     let space: TuneSpace = serde_json::from_str(space_json).map_err(err)?;
-    let data = frame(&data)?;
+    let ts = load(py, &data, &base.data, statics.as_ref(), None)?.0;
     let stop = AtomicBool::new(false);
     let (result, started) = interruptible(py, &stop, || {
-        let ts = load(&data, &base.data, None)?.0;
         lstmcast::tune::tune_trial(&base, &space, &ts, trial, rung, 1)
     })?
     .map_err(err)?;
@@ -873,5 +919,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(backtest_fold, m)?)?;
     m.add_function(wrap_pyfunction!(tune, m)?)?;
     m.add_function(wrap_pyfunction!(tune_trial, m)?)?;
+    m.add_function(wrap_pyfunction!(interrupted, m)?)?;
     Ok(())
 }

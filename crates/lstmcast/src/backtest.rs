@@ -13,6 +13,7 @@ use crate::forecaster::{Evaluation, FitControl, FitOutcome, FitProgress, Trained
 use crate::split::{Calendar, PanelSplit, SplitReport, Splits};
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Retrain at every origin or once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -130,17 +131,19 @@ pub fn fold_rows(
 /// Runs the backtest, the folds of `--refit every` on `jobs` threads at once (each fold trains
 /// from the configuration's seed on its share of them, so the result does not depend on
 /// `jobs`).
-/// `on_fold(i, of)` is called, from any thread, before fold `i` trains or is scored.
+/// `on_fold(i, of)` is called, from any thread, before fold `i` trains or is scored; raising
+/// `interrupt` stops the folds after their current batch.
 ///
 /// # Errors
 /// Invalid options or configuration, folds without windows, divergence (the earliest failing
-/// fold's error).
+/// fold's error), "interrupted".
 pub fn backtest(
     cfg: &ForecasterConfig,
     panel: &Panel,
     opts: &BacktestOptions,
     jobs: usize,
     on_fold: &(dyn Fn(usize, usize) + Sync),
+    interrupt: Option<&AtomicBool>,
 ) -> Result<Backtest> {
     // The folds share `jobs` threads: with `--refit every` each concurrent fold fits on its
     // share of them, with `--refit once` the one fit has them all (results do not depend on it).
@@ -148,7 +151,7 @@ pub fn backtest(
         Refit::Once => jobs.max(1),
         Refit::Every => crate::threads::share(jobs, opts.folds.max(1)),
     };
-    backtest_on(cfg, panel, opts, each, on_fold, &|n, run| {
+    backtest_on(cfg, panel, opts, each, on_fold, interrupt, &|n, run| {
         crate::threads::map_ordered(n, jobs, run)
     })
 }
@@ -162,22 +165,27 @@ pub type RunFold<'a> = dyn Fn(usize) -> Result<Fold> + Sync + 'a;
 pub type FoldRunner<'a> = dyn Fn(usize, &RunFold<'_>) -> Vec<Result<Fold>> + 'a;
 
 /// As [`backtest`], with the independent folds of `--refit every` run by `run_folds`, each
-/// fold here fitting on `threads` threads.
+/// fold here fitting on `threads` threads; raising `interrupt` stops every fold trained here
+/// after its current batch, and no fold starts after it.
 ///
 /// # Errors
-/// As [`backtest`].
+/// As [`backtest`]; "interrupted".
 pub fn backtest_on(
     cfg: &ForecasterConfig,
     panel: &Panel,
     opts: &BacktestOptions,
     threads: usize,
     on_fold: &(dyn Fn(usize, usize) + Sync),
+    interrupt: Option<&AtomicBool>,
     run_folds: &FoldRunner<'_>,
 ) -> Result<Backtest> {
     let plan = Plan::new(cfg, panel, opts)?;
     let run_fold = |i: usize, first: Option<&TrainedForecaster>| {
+        if interrupt.is_some_and(|f| f.load(Ordering::Relaxed)) {
+            return Err(Error::config("backtest", "interrupted"));
+        }
         on_fold(i, plan.rows.len());
-        plan.run_fold(i, first, threads)
+        plan.run_fold(i, first, threads, interrupt)
     };
     let folds: Vec<Fold> = match opts.refit {
         Refit::Once => {
@@ -223,7 +231,7 @@ pub fn backtest_fold(
             format!("fold {} of {}", i + 1, plan.rows.len()),
         ));
     }
-    plan.run_fold(i, None, threads)
+    plan.run_fold(i, None, threads, None)
 }
 
 /// The folds of a backtest and what each needs.
@@ -296,6 +304,7 @@ impl<'a> Plan<'a> {
         i: usize,
         first: Option<&TrainedForecaster>,
         threads: usize,
+        interrupt: Option<&AtomicBool>,
     ) -> Result<Fold> {
         let r = &self.rows[i];
         let (sub, split) = self.fold_data(r);
@@ -303,11 +312,14 @@ impl<'a> Plan<'a> {
             Some(m) => m.clone(),
             None => {
                 let mut quiet = |_: &FitProgress| {};
-                let ctl = FitControl::new(&mut quiet).with_threads(threads);
+                let mut ctl = FitControl::new(&mut quiet).with_threads(threads);
+                if let Some(flag) = interrupt {
+                    ctl = ctl.with_interrupt(flag);
+                }
                 match self.cfg.fit_with(&sub, split.clone(), ctl) {
                     Ok(FitOutcome::Done(m)) => *m,
                     Ok(FitOutcome::Interrupted(_)) => {
-                        unreachable!("a fit without an interrupt flag runs to its end")
+                        return Err(Error::config("backtest", "interrupted"))
                     }
                     Err(e) => return Err(fold_error(i, r, e)),
                 }

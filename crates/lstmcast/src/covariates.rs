@@ -268,6 +268,8 @@ pub struct StaticTable {
     pub columns: Vec<StaticColumn>,
     /// Per series id: its line and its cells, in column order.
     pub rows: BTreeMap<String, (usize, Vec<String>)>,
+    /// The source is a data frame: messages name rows, not lines.
+    pub rows_numbered: bool,
 }
 
 impl StaticTable {
@@ -279,22 +281,65 @@ impl StaticTable {
     /// each naming the file and line.
     pub fn load(path: &Path, id_col: Option<&str>) -> Result<StaticTable> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let err = |line: usize, column: Option<&str>, reason: String| Error::Csv {
-            path: path.to_path_buf(),
-            line,
-            column: column.map(str::to_string),
-            reason,
-        };
+        let err = |line: usize, reason: String| Error::at(path, line, false, None, reason);
         let mut rdr = csv::ReaderBuilder::new()
             .flexible(true)
             .trim(csv::Trim::All)
             .from_reader(&bytes[..]);
         let header: Vec<String> = rdr
             .headers()
-            .map_err(|e| err(1, None, e.to_string()))?
+            .map_err(|e| err(1, e.to_string()))?
             .iter()
             .map(str::to_string)
             .collect();
+        let mut records = Vec::new();
+        for (i, rec) in rdr.records().enumerate() {
+            let rec = rec.map_err(|e| err(i + 2, e.to_string()))?;
+            records.push((i + 2, rec.iter().map(str::to_string).collect()));
+        }
+        StaticTable::from_records(path, false, header, records, id_col)
+    }
+
+    /// Static values from a data frame (the Python package's `static_df`), read as [`load`]
+    /// reads a file: problems name the frame and the 1-based row.
+    ///
+    /// [`load`]: StaticTable::load
+    ///
+    /// # Errors
+    /// As [`StaticTable::load`].
+    pub fn from_frame(frame: &crate::data::Frame, id_col: Option<&str>) -> Result<StaticTable> {
+        let n = frame.columns.first().map_or(0, Vec::len);
+        let records = (0..n)
+            .map(|r| {
+                let cells = frame
+                    .columns
+                    .iter()
+                    .map(|c| c.get(r).cloned().unwrap_or_default());
+                (r + 2, cells.map(|v| v.trim().to_string()).collect())
+            })
+            .collect();
+        StaticTable::from_records(
+            Path::new(&frame.name),
+            true,
+            frame.header.clone(),
+            records,
+            id_col,
+        )
+    }
+
+    /// The table of `header` and `records` (`(line, cells)`, the header being line 1) read from
+    /// `source`; `rows`: problems name rows (a frame), not lines.
+    fn from_records(
+        source: &Path,
+        rows_numbered: bool,
+        header: Vec<String>,
+        records: Vec<(usize, Vec<String>)>,
+        id_col: Option<&str>,
+    ) -> Result<StaticTable> {
+        let path = source;
+        let err = |line: usize, column: Option<&str>, reason: String| {
+            Error::at(path, line, rows_numbered, column, reason)
+        };
         let idc = match id_col {
             Some(n) => header.iter().position(|h| h == n).ok_or_else(|| {
                 err(
@@ -317,21 +362,18 @@ impl StaticTable {
             ));
         }
         let mut rows = BTreeMap::new();
-        for (i, rec) in rdr.records().enumerate() {
-            let line = i + 2;
-            let rec = rec.map_err(|e| err(line, None, e.to_string()))?;
-            if rec.len() != header.len() {
+        for (line, cells) in records {
+            if cells.len() != header.len() {
                 return Err(err(
                     line,
                     None,
                     format!(
                         "row has {} fields but the header has {}",
-                        rec.len(),
+                        cells.len(),
                         header.len()
                     ),
                 ));
             }
-            let cells: Vec<String> = rec.iter().map(str::to_string).collect();
             let id = cells[idc].clone();
             for (c, v) in cells.iter().enumerate() {
                 if v.is_empty() {
@@ -352,7 +394,10 @@ impl StaticTable {
                 return Err(err(
                     line,
                     Some(&header[idc]),
-                    format!("series '{id}' is also on line {first}; give each series one row"),
+                    format!(
+                        "series '{id}' is also on {}; give each series one row",
+                        crate::error::place(first, rows_numbered)
+                    ),
                 ));
             }
         }
@@ -386,6 +431,7 @@ impl StaticTable {
             })
             .collect();
         Ok(StaticTable {
+            rows_numbered,
             source: path.to_path_buf(),
             columns,
             rows,
@@ -441,26 +487,30 @@ impl StaticTable {
                 };
                 let cell = &cells[k];
                 let values: Vec<f64> = match &col.categories {
-                    None => vec![cell.parse::<f64>().map_err(|_| Error::Csv {
-                        path: self.source.clone(),
-                        line: *line,
-                        column: Some(col.name.clone()),
-                        reason: format!(
-                            "'{cell}' is not a number, but '{}' was numeric in training",
-                            col.name
-                        ),
+                    None => vec![cell.parse::<f64>().map_err(|_| {
+                        Error::at(
+                            &self.source,
+                            *line,
+                            self.rows_numbered,
+                            Some(&col.name),
+                            format!(
+                                "'{cell}' is not a number, but '{}' was numeric in training",
+                                col.name
+                            ),
+                        )
                     })?],
                     Some(cats) => {
                         if !cats.contains(cell) {
-                            return Err(Error::Csv {
-                                path: self.source.clone(),
-                                line: *line,
-                                column: Some(col.name.clone()),
-                                reason: format!(
+                            return Err(Error::at(
+                                &self.source,
+                                *line,
+                                self.rows_numbered,
+                                Some(&col.name),
+                                format!(
                                     "series '{id}' has category '{cell}', which the model never saw (it knows: {})",
                                     cats.join(", ")
                                 ),
-                            });
+                            ));
                         }
                         cats.iter().map(|c| (c == cell) as i32 as f64).collect()
                     }

@@ -125,11 +125,48 @@ impl Error {
         }
     }
 
+    /// A problem at `line` of `path` (the header is line 1): [`Error::Csv`], or with `rows`
+    /// (Parquet, data frames) [`Error::Data`] naming the 1-based data row (`line − 1`).
+    pub fn at(
+        path: impl Into<PathBuf>,
+        line: usize,
+        rows: bool,
+        column: Option<&str>,
+        reason: String,
+    ) -> Self {
+        let (path, column) = (path.into(), column.map(str::to_string));
+        if rows {
+            Error::Data {
+                path,
+                row: line.saturating_sub(1),
+                column,
+                reason,
+            }
+        } else {
+            Error::Csv {
+                path,
+                line,
+                column,
+                reason,
+            }
+        }
+    }
+
     /// Shorthand for [`Error::ModelFolder`].
     pub fn model(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
         Error::ModelFolder {
             path: path.into(),
             reason: reason.into(),
         }
+    }
+}
+
+/// Another place of the same input, as a message names it: `line N`, or with `rows` (Parquet,
+/// data frames) `row N − 1`, as [`Error::at`] numbers them.
+pub fn place(line: usize, rows: bool) -> String {
+    if rows {
+        format!("row {}", line.saturating_sub(1))
+    } else {
+        format!("line {line}")
     }
 }

@@ -215,9 +215,9 @@ mod tests {
                 refit,
                 window: TrainWindow::Expanding,
             };
-            let one = backtest(&cfg, &panel, &opts, 1, &|_, _| {}).unwrap();
+            let one = backtest(&cfg, &panel, &opts, 1, &|_, _| {}, None).unwrap();
             let (two, peak) =
-                super::probe::watch(|| backtest(&cfg, &panel, &opts, 2, &|_, _| {}).unwrap());
+                super::probe::watch(|| backtest(&cfg, &panel, &opts, 2, &|_, _| {}, None).unwrap());
             assert!(
                 peak <= 2,
                 "backtest ({refit:?}) on 2 jobs kept {peak} threads busy"

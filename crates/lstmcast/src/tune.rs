@@ -17,6 +17,7 @@ use crate::normalize::{Normalize, WindowNorm};
 use crate::split::Part;
 use crate::train::{streams, TrainState};
 use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -503,7 +504,7 @@ impl Trial {
     }
 
     /// Trains up to `epochs` and scores the best weights on validation.
-    fn advance(&mut self, rung: usize, epochs: usize) {
+    fn advance(&mut self, rung: usize, epochs: usize, interrupt: Option<&AtomicBool>) {
         let ts = &self.panel;
         let t0 = Instant::now();
         self.result.rung = rung;
@@ -513,7 +514,7 @@ impl Trial {
             Some(&self.prep.windows(&self.cfg, &self.norm, Part::Val)),
             &self.cfg.training,
             epochs,
-            None,
+            interrupt,
             &mut |_| {},
         );
         self.result.epochs = self.state.epochs_done;
@@ -622,12 +623,13 @@ pub fn tune(
     jobs: usize,
     progress: &(dyn Fn(&TuneProgress) + Sync),
 ) -> Result<TuneResult> {
-    Ok(tune_model(base, space, ts, jobs, progress)?.0)
+    Ok(tune_model(base, space, ts, jobs, progress, None)?.0)
 }
 
 /// As [`tune`], also returning the best configuration's trained model when its trial ran the
 /// full budget: bit-identical to retraining the best configuration from scratch (same seed,
-/// same training state), so it need not be trained again; `None` otherwise.
+/// same training state), so it need not be trained again; `None` otherwise. Raising `interrupt`
+/// stops the search after the current batch of every running trial.
 ///
 /// # Errors
 /// As [`tune`].
@@ -637,6 +639,7 @@ pub fn tune_model(
     ts: &Panel,
     jobs: usize,
     progress: &(dyn Fn(&TuneProgress) + Sync),
+    interrupt: Option<&AtomicBool>,
 ) -> Result<(TuneResult, Option<TrainedForecaster>)> {
     let mut kept: Option<Trial> = None;
     base.validate()?;
@@ -666,7 +669,10 @@ pub fn tune_model(
                 / t.cfg.training.batch_size.max(1),
         )
     });
-    let ended = run_rungs(alive, &space, &rungs, jobs, progress);
+    let ended = run_rungs(alive, &space, &rungs, jobs, progress, interrupt);
+    if interrupt.is_some_and(|f| f.load(Ordering::Relaxed)) {
+        return Err(Error::config("tune", "interrupted"));
+    }
     for t in ended {
         let i = t.result.trial;
         results[i] = Some(t.result.clone());
@@ -761,6 +767,7 @@ pub fn tune_remote(
     threads: usize,
     progress: &(dyn Fn(&TuneProgress) + Sync),
     run_rung: &RungRunner<'_>,
+    interrupt: Option<&AtomicBool>,
 ) -> Result<TuneResult> {
     base.validate()?;
     let start = Instant::now();
@@ -771,6 +778,9 @@ pub fn tune_remote(
     for (r, &epochs) in rungs.iter().enumerate() {
         if members.is_empty() {
             break;
+        }
+        if interrupt.is_some_and(|f| f.load(Ordering::Relaxed)) {
+            return Err(Error::config("tune", "interrupted"));
         }
         let got = run_rung(&space, &members, r)?;
         if got.len() != members.len() {
@@ -840,7 +850,7 @@ pub fn tune_trial(
         Ok(mut t) => {
             for (r, &epochs) in rungs.iter().enumerate().take(rung + 1) {
                 if !t.finished() {
-                    t.advance(r, epochs);
+                    t.advance(r, epochs, None);
                 }
             }
             Ok((t.result, true))
@@ -905,6 +915,7 @@ fn run_rungs(
     rungs: &[usize],
     jobs: usize,
     progress: &(dyn Fn(&TuneProgress) + Sync),
+    interrupt: Option<&AtomicBool>,
 ) -> Vec<Trial> {
     use std::collections::VecDeque;
     use std::sync::Condvar;
@@ -990,7 +1001,7 @@ fn run_rungs(
                 let (slot, rung) = {
                     let mut b = board.lock().unwrap_or_else(|p| p.into_inner());
                     loop {
-                        if b.aborted {
+                        if b.aborted || interrupt.is_some_and(|f| f.load(Ordering::Relaxed)) {
                             return;
                         }
                         if let Some(task) = b.queue.pop_front() {
@@ -1008,7 +1019,7 @@ fn run_rungs(
                     let mut guard = slots[slot].lock().unwrap_or_else(|p| p.into_inner());
                     let t = guard.as_mut().expect("a queued trial is in its slot");
                     if !t.finished() {
-                        t.advance(rung, rungs[rung]);
+                        t.advance(rung, rungs[rung], interrupt);
                     }
                     (key(t), t.result.val_mse.is_some())
                 }));

@@ -113,13 +113,21 @@ fn remote_trials_rung_by_rung_give_the_local_search() {
     };
     let local = strip(tune(&base(), &s, &ts, 2, &|_| {}).unwrap());
     let calls = std::sync::Mutex::new(Vec::new());
-    let remote = tune_remote(&base(), &s, &ts, 2, &|_| {}, &|space, trials, rung| {
-        calls.lock().unwrap().push((trials.to_vec(), rung));
-        trials
-            .iter()
-            .map(|&t| tune_trial(&base(), space, &ts, t, rung, 1))
-            .collect()
-    })
+    let remote = tune_remote(
+        &base(),
+        &s,
+        &ts,
+        2,
+        &|_| {},
+        &|space, trials, rung| {
+            calls.lock().unwrap().push((trials.to_vec(), rung));
+            trials
+                .iter()
+                .map(|&t| tune_trial(&base(), space, &ts, t, rung, 1))
+                .collect()
+        },
+        None,
+    )
     .unwrap();
     assert_eq!(local, strip(remote));
     let calls = calls.into_inner().unwrap();
@@ -142,8 +150,8 @@ fn folds_run_elsewhere_give_the_local_backtest() {
         refit: Refit::Every,
         window: TrainWindow::Expanding,
     };
-    let local = backtest(&tiny(), &ts, &opts, 2, &|_, _| {}).unwrap();
-    let remote = backtest_on(&tiny(), &ts, &opts, 1, &|_, _| {}, &|n, _| {
+    let local = backtest(&tiny(), &ts, &opts, 2, &|_, _| {}, None).unwrap();
+    let remote = backtest_on(&tiny(), &ts, &opts, 1, &|_, _| {}, None, &|n, _| {
         (0..n)
             .rev()
             .map(|i| backtest_fold(&tiny(), &ts, &opts, i, 1))
@@ -218,7 +226,7 @@ fn no_fold_fits_anything_on_rows_after_its_origin() {
             refit: Refit::Every,
             window,
         };
-        let clean = backtest(&tiny(), &ts, &opts, 1, &|_, _| {}).unwrap();
+        let clean = backtest(&tiny(), &ts, &opts, 1, &|_, _| {}, None).unwrap();
         for (k, fold) in clean.folds.iter().enumerate() {
             let origin = fold.rows.test.start;
             assert!(fold.rows.val.end == origin && fold.rows.train.end <= origin);
@@ -226,7 +234,7 @@ fn no_fold_fits_anything_on_rows_after_its_origin() {
             for v in &mut spoiled.columns[0][origin..] {
                 *v = 1e3 - *v * 50.0;
             }
-            let other = backtest(&tiny(), &spoiled, &opts, 2, &|_, _| {}).unwrap();
+            let other = backtest(&tiny(), &spoiled, &opts, 2, &|_, _| {}, None).unwrap();
             for j in 0..=k {
                 let (a, b) = (&clean.folds[j].model, &other.folds[j].model);
                 assert_eq!(
@@ -248,7 +256,7 @@ fn refit_once_scores_every_fold_with_the_first_model_and_aggregates_all_rows() {
         refit: Refit::Once,
         window: TrainWindow::Expanding,
     };
-    let bt = backtest(&tiny(), &ts, &opts, 1, &|_, _| {}).unwrap();
+    let bt = backtest(&tiny(), &ts, &opts, 1, &|_, _| {}, None).unwrap();
     assert_eq!(bt.folds.len(), 4);
     let first = bt.folds[0].model.network.params();
     assert!(bt.folds.iter().all(|f| f.model.network.params() == first));
@@ -269,8 +277,8 @@ fn backtest_folds_in_parallel_give_the_same_results_as_one_by_one() {
         refit: Refit::Every,
         window: TrainWindow::Expanding,
     };
-    let one = backtest(&tiny(), &ts, &opts, 1, &|_, _| {}).unwrap();
-    let three = backtest(&tiny(), &ts, &opts, 3, &|_, _| {}).unwrap();
+    let one = backtest(&tiny(), &ts, &opts, 1, &|_, _| {}, None).unwrap();
+    let three = backtest(&tiny(), &ts, &opts, 3, &|_, _| {}, None).unwrap();
     assert_eq!(one.folds.len(), 4);
     for (a, b) in one.folds.iter().zip(&three.folds) {
         assert_eq!(a.rows, b.rows);
@@ -283,7 +291,7 @@ fn backtest_folds_in_parallel_give_the_same_results_as_one_by_one() {
 #[test]
 fn the_best_trial_that_ran_its_full_budget_is_the_retrained_model() {
     let ts = seasonal_ar(400);
-    let (r, model) = tune_model(&base(), &space(4), &ts, 2, &|_| {}).unwrap();
+    let (r, model) = tune_model(&base(), &space(4), &ts, 2, &|_| {}, None).unwrap();
     let reused = model.expect("the best trial reached the last rung");
     let retrained = r.best_config.fit(&ts, &mut |_| {}).unwrap();
     // Same seed, same training state: the same weights to the bit, and the same choice.

@@ -41,7 +41,7 @@ pub fn run(a: BacktestArgs) -> anyhow::Result<()> {
         Some(j) => j,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    let bt = backtest(&cfg, &ts, &opts, jobs, &|_, _| bar.inc(1));
+    let bt = backtest(&cfg, &ts, &opts, jobs, &|_, _| bar.inc(1), None);
     bar.finish_and_clear();
     let bt = bt.context("backtest failed")?;
     artifact::write_atomically(&a.out, a.force, |dir| {

@@ -84,16 +84,23 @@ pub fn run(a: TuneArgs) -> anyhow::Result<()> {
         print!("{}", super::covariate_notes(future.as_ref()));
     }
     let bar = progress_bar(1, a.output.quiet, "{bar:30} {pos}/{len} {msg} [{elapsed}]");
-    let result = tune_model(&base, &space, &ts, jobs, &|p: &TuneProgress| {
-        bar.set_length(p.of as u64);
-        bar.set_position(p.done as u64);
-        bar.set_message(format!(
-            "rung {}/{} ({} epochs)",
-            p.rung + 1,
-            p.rungs,
-            p.epochs
-        ));
-    });
+    let result = tune_model(
+        &base,
+        &space,
+        &ts,
+        jobs,
+        &|p: &TuneProgress| {
+            bar.set_length(p.of as u64);
+            bar.set_position(p.done as u64);
+            bar.set_message(format!(
+                "rung {}/{} ({} epochs)",
+                p.rung + 1,
+                p.rungs,
+                p.epochs
+            ));
+        },
+        None,
+    );
     bar.finish_and_clear();
     let (result, reused) = result.context("tuning failed")?;
     let best = &result.trials[result.best];

@@ -353,22 +353,12 @@ fn csv_table<'a>(path: &'a Path, bytes: &[u8]) -> Result<Table<'a>> {
 
 impl Table<'_> {
     fn err(&self, line: usize, column: Option<&str>, reason: String) -> Error {
-        let column = column.map(str::to_string);
-        if self.numbered_rows {
-            Error::Data {
-                path: self.path.to_path_buf(),
-                row: line.saturating_sub(1),
-                column,
-                reason,
-            }
-        } else {
-            Error::Csv {
-                path: self.path.to_path_buf(),
-                line,
-                column,
-                reason,
-            }
-        }
+        Error::at(self.path, line, self.numbered_rows, column, reason)
+    }
+
+    /// Another line of this input as messages name it (a row for Parquet and frames).
+    fn place(&self, line: usize) -> String {
+        crate::error::place(line, self.numbered_rows)
     }
 
     fn col_index(&self, name: &str) -> Result<usize> {
@@ -1053,9 +1043,9 @@ impl Table<'_> {
                             self.records[b].0,
                             Some(&self.header[tc]),
                             format!(
-                                "duplicate timestamp{series}: '{}' is also on line {}; each time may appear once per series (remove one of the rows{})",
+                                "duplicate timestamp{series}: '{}' is also on {}; each time may appear once per series (remove one of the rows{})",
                                 t[b],
-                                self.records[a].0,
+                                self.place(self.records[a].0),
                                 if roles.id.is_none() { ", or pass --id-col if the file holds several series" } else { "" }
                             ),
                         ));
@@ -1093,7 +1083,7 @@ impl Table<'_> {
                     None => first = Some((v, *line)),
                     Some((f, fl)) if f != v => {
                         return Err(self.err(*line, Some(name), format!(
-                            "'{v}' differs from '{f}' on line {fl} of series '{id}': a static column holds one value per series (declare it --past or --future-known instead)"
+                            "'{v}' differs from '{f}' on {} of series '{id}': a static column holds one value per series (declare it --past or --future-known instead)", self.place(fl)
                         )))
                     }
                     Some(_) => {}
