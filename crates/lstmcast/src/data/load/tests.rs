@@ -423,6 +423,14 @@ fn a_frame_reads_as_its_csv_and_names_its_rows() {
     bad.columns[2][3] = "warm".into();
     let e = load_frame(&bad, &opts).unwrap_err().to_string();
     assert!(e.starts_with("data frame: row 4, column 'y': "), "{e}");
+    // Another place of the frame is named as a row too (the CSV names lines).
+    let mut dup = frame.clone();
+    dup.columns[1][3] = "2020-01-01".into();
+    let e = load_frame(&dup, &opts).unwrap_err().to_string();
+    assert!(
+        e.starts_with("data frame: row 4, column 'date': duplicate timestamp for series 'a': '2020-01-01' is also on row 2;"),
+        "{e}"
+    );
     bad.columns[3].pop();
     let e = load_frame(&bad, &opts).unwrap_err().to_string();
     assert!(
