@@ -9,6 +9,12 @@ The options are the CLI's flags as keyword arguments (``--batch-size`` is ``batc
 data's layout is given to ``fit``, and every result is the one the CLI gives on the same data and
 seed: training, evaluation, forecasts and the backtest run in the Rust library with the GIL
 released, and the frames cross as numpy columns.
+
+Columns reach the library as ``DataFrame.to_csv`` would write them, with two differences:
+booleans become the numbers 0 and 1, and zoned datetimes keep their UTC offset (the library
+orders them by UTC, so a day that changes the clocks is no duplicate). Results come back in the
+input's types: ids in the id column's dtype, times as the time column's kind (naive or zoned
+datetimes, polars dates, integers).
 """
 
 from __future__ import annotations
@@ -17,7 +23,6 @@ import io
 import json
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
@@ -32,6 +37,7 @@ __version__ = _native.__version__
 
 _DEFAULT = object()
 MODEL = "lstm"
+_INT64_MAX = np.iinfo(np.int64).max
 
 
 # ---------------------------------------------------------------------------------------------
@@ -42,61 +48,102 @@ def _is_polars(df: Any) -> bool:
     return type(df).__module__.split(".")[0] == "polars"
 
 
-def _pandas(df: Any, what: str) -> pd.DataFrame:
-    """A pandas view of a pandas or polars frame (polars through its numpy columns)."""
-    if isinstance(df, pd.DataFrame):
-        return df
-    if _is_polars(df):
-        out = {}
-        for name in df.columns:
-            s = df.get_column(name)
-            dtype = str(s.dtype)
-            if dtype.startswith("Datetime") or dtype == "Date":
-                out[name] = pd.to_datetime(s.cast(_polars().Datetime("ns")).to_numpy())
-            elif s.dtype.is_numeric() if hasattr(s.dtype, "is_numeric") else False:
-                out[name] = s.to_numpy()
-            else:
-                out[name] = pd.array(s.to_list(), dtype=object)
-        return pd.DataFrame(out)
-    raise TypeError(f"{what} must be a pandas or polars DataFrame, not {type(df).__name__}")
-
-
 def _polars():
     import polars
 
     return polars
 
 
-def _like(out: pd.DataFrame, source: Any) -> Any:
-    """`out` as a polars frame when the data came as one (without pyarrow: column by column)."""
-    if source is None or not _is_polars(source):
-        return out
+def _polars_column(s: Any) -> Any:
+    """A polars column as numpy or pandas values, column-wise (no pyarrow, no per-row loop)."""
     pl = _polars()
-    cols = {}
-    for c in out.columns:
-        s = out[c]
-        cols[c] = s.to_numpy() if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s) else s.astype(object).tolist()
-    return pl.DataFrame(cols)
+    dtype = s.dtype
+    if dtype == pl.Date or isinstance(dtype, pl.Datetime):
+        tz = getattr(dtype, "time_zone", None)
+        values = pd.Series(s.to_numpy())  # zoned: the UTC instants
+        if tz:
+            values = values.dt.tz_localize("UTC").dt.tz_convert(tz)
+        return values
+    if dtype == pl.Boolean:
+        return s.cast(pl.Float64).to_numpy()  # 0 and 1, as pandas booleans go
+    if dtype.is_integer():
+        if s.null_count():
+            mask = s.is_null().to_numpy()
+            return pd.arrays.IntegerArray(s.fill_null(0).to_numpy(), mask)
+        return s.to_numpy()
+    if dtype.is_float():
+        return s.to_numpy()
+    return s.cast(pl.String).to_numpy()
 
 
-def _column(s: pd.Series) -> tuple[str, Any]:
+def _pandas(df: Any, what: str, name: str) -> pd.DataFrame:
+    """A pandas view of a pandas or polars frame (polars through its numpy columns). `what` is
+    the argument's name, `name` the frame's name in messages."""
+    if isinstance(df, pd.DataFrame):
+        dup = df.columns[df.columns.duplicated()]
+        if len(dup):
+            c = dup[0]
+            at = [i + 1 for i, x in enumerate(df.columns) if x == c]
+            raise LstmcastError(f"{name}: column '{c}': the frame names '{c}' twice (columns {at[0]} and {at[1]})")
+        return df
+    if _is_polars(df):
+        return pd.DataFrame({c: _polars_column(df.get_column(c)) for c in df.columns})
+    raise TypeError(f"{what} must be a pandas or polars DataFrame, not {type(df).__name__}")
+
+
+def _missing_time(s: pd.Series, name: str, col: str) -> None:
+    na = s.isna().to_numpy()
+    if na.any():
+        row = int(np.flatnonzero(na)[0]) + 1
+        raise LstmcastError(
+            f"{name}: row {row}, column '{col}': missing time (NaT); every row needs a time (drop the row or fill in its time)"
+        )
+
+
+def _datetime_text(s: pd.Series, zoned: bool) -> list:
+    """Datetimes as ISO 8601 text (what `to_csv` writes; zoned ones with their UTC offset)."""
+    fraction = bool(((s.dt.microsecond != 0) | (s.dt.nanosecond != 0)).any())
+    if zoned:
+        fmt = "%Y-%m-%dT%H:%M:%S" + (".%f" if fraction else "") + "%z"
+    elif fraction:
+        fmt = "%Y-%m-%d %H:%M:%S.%f"
+    elif bool(((s.dt.hour != 0) | (s.dt.minute != 0) | (s.dt.second != 0)).any()):
+        fmt = "%Y-%m-%d %H:%M:%S"
+    else:
+        fmt = "%Y-%m-%d"
+    return s.dt.strftime(fmt).astype(object).tolist()
+
+
+def _column(s: pd.Series, name: str = "data frame") -> tuple[str, Any]:
     """One column as (kind, values) for the native loader: no per-row Python loop."""
     dtype = s.dtype
+    col = str(s.name)
     if isinstance(dtype, pd.DatetimeTZDtype):
-        # Wall-clock time in the column's own zone.
-        s = s.dt.tz_localize(None)
-        dtype = s.dtype
+        _missing_time(s, name, col)
+        return "s", _datetime_text(s, zoned=True)
     if pd.api.types.is_datetime64_any_dtype(dtype):
-        ns = s.astype("datetime64[ns]").to_numpy().view("i8")
+        _missing_time(s, name, col)
+        try:
+            ns = s.astype("datetime64[ns]").to_numpy().view("i8")
+        except (pd.errors.OutOfBoundsDatetime, OverflowError):
+            # Beyond the nanosecond range (year 2262): as text, which the library reads.
+            return "s", _datetime_text(s, zoned=False)
         return "t", np.ascontiguousarray(ns)
     if pd.api.types.is_bool_dtype(dtype):
         return "f", s.astype("float64").to_numpy(dtype="float64", na_value=np.nan)
     if pd.api.types.is_integer_dtype(dtype):
         if s.isna().any():
-            return "f", s.to_numpy(dtype="float64", na_value=np.nan)
-        return "i", np.ascontiguousarray(s.to_numpy(dtype="int64"))
+            return "s", s.astype("string").to_numpy(dtype=object, na_value=None).tolist()
+        values = s.to_numpy()
+        if values.dtype == np.uint64 and len(values) and values.max() > _INT64_MAX:
+            return "s", values.astype(str).astype(object).tolist()
+        return "i", np.ascontiguousarray(values.astype("int64"))
     if pd.api.types.is_float_dtype(dtype):
-        return "f", np.ascontiguousarray(s.to_numpy(dtype="float64", na_value=np.nan))
+        values = s.to_numpy(dtype=getattr(dtype, "numpy_dtype", dtype), na_value=np.nan)
+        if values.dtype == np.float32:
+            # At float32 precision: 0.1 as "0.1" (what to_csv writes), not 0.10000000149011612.
+            values = values.astype(str).astype("float64")
+        return "f", np.ascontiguousarray(values, dtype="float64")
     text = s.astype("string").to_numpy(dtype=object, na_value=None)
     return "s", text.tolist()
 
@@ -104,7 +151,7 @@ def _column(s: pd.Series) -> tuple[str, Any]:
 def _frame(df: pd.DataFrame, columns: Sequence[str], name: str):
     header, kinds, cols = [], [], []
     for c in columns:
-        kind, values = _column(df[c])
+        kind, values = _column(df[c], name)
         header.append(str(c))
         kinds.append(kind)
         cols.append(values)
@@ -129,8 +176,6 @@ class _Layout:
     past: list[str]
     future_known: list[str]
     static: list[str]
-    time_kind: str = "s"
-    id_dtype: Any = None
 
     def columns(self, with_targets: bool = True) -> list[str]:
         cols = [self.id_col] if self.id_col else []
@@ -145,7 +190,7 @@ class _Layout:
                 out.append(c)
         return out
 
-    def options(self, cfg: dict, static_data: Optional[str]) -> str:
+    def options(self, cfg: dict) -> str:
         d = dict(cfg["data"])
         d.update(
             id_col=self.id_col,
@@ -155,7 +200,7 @@ class _Layout:
             past=self.past,
             future_known=self.future_known,
             static=self.static,
-            static_data=static_data,
+            static_data=None,
             ignore=[],
         )
         return json.dumps(d)
@@ -170,19 +215,17 @@ def _check_columns(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
         )
 
 
-def _static_file(static_df: Any, layout: _Layout, tmp: str) -> Optional[str]:
-    """A static-values frame as the CSV file the library reads (`--static-data`): one row per series."""
-    if static_df is None:
+def _statics(sdf: Optional[pd.DataFrame], layout: _Layout):
+    """A static-values frame (one row per series, keyed by the id column) for the native
+    loader, which reads it as `--static-data`."""
+    if sdf is None:
         return None
-    sdf = _pandas(static_df, "static_df")
     if not layout.id_col:
         raise LstmcastError(
             "invalid configuration: static_data: the data holds one series (no id column), so static values per series do not apply; use them with a panel"
         )
     _check_columns(sdf, [layout.id_col], "static_df")
-    path = os.path.join(tmp, "static.csv")
-    sdf.to_csv(path, index=False)
-    return path
+    return _frame(sdf, [str(c) for c in sdf.columns], "static_df")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -205,6 +248,117 @@ def _rename(col: str, targets: list[str]) -> str:
 
 
 @dataclass
+class _Types:
+    """The input's types that results come back in: the id column's dtype and the time
+    column's kind ("t" naive datetimes, a tzinfo for zoned ones, "i", "f", "s")."""
+
+    id_col: Optional[str]
+    id_dtype: Any
+    time_col: str
+    time: Any
+    time_dtype: Any
+
+    @classmethod
+    def of(cls, pdf: pd.DataFrame, layout: _Layout) -> "_Types":
+        t = pdf[layout.time_col].dtype
+        if isinstance(t, pd.DatetimeTZDtype):
+            kind: Any = t.tz
+        elif pd.api.types.is_datetime64_any_dtype(t):
+            kind = "t"
+        elif pd.api.types.is_bool_dtype(t):
+            kind = "s"
+        elif pd.api.types.is_integer_dtype(t):
+            kind = "i"
+        elif pd.api.types.is_float_dtype(t):
+            kind = "f"
+        else:
+            kind = "s"
+        id_dtype = pdf[layout.id_col].dtype if layout.id_col else None
+        return cls(layout.id_col, id_dtype, layout.time_col, kind, t)
+
+    def read(self, text: str, times: Sequence[str]) -> pd.DataFrame:
+        """One of the library's CSV texts (forecast.csv, predictions.csv, backtest.csv,
+        folds.csv) as a frame in the input's types: `series_id` as the id column, `times` as
+        times."""
+        dtypes = {c: str for c in ("series_id", *times)}
+        out = pd.read_csv(io.StringIO(text), dtype=dtypes)
+        if "series_id" in out.columns:
+            ids = self.ids(out.pop("series_id"))
+            out.insert(0, self.id_col or "series_id", ids)
+        for c in times:
+            if c in out.columns:
+                out[c] = self.times(out[c], c)
+        return out
+
+    def ids(self, s: pd.Series) -> pd.Series:
+        return _cast_ids(s, self.id_dtype)
+
+    def times(self, s: pd.Series, col: str) -> pd.Series:
+        kind = self.time
+        try:
+            if kind == "i":
+                dtype = self.time_dtype if pd.api.types.is_integer_dtype(self.time_dtype) else "int64"
+                return s.astype(dtype)
+            if kind == "f":
+                return s.astype("float64")
+            if kind == "s":
+                return s
+            if kind == "t":
+                return pd.to_datetime(s, format="ISO8601")
+            return pd.to_datetime(s, format="ISO8601", utc=True).dt.tz_convert(kind)
+        except (ValueError, OverflowError) as e:  # OutOfBoundsDatetime is a ValueError
+            first = s.iloc[0] if len(s) else ""
+            raise LstmcastError(
+                f"{col}: the times the library gives ({first!s} ...) do not fit the input's kind of time: {e}"
+            ) from None
+
+
+def _cast_ids(s: pd.Series, dtype: Any) -> pd.Series:
+    """Ids read as text, back in the id column's dtype (text ids stay text)."""
+    if dtype is None:
+        return s
+    try:
+        if isinstance(dtype, pd.CategoricalDtype):
+            return pd.Series(pd.Categorical(_cast_ids(s, dtype.categories.dtype), dtype=dtype), name=s.name)
+        if pd.api.types.is_bool_dtype(dtype):
+            return s
+        if pd.api.types.is_numeric_dtype(dtype):
+            return s.astype(dtype)
+    except (ValueError, TypeError, OverflowError):
+        pass
+    return s
+
+
+def _like(out: pd.DataFrame, source: Any) -> Any:
+    """`out` as a polars frame when the data came as one (without pyarrow: column by column),
+    with the source's dtypes for the columns it has (polars dates come back as dates)."""
+    if source is None or not _is_polars(source):
+        return out
+    pl = _polars()
+    cols = []
+    for c in out.columns:
+        s = out[c]
+        if isinstance(s.dtype, pd.DatetimeTZDtype):
+            ps = pl.Series(c, s.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy())
+            ps = ps.dt.replace_time_zone("UTC").dt.convert_time_zone(str(s.dtype.tz))
+        elif isinstance(s.dtype, pd.CategoricalDtype) or not (
+            pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s)
+        ):
+            ps = pl.Series(c, s.astype(object).tolist())
+        else:
+            ps = pl.Series(c, s.to_numpy())
+        if c in source.columns:
+            want = source.schema[c]
+            if ps.dtype != want:
+                try:
+                    ps = ps.cast(want)
+                except Exception:  # noqa: BLE001 - polars' errors vary by version; keep ours
+                    pass
+        cols.append(ps)
+    return pl.DataFrame(cols)
+
+
+@dataclass
 class Evaluation:
     """What ``lstmcast evaluate`` reports: ``metrics`` (the content of metrics.json: MASE, RMSE
     and more beside the naive, seasonal-naive and ETS baselines, overall, per step and per
@@ -212,6 +366,20 @@ class Evaluation:
 
     metrics: dict
     predictions: pd.DataFrame
+
+
+@dataclass
+class _Inputs:
+    """What a backtest or a search reads: the layout, the configuration, the data options, the
+    frame's columns and the static values' (or None)."""
+
+    layout: _Layout
+    types: _Types
+    cfg_json: str
+    data_json: str
+    frame: Any
+    statics: Any
+    static_df: Optional[pd.DataFrame]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -223,7 +391,12 @@ class Forecaster:
     (``lookback``, ``horizon``, ``layers``, ``dropout``, ``epochs``, ``normalize``,
     ``intervals`` (levels in percent, or ``None`` for none), ``seed``, ``batch_size``,
     ``learning_rate``, ``patience``, ``calendar``, ``split``, ``fill``, ...); an unknown or bad
-    one raises :class:`LstmcastError` at once, with the CLI's message."""
+    one raises :class:`LstmcastError` at once, with the CLI's message.
+
+    ``threads`` caps the cores training uses (default: all). ``progress`` is ``False``,
+    ``True`` (a bar per training, or a line per epoch without tqdm) or a function called after
+    every epoch with a dict. A forecaster pickles with its weights; a ``progress`` function does
+    not travel (the copy has ``progress=False``)."""
 
     def __init__(self, threads: Optional[int] = None, progress: Union[bool, Callable, None] = False, **options: Any):
         self._options = dict(options)
@@ -251,10 +424,6 @@ class Forecaster:
             static=_as_list(static),
         )
         _check_columns(df, layout.columns(), "data frame")
-        kind, _ = _column(df[time_col].iloc[:1])
-        layout.time_kind = kind
-        if id_col:
-            layout.id_dtype = df[id_col].dtype
         return layout
 
     def fit(
@@ -278,19 +447,19 @@ class Forecaster:
         empty target hold their future values), ``static`` columns constant per series, and
         ``static_df`` a frame of static values with one row per series (keyed by ``id_col``).
         Releases the GIL while training; Ctrl-C stops after the current batch."""
-        pdf = _pandas(df, "df")
+        pdf = _pandas(df, "df", "data frame")
         layout = self._layout_of(pdf, id_col, time_col, target, past, future_known, static)
-        sdf = None if static_df is None else _pandas(static_df, "static_df")
-        with tempfile.TemporaryDirectory(prefix="lstmcast-") as tmp:
-            data_json = layout.options(self._config, _static_file(sdf, layout, tmp))
-            frame = _frame(pdf, layout.columns(), "data frame")
-            self._model = _native.fit(
-                json.dumps(self._config),
-                data_json,
-                frame,
-                threads=self.threads,
-                progress=self._progress_callback(),
-            )
+        sdf = None if static_df is None else _pandas(static_df, "static_df", "static_df")
+        statics = _statics(sdf, layout)
+        frame = _frame(pdf, layout.columns(), "data frame")
+        self._model = _native.fit(
+            json.dumps(self._config),
+            layout.options(self._config),
+            frame,
+            threads=self.threads,
+            progress=self._progress_callback(),
+            statics=statics,
+        )
         self._layout, self._df, self._static_df = layout, pdf, sdf
         self._source = df
         why = self._model.diverged()
@@ -332,51 +501,63 @@ class Forecaster:
             raise LstmcastError("invalid configuration: model: not fitted; call fit(df) or Forecaster.load(path) first")
         return self._model
 
+    def _data(self, df: Any, what: str) -> pd.DataFrame:
+        """`df`, or the frame given to fit, as pandas with the layout's columns."""
+        pdf = self._df if df is None else _pandas(df, "df", "data frame")
+        if pdf is None:
+            raise LstmcastError(f"{what}: no data; pass df (the history to {'forecast from' if what == 'predict' else 'score'})")
+        _check_columns(pdf, self._need_layout().columns(), "data frame")
+        return pdf
+
     # -- forecasting ----------------------------------------------------------------------
 
     def predict(
         self,
         df: Any = None,
         futr_df: Any = None,
-        level: Optional[Sequence[float]] = _DEFAULT,  # type: ignore[assignment]
+        level: Union[None, float, Sequence[float]] = _DEFAULT,  # type: ignore[assignment]
         h: Optional[int] = None,
         static_df: Any = None,
     ) -> pd.DataFrame:
         """Forecasts the steps after the end of each series of ``df`` (default: the frame given
         to ``fit``), as ``lstmcast forecast`` does. ``futr_df`` holds the future-known values of
         those steps (if the model has any), ``level`` the interval levels to return (default:
-        every level the model was calibrated for; ``[]`` for none), ``h`` another horizon.
-        Returns a long frame ``unique_id, ds, lstm, lstm-lo-80, lstm-hi-80, ...``."""
+        every level the model was calibrated for; ``80`` or ``[80, 95]``; ``[]`` or ``None``
+        for none), ``h`` another horizon, ``static_df`` the static values of series the model
+        has not seen. Returns a long frame ``unique_id, ds, lstm, lstm-lo-80, lstm-hi-80, ...``
+        with the ids and times in the types of ``df``."""
         model = self._fitted()
         layout = self._need_layout()
-        pdf = self._df if df is None else _pandas(df, "df")
-        if pdf is None:
-            raise LstmcastError("predict: no data; pass df (the history to forecast from)")
-        sdf = self._static_df if static_df is None else _pandas(static_df, "static_df")
-        _check_columns(pdf, layout.columns(), "data frame")
+        pdf = self._data(df, "predict")
         frame = _frame(pdf, layout.columns(), "data frame")
         future = None
         if futr_df is not None:
-            fdf = _pandas(futr_df, "futr_df")
+            fdf = _pandas(futr_df, "futr_df", "futr_df")
             cols = layout.columns(with_targets=False)
             cols = [c for c in cols if c not in layout.static]
             _check_columns(fdf, cols, "futr_df")
             future = _frame(fdf, cols, "futr_df")
-        with tempfile.TemporaryDirectory(prefix="lstmcast-") as tmp:
-            static_path = _static_file(sdf, layout, tmp) if static_df is not None else None
-            text, skipped = model.forecast(frame, future, static_path, h, self.threads)
+        statics = None
+        if static_df is not None:
+            statics = _statics(_pandas(static_df, "static_df", "static_df"), layout)
+        text, skipped = model.forecast(frame, future, statics, h, self.threads)
         if skipped:
             import warnings
 
             for sid, why in skipped:
                 warnings.warn(f"series {sid} not forecast: {why}", RuntimeWarning, stacklevel=2)
-        out = self._select_levels(self._read_output(text, model), model, level)
+        out = _Types.of(pdf, layout).read(text, [layout.time_col])
+        targets = model.targets()
+        out = out.rename(columns={c: _rename(c, targets) for c in out.columns})
+        out = self._select_levels(out, model, level)
         return _like(out, df if df is not None else self._source)
 
     def _select_levels(self, out: pd.DataFrame, model, level) -> pd.DataFrame:
         have = model.levels()
         if level is _DEFAULT:
             return out
+        if isinstance(level, (int, float, np.integer, np.floating)) and not isinstance(level, bool):
+            level = [level]
         want = [] if level is None else [float(x) for x in level]
         missing = [x for x in want if x not in have]
         if missing:
@@ -390,30 +571,6 @@ class Forecaster:
         ]
         return out.drop(columns=drop)
 
-    def _read_output(self, text: str, model) -> pd.DataFrame:
-        layout = self._need_layout()
-        dtypes = {"series_id": str} if layout.id_col else {}
-        dtypes[layout.time_col] = str
-        out = pd.read_csv(io.StringIO(text), dtype=dtypes)
-        if layout.id_col:
-            ids = out.pop("series_id")
-            if layout.id_dtype is not None and pd.api.types.is_numeric_dtype(layout.id_dtype):
-                ids = ids.astype(layout.id_dtype)
-            out.insert(0, layout.id_col, ids)
-        out[layout.time_col] = self._times(out[layout.time_col])
-        targets = model.targets()
-        return out.rename(columns={c: _rename(c, targets) for c in out.columns})
-
-    def _times(self, s: pd.Series) -> pd.Series:
-        kind = self._need_layout().time_kind
-        if kind == "t":
-            return pd.to_datetime(s)
-        if kind == "i":
-            return s.astype("int64")
-        if kind == "f":
-            return s.astype("float64")
-        return s
-
     def _need_layout(self) -> _Layout:
         if self._layout is None:
             self._fitted()
@@ -424,22 +581,13 @@ class Forecaster:
 
     def evaluate(self, df: Any = None) -> Evaluation:
         """Scores the model on the test part of ``df`` (default: the frame given to ``fit``) as
-        ``lstmcast evaluate`` does, beside the naive, seasonal-naive and ETS baselines."""
+        ``lstmcast evaluate`` does, beside the naive, seasonal-naive and ETS baselines. The
+        predictions' ids and origins come back in the types of ``df``."""
         model = self._fitted()
         layout = self._need_layout()
-        pdf = self._df if df is None else _pandas(df, "df")
-        if pdf is None:
-            raise LstmcastError("evaluate: no data; pass df")
-        _check_columns(pdf, layout.columns(), "data frame")
+        pdf = self._data(df, "evaluate")
         metrics, predictions = model.evaluate(_frame(pdf, layout.columns(), "data frame"), self.threads)
-        return Evaluation(json.loads(metrics), self._read_table(predictions))
-
-    def _read_table(self, text: str) -> pd.DataFrame:
-        layout = self._need_layout()
-        out = pd.read_csv(io.StringIO(text), dtype={"series_id": str, "origin": str})
-        if layout.id_col and "series_id" in out.columns:
-            out = out.rename(columns={"series_id": layout.id_col})
-        return out
+        return Evaluation(json.loads(metrics), _Types.of(pdf, layout).read(predictions, ["origin"]))
 
     # -- persistence ----------------------------------------------------------------------
 
@@ -452,7 +600,7 @@ class Forecaster:
     @classmethod
     def load(cls, path: Union[str, os.PathLike]) -> "Forecaster":
         """A forecaster from a run folder of ``lstmcast train`` or :meth:`save`; ``predict``
-        and ``evaluate`` then need ``df``."""
+        and ``evaluate`` then need ``df`` (and give ids and times in its types)."""
         model = _native.Model.load(os.fspath(path))
         return cls._from_model(model)
 
@@ -482,6 +630,9 @@ class Forecaster:
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state["_model"] = None if self._model is None else dict(self._model.files())
+        if callable(state.get("progress")):
+            # A function (often a lambda) need not pickle; the copy reports nothing.
+            state["progress"] = False
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -504,34 +655,35 @@ class Forecaster:
         future_known: Optional[Sequence[str]] = None,
         past: Optional[Sequence[str]] = None,
         static: Optional[Sequence[str]] = None,
+        static_df: Any = None,
     ) -> pd.DataFrame:
         """The walk-forward backtest of ``lstmcast backtest``: ``n_windows`` folds, each model
         refitted (``refit=True``, the CLI's ``every``) or the first one reused (``False``,
-        ``once``), ``jobs`` folds at a time. Returns backtest.csv as a frame; its ``attrs``
-        hold ``folds`` (folds.csv) and ``metrics`` (metrics.json)."""
+        ``once``), ``jobs`` folds at a time. ``static_df`` holds static values per series
+        (``--static-data``); without it, a forecaster fitted with one uses that one. Returns
+        backtest.csv as a frame (ids and origins in the types of ``df``); its ``attrs`` hold
+        ``folds`` (folds.csv) and ``metrics`` (metrics.json). Ctrl-C stops it."""
         refit_name = refit if isinstance(refit, str) else ("every" if refit else "once")
-        inputs = self._cv_inputs(df, id_col, time_col, target, past, future_known, static)
+        inputs = self._cv_inputs(df, id_col, time_col, target, past, future_known, static, static_df)
         return self._cv_result(inputs, n_windows, refit_name, window, jobs, None)
 
-    def _cv_inputs(self, df, id_col, time_col, target, past, future_known, static):
-        """What a backtest reads: the configuration, the data options, the frame's columns."""
-        pdf = _pandas(df, "df")
+    def _cv_inputs(self, df, id_col, time_col, target, past, future_known, static, static_df=None) -> _Inputs:
+        """What a backtest or a search reads. Without ``static_df``, the one given to ``fit``."""
+        pdf = _pandas(df, "df", "data frame")
         layout = self._layout_of(pdf, id_col, time_col, target, past, future_known, static)
+        sdf = self._static_df if static_df is None else _pandas(static_df, "static_df", "static_df")
+        statics = _statics(sdf, layout)
         frame = _frame(pdf, layout.columns(), "data frame")
-        return layout, json.dumps(self._config), layout.options(self._config, None), frame
+        return _Inputs(layout, _Types.of(pdf, layout), json.dumps(self._config), layout.options(self._config),
+                       frame, statics, sdf)
 
-    def _cv_result(self, inputs, n_windows, refit, window, jobs, done) -> pd.DataFrame:
-        layout, cfg_json, data_json, frame = inputs
+    def _cv_result(self, inputs: _Inputs, n_windows, refit, window, jobs, done) -> pd.DataFrame:
         bt, folds, metrics = _native.cross_validation(
-            cfg_json, data_json, frame, folds=n_windows, refit=refit, window=window, jobs=jobs, done=done
+            inputs.cfg_json, inputs.data_json, inputs.frame, folds=n_windows, refit=refit, window=window,
+            jobs=jobs, done=done, statics=inputs.statics,
         )
-        prev = self._layout
-        self._layout = layout
-        try:
-            out = self._read_table(bt)
-        finally:
-            self._layout = prev
-        out.attrs["folds"] = pd.read_csv(io.StringIO(folds))
+        out = inputs.types.read(bt, ["origin"])
+        out.attrs["folds"] = inputs.types.read(folds, ["origin"])
         out.attrs["metrics"] = json.loads(metrics)
         return out
 
@@ -549,23 +701,28 @@ class Forecaster:
         future_known: Optional[Sequence[str]] = None,
         past: Optional[Sequence[str]] = None,
         static: Optional[Sequence[str]] = None,
+        static_df: Any = None,
     ) -> pd.DataFrame:
         """The search of ``lstmcast tune``: ``trials`` configurations around this one,
         successive halving over the epochs, ranked on validation; ``search`` is the CLI's
         ``[tune]`` table (``lookback``, ``layers``, ``dropout``, ``learning_rate``, ``batch_size``,
         ``normalize``, ``calendar``, ``min_epochs``, ``eta``, ``select``; default: chosen from the
-        data). Afterwards this forecaster holds the best configuration, fitted (the best trial's
+        data). ``static_df`` as for :meth:`cross_validation` (default: the one given to ``fit``).
+        Afterwards this forecaster holds the best configuration, fitted (the best trial's
         model when it ran the full budget, else retrained); returns trials.csv as a frame."""
-        inputs = self._cv_inputs(df, id_col, time_col, target, past, future_known, static)
+        inputs = self._cv_inputs(df, id_col, time_col, target, past, future_known, static, static_df)
         return self._tune(inputs, df, trials, search, jobs, None)
 
-    def _tune(self, inputs, df, trials, search, jobs, run_rung) -> pd.DataFrame:
-        layout, cfg_json, data_json, frame = inputs
+    def _tune(self, inputs: _Inputs, df, trials, search, jobs, run_rung) -> pd.DataFrame:
         space = dict(search or {})
         space["trials"] = trials
-        text, best, model = _native.tune(cfg_json, data_json, frame, json.dumps(space), jobs=jobs, run_rung=run_rung)
+        text, best, model = _native.tune(
+            inputs.cfg_json, inputs.data_json, inputs.frame, json.dumps(space), jobs=jobs, run_rung=run_rung,
+            statics=inputs.statics,
+        )
         self._config = json.loads(best)
-        self._model, self._layout, self._df, self._source = model, layout, _pandas(df, "df"), df
+        self._model, self._layout, self._df, self._source = model, inputs.layout, _pandas(df, "df", "data frame"), df
+        self._static_df = inputs.static_df
         return pd.read_csv(io.StringIO(text))
 
     def __repr__(self) -> str:
@@ -580,6 +737,6 @@ def _level(x: float) -> str:
 
 def cross_validation(df: Any, n_windows: int = 5, **kwargs: Any) -> pd.DataFrame:
     """``Forecaster(**options).cross_validation(df, n_windows, ...)`` in one call."""
-    layout_keys = {"refit", "window", "jobs", "id_col", "time_col", "target", "future_known", "past", "static"}
+    layout_keys = {"refit", "window", "jobs", "id_col", "time_col", "target", "future_known", "past", "static", "static_df"}
     call = {k: kwargs.pop(k) for k in list(kwargs) if k in layout_keys}
     return Forecaster(**kwargs).cross_validation(df, n_windows=n_windows, **call)

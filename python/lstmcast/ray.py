@@ -8,12 +8,12 @@
 Each backtest fold (``refit=True``) and each group's model is one task; every one trains from the
 configuration's seed, so where and in which order the tasks run changes no bit. The training of one
 global model stays on one machine (its batches use that machine's cores); Ray spreads independent
-trainings, not one.
+trainings, not one. When a task fails, or on Ctrl-C, the tasks still running are cancelled.
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 import pandas as pd
 
@@ -32,8 +32,46 @@ def _ray():
     return ray
 
 
-def _fold(cfg_json: str, data_json: str, frame, folds: int, window: str, i: int):
-    return _native.backtest_fold(cfg_json, data_json, frame, folds, window, i)
+def _gather(ray, refs: list, interrupted: Callable[[], bool] = lambda: False) -> list:
+    """The tasks' results in order, waiting 0.2 s at a time: when one fails, or `interrupted()`
+    (a loop run inside a native call, which sees Ctrl-C only through it), or on Ctrl-C here,
+    the outstanding tasks are cancelled and the error (KeyboardInterrupt) is raised."""
+    pending = list(refs)
+    got: dict = {}
+    try:
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=len(pending), timeout=0.2)
+            for r in ready:
+                got[r] = ray.get(r)
+            if pending and interrupted():
+                raise KeyboardInterrupt("interrupted")
+    except BaseException:
+        for r in pending:
+            try:
+                ray.cancel(r, force=True)
+            except Exception:  # noqa: BLE001 - a task that just finished cannot be cancelled
+                pass
+        raise
+    return [got[r] for r in refs]
+
+
+def _layout_args(layout: dict) -> tuple:
+    args = (
+        layout.pop("id_col", _default()),
+        layout.pop("time_col", "ds"),
+        layout.pop("target", "y"),
+        layout.pop("past", None),
+        layout.pop("future_known", None),
+        layout.pop("static", None),
+        layout.pop("static_df", None),
+    )
+    if layout:
+        raise TypeError(f"unexpected arguments: {', '.join(layout)}")
+    return args
+
+
+def _fold(cfg_json: str, data_json: str, frame, statics, folds: int, window: str, i: int):
+    return _native.backtest_fold(cfg_json, data_json, frame, folds, window, i, statics=statics)
 
 
 def cross_validation(
@@ -46,29 +84,23 @@ def cross_validation(
 ) -> pd.DataFrame:
     """``forecaster.cross_validation(df, n_windows, refit=True, ...)`` with every fold a Ray task
     (``num_cpus`` each); the same frame, to the bit, as the local run. ``layout`` is ``fit``'s
-    column arguments (``id_col``, ``time_col``, ``target``, ...)."""
+    column arguments (``id_col``, ``time_col``, ``target``, ..., ``static_df``; without
+    ``static_df``, the one the forecaster was fitted with)."""
     ray = _ray()
-    inputs = forecaster._cv_inputs(
-        df,
-        layout.pop("id_col", _default()),
-        layout.pop("time_col", "ds"),
-        layout.pop("target", "y"),
-        layout.pop("past", None),
-        layout.pop("future_known", None),
-        layout.pop("static", None),
-    )
-    if layout:
-        raise TypeError(f"unexpected arguments: {', '.join(layout)}")
-    _, cfg_json, data_json, frame = inputs
+    inputs = forecaster._cv_inputs(df, *_layout_args(layout))
     task = ray.remote(num_cpus=num_cpus)(_fold)
-    frame_ref = ray.put(frame)
-    refs = [task.remote(cfg_json, data_json, frame_ref, n_windows, window, i) for i in range(n_windows)]
-    done = ray.get(refs)
+    frame_ref = ray.put(inputs.frame)
+    statics_ref = ray.put(inputs.statics)
+    refs = [
+        task.remote(inputs.cfg_json, inputs.data_json, frame_ref, statics_ref, n_windows, window, i)
+        for i in range(n_windows)
+    ]
+    done = _gather(ray, refs)
     return forecaster._cv_result(inputs, n_windows, "every", window, 1, done)
 
 
-def _trial(cfg_json: str, data_json: str, frame, space_json: str, trial: int, rung: int):
-    return _native.tune_trial(cfg_json, data_json, frame, space_json, trial, rung)
+def _trial(cfg_json: str, data_json: str, frame, statics, space_json: str, trial: int, rung: int):
+    return _native.tune_trial(cfg_json, data_json, frame, space_json, trial, rung, statics=statics)
 
 
 def tune(
@@ -84,23 +116,18 @@ def tune(
     the local search (``trials.csv`` equal but for the measured seconds; each task retrains its
     trial from the seed through its rung). The best configuration is then trained here."""
     ray = _ray()
-    inputs = forecaster._cv_inputs(
-        df,
-        layout.pop("id_col", _default()),
-        layout.pop("time_col", "ds"),
-        layout.pop("target", "y"),
-        layout.pop("past", None),
-        layout.pop("future_known", None),
-        layout.pop("static", None),
-    )
-    if layout:
-        raise TypeError(f"unexpected arguments: {', '.join(layout)}")
-    _, cfg_json, data_json, frame = inputs
+    inputs = forecaster._cv_inputs(df, *_layout_args(layout))
     task = ray.remote(num_cpus=num_cpus)(_trial)
-    frame_ref = ray.put(frame)
+    frame_ref = ray.put(inputs.frame)
+    statics_ref = ray.put(inputs.statics)
 
     def run_rung(space_json: str, members: list, rung: int):
-        return ray.get([task.remote(cfg_json, data_json, frame_ref, space_json, t, rung) for t in members])
+        refs = [
+            task.remote(inputs.cfg_json, inputs.data_json, frame_ref, statics_ref, space_json, t, rung)
+            for t in members
+        ]
+        # Runs inside the native search, on its thread: Ctrl-C reaches it as `interrupted()`.
+        return _gather(ray, refs, _native.interrupted)
 
     return forecaster._tune(inputs, df, trials, search, None, run_rung)
 
@@ -111,12 +138,19 @@ def _default():
     return _DEFAULT
 
 
-def _fit_one(forecaster: Forecaster, group: pd.DataFrame, fit_args: dict) -> Forecaster:
-    return forecaster.fit(group, **fit_args)
+def _fit_one(forecaster: Forecaster, group: pd.DataFrame, fit_args: dict, threads: Optional[int] = None) -> Forecaster:
+    if threads is None or forecaster.threads is not None:
+        return forecaster.fit(group, **fit_args)
+    # The task's copy trains on the cores it reserved, and predicts later on all (as before).
+    forecaster.threads = threads
+    try:
+        return forecaster.fit(group, **fit_args)
+    finally:
+        forecaster.threads = None
 
 
 def _groups(df: Any, by: Union[str, Sequence[str]]):
-    pdf = _pandas(df, "df")
+    pdf = _pandas(df, "df", "data frame")
     keys = [by] if isinstance(by, str) else list(by)
     missing = [k for k in keys if k not in pdf.columns]
     if missing:
@@ -135,8 +169,10 @@ def fit_groups(
 ) -> dict:
     """One model per group of ``df`` (the rows sharing the values of ``by``, for example a
     region), each a copy of ``forecaster`` fitted on its group as a Ray task with ``num_cpus``
-    (``local=True``: one after another here, for comparison). Returns ``{key: Forecaster}`` in
-    key order; the models are the ones the local loop trains, to the bit."""
+    (``local=True``: one after another here, for comparison). A task trains on
+    ``max(1, int(num_cpus))`` threads unless the forecaster sets ``threads``. Returns
+    ``{key: Forecaster}`` in key order; the models are the ones the local loop trains, to the
+    bit."""
     groups = list(_groups(df, by))
     if local:
         import copy
@@ -144,8 +180,9 @@ def fit_groups(
         return {k: _fit_one(copy.deepcopy(forecaster), g, fit_args) for k, g in groups}
     ray = _ray()
     task = ray.remote(num_cpus=num_cpus)(_fit_one)
-    refs = [task.remote(forecaster, g, fit_args) for _, g in groups]
-    return dict(zip([k for k, _ in groups], ray.get(refs)))
+    threads = max(1, int(num_cpus))
+    refs = [task.remote(forecaster, g, fit_args, threads) for _, g in groups]
+    return dict(zip([k for k, _ in groups], _gather(ray, refs)))
 
 
 def predict_groups(models: dict, by: Union[str, Sequence[str]], **predict_args: Any) -> pd.DataFrame:
