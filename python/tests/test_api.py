@@ -4,6 +4,8 @@ what the CLI says.
 
 Needs the CLI binary: $LSTMCAST_BIN, else target/release/lstmcast (`cargo build --release`)."""
 
+import io
+import json
 import os
 import pickle
 import signal
@@ -196,11 +198,31 @@ def test_progress_callback_sees_every_epoch(nottem):
 
 
 def test_a_raising_progress_callback_stops_training(nottem):
-    def boom(_):
+    calls = []
+
+    def boom(r):
+        calls.append(r["epoch"])
         raise RuntimeError("stop here")
 
     with pytest.raises(RuntimeError, match="stop here"):
-        lstmcast.Forecaster(horizon=12, epochs=50, progress=boom).fit(nottem, time_col="date", target="temp_f")
+        lstmcast.Forecaster(horizon=12, epochs=50, patience=50, progress=boom).fit(nottem, time_col="date", target="temp_f")
+    # Called once, after the first epoch: the training stopped there.
+    assert calls == [1]
+
+
+def test_ctrl_c_stops_a_backtest(panel):
+    df, _ = panel
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    t0 = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        # Folds of 2000 epochs each: minutes of work.
+        lstmcast.Forecaster(horizon=7, epochs=2000, patience=2000, seed=1).cross_validation(
+            df, n_windows=4, id_col="city", time_col="date", target="avg_temp_f"
+        )
+    took = time.perf_counter() - t0
+    timer.cancel()
+    assert took < 5, took
 
 
 def cli_error(tmp_path, df: pd.DataFrame, *args) -> str:
@@ -218,16 +240,21 @@ def test_bad_input_raises_the_clis_message(nottem, tmp_path):
     message = cli_error(tmp_path, bad, "--target", "temp_f")
     with pytest.raises(lstmcast.LstmcastError) as e:
         lstmcast.Forecaster(**QUICK).fit(bad, time_col="date", target="temp_f")
-    # The same reason; the CLI names the file and line 7, Python the frame and row 6.
-    reason = message.split(": ", 2)[-1]
-    assert reason in str(e.value), (message, str(e.value))
-    assert "data frame: row 6, column 'temp_f'" in str(e.value)
+    # The same reason; the CLI names the file and line 7 (the header is line 1), Python the
+    # frame and row 6.
+    assert message == f"{tmp_path / 'bad.csv'}:7, column 'temp_f': 'warm' is not a number"
+    assert str(e.value) == "data frame: row 6, column 'temp_f': 'warm' is not a number"
 
     dup = pd.concat([nottem, nottem.iloc[[3]]])
     message = cli_error(tmp_path, dup, "--target", "temp_f")
     with pytest.raises(lstmcast.LstmcastError) as e:
         lstmcast.Forecaster(**QUICK).fit(dup, time_col="date", target="temp_f")
-    assert message.split(": ", 2)[-1].split(" (")[0][:40] in str(e.value)
+    prefix = f"{tmp_path / 'bad.csv'}:242, column 'date': "
+    assert message.startswith(prefix), message
+    reason = message.removeprefix(prefix)
+    assert "is also on line 5;" in reason, reason
+    # Rows where the CLI has lines: line 5 is data row 4.
+    assert str(e.value) == "data frame: row 241, column 'date': " + reason.replace("is also on line 5;", "is also on row 4;")
 
 
 def test_bad_options_raise_at_once_with_the_clis_message():
@@ -245,8 +272,7 @@ def test_bad_options_raise_at_once_with_the_clis_message():
         lstmcast.Forecaster().predict()
 
 
-def test_future_known_columns_with_a_future_frame(panel):
-    df, _ = panel
+def test_future_known_columns_with_a_future_frame(tmp_path):
     full = pd.read_csv(DATA / "weather_cities_daily.csv", parse_dates=["date"])[["city", "date", "avg_temp_f", "high_temp_f"]]
     cut = full.groupby("city").head(full.groupby("city").size().min() - 7)
     futr = full.drop(cut.index)[["city", "date", "high_temp_f"]]
@@ -254,6 +280,15 @@ def test_future_known_columns_with_a_future_frame(panel):
     fc = m.predict(futr_df=futr)
     assert len(fc) == 7 * full["city"].nunique()
     assert (fc.groupby("city")["date"].min() == futr.groupby("city")["date"].min()).all()
+    # The CLI's forecast from the saved model, the history and the future values as files.
+    m.save(tmp_path / "model")
+    cut.to_csv(tmp_path / "hist.csv", index=False)
+    futr.to_csv(tmp_path / "futr.csv", index=False)
+    csv = pd.read_csv(io.StringIO(cli_ok("forecast", "--model", tmp_path / "model", "--data", tmp_path / "hist.csv",
+                                         "--future", tmp_path / "futr.csv")))
+    assert (fc["city"] == csv["series_id"]).all()
+    assert (fc["date"] == pd.to_datetime(csv["date"])).all()
+    assert_forecast_equal(fc, csv, "avg_temp_f")
     with pytest.raises(lstmcast.LstmcastError, match="high_temp_f"):
         m.predict(futr_df=futr.drop(columns=["high_temp_f"]))
 
