@@ -306,11 +306,13 @@ class _Types:
             if kind == "t":
                 return pd.to_datetime(s, format="ISO8601")
             return pd.to_datetime(s, format="ISO8601", utc=True).dt.tz_convert(kind)
-        except (ValueError, OverflowError) as e:  # OutOfBoundsDatetime is a ValueError
-            first = s.iloc[0] if len(s) else ""
-            raise LstmcastError(
-                f"{col}: the times the library gives ({first!s} ...) do not fit the input's kind of time: {e}"
-            ) from None
+        except (ValueError, OverflowError):  # OutOfBoundsDatetime is a ValueError
+            if kind in ("i", "f"):
+                raise
+            parsed = pd.to_datetime(s, format="ISO8601", utc=kind != "t", errors="coerce")
+            bad = s[parsed.isna() & s.notna()]
+            what = bad.iloc[0] if len(bad) else s.iloc[0]
+            raise LstmcastError(f"column '{col}': the time '{what}' is out of the range of pandas datetimes") from None
 
 
 def _cast_ids(s: pd.Series, dtype: Any) -> pd.Series:
