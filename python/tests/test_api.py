@@ -352,3 +352,28 @@ def test_progress_true_reports_each_epoch(nottem, capsys, monkeypatch):
     lstmcast.Forecaster(horizon=12, epochs=3, normalize="global", progress=True).fit(nottem, time_col="date", target="temp_f")
     err = capsys.readouterr().err
     assert "epoch 1/3" in err and "epoch 3/3" in err, err
+
+
+def test_cross_validation_and_tune_take_static_values(panel, tmp_path):
+    df, path = panel
+    statics = pd.DataFrame({"city": sorted(df["city"].unique()), "lat": [-36.8, 39.9, 41.9, 19.1, 32.7]})
+    statics.to_csv(tmp_path / "static.csv", index=False)
+    cli_ok("backtest", "--data", path, "--id-col", "city", "--target", "avg_temp_f", "--horizon", 7, "--epochs", 3,
+           "--seed", 7, "--folds", 2, "--static-data", tmp_path / "static.csv", "--out", tmp_path / "bt", "--quiet")
+    args = dict(id_col="city", time_col="date", target="avg_temp_f")
+    cv = lstmcast.Forecaster(horizon=7, epochs=3, seed=7).cross_validation(df, n_windows=2, static_df=statics, **args)
+    csv = pd.read_csv(tmp_path / "bt" / "backtest.csv")
+    assert same(cv["predicted"], csv["predicted"])
+    assert cv.attrs["metrics"] == json.loads((tmp_path / "bt" / "metrics.json").read_text())
+    # Without static_df, a forecaster fitted with one backtests with it.
+    f = lstmcast.Forecaster(horizon=7, epochs=3, seed=7).fit(df, static_df=statics, **args)
+    pd.testing.assert_frame_equal(f.cross_validation(df, n_windows=2, **args), cv, check_exact=True)
+    plain = lstmcast.Forecaster(horizon=7, epochs=3, seed=7).cross_validation(df, n_windows=2, **args)
+    assert not same(plain["predicted"], cv["predicted"])
+
+    cli_ok("tune", "--data", path, "--id-col", "city", "--target", "avg_temp_f", "--horizon", 7, "--epochs", 2,
+           "--seed", 3, "--trials", 2, "--search-lookback", "7,14", "--static-data", tmp_path / "static.csv",
+           "--out", tmp_path / "tune", "--quiet")
+    m = lstmcast.Forecaster(horizon=7, epochs=2, seed=3)
+    m.tune(df, trials=2, search=dict(lookback=[7, 14]), static_df=statics, **args)
+    assert_forecast_equal(m.predict(), pd.read_csv(tmp_path / "tune" / "best" / "forecast.csv"), "avg_temp_f")

@@ -1,6 +1,10 @@
 """Ray tasks give the local run's results to the bit: a local Ray cluster of two CPUs
 (`ray.init(num_cpus=2)`), backtest folds and per-group models."""
 
+import os
+import signal
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -69,3 +73,72 @@ def test_tune_trials_as_ray_tasks_equal_the_local_search(cluster, panel):
     assert (lt["rung"] > 0).any()
     # The best configuration, fitted: the same forecast.
     pd.testing.assert_frame_equal(local.predict(), remote.predict(), check_exact=True)
+
+
+def test_static_values_reach_the_ray_folds(cluster, panel):
+    df = panel.drop(columns=["region"])
+    statics = pd.DataFrame({"city": sorted(df["city"].unique()), "lat": [-36.8, 39.9, 41.9, 19.1, 32.7]})
+    args = dict(id_col="city", time_col="date", target="avg_temp_f")
+    f = lstmcast.Forecaster(horizon=7, epochs=2, seed=3)
+    local = f.cross_validation(df, n_windows=2, jobs=1, static_df=statics, **args)
+    remote = lray.cross_validation(f, df, n_windows=2, static_df=statics, **args)
+    pd.testing.assert_frame_equal(local, remote, check_exact=True)
+    plain = lray.cross_validation(f, df, n_windows=2, **args)
+    assert not np.array_equal(plain["predicted"], remote["predicted"])
+
+
+def test_a_group_task_trains_on_the_cpus_it_reserved(monkeypatch, panel):
+    seen = []
+
+    def fake_fit(*args, threads=None, **kwargs):
+        seen.append(threads)
+        raise RuntimeError("no training here")
+
+    monkeypatch.setattr(lstmcast._native, "fit", fake_fit)
+    group = panel[panel["region"] == "a"].drop(columns=["region"])
+    args = dict(id_col="city", time_col="date", target="avg_temp_f")
+    f = lstmcast.Forecaster(horizon=7)
+    for threads in (2, None):
+        with pytest.raises(RuntimeError, match="no training here"):
+            lray._fit_one(f, group, args, threads)
+    g = lstmcast.Forecaster(horizon=7, threads=3)
+    with pytest.raises(RuntimeError):
+        lray._fit_one(g, group, args, 2)
+    assert seen == [2, None, 3]
+    assert f.threads is None and g.threads == 3
+
+
+def wait_for_free_cpus(n: float, within: float) -> bool:
+    end = time.monotonic() + within
+    while time.monotonic() < end:
+        if ray.available_resources().get("CPU", 0) >= n:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_a_failing_group_cancels_the_others(cluster, panel):
+    bad = panel.copy()
+    bad["avg_temp_f"] = bad["avg_temp_f"].astype(object)
+    bad.loc[bad.index[bad["region"] == "b"][3], "avg_temp_f"] = "warm"
+    f = lstmcast.Forecaster(horizon=7, epochs=2000, patience=2000, seed=3)
+    t0 = time.monotonic()
+    # Group "a" trains for minutes; "b" fails at once.
+    with pytest.raises(Exception, match="'warm' is not a number"):
+        lray.fit_groups(f, bad, by="region", id_col="city", time_col="date", target="avg_temp_f")
+    assert time.monotonic() - t0 < 20
+    assert wait_for_free_cpus(2, within=20), ray.available_resources()
+
+
+def test_ctrl_c_stops_a_search_on_ray(cluster, panel):
+    df = panel.drop(columns=["region"])
+    timer = threading.Timer(2.0, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        lray.tune(lstmcast.Forecaster(horizon=7, epochs=2000, patience=2000, seed=3), df, trials=4,
+                  search=dict(lookback=[7, 14], min_epochs=1000), id_col="city", time_col="date", target="avg_temp_f")
+    took = time.monotonic() - t0
+    timer.cancel()
+    assert took < 10, took
+    assert wait_for_free_cpus(2, within=20), ray.available_resources()
