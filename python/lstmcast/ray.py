@@ -114,7 +114,9 @@ def tune(
     """``forecaster.tune(df, trials, search, ...)`` with every trial of every rung a Ray task
     (``num_cpus`` each), rung by rung: the same trials, promotions and best configuration as
     the local search (``trials.csv`` equal but for the measured seconds; each task retrains its
-    trial from the seed through its rung). The best configuration is then trained here."""
+    trial from the seed through its rung). The best configuration is then trained here.
+    ``layout`` as for :func:`cross_validation` (``static_df`` included). Ctrl-C cancels the
+    running trials."""
     ray = _ray()
     inputs = forecaster._cv_inputs(df, *_layout_args(layout))
     task = ray.remote(num_cpus=num_cpus)(_trial)
