@@ -355,6 +355,8 @@ fn interruptible<T: Send>(
         }
         py.detach(|| h.join())
     });
+    // The work (and any Python it called back) has ended: the flag is for it only.
+    INTERRUPTED.store(false, Ordering::Relaxed);
     if let Some(e) = signal {
         return Err(e);
     }
