@@ -7,9 +7,9 @@
 #   ONLY_LSTMCAST=1 bash bench/peers.sh   # no peers: lstmcast's times and its fraction of peak
 #   NO_KERAS=1 PY=~/.cache/nf-venv/bin/python bash bench/peers.sh   # PyTorch only
 #
-# PyTorch runs twice: on one thread and at its default thread count (every core, as
-# "torch-all"). lstmcast runs on one thread: its batches of 32 are not split across threads
-# (README, "One model on several threads"), so every core would give the same time.
+# lstmcast and PyTorch run twice: on one thread and on every core ("lstmcast-all": `demo
+# --threads $(nproc)`, each batch of 32 split across the cores with the same weights to the bit;
+# "torch-all": PyTorch's default thread count).
 #
 # The fraction of one core's FP32 peak divides the peers' FLOP estimate of a run by lstmcast's
 # training time and by the peak that examples/fp32_peak.rs measures on this machine.
@@ -35,12 +35,14 @@ PEAK_GFLOPS=$(target/release/examples/fp32_peak 2>/dev/null)
 export PEAK_GFLOPS
 echo "one core's FP32 peak, measured: $PEAK_GFLOPS GFLOP/s" >&2
 BIN=target/release/lstmcast
+CORES=$(nproc)
 : > "$OUT/results.jsonl"
 for ex in $EXAMPLES; do
   echo "== example $ex" >&2
   for r in $(seq 0 $((REPEATS - 1))); do
     seed=$((42 + r))
     "$BIN" demo --example "$ex" --seed "$seed" --json | "$PY" -c 'import json,sys; d=json.load(sys.stdin); d["framework"]="lstmcast"; d["predict_one_ms"]=d["predict_one_us"]/1000; print(json.dumps(d))' >> "$OUT/results.jsonl"
+    "$BIN" demo --example "$ex" --seed "$seed" --threads "$CORES" --json | "$PY" -c 'import json,sys; d=json.load(sys.stdin); d["framework"]="lstmcast-all"; d["predict_one_ms"]=d["predict_one_us"]/1000; print(json.dumps(d))' >> "$OUT/results.jsonl"
   done
   [ -n "$ONLY_LSTMCAST" ] && continue
   (cd "$PEERS" && "$PY" torch_seed.py --example "$ex" --repeats "$REPEATS" --threads 1 2>>"$OLDPWD/$OUT/stderr.log") >> "$OUT/results.jsonl"

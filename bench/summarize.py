@@ -34,7 +34,7 @@ print("| ex | framework | train_s median | test MSE median (min..max) | predict 
 print("|---|---|---|---|---|---|---|")
 for ex in sorted({k[0] for k in by}):
     med = {fw: {k: statistics.median(v) for k, v in by[(ex, fw)].items() if v} for (e, fw) in by if e == ex}
-    for fw in ("lstmcast", "torch", "torch-all", "keras"):
+    for fw in ("lstmcast", "lstmcast-all", "torch", "torch-all", "keras"):
         if fw not in med:
             continue
         m = med[fw]
@@ -56,4 +56,8 @@ for ex in sorted({k[0] for k in by}):
               f"{med.get('keras', {}).get('train_s', float('nan')) / lc['train_s']:.2f}x faster than keras, "
               f"{med.get('torch-all', {}).get('train_s', float('nan')) / lc['train_s']:.2f}x faster than torch on every core; "
               f"predicts one window {to['predict_one_ms'] / lc['predict_one_ms']:.2f}x faster than torch | | | | | |")
+    la, ta = med.get("lstmcast-all"), med.get("torch-all")
+    if lc and la:
+        print(f"|   | **every core** | lstmcast on every core trains {lc['train_s'] / la['train_s']:.2f}x faster than on one thread, "
+              f"{ta['train_s'] / la['train_s'] if ta else float('nan'):.2f}x faster than torch on every core | | | | | |")
 json.dump(summary, open(sys.argv[2], "w"), indent=1)

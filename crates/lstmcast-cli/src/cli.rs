@@ -444,6 +444,10 @@ pub struct DemoArgs {
     /// Epochs (the reference uses 20).
     #[arg(long, default_value_t = 20)]
     pub epochs: usize,
+    /// Threads to train on (one, as the peers' one-thread runs; more split each batch across
+    /// them, with the same result to the bit).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: u16,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,

@@ -34,11 +34,12 @@ pub struct DemoReport {
     pub seed: u64,
 }
 
-/// Runs example 1, 2 or 3 with `seed` (and `epochs`, 20 in the reference).
+/// Runs example 1, 2 or 3 with `seed` (and `epochs`, 20 in the reference) on `threads` threads
+/// (the result does not depend on them).
 ///
 /// # Errors
 /// An example number other than 1..=3.
-pub fn run_example(example: u8, seed: u64, epochs: usize) -> Result<DemoReport> {
+pub fn run_example(example: u8, seed: u64, epochs: usize, threads: usize) -> Result<DemoReport> {
     let n = 2000usize;
     let lin = |i: usize| 10.0 * std::f64::consts::PI * i as f64 / (n - 1) as f64;
     let (cols, horizon, layers, model): (usize, usize, Vec<usize>, &str) = match example {
@@ -92,6 +93,7 @@ pub fn run_example(example: u8, seed: u64, epochs: usize) -> Result<DemoReport> 
         batch_size: 32,
         learning_rate: 1e-3,
         patience: 0,
+        threads: threads.max(1),
         ..Default::default()
     };
     let report = train::train(&mut net, &train_w, None, &opts, seed, &mut |_| {})?;

@@ -3,7 +3,7 @@
 use crate::cli::DemoArgs;
 
 pub fn run(a: DemoArgs) -> anyhow::Result<()> {
-    let r = lstmcast::demo::run_example(a.example, a.seed, a.epochs)?;
+    let r = lstmcast::demo::run_example(a.example, a.seed, a.epochs, a.threads.into())?;
     if a.output.json {
         println!("{}", serde_json::to_string(&r)?);
     } else if a.output.text() {
