@@ -11,6 +11,10 @@
 use super::network::{pinball, Network, NetworkSpec, Transposes, Workspace};
 use super::{Loss, Rng};
 use std::ops::Range;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Mutex;
+use std::thread::JoinHandle;
 
 /// Rows per chunk at most, where a batch has the work for that many chunks (a batch of 256
 /// windows is four chunks of 64): enough chunks for a few cores, each long enough that running
@@ -33,6 +37,8 @@ pub const CHUNK_ROWS: usize = 64;
 /// one after the other, took 0.997–1.016× the one-pass step wherever this rule splits (the
 /// chunks share the step's transposed kernels; single processes ranged to 1.10× either way,
 /// the one-pass step alike).
+///
+/// (That second thread was then spawned for every step; it is now kept from step to step.)
 pub const MIN_CHUNK_WORK: usize = 1_500_000;
 
 /// Multiply-adds of one window's forward pass through the LSTM layers, `steps · Σ 4·H·(I + H)`
@@ -84,9 +90,120 @@ struct Slot {
     loss: f32,
 }
 
+/// A job of one lane of a step, its borrows erased (see [`Lanes::run`]).
+type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// One helper thread, kept for every step: it runs the jobs it is sent, one at a time, and
+/// answers each with its outcome.
+struct Lane {
+    jobs: Option<Sender<Job>>,
+    /// Behind a mutex (never contended) so that a [`DataParallel`] stays `Sync`.
+    done: Mutex<Receiver<std::thread::Result<()>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// The helper threads of a [`DataParallel`], started on its first split step and kept until it
+/// is dropped.
+///
+/// A thread spawned per step cost example 3 of the demo (two layers of 50, batch 32 in two
+/// chunks) most of what its second thread gained: each new thread took a fresh stack and a
+/// malloc arena whose pages `matrixmultiply`'s per-call packing buffers faulted in again on
+/// every step (about 176 page faults a step against 6 on one thread; `perf stat`: 176 k page
+/// faults and 100 CPU migrations in 1,000 steps).
+#[derive(Default)]
+struct Lanes(Vec<Lane>);
+
+impl Lanes {
+    /// Runs `jobs[i]` on helper `i` (started when missing) and `first` on this thread, and
+    /// returns once every one has finished; a panic in any of them is resumed here after all
+    /// have finished.
+    fn run<'a>(&mut self, jobs: Vec<Box<dyn FnOnce() + Send + 'a>>, first: impl FnOnce()) {
+        while self.0.len() < jobs.len() {
+            let (job_tx, job_rx) = channel::<Job>();
+            let (done_tx, done_rx) = channel();
+            let thread = std::thread::Builder::new()
+                .name("lstmcast-lane".into())
+                .spawn(move || {
+                    while let Ok(job) = job_rx.recv() {
+                        // The job (and its borrows) is consumed before the answer goes back.
+                        if done_tx.send(catch_unwind(AssertUnwindSafe(job))).is_err() {
+                            break;
+                        }
+                    }
+                })
+                .expect("starting a training thread");
+            self.0.push(Lane {
+                jobs: Some(job_tx),
+                done: Mutex::new(done_rx),
+                thread: Some(thread),
+            });
+        }
+        let mut sent = Vec::with_capacity(jobs.len());
+        let mut failure: Option<Box<dyn std::any::Any + Send>> = None;
+        for (lane, job) in self.0.iter().zip(jobs) {
+            // SAFETY: the job's borrows live for 'a, which outlasts this call, and this call
+            // does not return (nor unwind: `first` runs under `catch_unwind`) before the lane
+            // has answered that the job was run and dropped. A job that cannot be sent comes
+            // back in the error and is dropped here, unrun.
+            let job: Job =
+                unsafe { std::mem::transmute::<Box<dyn FnOnce() + Send + 'a>, Job>(job) };
+            match lane.jobs.as_ref().map(|tx| tx.send(job)) {
+                Some(Ok(())) => sent.push(lane),
+                _ => failure = Some(Box::new("a training thread has stopped")),
+            }
+        }
+        let first = catch_unwind(AssertUnwindSafe(first));
+        for lane in sent {
+            let answer = match lane.done.lock() {
+                Ok(done) => done.recv(),
+                Err(poisoned) => poisoned.into_inner().recv(),
+            };
+            match answer {
+                Ok(Ok(())) => {}
+                Ok(Err(panic)) => failure = Some(panic),
+                // The lane's thread is gone, and with it the job it was sent.
+                Err(_) => failure = Some(Box::new("a training thread has stopped")),
+            }
+        }
+        if let Err(panic) = first {
+            resume_unwind(panic);
+        }
+        if let Some(panic) = failure {
+            resume_unwind(panic);
+        }
+    }
+}
+
+impl Drop for Lanes {
+    fn drop(&mut self) {
+        for lane in &mut self.0 {
+            lane.jobs = None;
+        }
+        for lane in &mut self.0 {
+            if let Some(t) = lane.thread.take() {
+                let _ = t.join();
+            }
+        }
+    }
+}
+
+impl Clone for Lanes {
+    /// A clone starts its own helpers when it first needs them.
+    fn clone(&self) -> Lanes {
+        Lanes::default()
+    }
+}
+
+impl std::fmt::Debug for Lanes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Lanes({} helper threads)", self.0.len())
+    }
+}
+
 /// The reusable state of data-parallel steps for one network.
 #[derive(Debug, Clone)]
 pub struct DataParallel {
+    lanes: Lanes,
     slots: Vec<Slot>,
     grad: Vec<f32>,
     /// The step's transposed kernels, made once for all its chunks.
@@ -101,6 +218,7 @@ impl DataParallel {
     /// Buffers for `net`, stepping on up to `threads` threads.
     pub fn new(net: &Network, threads: usize) -> DataParallel {
         DataParallel {
+            lanes: Lanes::default(),
             slots: Vec::new(),
             grad: vec![0.0; net.n_params()],
             transposes: Transposes::default(),
@@ -200,18 +318,21 @@ impl DataParallel {
             for (c, slot) in slots.iter_mut().enumerate() {
                 lanes[c % threads].push((c, slot));
             }
-            // Lane 0 runs on this thread: one spawn fewer, and this thread's core stays busy.
+            // Lane 0 runs on this thread (this thread's core stays busy), the others on the
+            // helpers kept from step to step.
             let mut lanes = lanes.into_iter();
             let first = lanes.next().unwrap_or_default();
-            std::thread::scope(|scope| {
-                for lane in lanes {
-                    let run = &run;
-                    scope.spawn(move || {
+            let run = &run;
+            let jobs: Vec<Box<dyn FnOnce() + Send + '_>> = lanes
+                .map(|lane| {
+                    Box::new(move || {
                         for (c, slot) in lane {
                             run(c, slot);
                         }
-                    });
-                }
+                    }) as Box<dyn FnOnce() + Send + '_>
+                })
+                .collect();
+            self.lanes.run(jobs, || {
                 for (c, slot) in first {
                     run(c, slot);
                 }
