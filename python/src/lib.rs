@@ -166,17 +166,7 @@ fn config_of(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<ForecasterConfig> {
             "intervals" => c.intervals = number(&key, v, "a list of levels in percent, or None")?,
             "quantiles" => c.training.quantiles = number(&key, v, "a list of numbers in (0, 1)")?,
             "loss" => c.training.loss = Some(Loss::parse(&text_of(v)?).map_err(err)?),
-            "strategy" => {
-                c.strategy = match text_of(v)?.as_str() {
-                    "direct" => Strategy::Direct,
-                    "recursive" => Strategy::Recursive,
-                    other => {
-                        return Err(err(format!(
-                        "invalid configuration: strategy: '{other}' is not one of direct, recursive"
-                    )))
-                    }
-                }
-            }
+            "strategy" => c.strategy = Strategy::parse(&text_of(v)?).map_err(err)?,
             "calendar" => c.calendar = Calendar::parse(&text_of(v)?).map_err(err)?,
             "split" => c.split = SplitSpec::parse(&text_of(v)?).map_err(err)?,
             "split_at" => {
@@ -593,28 +583,10 @@ impl Model {
 
 /// `refit` and `window` by the CLI's names.
 fn backtest_options(folds: usize, refit: &str, window: &str) -> PyResult<BacktestOptions> {
-    let refit = match refit {
-        "every" => Refit::Every,
-        "once" => Refit::Once,
-        other => {
-            return Err(err(format!(
-                "invalid configuration: refit: '{other}' is not one of every, once"
-            )))
-        }
-    };
-    let window = match window {
-        "expanding" => TrainWindow::Expanding,
-        "sliding" => TrainWindow::Sliding,
-        other => {
-            return Err(err(format!(
-                "invalid configuration: window: '{other}' is not one of expanding, sliding"
-            )))
-        }
-    };
     Ok(BacktestOptions {
         folds,
-        refit,
-        window,
+        refit: Refit::parse(refit).map_err(err)?,
+        window: TrainWindow::parse(window).map_err(err)?,
     })
 }
 

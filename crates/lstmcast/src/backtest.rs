@@ -26,6 +26,23 @@ pub enum Refit {
     Once,
 }
 
+impl Refit {
+    /// Parses `every` or `once`.
+    ///
+    /// # Errors
+    /// Any other name, as [`Error::InvalidConfig`] of `refit`.
+    pub fn parse(text: &str) -> Result<Refit> {
+        match text {
+            "every" => Ok(Refit::Every),
+            "once" => Ok(Refit::Once),
+            other => Err(Error::config(
+                "refit",
+                format!("'{other}' is not one of every, once"),
+            )),
+        }
+    }
+}
+
 /// How the training rows grow with the origin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -35,6 +52,23 @@ pub enum TrainWindow {
     Expanding,
     /// The configured training length, ending at the validation rows.
     Sliding,
+}
+
+impl TrainWindow {
+    /// Parses `expanding` or `sliding`.
+    ///
+    /// # Errors
+    /// Any other name, as [`Error::InvalidConfig`] of `window`.
+    pub fn parse(text: &str) -> Result<TrainWindow> {
+        match text {
+            "expanding" => Ok(TrainWindow::Expanding),
+            "sliding" => Ok(TrainWindow::Sliding),
+            other => Err(Error::config(
+                "window",
+                format!("'{other}' is not one of expanding, sliding"),
+            )),
+        }
+    }
 }
 
 /// Backtest settings.

@@ -25,6 +25,23 @@ pub enum Strategy {
     Recursive,
 }
 
+impl Strategy {
+    /// Parses `direct` or `recursive`.
+    ///
+    /// # Errors
+    /// Any other name, as [`Error::InvalidConfig`] of `strategy`.
+    pub fn parse(text: &str) -> Result<Strategy> {
+        match text {
+            "direct" => Ok(Strategy::Direct),
+            "recursive" => Ok(Strategy::Recursive),
+            other => Err(Error::config(
+                "strategy",
+                format!("'{other}' is not one of direct, recursive"),
+            )),
+        }
+    }
+}
+
 /// Writes an `f32` as the shortest decimal that reads back to it (`0.1`, not
 /// `0.10000000149011612` as its `f64` widening would print).
 pub fn short_f32<S: serde::Serializer>(v: &f32, s: S) -> std::result::Result<S::Ok, S::Error> {

@@ -9,18 +9,8 @@ use lstmcast::{artifact, plot};
 
 pub fn run(a: BacktestArgs) -> anyhow::Result<()> {
     let cfg = resolve(&a.data, &a.model)?;
-    let refit = match a.refit.as_str() {
-        "every" => Refit::Every,
-        "once" => Refit::Once,
-        other => anyhow::bail!("invalid configuration: refit: '{other}' is not one of every, once"),
-    };
-    let window = match a.window.as_str() {
-        "expanding" => TrainWindow::Expanding,
-        "sliding" => TrainWindow::Sliding,
-        other => anyhow::bail!(
-            "invalid configuration: window: '{other}' is not one of expanding, sliding"
-        ),
-    };
+    let refit = Refit::parse(&a.refit)?;
+    let window = TrainWindow::parse(&a.window)?;
     guard_input(a.data.path()?, &a.out)?;
     let (ts, future) = super::load_data(a.data.path()?, &cfg.data, None)?;
     if a.output.text() {

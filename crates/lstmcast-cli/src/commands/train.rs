@@ -97,13 +97,7 @@ pub fn resolve(d: &DataArgs, a: &ModelArgs) -> anyhow::Result<ForecasterConfig> 
         c.training.loss = Some(lstmcast::engine::Loss::parse(s)?);
     }
     if let Some(s) = &a.strategy {
-        c.strategy = match s.as_str() {
-            "direct" => Strategy::Direct,
-            "recursive" => Strategy::Recursive,
-            other => anyhow::bail!(
-                "invalid configuration: strategy: '{other}' is not one of direct, recursive"
-            ),
-        };
+        c.strategy = Strategy::parse(s)?;
     }
     macro_rules! set {
         ($($flag:ident => $($field:ident).+),* $(,)?) => {$(
