@@ -58,6 +58,17 @@ fn ets_states(m: &TrainedForecaster, y: &[f64]) -> lstmcast::ets::States {
         .filter(y)
 }
 
+/// ETS as `m` fits it again on the rows before `end` of the single series of `ts` (the ETS
+/// baseline and plain ETS: rows before the test when scoring it, every row before a forecast),
+/// run over every row.
+fn refit_states(m: &TrainedForecaster, ts: &Panel, end: usize) -> lstmcast::ets::States {
+    m.refit_ets(ts, &[end])
+        .get(&m.ids[0], 0)
+        .expect("the series has an ETS model")
+        .model
+        .filter(&ts.columns[0])
+}
+
 // ---------------------------------------------------------------------------------------------
 // 1. No leakage.
 // ---------------------------------------------------------------------------------------------
@@ -90,6 +101,59 @@ fn validation_and_test_values_never_reach_the_ets_models_or_the_weights() {
     // The change was seen where it may be: the validation score differs.
     let score = |m: &TrainedForecaster| m.selection.as_ref().unwrap().candidates[0].val_mase;
     assert_ne!(score(&a), score(&b));
+}
+
+/// The ETS baseline and plain ETS are fitted again on the training and validation rows before
+/// the test is scored: no test row reaches their parameters, and a test origin's forecast only
+/// sees the rows before it (filtering); the validation rows do reach them.
+#[test]
+fn the_refitted_ets_never_sees_a_test_row_it_scores() {
+    let ts = air();
+    let mut cfg = small(Normalize::Ets, 3);
+    cfg.transform = Transform::None;
+    let m = cfg.fit(&ts, &mut |_| {}).unwrap();
+    let ev = m.evaluate(&ts).unwrap();
+    // Test rows 115..144; origins 115..=141, three steps each, in that order.
+    for changed_from in [115, 130] {
+        let mut other = ts.clone();
+        for v in &mut other.columns[0][changed_from..] {
+            *v = 3.0 * *v + 40.0;
+        }
+        assert_eq!(
+            m.refit_ets(&ts, &[115]),
+            m.refit_ets(&other, &[115]),
+            "test rows reached the refitted parameters"
+        );
+        let ev2 = m.evaluate(&other).unwrap();
+        let mut same = 0;
+        for (i, (a, b)) in ev.rows.iter().zip(&ev2.rows).enumerate() {
+            let origin = 115 + i / 3;
+            if origin <= changed_from {
+                assert_eq!(
+                    (a.predicted, a.ets),
+                    (b.predicted, b.ets),
+                    "origin {origin} step {}: rows ≥ {changed_from} changed its forecast",
+                    a.step
+                );
+                same += 1;
+            }
+        }
+        assert!(same >= 3);
+        // From the next origin on, the changed row is history: the forecasts move.
+        let next = (changed_from + 1 - 115) * 3;
+        assert_ne!(ev.rows[next].predicted, ev2.rows[next].predicted);
+    }
+    // A validation row does reach the refit (it is one of the rows it is fitted on), and the
+    // last row reaches the forecast past the data (fitted on every row).
+    let mut other = ts.clone();
+    other.columns[0][110] *= 1.5;
+    assert_ne!(m.refit_ets(&ts, &[115]), m.refit_ets(&other, &[115]));
+    let mut last = ts.clone();
+    last.columns[0][143] *= 1.5;
+    assert_ne!(
+        m.forecast(&ts, None).unwrap().series[0].values,
+        m.forecast(&last, None).unwrap().series[0].values
+    );
 }
 
 #[test]
@@ -141,7 +205,10 @@ fn references_at_an_origin_depend_only_on_earlier_rows() {
 #[test]
 fn plain_ets_mode_predicts_the_ets_baseline_and_forecasts_what_ets_forecasts() {
     let ts = air();
-    let m = small(Normalize::Ets, 3).fit(&ts, &mut |_| {}).unwrap();
+    // On the values as they are, so that the ETS states below are in the data's units.
+    let mut cfg = small(Normalize::Ets, 3);
+    cfg.transform = Transform::None;
+    let m = cfg.fit(&ts, &mut |_| {}).unwrap();
     assert_eq!(m.norm.mode, Normalize::Ets);
     assert!(m.report.history.is_empty(), "no network is trained");
     let ev = m.evaluate(&ts).unwrap();
@@ -166,11 +233,17 @@ fn plain_ets_mode_predicts_the_ets_baseline_and_forecasts_what_ets_forecasts() {
         assert!(ev.rows.iter().any(|r| r.step == step));
     }
     eprintln!("ets mode vs ETS column: worst relative difference {worst:e}");
-    // The ETS column is ETS itself: the forecast from the states after row t − 1.
-    let st = ets_states(&m, &ts.columns[0]);
+    // The ETS column is ETS fitted again on the 115 rows before the test: the forecast from
+    // its states after row t − 1.
+    let st = refit_states(&m, &ts, 115);
     let first = &ev.rows[0];
     assert_eq!((first.step, first.actual), (1, ts.columns[0][115]));
     assert_rel(first.ets.unwrap(), st.forecast(115, 1), 1e-12, "ETS column");
+    // Not the fit on the 100 training rows: the refit saw the validation rows.
+    let trained = ets_states(&m, &ts.columns[0]);
+    assert!((trained.forecast(115, 1) - st.forecast(115, 1)).abs() > 1e-6);
+    // Beyond the last row: ETS fitted on all 144 rows.
+    let st = refit_states(&m, &ts, 144);
 
     // Beyond the last row, at the trained horizon and rolled past it (every input is a target):
     // ETS's own forecast from the end of the series (transform none, so the units match).
@@ -192,9 +265,17 @@ fn plain_ets_mode_predicts_the_ets_baseline_and_forecasts_what_ets_forecasts() {
 #[test]
 fn every_ets_mode_forecasts_beyond_the_trained_horizon() {
     let ts = air();
-    let st_end = {
+    // Plain ETS forecasts from ETS fitted on every row; the ES modes' networks read the states
+    // of the fit on the training rows.
+    // On the values as they are, so that the ETS states are in the data's units.
+    let small = |mode, h| {
+        let mut c = small(mode, h);
+        c.transform = Transform::None;
+        c
+    };
+    let (st_end, st_train) = {
         let m = small(Normalize::Ets, 2).fit(&ts, &mut |_| {}).unwrap();
-        ets_states(&m, &ts.columns[0])
+        (refit_states(&m, &ts, 144), ets_states(&m, &ts.columns[0]))
     };
     for mode in [Normalize::Es, Normalize::EtsResidual, Normalize::Ets] {
         let m = small(mode, 2).fit(&ts, &mut |_| {}).unwrap();
@@ -207,7 +288,10 @@ fn every_ets_mode_forecasts_beyond_the_trained_horizon() {
         let mut ratios = Vec::new();
         for (h, v) in beyond.iter().enumerate() {
             assert!(v[0].is_finite(), "{mode:?} step {}", h + 1);
-            let e = st_end.forecast(144, h + 1);
+            let e = match mode {
+                Normalize::Ets => st_end.forecast(144, h + 1),
+                _ => st_train.forecast(144, h + 1),
+            };
             ratios.push(v[0] / e);
             if mode == Normalize::Ets {
                 // As in the test above: f32 rounding only.
@@ -236,14 +320,20 @@ fn every_ets_mode_forecasts_beyond_the_trained_horizon() {
 fn ets_residual_with_a_negligible_step_stays_at_ets() {
     let ts = air();
     let mut cfg = small(Normalize::EtsResidual, 3);
+    // On the values as they are, so that the ETS states are in the data's units.
+    cfg.transform = Transform::None;
     cfg.training.epochs = 1;
     cfg.training.learning_rate = 1e-7;
     let m = cfg.fit(&ts, &mut |_| {}).unwrap();
     assert_eq!(m.report.best_epoch, 1);
     let ev = m.evaluate(&ts).unwrap();
+    // The network's references: ETS fitted on the training rows, from each window's origin
+    // (test origins 115..=142, three steps each, in that order).
+    let st = ets_states(&m, &ts.columns[0]);
+    let reference = |i: usize, step: usize| st.forecast(115 + i / 3, step);
     let mut worst = 0f64;
-    for r in &ev.rows {
-        let e = r.ets.unwrap();
+    for (i, r) in ev.rows.iter().enumerate() {
+        let e = reference(i, r.step);
         worst = worst.max(((r.predicted - e) / e).abs());
     }
     eprintln!("ets-residual after one epoch at lr 1e-7: worst relative distance to ETS {worst:e}");
@@ -265,7 +355,11 @@ fn ets_residual_with_a_negligible_step_stays_at_ets() {
         .unwrap()
         .rows
         .iter()
-        .map(|r| ((r.predicted - r.ets.unwrap()) / r.ets.unwrap()).abs())
+        .enumerate()
+        .map(|(i, r)| {
+            let e = reference(i, r.step);
+            ((r.predicted - e) / e).abs()
+        })
         .fold(0f64, f64::max);
     eprintln!("with the output layer as initialised: worst relative distance {far:e}");
     assert!(far > 1e-3, "{far:e}");
@@ -315,7 +409,8 @@ fn cycle(k: usize, n: usize) -> Vec<f64> {
 fn a_series_too_short_for_ets_makes_auto_fall_back_and_es_refuse() {
     // Two series of 80 rows and one of 10; `--split-last 3,5` gives every series its own last 5
     // rows as test and the 3 before as validation, so "short" has 2 training rows: Ets::auto
-    // needs at least 3 (ETS(N,N): 2 parameters + 1), so it has no ETS model. It still has test
+    // needs at least 5 (ETS(A,N,N): 2 parameters, the variance and 2 for the AICc), so it has no
+    // ETS model on its training rows. It still has test
     // windows (origins 6..=8, lookback 6, horizon 2), so the plain model scores it.
     let long = |k| (format!("s{k}"), vec![cycle(k, 80)]);
     let series = vec![long(0), long(1), ("short".to_string(), vec![cycle(2, 10)])];
@@ -352,21 +447,20 @@ fn a_series_too_short_for_ets_makes_auto_fall_back_and_es_refuse() {
     assert_eq!(modes, Normalize::PLAIN_CANDIDATES);
     assert!(Normalize::PLAIN_CANDIDATES.contains(&sel.chosen));
     assert!(!m.norm.mode.uses_ets());
-    // The short series is scored without an ETS baseline; the others have one.
+    // The ETS baseline is fitted again on the rows before the test: the short series' 5 are
+    // enough for ETS(A,N,N), so every series has one.
     let ev = m.evaluate(&panel).unwrap();
     let short: Vec<_> = ev.rows.iter().filter(|r| r.series == "short").collect();
     assert_eq!(short.len(), 3 * 2);
-    assert!(short.iter().all(|r| r.ets.is_none()));
-    assert!(ev
-        .rows
-        .iter()
-        .filter(|r| r.series != "short")
-        .all(|r| r.ets.is_some_and(f64::is_finite)));
+    assert!(ev.rows.iter().all(|r| r.ets.is_some_and(f64::is_finite)));
+    let refit = m.refit_ets(&panel, &[75, 75, 5]);
+    assert_eq!(refit.get("short", 0).unwrap().model.n, 5);
     // Each series' ETS column comes from its own model and rows (the second series starts at
     // global row 80): ETS's forecast from the states after local row origin − 1.
-    for id in ["s0", "s1"] {
-        let y = cycle(if id == "s0" { 0 } else { 1 }, 80);
-        let st = m.ets.get(id, 0).unwrap().model.filter(&y);
+    for id in ["s0", "s1", "short"] {
+        let k = ["s0", "s1", "short"].iter().position(|i| *i == id).unwrap();
+        let y = cycle(k, if id == "short" { 10 } else { 80 });
+        let st = refit.get(id, 0).unwrap().model.filter(&y);
         for r in ev.rows.iter().filter(|r| r.series == id) {
             let origin: usize = r.origin.parse().unwrap();
             // The same f64 recursions on the same rows: equal up to 1e-12 relative.
@@ -455,7 +549,9 @@ fn auto_trains_the_ets_trio_and_keeps_the_lowest_validation_mase() {
     // (29.3409 for these rows, by Python.)
     let q = (12..100).map(|t| (y[t] - y[t - 12]).abs()).sum::<f64>() / 88.0;
     assert_rel(m.mase_scale[0][0].unwrap(), q, 1e-12, "MASE scale");
-    let st = ets_states(&m, y);
+    // The candidate on the values as they are: ETS fitted on the 100 training rows.
+    let bank = EtsBank::fit(&ts, &[std::ops::Range { start: 0, end: 100 }], 12);
+    let st = bank.get(&m.ids[0], 0).unwrap().model.filter(y);
     let (mut sum, mut n) = (0.0, 0);
     for t in 100..115 {
         for h in 0..3.min(115 - t) {

@@ -84,6 +84,8 @@ fn best_epoch_weights_are_restored_when_it_is_not_the_last() {
     // the best one, which the saved model must still hold.
     let ts = seasonal(300, 2.0);
     let mut c = quick(Strategy::Direct, 1);
+    // A network, not `auto` (which may keep plain ETS and train nothing).
+    c.normalize = lstmcast::Normalize::Es;
     c.training.learning_rate = 0.05;
     c.training.epochs = 40;
     c.training.patience = 8;

@@ -447,7 +447,7 @@ pub fn ets_forms(bank: &lstmcast::normalize::EtsBank) -> String {
         ));
     }
     format!(
-        "ETS on the training rows (baseline and references, chosen by AIC): {}",
+        "ETS on the training rows (the ES modes' references; form chosen by AICc): {}",
         parts.join(", ")
     )
 }

@@ -7,7 +7,7 @@ use crate::data::Panel;
 use crate::engine::Workspace;
 use crate::error::{Error, Result};
 use crate::metrics::seasonal_naive;
-use crate::normalize::EsFrame;
+use crate::normalize::{EsFrame, Normalize};
 use crate::split::{PanelSplit, Part};
 use crate::time::Timestamp;
 use crate::train;
@@ -432,11 +432,26 @@ impl TrainedForecaster {
         let (l, nt, hz) = (cfg.lookback, self.n_targets, cfg.horizon);
         let transformed = self.transform.apply(panel)?;
         let (scaled, unscaled) = self.scaler.transform(&transformed);
+        // The ES modes' network reads the states of the ETS fitted on the training rows; the
+        // ETS baseline and plain ETS are fitted again on every row before the test.
         let frame = self.ets.frame(&transformed, &self.scaler);
+        let ends: Vec<usize> = split.series.iter().map(|sp| sp.test.start).collect();
+        let refit = self
+            .refit_ets(&transformed, &ends)
+            .frame(&transformed, &self.scaler);
+        let model_frame = match self.norm.mode {
+            Normalize::Ets => &refit,
+            _ => &frame,
+        };
         let (test, skipped) = part_index(panel, &split.series, Part::Test, l, hz, &unscaled)?;
         let n_win = test.len();
-        let (pred, qs) =
-            self.predict_paths_q(&scaled, Some(&frame), &|j| (test.origin(j), hz), n_win, hz)?;
+        let (pred, qs) = self.predict_paths_q(
+            &scaled,
+            Some(model_frame),
+            &|j| (test.origin(j), hz),
+            n_win,
+            hz,
+        )?;
         if pred.iter().any(|v| !v.is_finite()) {
             return Err(Error::Forecast("the model produced a non-finite prediction on the test split; retrain with a lower learning rate or --clip-norm".into()));
         }
@@ -469,7 +484,7 @@ impl TrainedForecaster {
                             quantiles,
                             naive: y[local - 1],
                             seasonal_naive: seasonal_naive(y, local, h, self.season),
-                            ets: frame
+                            ets: refit
                                 .forecast(t, h, k)
                                 .map(|v| self.transform.inverse(v))
                                 .filter(|v| v.is_finite()),
@@ -575,11 +590,21 @@ impl TrainedForecaster {
         let work = extended.as_ref().unwrap_or(panel);
         let transformed = self.transform.apply(work)?;
         let (scaled, unscaled) = self.scaler.transform(&transformed);
-        let frame = self
-            .norm
-            .mode
-            .uses_ets()
-            .then(|| self.ets.frame(&transformed, &self.scaler));
+        // Plain ETS forecasts from a fit on every row of each series; the ES modes' network
+        // reads the states of the fit on the training rows.
+        let frame = match self.norm.mode {
+            Normalize::Ets => {
+                let ends: Vec<usize> = (0..work.n_series())
+                    .map(|s| hist_end(s) - work.offsets[s])
+                    .collect();
+                Some(
+                    self.refit_ets(&transformed, &ends)
+                        .frame(&transformed, &self.scaler),
+                )
+            }
+            m if m.uses_ets() => Some(self.ets.frame(&transformed, &self.scaler)),
+            _ => None,
+        };
         let mut usable = Vec::new();
         let mut skipped = Vec::new();
         for (s, &no_scaler) in unscaled.iter().enumerate() {
@@ -1034,6 +1059,20 @@ impl TrainedForecaster {
             out.offsets.push(out.timestamps.len());
         }
         Ok(out)
+    }
+
+    /// ETS fitted again (form chosen anew) on the rows `0..ends[s]` of every series `s` of
+    /// `transformed` (the target transform applied): the model that forecasts for the ETS
+    /// baseline and plain ETS, on the newest rows it may see (those before the test when
+    /// scoring it, every row before a forecast past the data).
+    pub fn refit_ets(&self, transformed: &Panel, ends: &[usize]) -> crate::normalize::EtsBank {
+        let rows: Vec<std::ops::Range<usize>> = ends.iter().map(|&e| 0..e).collect();
+        crate::normalize::EtsBank::fit_on_threads(
+            transformed,
+            &rows,
+            self.season,
+            self.config.training.threads.max(1),
+        )
     }
 
     /// The error for a window at global row `at` that has no ETS states to encode with.
