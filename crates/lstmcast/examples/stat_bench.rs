@@ -1,11 +1,12 @@
 //! The statistical forecasters alone on a competition file (issue 25): each series' history
-//! (all but its last `h` values) fitted by [`Ets::auto`], its forecast of the last `h` values
+//! (all but its last `h` values) fitted by [`Ets::auto`] and [`Theta::fit`], its forecast of the last `h` values
 //! scored by sMAPE and MASE as the competition bench scores them, with the CPU seconds the fits
 //! took on one thread. Compare with statsforecast's AutoETS in the bench's references.json.
 //!
 //! Usage: `stat_bench FILE H M` (FILE: `unique_id,t,y` rows, each series' history then its test).
 
 use lstmcast::ets::Ets;
+use lstmcast::theta::Theta;
 use std::time::Instant;
 
 fn smape(y: &[f64], f: &[f64]) -> f64 {
@@ -54,6 +55,7 @@ fn main() {
         }
     }
     let (mut s_sum, mut m_sum, mut secs, mut neg) = (0.0, 0.0, 0.0, 0);
+    let (mut ts_sum, mut tm_sum, mut tsecs) = (0.0, 0.0, 0.0);
     let mut forms: std::collections::BTreeMap<String, usize> = Default::default();
     for (id, y) in &series {
         let (hist, test) = y.split_at(y.len() - h);
@@ -74,6 +76,14 @@ fn main() {
             neg += 1;
         }
         s_sum += smape(test, &f);
+        let t = Instant::now();
+        let tf: Vec<f64> = match Theta::fit(hist, m) {
+            Ok(model) => model.filter(hist).forecasts(hist.len(), h),
+            Err(_) => vec![*hist.last().unwrap(); h],
+        };
+        tsecs += t.elapsed().as_secs_f64();
+        ts_sum += smape(test, &tf);
+        tm_sum += mase(hist, test, &tf, m);
         m_sum += mase(hist, test, &f, m);
     }
     let n = series.len() as f64;
@@ -85,4 +95,10 @@ fn main() {
         secs
     );
     println!("forms: {forms:?}");
+    println!(
+        "theta: smape {:.3}, mase {:.4}, {:.2} s of fitting",
+        ts_sum / n,
+        tm_sum / n,
+        tsecs
+    );
 }

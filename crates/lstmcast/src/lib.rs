@@ -21,6 +21,7 @@ pub mod normalize;
 pub mod plot;
 pub mod scale;
 pub mod split;
+pub mod theta;
 mod threads;
 pub mod time;
 pub mod train;
