@@ -81,7 +81,7 @@ def test_single_series_fit_predict_match_the_cli(single):
     m, out = single
     py = m.predict()
     csv = pd.read_csv(out / "forecast.csv")
-    assert list(py.columns) == ["date", "lstm", "lstm-lo-80", "lstm-hi-80", "lstm-lo-95", "lstm-hi-95"]
+    assert list(py.columns) == ["date", "lstm", "lstm-lo-80", "lstm-hi-80", "lstm-lo-95", "lstm-hi-95", "model"]
     assert (py["date"].astype(str) == csv["date"]).all()
     assert_forecast_equal(py, csv, "temp_f")
 
@@ -99,7 +99,7 @@ def test_evaluate_matches_the_cli(single):
 def test_levels_and_horizon(single):
     m, _ = single
     assert [c for c in m.predict(level=[80]).columns if "-95" in c] == []
-    assert list(m.predict(level=None).columns) == ["date", "lstm"]
+    assert list(m.predict(level=None).columns) == ["date", "lstm", "model"]
     with pytest.raises(lstmcast.LstmcastError, match="level: 90 not calibrated; the model has 80, 95"):
         m.predict(level=[90])
     assert len(m.predict(h=3)) == 3

@@ -98,7 +98,7 @@ fn train_writes_a_complete_run_folder_then_evaluate_and_forecast_use_it() {
     assert_eq!(history.lines().count(), 4, "3 epochs + header");
     let preds = std::fs::read_to_string(out.join("predictions.csv")).unwrap();
     assert!(preds.starts_with(
-        "origin,step,target,actual,predicted,naive,seasonal_naive,ets,lo80,hi80,lo95,hi95\n"
+        "origin,step,target,actual,predicted,naive,seasonal_naive,ets,theta,model,lo80,hi80,lo95,hi95\n"
     ));
     // nottem: 240 rows, test rows 192..240, horizon 1 → 48 windows.
     assert_eq!(preds.lines().count(), 49);
@@ -150,7 +150,7 @@ fn train_writes_a_complete_run_folder_then_evaluate_and_forecast_use_it() {
     assert!(o.status.success(), "{err}");
     assert_eq!(
         f.lines().collect::<Vec<_>>()[..1],
-        ["date,temp_f,temp_f_lo80,temp_f_hi80,temp_f_lo95,temp_f_hi95"]
+        ["date,temp_f,temp_f_lo80,temp_f_hi80,temp_f_lo95,temp_f_hi95,model"]
     );
     // Intervals were calibrated for the trained step only: steps 2 and 3 (rolled) have none.
     let cells: Vec<Vec<&str>> = f.lines().skip(1).map(|l| l.split(',').collect()).collect();
@@ -158,7 +158,7 @@ fn train_writes_a_complete_run_folder_then_evaluate_and_forecast_use_it() {
     assert!(
         cells[1..]
             .iter()
-            .all(|r| r[2..].iter().all(|c| c.is_empty())),
+            .all(|r| r[2..6].iter().all(|c| c.is_empty()) && r[6] == "lstm"),
         "{f}"
     );
     let dates: Vec<&str> = f
@@ -803,7 +803,7 @@ fn a_panel_trains_one_global_model_then_evaluates_forecasts_and_inspects() {
     let forecast = std::fs::read_to_string(out.join("forecast.csv")).unwrap();
     assert!(
         forecast.starts_with(
-            "series_id,date,avg_temp_f,avg_temp_f_lo80,avg_temp_f_hi80,avg_temp_f_lo95,avg_temp_f_hi95\n"
+            "series_id,date,avg_temp_f,avg_temp_f_lo80,avg_temp_f_hi80,avg_temp_f_lo95,avg_temp_f_hi95,model\n"
         ),
         "{forecast}"
     );

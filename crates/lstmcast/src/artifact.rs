@@ -602,7 +602,7 @@ fn finish(w: csv::Writer<Vec<u8>>) -> String {
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
-const PREDICTION_COLUMNS: [&str; 8] = [
+const PREDICTION_COLUMNS: [&str; 10] = [
     "origin",
     "step",
     "target",
@@ -611,6 +611,8 @@ const PREDICTION_COLUMNS: [&str; 8] = [
     "naive",
     "seasonal_naive",
     "ets",
+    "theta",
+    "model",
 ];
 
 /// The header of a prediction table: `series_id` first for a panel, the interval columns of
@@ -687,6 +689,8 @@ fn prediction_record(
             r.naive.to_string(),
             r.seasonal_naive.to_string(),
             r.ets.map(|v| v.to_string()).unwrap_or_default(),
+            r.theta.map(|v| v.to_string()).unwrap_or_default(),
+            r.model.clone(),
         ])
         .chain(r.quantiles.iter().map(|q| q.to_string()))
         .chain(interval_cells(&r.intervals, n_levels))
@@ -694,7 +698,8 @@ fn prediction_record(
 }
 
 /// `predictions.csv`: [series_id,] origin, step, target, actual, predicted, naive,
-/// seasonal_naive, ets (empty for a series without an ETS model), then `loL, hiL` per interval
+/// seasonal_naive, ets (empty for a series without an ETS model), theta (likewise), model (what forecast the
+/// series: `lstm`, `ets` or `naive`), then `loL, hiL` per interval
 /// level (empty where refused); `series_id` when the data has an id column (`id`).
 pub fn predictions_csv(ev: &Evaluation, id: Option<&str>) -> String {
     let mut w = csv_writer();
@@ -706,8 +711,8 @@ pub fn predictions_csv(ev: &Evaluation, id: Option<&str>) -> String {
     finish(w)
 }
 
-/// A forecast as CSV: [`series_id`,] the time column (in the data's own layout), then one
-/// column per target.
+/// A forecast as CSV: [`series_id`,] the time column (in the data's own layout), one column
+/// per target (with its quantiles and intervals), then `model` (what forecast the series).
 pub fn forecast_csv(panel: &crate::data::Panel, f: &Forecast) -> String {
     let (time_name, id) = (panel.time_name.as_str(), panel.id_name.as_deref());
     let mut w = csv_writer();
@@ -720,6 +725,7 @@ pub fn forecast_csv(panel: &crate::data::Panel, f: &Forecast) -> String {
             .chain(interval_columns(&f.levels));
         header.extend(cols.map(|c| format!("{t}_{c}")));
     }
+    header.push("model".to_string());
     let _ = w.write_record(&header);
     for s in &f.series {
         for (h, (t, row)) in s.timestamps.iter().zip(&s.values).enumerate() {
@@ -743,6 +749,7 @@ pub fn forecast_csv(panel: &crate::data::Panel, f: &Forecast) -> String {
                     f.levels.len(),
                 ));
             }
+            rec.push(s.model.clone());
             let _ = w.write_record(&rec);
         }
     }

@@ -27,6 +27,7 @@
 //! (`β* = β/α`, the trend update above); statsforecast and R report `β = α·β*`.
 
 mod fit;
+mod least_squares;
 
 pub use fit::MAX_SEASON;
 
@@ -364,6 +365,16 @@ impl Ets {
         fit::auto(y, period)
     }
 
+    /// The reference smoother of the ES modes: additive-error Holt-Winters chosen among its nine
+    /// forms by AIC on the least-squares fit (see [`least_squares`]). Returns the model and every
+    /// form tried.
+    ///
+    /// # Errors
+    /// A non-finite value; too few rows for any form (fewer than 3).
+    pub fn reference(y: &[f64], period: usize) -> Result<(Ets, Vec<Candidate>)> {
+        least_squares::auto(y, period)
+    }
+
     /// The same model started afresh on `y`, a series that does not begin where the fitted rows
     /// did: the same smoothing parameters, initial states from `y`'s own first cycles (the
     /// heuristic the fit starts from), so that the seasonal phase and the level are `y`'s.
@@ -374,7 +385,7 @@ impl Ets {
         if y.len() < (2 * m).max(if m > 0 { 4 } else { 2 }) || y.iter().any(|v| !v.is_finite()) {
             return None;
         }
-        let start = fit::initial_states(y, self.spec);
+        let start = least_squares::Start::heuristic(y, self.spec);
         Some(Ets {
             level0: start.level,
             trend0: start.trend,

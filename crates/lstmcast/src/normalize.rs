@@ -44,12 +44,15 @@ pub enum Normalize {
     EtsResidual,
     /// Plain ETS, no network: the baseline `auto` may keep when nothing beats it on validation.
     Ets,
+    /// The standard Theta method, no network (as statsforecast's `Theta`).
+    Theta,
 }
 
 impl Normalize {
     /// Every concrete mode, in tie-break order.
-    pub const CANDIDATES: [Normalize; 6] = [
+    pub const CANDIDATES: [Normalize; 7] = [
         Normalize::Ets,
+        Normalize::Theta,
         Normalize::Global,
         Normalize::Window,
         Normalize::Diff,
@@ -70,19 +73,25 @@ impl Normalize {
         [Normalize::Global, Normalize::Window, Normalize::Diff];
 
     /// The names accepted by [`Normalize::parse`].
-    pub const NAMES: &'static str = "auto, global, window, diff, es, ets-residual, ets";
+    pub const NAMES: &'static str = "auto, global, window, diff, es, ets-residual, ets, theta";
 
     /// Whether the mode takes its references from ETS states.
     pub fn uses_ets(self) -> bool {
         matches!(
             self,
-            Normalize::Es | Normalize::EtsResidual | Normalize::Ets
+            Normalize::Es | Normalize::EtsResidual | Normalize::Ets | Normalize::Theta
         )
     }
 
-    /// Whether a network is trained (every mode but `ets`).
+    /// Whether a network is trained (every mode but `ets` and `theta`).
     pub fn trains(self) -> bool {
-        self != Normalize::Ets
+        !matches!(self, Normalize::Ets | Normalize::Theta)
+    }
+
+    /// Whether the mode forecasts from the forecaster statistics (plain `ets` and `theta`),
+    /// fitted again on the newest rows before the test and the forecast.
+    pub fn is_statistical(self) -> bool {
+        matches!(self, Normalize::Ets | Normalize::Theta)
     }
 
     /// The loss a mode trains with when none is set: MAE for the exponential-smoothing modes
@@ -108,6 +117,7 @@ impl Normalize {
             "es" => Ok(Normalize::Es),
             "ets-residual" => Ok(Normalize::EtsResidual),
             "ets" => Ok(Normalize::Ets),
+            "theta" => Ok(Normalize::Theta),
             _ => Err(Error::config(
                 "normalize",
                 format!("'{text}' is not one of {}", Normalize::NAMES),
@@ -125,6 +135,7 @@ impl Normalize {
             Normalize::Es => "es",
             Normalize::EtsResidual => "ets-residual",
             Normalize::Ets => "ets",
+            Normalize::Theta => "theta",
         }
     }
 }
@@ -178,9 +189,11 @@ impl WindowNorm {
                     "auto is a choice between modes, not a mode to fit",
                 ))
             }
-            Normalize::Global | Normalize::Es | Normalize::EtsResidual | Normalize::Ets => {
-                vec![1.0; n_cols]
-            }
+            Normalize::Global
+            | Normalize::Es
+            | Normalize::EtsResidual
+            | Normalize::Ets
+            | Normalize::Theta => vec![1.0; n_cols],
             Normalize::Window => (0..n_cols)
                 .map(|c| {
                     let d = diffs(c);
@@ -276,12 +289,13 @@ impl WindowNorm {
                     }
                 }
             }
-            Normalize::Es | Normalize::EtsResidual | Normalize::Ets => {
+            Normalize::Es | Normalize::EtsResidual | Normalize::Ets | Normalize::Theta => {
                 let Some((frame, t, shift)) = es else {
                     return false;
                 };
                 let reference = match self.mode {
                     Normalize::Es => Reference::LevelSeason,
+                    Normalize::Theta => Reference::Theta,
                     _ => Reference::Forecast,
                 };
                 for s in 0..l {

@@ -532,7 +532,7 @@ impl Trial {
                     );
                     let mse = m.level_mse(
                         &self.prep.scaled,
-                        Some(&self.prep.frame),
+                        Some(self.prep.frame_for(m.norm.mode)),
                         &self.prep.index[1],
                     )?;
                     Ok((

@@ -549,8 +549,10 @@ fn auto_trains_the_ets_trio_and_keeps_the_lowest_validation_mase() {
     // (29.3409 for these rows, by Python.)
     let q = (12..100).map(|t| (y[t] - y[t - 12]).abs()).sum::<f64>() / 88.0;
     assert_rel(m.mase_scale[0][0].unwrap(), q, 1e-12, "MASE scale");
-    // The candidate on the values as they are: ETS fitted on the 100 training rows.
-    let bank = EtsBank::fit(&ts, &[std::ops::Range { start: 0, end: 100 }], 12);
+    // The candidate on the values as they are: the forecaster ETS (AutoETS's fit, not the ES
+    // modes' reference smoother) fitted on the 100 training rows.
+    let bank =
+        EtsBank::fit_forecasters_on_threads(&ts, &[std::ops::Range { start: 0, end: 100 }], 12, 1);
     let st = bank.get(&m.ids[0], 0).unwrap().model.filter(y);
     let (mut sum, mut n) = (0.0, 0);
     for t in 100..115 {
@@ -700,12 +702,16 @@ fn a_series_without_training_rows_does_not_turn_off_the_ets_modes() {
     assert_eq!(prep.auto_candidates(&cfg, false), Normalize::ETS_CANDIDATES);
     let m = cfg.fit(&panel, &mut |_| {}).unwrap();
     assert_eq!(m.norm.mode, Normalize::Es);
-    assert!(m
-        .evaluate(&panel)
-        .unwrap()
+    // The network forecasts the others; "late" is forecast by ETS fitted on its rows before the
+    // test (70..72: two rows, too few for ETS, so by its last value), never dropped.
+    let ev = m.evaluate(&panel).unwrap();
+    assert!(ev
         .rows
         .iter()
-        .all(|r| r.series != "late"));
+        .all(|r| (r.series == "late") == (r.model == "naive")));
+    assert!(ev.rows.iter().any(|r| r.series == "late"));
+    assert_eq!(ev.models.get("lstm"), Some(&2));
+    assert_eq!(ev.models.get("naive"), Some(&1));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -808,7 +814,7 @@ fn a_file_that_starts_elsewhere_gets_its_own_seasonal_phase() {
 }
 
 #[test]
-fn a_new_series_without_ets_is_left_out_and_named_not_a_panic() {
+fn a_new_series_without_ets_is_named_and_forecast_by_ets_not_a_panic() {
     let series = vec![
         ("s0".to_string(), vec![cycle(0, 80)]),
         ("s1".to_string(), vec![cycle(1, 80)]),
@@ -823,21 +829,48 @@ fn a_new_series_without_ets_is_left_out_and_named_not_a_panic() {
     let mut with_new = series;
     with_new.push(("zz-new".to_string(), vec![cycle(2, 40)]));
     let other = Panel::from_series(vec!["y".into()], 1, with_new).unwrap();
-    // The others are forecast; the new series is left out and listed, with why.
+    // The network forecasts the others; the new series is listed, with why, and forecast by
+    // ETS fitted on its own 40 rows instead (never dropped).
     let f = m.forecast(&other, None).unwrap();
-    assert_eq!(f.series.len(), 2);
+    assert_eq!(f.series.len(), 3);
     let (id, why) = &f.skipped[0];
     assert_eq!(id, "zz-new");
-    assert!(why.contains("no ETS model") && why.contains("es"), "{why}");
-    // Alone it cannot be forecast at all: an error that names it.
+    assert!(
+        why.contains("no ETS model") && why.contains("es") && why.contains("forecast by ets"),
+        "{why}"
+    );
+    let models: Vec<(&str, &str)> = f
+        .series
+        .iter()
+        .map(|s| (s.id.as_str(), s.model.as_str()))
+        .collect();
+    assert_eq!(models, [("s0", "lstm"), ("s1", "lstm"), ("zz-new", "ets")]);
+    let bank = lstmcast::normalize::EtsBank::fit_forecasters_on_threads(
+        &Panel::from_series(
+            vec!["y".into()],
+            1,
+            vec![("zz-new".into(), vec![cycle(2, 40)])],
+        )
+        .unwrap(),
+        &[std::ops::Range { start: 0, end: 40 }],
+        12,
+        1,
+    );
+    let st = bank.get("zz-new", 0).unwrap().model.filter(&cycle(2, 40));
+    assert_rel(
+        f.series[2].values[0][0],
+        st.forecast(40, 1),
+        1e-12,
+        "stand-in ETS",
+    );
+    // Alone, too: every series gets a forecast.
     let alone = Panel::from_series(
         vec!["y".into()],
         1,
         vec![("zz-new".into(), vec![cycle(2, 40)])],
     )
     .unwrap();
-    let e = m.forecast(&alone, None).unwrap_err().to_string();
-    assert!(e.contains("'zz-new'") && e.contains("no ETS model"), "{e}");
+    assert_eq!(m.forecast(&alone, None).unwrap().series[0].model, "ets");
     // A mode without ETS forecasts it, but its intervals were never calibrated: it is listed.
     cfg.normalize = Normalize::Window;
     let m = cfg.fit(&panel, &mut |_| {}).unwrap();

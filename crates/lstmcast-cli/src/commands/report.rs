@@ -77,7 +77,7 @@ pub fn forecast_skipped(f: &Forecast) -> String {
     let mut out = String::new();
     if !f.skipped.is_empty() {
         out += &format!(
-            "note: {} series not forecast: {}\n",
+            "note: {} series not forecast by the network: {}\n",
             f.skipped.len(),
             list(&f.skipped)
         );
@@ -101,17 +101,19 @@ fn panel_table(out: &mut String, p: &PanelScores, target: &str) {
     let f = |v: Option<f64>| v.map_or("n/a".into(), |x| format!("{x:.3}"));
     let _ = writeln!(
         out,
-        "  across {} series ({} with a MASE): mean MASE lstm {} naive {} seasonal_naive {} ets {}; median lstm {} naive {} seasonal_naive {} ets {}",
+        "  across {} series ({} with a MASE): mean MASE lstm {} naive {} seasonal_naive {} ets {} theta {}; median lstm {} naive {} seasonal_naive {} ets {} theta {}",
         p.series,
         t.series_scored,
         f(t.mean_mase.model),
         f(t.mean_mase.naive),
         f(t.mean_mase.seasonal_naive),
         f(t.mean_mase.ets),
+        f(t.mean_mase.theta),
         f(t.median_mase.model),
         f(t.median_mase.naive),
         f(t.median_mase.seasonal_naive),
-        f(t.median_mase.ets)
+        f(t.median_mase.ets),
+        f(t.median_mase.theta)
     );
     let _ = writeln!(
         out,
@@ -234,6 +236,21 @@ pub fn table(ev: &Evaluation, horizon: usize) -> String {
     for w in &ev.warnings {
         let _ = writeln!(out, "warning: {w}");
     }
+    if ev.models.len() > 1 || ev.models.keys().any(|m| m != "lstm") {
+        let parts: Vec<String> = ev.models.iter().map(|(m, n)| format!("{m} {n}")).collect();
+        let _ = writeln!(
+            out,
+            "forecast by (series): {} (ets/naive where the network could not: too short, or no scaler of its own)",
+            parts.join(", ")
+        );
+    }
+    if ev.truncated_at_zero > 0 {
+        let _ = writeln!(
+            out,
+            "{} forecasts or bounds below zero raised to 0 (series whose values before the test are all positive)",
+            ev.truncated_at_zero
+        );
+    }
     if let Some(p) = &ev.panel {
         let _ = writeln!(
             out,
@@ -253,6 +270,9 @@ pub fn table(ev: &Evaluation, horizon: usize) -> String {
         row(&mut out, "seasonal_naive", &s.seasonal_naive);
         if let Some(e) = &s.ets {
             row(&mut out, "ets", e);
+        }
+        if let Some(e) = &s.theta {
+            row(&mut out, "theta", e);
         }
         if s.model.mape_skipped > 0 {
             let _ = writeln!(out, "  (MAPE skips {} zero actuals)", s.model.mape_skipped);

@@ -148,7 +148,11 @@ fn score_candidate(
     let scored = model.report.best_epoch > 0 || !mode.trains();
     let (val, (mase, origins)) = if scored {
         (
-            Some(model.level_mse(&prep.scaled, Some(&prep.frame), &prep.index[1])?),
+            Some(model.level_mse(
+                &prep.scaled,
+                Some(prep.frame_for(model.norm.mode)),
+                &prep.index[1],
+            )?),
             model.validation_mase(panel, prep)?,
         )
     } else {

@@ -31,6 +31,13 @@ pub struct PredictionRow {
     pub seasonal_naive: f64,
     /// The ETS forecast from the same origin (`None` for a series without an ETS model).
     pub ets: Option<f64>,
+    /// The standard Theta method's forecast from the same origin (`None` without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub theta: Option<f64>,
+    /// What forecast `predicted`: `lstm` (the network), `ets` (plain ETS, or the statistical
+    /// forecast of a series too short for the network) or `naive` (too short for ETS too).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub model: String,
     /// The prediction interval `(lo, hi)` of each calibrated level (`None` where the level was
     /// refused for too few calibration errors).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -78,9 +85,14 @@ pub struct Scores {
     pub naive: Metrics,
     /// Same season's last value.
     pub seasonal_naive: Metrics,
-    /// ETS fitted on the training rows (`None` when some scored series has no ETS model).
+    /// ETS fitted on the rows before the test (`None` when some scored series has no ETS
+    /// model).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ets: Option<Metrics>,
+    /// The standard Theta method fitted on the rows before the test (`None` when some scored
+    /// series has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub theta: Option<Metrics>,
 }
 
 impl Scores {
@@ -105,6 +117,9 @@ pub struct Trio {
     /// ETS.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ets: Option<f64>,
+    /// Theta.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub theta: Option<f64>,
 }
 
 /// One series and its MASE.
@@ -186,6 +201,14 @@ pub struct Evaluation {
     /// the model was trained or validated on).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Series per model that forecast them (`lstm`, `ets`, `naive`; see
+    /// [`PredictionRow::model`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub models: BTreeMap<String, usize>,
+    /// Forecasts and interval bounds raised to 0 because the series' values before the test
+    /// are all positive.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub truncated_at_zero: usize,
     /// Every prediction, in (series, window, step, target) order.
     #[serde(skip)]
     pub rows: Vec<PredictionRow>,
@@ -203,6 +226,10 @@ fn median(v: &mut [f64]) -> Option<f64> {
     } else {
         (v[n / 2 - 1] + v[n / 2]) / 2.0
     })
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 fn mean(v: &[f64]) -> Option<f64> {
@@ -225,6 +252,9 @@ fn pooled(groups: &[(&str, Vec<&PredictionRow>)], mase_of: &dyn Fn(&str) -> Opti
     if let Some(e) = s.ets.as_mut() {
         e.mase = avg(|x| x.ets.as_ref().and_then(|m| m.mase));
     }
+    if let Some(e) = s.theta.as_mut() {
+        e.mase = avg(|x| x.theta.as_ref().and_then(|m| m.mase));
+    }
     s
 }
 
@@ -238,6 +268,11 @@ fn series_scores(rows: &[&PredictionRow], mase_scale: Option<f64>) -> Scores {
         ets: rows
             .iter()
             .map(|r| r.ets)
+            .collect::<Option<Vec<f64>>>()
+            .map(|e| score(&a, &e, mase_scale)),
+        theta: rows
+            .iter()
+            .map(|r| r.theta)
             .collect::<Option<Vec<f64>>>()
             .map(|e| score(&a, &e, mase_scale)),
     }
@@ -330,6 +365,8 @@ impl Evaluation {
             }),
             skipped: Vec::new(),
             warnings: Vec::new(),
+            models: BTreeMap::new(),
+            truncated_at_zero: 0,
             intervals: BTreeMap::new(),
             quantiles: BTreeMap::new(),
             rows,
@@ -464,6 +501,7 @@ fn summarise(scored: &[(&str, Scores)]) -> PanelTarget {
         naive: agg(&mut col(|s| s.naive.mase)),
         seasonal_naive: agg(&mut col(|s| s.seasonal_naive.mase)),
         ets: agg(&mut col(|s| s.ets.as_ref().and_then(|m| m.mase))),
+        theta: agg(&mut col(|s| s.theta.as_ref().and_then(|m| m.mase))),
     };
     let mut ranked: Vec<SeriesMase> = scored
         .iter()
@@ -510,6 +548,8 @@ mod tests {
             naive: actual + 2.0,
             seasonal_naive: actual + 4.0,
             ets: None,
+            theta: None,
+            model: String::new(),
             intervals: Vec::new(),
             quantiles: Vec::new(),
         }

@@ -116,10 +116,15 @@ pub struct Prepared {
     pub index: [WindowIndex; 3],
     /// Series left out of a part for having too few rows there.
     pub skipped: Vec<Skipped>,
-    /// ETS per series and target, fitted on the training rows.
+    /// ETS per series and target, fitted on the training rows: the ES modes' references.
     pub ets: EtsBank,
     /// The ETS states over every row (for the exponential-smoothing modes).
     pub frame: EsFrame,
+    /// The forecaster ETS (AutoETS's forms, likelihood and AICc) and Theta fitted on the
+    /// training rows, and their states over every row: plain `ets` and `theta` as candidates
+    /// (validation scores). Only where the configuration may use them (`--normalize auto`,
+    /// `ets` or `theta`).
+    pub stats: Option<(EtsBank, EsFrame)>,
 }
 
 /// The seasonal period: the configured one, else the data's frequency's usual one.
@@ -252,6 +257,20 @@ impl Prepared {
         check_f32_range(&scaled, panel)?;
         let ets = EtsBank::fit_on_threads(&transformed, &train, season_of(cfg, panel), threads);
         let frame = ets.frame(&transformed, &scaler);
+        let stats = matches!(
+            cfg.normalize,
+            Normalize::Auto | Normalize::Ets | Normalize::Theta
+        )
+        .then(|| {
+            let bank = EtsBank::fit_forecasters_on_threads(
+                &transformed,
+                &train,
+                season_of(cfg, panel),
+                threads,
+            );
+            let frame = bank.frame(&transformed, &scaler);
+            (bank, frame)
+        });
         let [tr, va, te]: [WindowIndex; 3] = parts.try_into().unwrap_or_default();
         Ok(Prepared {
             split,
@@ -265,7 +284,25 @@ impl Prepared {
             skipped,
             ets,
             frame,
+            stats,
         })
+    }
+
+    /// The ETS states `mode` forecasts from: the forecaster ETS for plain `ets` (where it was
+    /// fitted), the reference smoother for the others.
+    pub fn frame_for(&self, mode: Normalize) -> &EsFrame {
+        match &self.stats {
+            Some((_, frame)) if mode.is_statistical() => frame,
+            _ => &self.frame,
+        }
+    }
+
+    /// The bank behind [`Prepared::frame_for`].
+    fn bank_for(&self, mode: Normalize) -> &EtsBank {
+        match &self.stats {
+            Some((bank, _)) if mode.is_statistical() => bank,
+            _ => &self.ets,
+        }
     }
 
     /// Whether `mode` can be used on this data: the exponential-smoothing modes need an ETS
@@ -294,7 +331,10 @@ impl Prepared {
             .iter()
             .flat_map(|i| i.segments().iter().map(|g| g.series))
             .collect();
-        if let Some((id, k, why)) = self.ets.first_missing_among(&|s| used.contains(&s)) {
+        if let Some((id, k, why)) = self
+            .bank_for(mode)
+            .first_missing_among(&|s| used.contains(&s))
+        {
             let series = if id.is_empty() {
                 String::new()
             } else {
@@ -323,7 +363,12 @@ impl Prepared {
         if self.check_mode(cfg, Normalize::Es).is_err() {
             return Normalize::PLAIN_CANDIDATES.to_vec();
         }
-        let mut v = Normalize::ETS_CANDIDATES.to_vec();
+        // Plain ETS needs the forecaster fit on every series, which needs a few more rows than
+        // the reference smoother.
+        let mut v: Vec<Normalize> = Normalize::ETS_CANDIDATES
+            .into_iter()
+            .filter(|&m| self.check_mode(cfg, m).is_ok())
+            .collect();
         if plain_too && self.is_panel() {
             v.extend([Normalize::Window, Normalize::Diff]);
         }

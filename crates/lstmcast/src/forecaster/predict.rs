@@ -7,7 +7,7 @@ use crate::data::Panel;
 use crate::engine::Workspace;
 use crate::error::{Error, Result};
 use crate::metrics::seasonal_naive;
-use crate::normalize::{EsFrame, Normalize};
+use crate::normalize::EsFrame;
 use crate::split::{PanelSplit, Part};
 use crate::time::Timestamp;
 use crate::train;
@@ -28,6 +28,9 @@ pub struct SeriesForecast {
     /// `quantiles[step][target][i]`: a quantile model's quantiles (empty otherwise; NaN past the
     /// trained horizon, where the model only rolls its median forward).
     pub quantiles: Vec<Vec<Vec<f64>>>,
+    /// What forecast it: `lstm` (the network), `ets` (plain ETS, or the statistical forecast of
+    /// a series the network cannot forecast) or `naive` (too short even for ETS).
+    pub model: String,
 }
 
 /// Receives one validation prediction: `(series, target, step index, predicted, actual,
@@ -44,7 +47,8 @@ pub struct Forecast {
     pub targets: Vec<String>,
     /// One forecast per series, in panel order.
     pub series: Vec<SeriesForecast>,
-    /// Series left out: `(id, why)`: fewer rows than the lookback, or no scaler for it.
+    /// Series the network could not forecast: `(id, why)` (fewer rows than the lookback, no
+    /// scaler for it, no ETS references), each forecast by ETS or its last value instead.
     pub skipped: Vec<(String, String)>,
     /// The intervals' nominal levels, percent.
     pub levels: Vec<f64>,
@@ -116,6 +120,31 @@ impl Bufs {
             col: vec![0f32; nq],
         }
     }
+}
+
+/// Raises a prediction row's forecast, ETS baseline, interval bounds and quantiles to 0 where
+/// they are below it; returns how many values it raised.
+fn floor_at_zero(r: &mut PredictionRow) -> usize {
+    let mut n = 0;
+    let mut floor = |v: &mut f64| {
+        if *v < 0.0 {
+            *v = 0.0;
+            n += 1;
+        }
+    };
+    floor(&mut r.predicted);
+    if let Some(e) = r.ets.as_mut() {
+        floor(e);
+    }
+    if let Some(e) = r.theta.as_mut() {
+        floor(e);
+    }
+    for (lo, hi) in r.intervals.iter_mut().flatten() {
+        floor(lo);
+        floor(hi);
+    }
+    r.quantiles.iter_mut().for_each(&mut floor);
+    n
 }
 
 /// Contexts predicted per pass.
@@ -440,7 +469,7 @@ impl TrainedForecaster {
             .refit_ets(&transformed, &ends)
             .frame(&transformed, &self.scaler);
         let model_frame = match self.norm.mode {
-            Normalize::Ets => &refit,
+            m if m.is_statistical() => &refit,
             _ => &frame,
         };
         let (test, skipped) = part_index(panel, &split.series, Part::Test, l, hz, &unscaled)?;
@@ -488,17 +517,104 @@ impl TrainedForecaster {
                                 .forecast(t, h, k)
                                 .map(|v| self.transform.inverse(v))
                                 .filter(|v| v.is_finite()),
+                            theta: refit
+                                .theta_forecast(t, h, k)
+                                .map(|v| self.transform.inverse(v))
+                                .filter(|v| v.is_finite()),
+                            model: self.model_name().to_string(),
                         });
                     }
                 }
                 w += 1;
             }
         }
+        // Every series gets a forecast: one too short for the network's lookback (or without
+        // a scaler of its own) is forecast by the ETS fitted on its rows before the test, or
+        // by the last value where those are too few even for that, from every test origin
+        // with a row before it.
+        let covered: std::collections::HashSet<usize> =
+            test.segments().iter().map(|g| g.series).collect();
+        let mut fallback = std::collections::HashSet::new();
+        let mut n_windows = n_win;
+        for s in (0..panel.n_series()).filter(|s| !covered.contains(s)) {
+            let sp = &split.series[s];
+            let base = panel.offsets[s];
+            let id = &panel.ids[s];
+            let origins = crate::split::Splits::origins(&sp.test, 1, hz);
+            if origins.is_empty() {
+                continue;
+            }
+            mase.insert(id.clone(), self.mase_for(panel, s, sp));
+            fallback.insert(id.clone());
+            for local in origins {
+                let t = base + local;
+                for h in 1..=hz {
+                    for k in 0..nt {
+                        let y = panel.series_column(s, k);
+                        let ets = refit
+                            .forecast(t, h, k)
+                            .map(|v| self.transform.inverse(v))
+                            .filter(|v| v.is_finite());
+                        let (predicted, model) = match ets {
+                            Some(v) => (v, "ets"),
+                            None => (y[local - 1], "naive"),
+                        };
+                        rows.push(PredictionRow {
+                            series: id.clone(),
+                            origin: panel.format_time(&panel.timestamps[t]),
+                            step: h,
+                            target: self.names[k].clone(),
+                            actual: y[local + h - 1],
+                            predicted,
+                            intervals: self.interval_around(id, (k, h), predicted, &[]),
+                            quantiles: Vec::new(),
+                            naive: y[local - 1],
+                            seasonal_naive: seasonal_naive(y, local, h, self.season),
+                            ets,
+                            theta: refit
+                                .theta_forecast(t, h, k)
+                                .map(|v| self.transform.inverse(v))
+                                .filter(|v| v.is_finite()),
+                            model: model.to_string(),
+                        });
+                    }
+                }
+                n_windows += 1;
+            }
+        }
+        // Positive data get positive forecasts: where a series' values before the test are all
+        // positive, no forecast or bound goes below zero.
+        let positive: std::collections::HashSet<(String, usize)> = (0..panel.n_series())
+            .flat_map(|s| (0..nt).map(move |k| (s, k)))
+            .filter(|&(s, k)| {
+                let y = &panel.series_column(s, k)[..split.series[s].test.start];
+                !y.is_empty() && y.iter().all(|v| *v > 0.0)
+            })
+            .map(|(s, k)| (panel.ids[s].clone(), k))
+            .collect();
+        let mut truncated = 0;
+        for r in &mut rows {
+            let k = self.names.iter().position(|n| *n == r.target).unwrap_or(0);
+            if positive.contains(&(r.series.clone(), k)) {
+                truncated += floor_at_zero(r);
+            }
+        }
+        let mut models = std::collections::BTreeMap::new();
+        let mut seen = std::collections::HashSet::new();
+        for r in &rows {
+            if seen.insert(&r.series) {
+                *models.entry(r.model.clone()).or_insert(0) += 1;
+            }
+        }
+        let skipped: Vec<crate::split::Skipped> = skipped
+            .into_iter()
+            .filter(|sk| !(sk.part == Part::Test && fallback.contains(&sk.series)))
+            .collect();
         let mase_of = |id: &str, k: usize| mase.get(id).and_then(|v| v[k]);
         let levels = self.calibration.levels.clone();
         let mut ev = Evaluation::from_rows(
             rows,
-            n_win,
+            n_windows,
             &self.names[..nt],
             hz,
             self.season,
@@ -508,6 +624,8 @@ impl TrainedForecaster {
         ev.score_intervals(&levels, &self.names[..nt], &mase_of);
         ev.score_quantiles(&self.quantile_levels(), &self.names[..nt], &mase_of);
         ev.skipped = skipped;
+        ev.models = models;
+        ev.truncated_at_zero = truncated;
         ev.split = Some(split.report.clone());
         if let Some(w) = self.overlap(panel, &split.report) {
             ev.warnings.push(w);
@@ -590,10 +708,10 @@ impl TrainedForecaster {
         let work = extended.as_ref().unwrap_or(panel);
         let transformed = self.transform.apply(work)?;
         let (scaled, unscaled) = self.scaler.transform(&transformed);
-        // Plain ETS forecasts from a fit on every row of each series; the ES modes' network
+        // Plain ETS and Theta forecast from a fit on every row of each series; the ES modes' network
         // reads the states of the fit on the training rows.
         let frame = match self.norm.mode {
-            Normalize::Ets => {
+            m if m.is_statistical() => {
                 let ends: Vec<usize> = (0..work.n_series())
                     .map(|s| hist_end(s) - work.offsets[s])
                     .collect();
@@ -631,7 +749,13 @@ impl TrainedForecaster {
                 usable.push(s);
             }
         }
-        if usable.is_empty() {
+        // Every series gets a forecast: one the network cannot forecast (too short for the
+        // lookback, no scaler of its own, no ETS references) is forecast by ETS fitted on all of
+        // its rows, or by its last value where they are too few even for that.
+        let stand_ins: Vec<usize> = (0..panel.n_series())
+            .filter(|s| !usable.contains(s) && panel.series_len(*s) > 0)
+            .collect();
+        if usable.is_empty() && stand_ins.is_empty() {
             // Unless a series was only too short, say why the first one cannot be forecast.
             let too_short = (0..panel.n_series()).any(|s| panel.series_len(s) < l);
             if let (Some((id, why)), false) = (skipped.first(), too_short) {
@@ -658,13 +782,17 @@ impl TrainedForecaster {
         let freq = freq.ok_or_else(|| {
             Error::Forecast(format!("{}: timestamps are irregular, so future timestamps cannot be continued; resample the data to a regular step", panel.source.display()))
         })?;
-        let (pred, qs) = self.predict_paths_q(
-            &scaled,
-            frame.as_ref(),
-            &|j| (hist_end(usable[j]), steps),
-            usable.len(),
-            steps,
-        )?;
+        let (pred, qs) = if usable.is_empty() {
+            (Vec::new(), Vec::new())
+        } else {
+            self.predict_paths_q(
+                &scaled,
+                frame.as_ref(),
+                &|j| (hist_end(usable[j]), steps),
+                usable.len(),
+                steps,
+            )?
+        };
         let mut series = Vec::with_capacity(usable.len());
         for (j, &s) in usable.iter().enumerate() {
             let id = &panel.ids[s];
@@ -716,8 +844,94 @@ impl TrainedForecaster {
                 values,
                 intervals,
                 quantiles,
+                model: self.model_name().to_string(),
             });
         }
+        if !stand_ins.is_empty() {
+            let ends: Vec<usize> = (0..work.n_series())
+                .map(|s| match stand_ins.contains(&s) {
+                    true => hist_end(s) - work.offsets[s],
+                    false => 0,
+                })
+                .collect();
+            let stats = self
+                .refit_ets(&transformed, &ends)
+                .frame(&transformed, &self.scaler);
+            for &s in &stand_ins {
+                let id = &panel.ids[s];
+                let end = hist_end(s);
+                let timestamps =
+                    steps_after(panel.timestamps[panel.offsets[s + 1] - 1], freq, steps)?;
+                let ets: Option<Vec<Vec<f64>>> = (1..=steps)
+                    .map(|h| {
+                        (0..nt)
+                            .map(|k| {
+                                stats
+                                    .forecast(end, h, k)
+                                    .map(|v| self.transform.inverse(v))
+                                    .filter(|v| v.is_finite())
+                            })
+                            .collect()
+                    })
+                    .collect();
+                let (values, model) = match ets {
+                    Some(v) => (v, "ets"),
+                    None => {
+                        let last: Vec<f64> = (0..nt)
+                            .map(|k| panel.series_column(s, k)[panel.series_len(s) - 1])
+                            .collect();
+                        (vec![last; steps], "naive")
+                    }
+                };
+                series.push(SeriesForecast {
+                    id: id.clone(),
+                    timestamps,
+                    intervals: vec![vec![vec![None; self.calibration.levels.len()]; nt]; steps],
+                    quantiles: Vec::new(),
+                    values,
+                    model: model.to_string(),
+                });
+            }
+            // In panel order.
+            series.sort_by_key(|f| panel.series_index(&f.id));
+        }
+        // Positive data get positive forecasts (where a series' values are all positive).
+        for f in &mut series {
+            let Some(s) = panel.series_index(&f.id) else {
+                continue;
+            };
+            for k in 0..nt {
+                let y = panel.series_column(s, k);
+                if y.is_empty() || y.iter().any(|v| *v <= 0.0) {
+                    continue;
+                }
+                for h in 0..f.values.len() {
+                    let v = &mut f.values[h][k];
+                    *v = v.max(0.0);
+                    if let Some(iv) = f.intervals.get_mut(h).and_then(|r| r.get_mut(k)) {
+                        for (lo, hi) in iv.iter_mut().flatten() {
+                            *lo = lo.max(0.0);
+                            *hi = hi.max(0.0);
+                        }
+                    }
+                    if let Some(q) = f.quantiles.get_mut(h).and_then(|r| r.get_mut(k)) {
+                        q.iter_mut()
+                            .filter(|v| v.is_finite())
+                            .for_each(|v| *v = v.max(0.0));
+                    }
+                }
+            }
+        }
+        let skipped: Vec<(String, String)> = skipped
+            .into_iter()
+            .map(|(id, why)| {
+                let how = series
+                    .iter()
+                    .find(|f| f.id == id)
+                    .map_or("", |f| f.model.as_str());
+                (id, format!("{why}; forecast by {how} instead"))
+            })
+            .collect();
         Ok(Forecast {
             targets: self.names[..nt].to_vec(),
             series,
@@ -769,7 +983,7 @@ impl TrainedForecaster {
         }
         let (pred, qs) = self.predict_paths_q(
             &prep.scaled,
-            Some(&prep.frame),
+            Some(prep.frame_for(self.norm.mode)),
             &|j| (origins[j].1, origins[j].2),
             origins.len(),
             horizon,
@@ -1061,13 +1275,22 @@ impl TrainedForecaster {
         Ok(out)
     }
 
+    /// The name of what the model forecasts with: `lstm` for a network, else its mode (`ets`).
+    pub fn model_name(&self) -> &'static str {
+        if self.norm.mode.trains() {
+            "lstm"
+        } else {
+            self.norm.mode.name()
+        }
+    }
+
     /// ETS fitted again (form chosen anew) on the rows `0..ends[s]` of every series `s` of
     /// `transformed` (the target transform applied): the model that forecasts for the ETS
     /// baseline and plain ETS, on the newest rows it may see (those before the test when
     /// scoring it, every row before a forecast past the data).
     pub fn refit_ets(&self, transformed: &Panel, ends: &[usize]) -> crate::normalize::EtsBank {
         let rows: Vec<std::ops::Range<usize>> = ends.iter().map(|&e| 0..e).collect();
-        crate::normalize::EtsBank::fit_on_threads(
+        crate::normalize::EtsBank::fit_forecasters_on_threads(
             transformed,
             &rows,
             self.season,

@@ -1,6 +1,9 @@
 //! Exponential smoothing around the network: one ETS model per series and target, fitted on
 //! that series' training rows (in the target transform's units, before scaling), then run over
-//! every row of a panel with its parameters fixed. The filtered states give
+//! every row of a panel with its parameters fixed. Two fits share this home: the ES modes'
+//! reference smoother ([`crate::ets::Ets::reference`], least squares) and the forecaster ETS
+//! ([`crate::ets::Ets::auto`], AutoETS's likelihood and AICc) that plain `ets` and the baseline
+//! use. The filtered states give
 //!
 //! - the **ES normalisation** (`--normalize es`): each window's target inputs and outputs
 //!   relative to the level at the window's origin and the seasonal index of their step;
@@ -27,6 +30,10 @@ pub struct EtsFit {
     pub error: f64,
     /// Every model form tried, with its AIC.
     pub candidates: Vec<Candidate>,
+    /// The standard Theta method on the same rows (forecaster banks only: the Theta baseline
+    /// and `--normalize theta`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub theta: Option<crate::theta::Theta>,
 }
 
 impl EtsFit {
@@ -69,10 +76,39 @@ impl EtsBank {
         season: usize,
         threads: usize,
     ) -> EtsBank {
+        EtsBank::fit_with(transformed, train, season, threads, (Ets::reference, false))
+    }
+
+    /// As [`EtsBank::fit_on_threads`] with the forecaster ETS ([`Ets::auto`]: 15 forms, the
+    /// likelihood, AICc) instead of the ES modes' reference smoother, and the standard Theta
+    /// method beside it: the ETS and Theta baselines and the plain `ets` and `theta` modes.
+    pub fn fit_forecasters_on_threads(
+        transformed: &Panel,
+        rows: &[Range<usize>],
+        season: usize,
+        threads: usize,
+    ) -> EtsBank {
+        EtsBank::fit_with(transformed, rows, season, threads, (Ets::auto, true))
+    }
+
+    fn fit_with(
+        transformed: &Panel,
+        train: &[Range<usize>],
+        season: usize,
+        threads: usize,
+        (search, theta): (FitFn, bool),
+    ) -> EtsBank {
         let n = transformed.n_series();
         let fit_series = |s: usize| -> Vec<std::result::Result<EtsFit, String>> {
             (0..transformed.n_targets)
-                .map(|k| fit_one(&transformed.series_column(s, k)[train[s].clone()], season))
+                .map(|k| {
+                    let y = &transformed.series_column(s, k)[train[s].clone()];
+                    let mut fit = fit_one(y, season, search);
+                    if let (Ok(f), true) = (fit.as_mut(), theta) {
+                        f.theta = crate::theta::Theta::fit(y, season).ok();
+                    }
+                    fit
+                })
                 .collect()
         };
         let fits = crate::threads::map_ordered(n, threads, fit_series);
@@ -134,13 +170,17 @@ impl EtsBank {
                 (0..transformed.n_targets)
                     .map(|k| {
                         let fit = self.get(id, k)?;
-                        let map = *maps?.get(k)?;
+                        let map = maps.and_then(|m| m.get(k)).copied();
                         let y = transformed.series_column(s, k);
                         let model = match moved {
                             true => fit.model.restarted(y)?,
                             false => fit.model.clone(),
                         };
                         Some(ColumnStates {
+                            theta: match moved {
+                                false => fit.theta.as_ref().map(|t| t.filter(y)),
+                                true => None,
+                            },
                             states: model.filter(y),
                             season: fit.model.spec.season,
                             error: fit.error,
@@ -158,9 +198,12 @@ impl EtsBank {
     }
 }
 
-/// Fits one column's training rows; the error says why there is no model.
-fn fit_one(y: &[f64], season: usize) -> std::result::Result<EtsFit, String> {
-    let (model, candidates) = Ets::auto(y, season).map_err(|e| e.to_string())?;
+/// A search over ETS forms: [`Ets::reference`] or [`Ets::auto`].
+type FitFn = fn(&[f64], usize) -> crate::error::Result<(Ets, Vec<Candidate>)>;
+
+/// Fits one column's rows; the error says why there is no model.
+fn fit_one(y: &[f64], season: usize, search: FitFn) -> std::result::Result<EtsFit, String> {
+    let (model, candidates) = search(y, season).map_err(|e| e.to_string())?;
     let states = model.filter(y);
     let relative = model.spec.season == Season::Multiplicative;
     let mut sum = 0.0;
@@ -189,6 +232,7 @@ fn fit_one(y: &[f64], season: usize) -> std::result::Result<EtsFit, String> {
         model,
         error: error.max(floor),
         candidates,
+        theta: None,
     })
 }
 
@@ -198,20 +242,20 @@ struct ColumnStates {
     states: States,
     season: Season,
     error: f64,
-    map: ColumnScaler,
+    /// The series' scaler (`None` for a series without one: its forecasts only, no references).
+    map: Option<ColumnScaler>,
+    /// The Theta model run over the series (forecaster banks).
+    theta: Option<crate::theta::ThetaStates>,
 }
 
 impl ColumnStates {
     /// The reference `base ⊕ season` and its unit, in scaled units.
-    fn scaled(&self, reference: f64) -> (f32, f32) {
+    fn scaled(&self, map: &ColumnScaler, reference: f64) -> (f32, f32) {
         let unit = match self.season {
             Season::Multiplicative => (reference.abs() * self.error).max(f64::MIN_POSITIVE),
             _ => self.error,
         };
-        (
-            self.map.transform(reference) as f32,
-            (unit / self.map.scale) as f32,
-        )
+        (map.transform(reference) as f32, (unit / map.scale) as f32)
     }
 
     /// The level at `origin` with the seasonal index of `row` as known there.
@@ -240,6 +284,8 @@ pub enum Reference {
     LevelSeason,
     /// The ETS forecast from the origin.
     Forecast,
+    /// The Theta forecast from the origin (plain `theta`).
+    Theta,
 }
 
 impl EsFrame {
@@ -264,7 +310,9 @@ impl EsFrame {
     /// Whether target `k` of the series holding global row `r` has states.
     pub fn has(&self, r: usize, k: usize) -> bool {
         let (s, _) = self.locate(r);
-        self.series[s].get(k).is_some_and(Option::is_some)
+        self.series[s]
+            .get(k)
+            .is_some_and(|c| c.as_ref().is_some_and(|c| c.map.is_some()))
     }
 
     /// The references of a window for target `k`, in scaled units `(reference, unit)`, from
@@ -286,24 +334,51 @@ impl EsFrame {
         let Some(Some(c)) = self.series[s].get(k) else {
             return false;
         };
+        let Some(map) = c.map.as_ref() else {
+            return false;
+        };
         let l = inputs.len();
         for (i, slot) in inputs.iter_mut().enumerate() {
             let row = (o + shift + i).saturating_sub(l);
-            *slot = c.scaled(c.level_season(o, row));
+            *slot = c.scaled(map, c.level_season(o, row));
         }
-        let origin_unit = c.scaled(c.level_season(o, o)).1;
+        let origin_unit = c.scaled(map, c.level_season(o, o)).1;
         for (h, slot) in steps.iter_mut().enumerate() {
             *slot = match reference {
-                Reference::LevelSeason => c.scaled(c.level_season(o, o + shift + h)),
+                Reference::LevelSeason => c.scaled(map, c.level_season(o, o + shift + h)),
                 Reference::Forecast => {
                     let f = c.states.forecast(o, shift + h + 1);
-                    let (r, u) = c.scaled(f);
+                    let (r, u) = c.scaled(map, f);
                     // A forecast near zero would shrink a multiplicative unit to nothing.
+                    (r, u.max(origin_unit * 1e-3))
+                }
+                Reference::Theta => {
+                    let Some(th) = c.theta.as_ref().filter(|th| o >= 1 && o <= th.len()) else {
+                        return false;
+                    };
+                    let (r, u) = c.scaled(map, th.forecast(o, shift + h + 1));
                     (r, u.max(origin_unit * 1e-3))
                 }
             };
         }
         true
+    }
+
+    /// The Theta forecast `h` steps ahead (`h ≥ 1`) of target `k` from the origin at global row
+    /// `t`, in transformed units; `None` without a Theta model.
+    pub fn theta_forecast(&self, t: usize, h: usize, k: usize) -> Option<f64> {
+        let (s, o) = self.origin(t);
+        let c = self.series[s].get(k)?.as_ref()?;
+        let th = c.theta.as_ref()?;
+        (o >= 1 && o <= th.len()).then(|| th.forecast(o, h))
+    }
+
+    /// Whether target `k` of every series has a Theta model.
+    pub fn has_theta(&self, r: usize, k: usize) -> bool {
+        let (s, _) = self.locate(r);
+        self.series[s]
+            .get(k)
+            .is_some_and(|c| c.as_ref().is_some_and(|c| c.theta.is_some()))
     }
 
     /// The ETS forecast `h` steps ahead (`h ≥ 1`) of target `k` from the origin at global row
