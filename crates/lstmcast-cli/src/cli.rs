@@ -194,11 +194,13 @@ pub struct ModelArgs {
     /// log, boxcox (lambda fitted on the training rows) or boxcox:LAMBDA.
     #[arg(long)]
     pub transform: Option<String>,
-    /// Per-window normalisation: auto (default: the best on validation of ets, es and
-    /// ets-residual, on panels also of window and diff; where ETS cannot be used, of global,
-    /// window and diff), global,
-    /// window, diff, es (exponential-smoothing normalisation), ets-residual (a correction to
-    /// the ETS forecast) or ets (plain ETS, no network).
+    /// Per-window normalisation: auto (default: the best on validation of ets, es,
+    /// ets-residual and theta, on panels also of window and diff; where ETS cannot be used, of
+    /// global, window and diff), global, window, diff, es (exponential-smoothing
+    /// normalisation), ets-residual (a correction to the ETS forecast), ets (plain ETS as
+    /// AutoETS fits it, no network) or theta (the standard Theta method, no network). Plain ETS
+    /// and Theta are fitted again on the rows before the test and on every row before the
+    /// forecast.
     #[arg(long)]
     pub normalize: Option<String>,
     /// Epochs at the start of training that are never kept as the best and never count towards

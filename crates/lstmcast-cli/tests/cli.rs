@@ -69,7 +69,9 @@ fn train_writes_a_complete_run_folder_then_evaluate_and_forecast_use_it() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
     let csv = data("nottem.csv");
-    let args = quick_train(&csv, &out, "7");
+    // A network (not `auto`, which may keep a statistical model and train nothing).
+    let mut args = quick_train(&csv, &out, "7");
+    args.extend(["--normalize", "es"]);
     let o = run(&args);
     let (stdout, stderr) = text(&o);
     assert!(o.status.success(), "{stderr}");
@@ -218,15 +220,21 @@ fn train_json_prints_metrics() {
             "ets \"none\"",
             "es \"none\"",
             "ets-residual \"none\"",
+            "theta \"none\"",
             "ets \"log\"",
             "es \"log\"",
-            "ets-residual \"log\""
+            "ets-residual \"log\"",
+            "theta \"log\""
         ]
     );
     let chosen = norm["chosen"].as_str().unwrap().to_string();
-    // The networks ran their 3 epochs; plain ETS trains none. The run reports the chosen one.
+    // The networks ran their 3 epochs; plain ETS and Theta train none. The run reports the chosen one.
     for c in cands {
-        let want = if c["mode"] == "ets" { 0 } else { 3 };
+        let want = if c["mode"] == "ets" || c["mode"] == "theta" {
+            0
+        } else {
+            3
+        };
         assert_eq!(c["epochs"], want, "{c}");
     }
     let chosen_epochs =

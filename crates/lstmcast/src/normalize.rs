@@ -60,12 +60,17 @@ impl Normalize {
         Normalize::EtsResidual,
     ];
 
-    /// What `auto` chooses between where ETS fits every series (in tie-break order): plain ETS
-    /// and the two networks around it. On the short seasonal series of the accuracy benchmark
-    /// the level, window and difference modes lost to these in every case, and letting them
-    /// compete on a few validation windows made the choice worse (README, "Accuracy").
-    pub const ETS_CANDIDATES: [Normalize; 3] =
-        [Normalize::Ets, Normalize::Es, Normalize::EtsResidual];
+    /// What `auto` chooses between where ETS fits every series (in tie-break order): plain ETS,
+    /// the two networks around it, and plain Theta. On the short seasonal series of the
+    /// accuracy benchmark the level, window and difference modes lost to these in every case,
+    /// and letting them compete on a few validation windows made the choice worse (README,
+    /// "Accuracy").
+    pub const ETS_CANDIDATES: [Normalize; 4] = [
+        Normalize::Ets,
+        Normalize::Es,
+        Normalize::EtsResidual,
+        Normalize::Theta,
+    ];
 
     /// What `auto` chooses between where ETS cannot be used (a series too short to fit it, a
     /// recursive strategy).

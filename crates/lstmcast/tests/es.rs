@@ -913,3 +913,87 @@ fn a_quantile_model_saves_and_loads() {
     assert!(q[..3].iter().all(|s| s[0].iter().all(|v| v.is_finite())));
     assert!(q[3..].iter().all(|s| s[0].iter().all(|v| v.is_nan())));
 }
+
+// ---------------------------------------------------------------------------------------------
+// 11. Statistics on the newest rows: Theta, positive forecasts (issue 25).
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn plain_theta_predicts_the_theta_baseline_fitted_on_the_rows_before_the_test() {
+    let ts = air();
+    let mut cfg = small(Normalize::Theta, 3);
+    cfg.transform = Transform::None;
+    let m = cfg.fit(&ts, &mut |_| {}).unwrap();
+    assert_eq!(m.norm.mode, Normalize::Theta);
+    assert!(m.report.history.is_empty(), "no network is trained");
+    let ev = m.evaluate(&ts).unwrap();
+    assert_eq!(ev.rows.len(), 27 * 3);
+    // The Theta method fitted on the 115 rows before the test, filtered to each origin.
+    let th = lstmcast::theta::Theta::fit(&ts.columns[0][..115], 12).unwrap();
+    let st = th.filter(&ts.columns[0]);
+    for (i, r) in ev.rows.iter().enumerate() {
+        let want = st.forecast(115 + i / 3, r.step);
+        assert_rel(r.theta.unwrap(), want, 1e-12, "theta column");
+        // Through the scaler in f32 and back (as for plain ETS): 1e-5.
+        assert_rel(r.predicted, want, 1e-5, "theta prediction");
+        assert_eq!(r.model, "theta");
+    }
+    assert_eq!(ev.models.get("theta"), Some(&1));
+    // The forecast past the data: Theta fitted on all 144 rows.
+    let all = lstmcast::theta::Theta::fit(&ts.columns[0], 12).unwrap();
+    let want = all.filter(&ts.columns[0]).forecasts(144, 3);
+    let f = m.forecast(&ts, None).unwrap();
+    for (h, w) in want.iter().enumerate() {
+        assert_rel(f.series[0].values[h][0], *w, 1e-5, "theta forecast");
+    }
+    assert_eq!(f.series[0].model, "theta");
+}
+
+#[test]
+fn a_positive_series_never_gets_a_negative_forecast_or_bound() {
+    // 60 positive rows falling fast (1000 down to about 56, with a wiggle): a trend model
+    // extrapolated 12 steps crosses zero, so the floor has something to do.
+    let y: Vec<f64> = (0..60)
+        .map(|t| 1000.0 - 16.0 * t as f64 + 8.0 * (t as f64 * 1.3).sin())
+        .collect();
+    assert!(y.iter().all(|v| *v > 0.0));
+    let panel =
+        Panel::from_series(vec!["y".into()], 1, vec![("s".into(), vec![y.clone()])]).unwrap();
+    for mode in [Normalize::Ets, Normalize::Theta, Normalize::Es] {
+        let mut cfg = small(mode, 12);
+        cfg.lookback = 6;
+        cfg.season = Some(1);
+        cfg.transform = Transform::None;
+        cfg.split.last = Some([12, 12]);
+        let m = cfg.fit(&panel, &mut |_| {}).unwrap();
+        let ev = m.evaluate(&panel).unwrap();
+        let lowest = ev
+            .rows
+            .iter()
+            .flat_map(|r| {
+                let bounds = r.intervals.iter().flatten().flat_map(|&(lo, hi)| [lo, hi]);
+                [r.predicted]
+                    .into_iter()
+                    .chain(r.ets)
+                    .chain(r.theta)
+                    .chain(bounds)
+            })
+            .fold(f64::INFINITY, f64::min);
+        assert!(lowest >= 0.0, "{mode:?}: {lowest}");
+        let f = m.forecast(&panel, None).unwrap();
+        for step in &f.series[0].values {
+            assert!(step[0] >= 0.0, "{mode:?}: forecast {}", step[0]);
+        }
+        for iv in f.series[0].intervals.iter().flatten().flatten().flatten() {
+            assert!(iv.0 >= 0.0 && iv.1 >= 0.0, "{mode:?}: {iv:?}");
+        }
+        if mode == Normalize::Ets {
+            // Unfloored, ETS fitted on every row goes below zero within the 12 steps past the
+            // data: the floor was needed, and it holds the forecast at 0 there.
+            let bank = m.refit_ets(&panel, &[60]);
+            let st = bank.get("s", 0).unwrap().model.filter(&y);
+            assert!(st.forecast(60, 12) < 0.0, "the test has no teeth");
+            assert_eq!(f.series[0].values[11][0], 0.0);
+        }
+    }
+}

@@ -337,7 +337,7 @@ pub fn table(ev: &Evaluation, horizon: usize) -> String {
         if let (Some(m), Some(e)) = (s.model.mase, s.ets.as_ref().and_then(|e| e.mase)) {
             let _ = writeln!(
                 out,
-                "  → the LSTM {} ETS fitted on the training rows (MASE {m:.3} vs {e:.3})",
+                "  → the LSTM {} ETS (refitted on the rows before the test; MASE {m:.3} vs {e:.3})",
                 if m < e { "beats" } else { "does NOT beat" }
             );
         }
