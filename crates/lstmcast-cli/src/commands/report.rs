@@ -467,7 +467,7 @@ pub fn ets_forms(bank: &lstmcast::normalize::EtsBank) -> String {
         ));
     }
     format!(
-        "ETS on the training rows (the ES modes' references; form chosen by AICc): {}",
+        "ETS on the training rows (the ES modes' references: least squares, form chosen by AIC): {}",
         parts.join(", ")
     )
 }

@@ -555,10 +555,11 @@ impl TrainedForecaster {
                             .forecast(t, h, k)
                             .map(|v| self.transform.inverse(v))
                             .filter(|v| v.is_finite());
-                        let (predicted, model) = match ets {
-                            Some(v) => (v, "ets"),
-                            None => (y[local - 1], "naive"),
-                        };
+                        let theta = refit
+                            .theta_forecast(t, h, k)
+                            .map(|v| self.transform.inverse(v))
+                            .filter(|v| v.is_finite());
+                        let (predicted, model) = self.stand_in(ets, theta, y[local - 1]);
                         rows.push(PredictionRow {
                             series: id.clone(),
                             origin: panel.format_time(&panel.timestamps[t]),
@@ -571,10 +572,7 @@ impl TrainedForecaster {
                             naive: y[local - 1],
                             seasonal_naive: seasonal_naive(y, local, h, self.season),
                             ets,
-                            theta: refit
-                                .theta_forecast(t, h, k)
-                                .map(|v| self.transform.inverse(v))
-                                .filter(|v| v.is_finite()),
+                            theta,
                             model: model.to_string(),
                         });
                     }
@@ -862,27 +860,27 @@ impl TrainedForecaster {
                 let end = hist_end(s);
                 let timestamps =
                     steps_after(panel.timestamps[panel.offsets[s + 1] - 1], freq, steps)?;
-                let ets: Option<Vec<Vec<f64>>> = (1..=steps)
-                    .map(|h| {
-                        (0..nt)
-                            .map(|k| {
-                                stats
-                                    .forecast(end, h, k)
-                                    .map(|v| self.transform.inverse(v))
-                                    .filter(|v| v.is_finite())
-                            })
-                            .collect()
-                    })
-                    .collect();
-                let (values, model) = match ets {
-                    Some(v) => (v, "ets"),
-                    None => {
-                        let last: Vec<f64> = (0..nt)
-                            .map(|k| panel.series_column(s, k)[panel.series_len(s) - 1])
-                            .collect();
-                        (vec![last; steps], "naive")
-                    }
+                // One model for the whole series: the first that forecasts every step and
+                // target (see `stand_in`).
+                let all = |f: &dyn Fn(usize, usize) -> Option<f64>| -> Option<Vec<Vec<f64>>> {
+                    (1..=steps)
+                        .map(|h| {
+                            (0..nt)
+                                .map(|k| {
+                                    f(h, k)
+                                        .map(|v| self.transform.inverse(v))
+                                        .filter(|v| v.is_finite())
+                                })
+                                .collect()
+                        })
+                        .collect()
                 };
+                let ets = all(&|h, k| stats.forecast(end, h, k));
+                let theta = all(&|h, k| stats.theta_forecast(end, h, k));
+                let last: Vec<f64> = (0..nt)
+                    .map(|k| panel.series_column(s, k)[panel.series_len(s) - 1])
+                    .collect();
+                let (values, model) = self.stand_in(ets, theta, vec![last; steps]);
                 series.push(SeriesForecast {
                     id: id.clone(),
                     timestamps,
@@ -1273,6 +1271,17 @@ impl TrainedForecaster {
             out.offsets.push(out.timestamps.len());
         }
         Ok(out)
+    }
+
+    /// The forecast of a series the network cannot forecast, and its model's name: plain Theta's
+    /// own where that is the mode, else ETS, else Theta (it needs 4 rows, ETS 5), else `naive`.
+    fn stand_in<T>(&self, ets: Option<T>, theta: Option<T>, naive: T) -> (T, &'static str) {
+        match (self.norm.mode, ets, theta) {
+            (crate::normalize::Normalize::Theta, _, Some(v)) => (v, "theta"),
+            (_, Some(v), _) => (v, "ets"),
+            (_, None, Some(v)) => (v, "theta"),
+            _ => (naive, "naive"),
+        }
     }
 
     /// The name of what the model forecasts with: `lstm` for a network, else its mode (`ets`).
