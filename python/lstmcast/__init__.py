@@ -547,7 +547,7 @@ class Forecaster:
             import warnings
 
             for sid, why in skipped:
-                warnings.warn(f"series {sid} not forecast: {why}", RuntimeWarning, stacklevel=2)
+                warnings.warn(f"series {sid} not forecast by the network: {why}", RuntimeWarning, stacklevel=2)
         out = _Types.of(pdf, layout).read(text, [layout.time_col])
         targets = model.targets()
         out = out.rename(columns={c: _rename(c, targets) for c in out.columns})

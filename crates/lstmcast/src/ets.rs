@@ -166,12 +166,19 @@ impl EtsSpec {
     /// when a constant moves between level and season; statsmodels and R's `ets` count alike).
     pub fn num_params(&self) -> usize {
         let m = self.season_len();
-        let has_trend = self.trend != Trend::None;
-        let smoothing = 1
-            + usize::from(has_trend)
-            + usize::from(m > 0)
-            + usize::from(self.trend == Trend::Damped);
-        smoothing + 1 + usize::from(has_trend) + m.saturating_sub(1)
+        self.n_smoothing() + 1 + usize::from(self.has_trend()) + m.saturating_sub(1)
+    }
+
+    /// Whether the model has a trend (additive or damped).
+    pub fn has_trend(&self) -> bool {
+        self.trend != Trend::None
+    }
+
+    /// The number of smoothing parameters: α, then β, γ and φ as present.
+    pub fn n_smoothing(&self) -> usize {
+        1 + usize::from(self.has_trend())
+            + usize::from(self.season_len() > 0)
+            + usize::from(self.trend == Trend::Damped)
     }
 
     /// The fewest rows [`Ets::fit`] accepts: enough for a finite AICc (`n − k − 1 > 0` with
@@ -313,6 +320,137 @@ fn check_values(y: &[f64], spec: Option<EtsSpec>) -> Result<()> {
     Ok(())
 }
 
+/// Refuses a spec `y` cannot be fitted with: a season shorter than 2, a non-finite value, a
+/// value ≤ 0 for a multiplicative component, fewer than `needed` rows.
+fn validate(y: &[f64], spec: EtsSpec, needed: usize) -> Result<()> {
+    if spec.season != Season::None && spec.period < 2 {
+        return Err(Error::config(
+            "season",
+            format!(
+                "{} needs a season length of at least 2, got {}; use a model without season",
+                spec.name(),
+                spec.period
+            ),
+        ));
+    }
+    check_values(y, Some(spec))?;
+    if y.len() < needed {
+        return Err(Error::NotEnoughData {
+            what: format!(
+                "exponential smoothing {}{}",
+                spec.name(),
+                if spec.season_len() > 0 {
+                    format!(" with season length {}", spec.period)
+                } else {
+                    String::new()
+                }
+            ),
+            needed,
+            got: y.len(),
+        });
+    }
+    Ok(())
+}
+
+/// Fits every spec and keeps the lowest finite `key` (ties keep the first); a spec that fails,
+/// or whose key is not finite, is recorded with why. Returns the model and every spec tried.
+fn search(
+    y: &[f64],
+    specs: Vec<EtsSpec>,
+    fit: fn(&[f64], EtsSpec) -> Result<Ets>,
+    (key, name): (fn(&Ets) -> f64, &str),
+) -> Result<(Ets, Vec<Candidate>)> {
+    let mut best: Option<Ets> = None;
+    let mut candidates = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let (aic, aicc, error) = match fit(y, spec) {
+            Ok(model) if key(&model).is_finite() => {
+                let scores = (Some(model.aic), model.aicc, None);
+                if best.as_ref().is_none_or(|b| key(&model) < key(b)) {
+                    best = Some(model);
+                }
+                scores
+            }
+            Ok(model) => (
+                None,
+                None,
+                Some(format!(
+                    "non-finite {name} {} (SSE {})",
+                    key(&model),
+                    model.sse
+                )),
+            ),
+            Err(e) => (None, None, Some(e.to_string())),
+        };
+        candidates.push(Candidate {
+            spec,
+            aic,
+            aicc,
+            error,
+        });
+    }
+    match best {
+        Some(model) => Ok((model, candidates)),
+        None => Err(Error::Forecast(format!(
+            "no exponential smoothing model could be fitted: {}",
+            candidates
+                .iter()
+                .map(|c| format!("{}: {}", c.spec.name(), c.error.as_deref().unwrap_or("?")))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ))),
+    }
+}
+
+/// One Nelder-Mead run (the `argmin` crate) from `x0` with an axis-aligned simplex of `steps`;
+/// returns the best point and its cost. Shared by the fits here and [`crate::theta`].
+pub(crate) fn nelder_mead<O>(
+    obj: O,
+    x0: &[f64],
+    steps: &[f64],
+    (sd_tolerance, max_iters): (f64, u64),
+) -> Result<(Vec<f64>, f64)>
+where
+    O: argmin::core::CostFunction<Param = Vec<f64>, Output = f64>,
+{
+    use argmin::core::Executor;
+    use argmin::solver::neldermead::NelderMead;
+    let mut simplex = vec![x0.to_vec()];
+    for (i, s) in steps.iter().enumerate() {
+        let mut x = x0.to_vec();
+        x[i] += s;
+        simplex.push(x);
+    }
+    let fail = |e: argmin::core::Error| Error::Forecast(format!("smoothing fit: {e}"));
+    let solver = NelderMead::new(simplex)
+        .with_sd_tolerance(sd_tolerance)
+        .map_err(fail)?;
+    let res = Executor::new(obj, solver)
+        .configure(|state| state.max_iters(max_iters))
+        .timer(false)
+        .run()
+        .map_err(fail)?;
+    let state = res.state();
+    let best = state.best_param.clone().unwrap_or_else(|| x0.to_vec());
+    Ok((best, state.best_cost))
+}
+
+/// The unit of the initial simplex's state steps: the mean absolute first difference (noise
+/// plus drift per row), or a small fraction of the values' magnitude for a constant series.
+fn data_scale(y: &[f64]) -> f64 {
+    let mag = y.iter().map(|v| v.abs()).sum::<f64>() / y.len().max(1) as f64;
+    let diff = if y.len() > 1 {
+        y.windows(2).map(|w| (w[1] - w[0]).abs()).sum::<f64>() / (y.len() - 1) as f64
+    } else {
+        0.0
+    };
+    if diff > 1e-9 * mag.max(1.0) {
+        diff
+    } else {
+        1e-3 * mag.max(1.0)
+    }
+}
+
 impl Ets {
     /// Fits one spec on `y` (the training rows of one series): maximises the likelihood of the
     /// one-step errors over all of `y` (see [`fit`]).
@@ -321,33 +459,7 @@ impl Ets {
     /// A non-finite value; fewer rows than [`EtsSpec::min_rows`]; a seasonal spec with
     /// `period < 2`; a multiplicative season with a value ≤ 0.
     pub fn fit(y: &[f64], spec: EtsSpec) -> Result<Ets> {
-        if spec.season != Season::None && spec.period < 2 {
-            return Err(Error::config(
-                "season",
-                format!(
-                    "{} needs a season length of at least 2, got {}; use a model without season",
-                    spec.name(),
-                    spec.period
-                ),
-            ));
-        }
-        check_values(y, Some(spec))?;
-        let needed = spec.min_rows();
-        if y.len() < needed {
-            return Err(Error::NotEnoughData {
-                what: format!(
-                    "exponential smoothing {}{}",
-                    spec.name(),
-                    if spec.season_len() > 0 {
-                        format!(" with season length {}", spec.period)
-                    } else {
-                        String::new()
-                    }
-                ),
-                needed,
-                got: y.len(),
-            });
-        }
+        validate(y, spec, spec.min_rows())?;
         fit::fit(y, spec)
     }
 

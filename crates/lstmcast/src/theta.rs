@@ -21,8 +21,7 @@
 //! origin uses the rows before it and no parameter sees them.
 
 use crate::error::{Error, Result};
-use argmin::core::{CostFunction, Executor};
-use argmin::solver::neldermead::NelderMead;
+use argmin::core::CostFunction;
 use serde::{Deserialize, Serialize};
 
 /// The 95 % quantile of the standard normal: the seasonality test's threshold.
@@ -206,25 +205,7 @@ impl Theta {
         };
         let x0 = [adjusted[0] / 2.0, 0.5];
         let step0 = if x0[0] == 0.0 { 1e-4 } else { 0.05 * x0[0] };
-        let simplex = vec![
-            x0.to_vec(),
-            vec![x0[0] + step0, x0[1]],
-            vec![x0[0], x0[1] + 0.025],
-        ];
-        let fail = |e: argmin::core::Error| Error::Forecast(format!("Theta fit: {e}"));
-        let solver = NelderMead::new(simplex)
-            .with_sd_tolerance(1e-8)
-            .map_err(fail)?;
-        let res = Executor::new(obj, solver)
-            .configure(|s| s.max_iters(1000))
-            .timer(false)
-            .run()
-            .map_err(fail)?;
-        let best = res
-            .state()
-            .best_param
-            .clone()
-            .unwrap_or_else(|| x0.to_vec());
+        let (best, _) = crate::ets::nelder_mead(obj, &x0, &[step0, 0.025], (1e-8, 1000))?;
         Ok(Theta {
             season,
             multiplicative,

@@ -29,10 +29,12 @@
 //! once (the first of the `m` seasonal states follows from the others, which fixes their mean),
 //! then restarts once from its best point. Deterministic: no random numbers, fixed caps.
 
-use super::{check_values, step, Candidate, ErrorType, Ets, EtsSpec, Season, Smoothing, Trend};
+use super::{
+    check_values, data_scale, nelder_mead, step, Candidate, ErrorType, Ets, EtsSpec, Season,
+    Smoothing, Trend,
+};
 use crate::error::{Error, Result};
-use argmin::core::{CostFunction, Executor};
-use argmin::solver::neldermead::NelderMead;
+use argmin::core::CostFunction;
 use std::cell::RefCell;
 
 const ALPHA_LO: f64 = 1e-4;
@@ -327,7 +329,7 @@ struct Layout {
 
 impl Layout {
     fn has_trend(&self) -> bool {
-        self.spec.trend != Trend::None
+        self.spec.has_trend()
     }
 
     fn damped(&self) -> bool {
@@ -335,7 +337,7 @@ impl Layout {
     }
 
     fn n_smoothing(&self) -> usize {
-        1 + usize::from(self.has_trend()) + usize::from(self.m > 0) + usize::from(self.damped())
+        self.spec.n_smoothing()
     }
 
     /// The smoothing parameters of `x` (β in error-correction form), or `None` outside the
@@ -514,46 +516,6 @@ impl CostFunction for Objective<'_> {
     }
 }
 
-/// One Nelder-Mead run from `x0` with an axis-aligned simplex; returns the best point.
-fn nelder_mead(obj: Objective<'_>, x0: &[f64], steps: &[f64]) -> Result<Vec<f64>> {
-    let mut simplex = vec![x0.to_vec()];
-    for (i, s) in steps.iter().enumerate() {
-        let mut x = x0.to_vec();
-        x[i] += s;
-        simplex.push(x);
-    }
-    let fail = |e: argmin::core::Error| Error::Forecast(format!("exponential smoothing fit: {e}"));
-    let solver = NelderMead::new(simplex)
-        .with_sd_tolerance(SD_TOLERANCE)
-        .map_err(fail)?;
-    let res = Executor::new(obj, solver)
-        .configure(|state| state.max_iters(MAX_ITERS))
-        .timer(false)
-        .run()
-        .map_err(fail)?;
-    Ok(res
-        .state()
-        .best_param
-        .clone()
-        .unwrap_or_else(|| x0.to_vec()))
-}
-
-/// The unit of the initial simplex's state steps: the mean absolute first difference, or a small
-/// fraction of the values' magnitude for a constant series.
-fn data_scale(y: &[f64]) -> f64 {
-    let mag = y.iter().map(|v| v.abs()).sum::<f64>() / y.len().max(1) as f64;
-    let diff = if y.len() > 1 {
-        y.windows(2).map(|w| (w[1] - w[0]).abs()).sum::<f64>() / (y.len() - 1) as f64
-    } else {
-        0.0
-    };
-    if diff > 1e-9 * mag.max(1.0) {
-        diff
-    } else {
-        1e-3 * mag.max(1.0)
-    }
-}
-
 /// Fits `spec` on `y` (validated by the caller).
 pub(super) fn fit(y: &[f64], spec: EtsSpec) -> Result<Ets> {
     let n = y.len();
@@ -578,10 +540,11 @@ pub(super) fn fit(y: &[f64], spec: EtsSpec) -> Result<Ets> {
     }
     // Restarts from the best point with a fresh simplex while they still gain (a collapsed
     // simplex stops early in a valley); at most `MAX_RUNS` runs.
-    let mut best = nelder_mead(objective(), &x0, &layout.steps(&x0, scale))?;
+    let nm = (SD_TOLERANCE, MAX_ITERS);
+    let mut best = nelder_mead(objective(), &x0, &layout.steps(&x0, scale), nm)?.0;
     let mut cost = probe.eval(&best);
     for _ in 1..MAX_RUNS {
-        let next = nelder_mead(objective(), &best, &layout.steps(&best, scale))?;
+        let next = nelder_mead(objective(), &best, &layout.steps(&best, scale), nm)?.0;
         let c = probe.eval(&next);
         let gain = cost - c;
         if c <= cost {
@@ -688,46 +651,7 @@ pub(super) fn auto(y: &[f64], period: usize) -> Result<(Ets, Vec<Candidate>)> {
             got: y.len(),
         });
     }
-    let mut best: Option<Ets> = None;
-    let mut candidates = Vec::with_capacity(specs.len());
-    for spec in specs {
-        match fit(y, spec) {
-            Ok(model) if model.aicc.is_some_and(f64::is_finite) => {
-                candidates.push(Candidate {
-                    spec,
-                    aic: Some(model.aic),
-                    aicc: model.aicc,
-                    error: None,
-                });
-                if best.as_ref().is_none_or(|b| model.aicc < b.aicc) {
-                    best = Some(model);
-                }
-            }
-            Ok(model) => candidates.push(Candidate {
-                spec,
-                aic: None,
-                aicc: None,
-                error: Some(format!("non-finite AICc (AIC {})", model.aic)),
-            }),
-            Err(e) => candidates.push(Candidate {
-                spec,
-                aic: None,
-                aicc: None,
-                error: Some(e.to_string()),
-            }),
-        }
-    }
-    match best {
-        Some(model) => Ok((model, candidates)),
-        None => Err(Error::Forecast(format!(
-            "no exponential smoothing model could be fitted: {}",
-            candidates
-                .iter()
-                .map(|c| format!("{}: {}", c.spec.name(), c.error.as_deref().unwrap_or("?")))
-                .collect::<Vec<_>>()
-                .join("; ")
-        ))),
-    }
+    super::search(y, specs, fit, (|m| m.aicc.unwrap_or(f64::NAN), "AICc"))
 }
 
 #[cfg(test)]

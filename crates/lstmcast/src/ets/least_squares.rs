@@ -17,10 +17,12 @@
 //! of two basins, β ≪ α and β near α, keeping the better end), then restarts once from the best
 //! point found. Everything is deterministic: no random numbers, fixed iteration caps.
 
-use super::{check_values, step, Candidate, ErrorType, Ets, EtsSpec, Season, Smoothing, Trend};
+use super::{
+    check_values, data_scale, nelder_mead, step, Candidate, ErrorType, Ets, EtsSpec, Season,
+    Smoothing, Trend,
+};
 use crate::error::{Error, Result};
-use argmin::core::{CostFunction, Executor};
-use argmin::solver::neldermead::NelderMead;
+use argmin::core::CostFunction;
 use std::cell::RefCell;
 
 /// Sum of squared one-step errors of the recursions over `y`. `ring` holds the initial seasonal
@@ -176,7 +178,7 @@ struct Layout {
 
 impl Layout {
     fn has_trend(&self) -> bool {
-        self.spec.trend != Trend::None
+        self.spec.has_trend()
     }
 
     fn damped(&self) -> bool {
@@ -184,7 +186,7 @@ impl Layout {
     }
 
     fn n_smoothing(&self) -> usize {
-        1 + usize::from(self.has_trend()) + usize::from(self.m > 0) + usize::from(self.damped())
+        self.spec.n_smoothing()
     }
 
     fn dim(&self) -> usize {
@@ -321,44 +323,6 @@ impl CostFunction for Objective<'_> {
     }
 }
 
-/// One Nelder-Mead run from `x0` with an axis-aligned simplex; returns the best point and cost.
-fn nelder_mead(obj: Objective<'_>, x0: &[f64], steps: &[f64]) -> Result<(Vec<f64>, f64)> {
-    let mut simplex = vec![x0.to_vec()];
-    for (i, s) in steps.iter().enumerate() {
-        let mut x = x0.to_vec();
-        x[i] += s;
-        simplex.push(x);
-    }
-    let fail = |e: argmin::core::Error| Error::Forecast(format!("exponential smoothing fit: {e}"));
-    let solver = NelderMead::new(simplex)
-        .with_sd_tolerance(SD_TOLERANCE)
-        .map_err(fail)?;
-    let res = Executor::new(obj, solver)
-        .configure(|state| state.max_iters(MAX_ITERS))
-        .timer(false)
-        .run()
-        .map_err(fail)?;
-    let state = res.state();
-    let best = state.best_param.clone().unwrap_or_else(|| x0.to_vec());
-    Ok((best, state.best_cost))
-}
-
-/// The unit of the initial-state coordinates: the mean absolute first difference (noise plus
-/// drift per row), or a small fraction of the values' magnitude for a constant series.
-fn data_scale(y: &[f64]) -> f64 {
-    let mag = y.iter().map(|v| v.abs()).sum::<f64>() / y.len().max(1) as f64;
-    let diff = if y.len() > 1 {
-        y.windows(2).map(|w| (w[1] - w[0]).abs()).sum::<f64>() / (y.len() - 1) as f64
-    } else {
-        0.0
-    };
-    if diff > 1e-9 * mag.max(1.0) {
-        diff
-    } else {
-        1e-3 * mag.max(1.0)
-    }
-}
-
 /// Fits one spec on `y` (the training rows of one series): minimises the sum of squared
 /// one-step errors over all of `y`.
 ///
@@ -366,33 +330,7 @@ fn data_scale(y: &[f64]) -> f64 {
 /// A non-finite value; fewer rows than [`min_rows`]; a seasonal spec with
 /// `period < 2`; a multiplicative season with a value ≤ 0.
 pub(super) fn fit(y: &[f64], spec: EtsSpec) -> Result<Ets> {
-    if spec.season != Season::None && spec.period < 2 {
-        return Err(Error::config(
-            "season",
-            format!(
-                "{} needs a season length of at least 2, got {}; use a model without season",
-                spec.name(),
-                spec.period
-            ),
-        ));
-    }
-    check_values(y, Some(spec))?;
-    let needed = min_rows(spec);
-    if y.len() < needed {
-        return Err(Error::NotEnoughData {
-            what: format!(
-                "exponential smoothing {}{}",
-                spec.name(),
-                if spec.season_len() > 0 {
-                    format!(" with season length {}", spec.period)
-                } else {
-                    String::new()
-                }
-            ),
-            needed,
-            got: y.len(),
-        });
-    }
+    super::validate(y, spec, min_rows(spec))?;
     let n = y.len();
     let layout = Layout {
         spec,
@@ -431,13 +369,13 @@ pub(super) fn fit(y: &[f64], spec: EtsSpec) -> Result<Ets> {
     let steps = layout.steps();
     let mut best: Option<(Vec<f64>, f64)> = None;
     for (x0, _) in starts.into_iter().flatten() {
-        let (x, c) = nelder_mead(objective(), &x0, &steps)?;
+        let (x, c) = nelder_mead(objective(), &x0, &steps, (SD_TOLERANCE, MAX_ITERS))?;
         if best.as_ref().is_none_or(|(_, b)| c < *b) {
             best = Some((x, c));
         }
     }
     let (x1, _) = best.expect("the grid is not empty");
-    let (x2, _) = nelder_mead(objective(), &x1, &steps)?;
+    let (x2, _) = nelder_mead(objective(), &x1, &steps, (SD_TOLERANCE, MAX_ITERS))?;
 
     let p = layout.smoothing(&x2);
     let mut ring = Vec::new();
@@ -502,54 +440,18 @@ pub(super) fn auto(y: &[f64], period: usize) -> Result<(Ets, Vec<Candidate>)> {
             seasons.push(Season::Multiplicative);
         }
     }
-    let mut best: Option<Ets> = None;
-    let mut candidates = Vec::new();
+    let mut specs = Vec::new();
     for trend in [Trend::None, Trend::Additive, Trend::Damped] {
         for &season in &seasons {
-            let spec = EtsSpec {
+            specs.push(EtsSpec {
                 error: ErrorType::Additive,
                 trend,
                 season,
                 period,
-            };
-            match fit(y, spec) {
-                Ok(model) if model.aic.is_finite() => {
-                    candidates.push(Candidate {
-                        spec,
-                        aic: Some(model.aic),
-                        aicc: None,
-                        error: None,
-                    });
-                    if best.as_ref().is_none_or(|b| model.aic < b.aic) {
-                        best = Some(model);
-                    }
-                }
-                Ok(model) => candidates.push(Candidate {
-                    spec,
-                    aic: None,
-                    aicc: None,
-                    error: Some(format!("non-finite AIC {} (SSE {})", model.aic, model.sse)),
-                }),
-                Err(e) => candidates.push(Candidate {
-                    spec,
-                    aic: None,
-                    aicc: None,
-                    error: Some(e.to_string()),
-                }),
-            }
+            });
         }
     }
-    match best {
-        Some(model) => Ok((model, candidates)),
-        None => Err(Error::Forecast(format!(
-            "no exponential smoothing model could be fitted: {}",
-            candidates
-                .iter()
-                .map(|c| format!("{}: {}", c.spec.name(), c.error.as_deref().unwrap_or("?")))
-                .collect::<Vec<_>>()
-                .join("; ")
-        ))),
-    }
+    super::search(y, specs, fit, (|m| m.aic, "AIC"))
 }
 
 /// The fewest rows [`fit`] accepts: one more than [`EtsSpec::num_params`], and for a seasonal

@@ -513,14 +513,8 @@ impl TrainedForecaster {
                             quantiles,
                             naive: y[local - 1],
                             seasonal_naive: seasonal_naive(y, local, h, self.season),
-                            ets: refit
-                                .forecast(t, h, k)
-                                .map(|v| self.transform.inverse(v))
-                                .filter(|v| v.is_finite()),
-                            theta: refit
-                                .theta_forecast(t, h, k)
-                                .map(|v| self.transform.inverse(v))
-                                .filter(|v| v.is_finite()),
+                            ets: self.original(refit.forecast(t, h, k)),
+                            theta: self.original(refit.theta_forecast(t, h, k)),
                             model: self.model_name().to_string(),
                         });
                     }
@@ -551,14 +545,8 @@ impl TrainedForecaster {
                 for h in 1..=hz {
                     for k in 0..nt {
                         let y = panel.series_column(s, k);
-                        let ets = refit
-                            .forecast(t, h, k)
-                            .map(|v| self.transform.inverse(v))
-                            .filter(|v| v.is_finite());
-                        let theta = refit
-                            .theta_forecast(t, h, k)
-                            .map(|v| self.transform.inverse(v))
-                            .filter(|v| v.is_finite());
+                        let ets = self.original(refit.forecast(t, h, k));
+                        let theta = self.original(refit.theta_forecast(t, h, k));
                         let (predicted, model) = self.stand_in(ets, theta, y[local - 1]);
                         rows.push(PredictionRow {
                             series: id.clone(),
@@ -864,15 +852,7 @@ impl TrainedForecaster {
                 // target (see `stand_in`).
                 let all = |f: &dyn Fn(usize, usize) -> Option<f64>| -> Option<Vec<Vec<f64>>> {
                     (1..=steps)
-                        .map(|h| {
-                            (0..nt)
-                                .map(|k| {
-                                    f(h, k)
-                                        .map(|v| self.transform.inverse(v))
-                                        .filter(|v| v.is_finite())
-                                })
-                                .collect()
-                        })
+                        .map(|h| (0..nt).map(|k| self.original(f(h, k))).collect())
                         .collect()
                 };
                 let ets = all(&|h, k| stats.forecast(end, h, k));
@@ -1271,6 +1251,13 @@ impl TrainedForecaster {
             out.offsets.push(out.timestamps.len());
         }
         Ok(out)
+    }
+
+    /// A statistical forecast in transformed units back in original ones (`None` where it
+    /// is not finite).
+    fn original(&self, v: Option<f64>) -> Option<f64> {
+        v.map(|v| self.transform.inverse(v))
+            .filter(|v| v.is_finite())
     }
 
     /// The forecast of a series the network cannot forecast, and its model's name: plain Theta's
