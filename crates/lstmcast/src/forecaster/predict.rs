@@ -122,6 +122,25 @@ impl Bufs {
     }
 }
 
+/// The bands of `levels` (percent, any order) made to nest around `predicted`: each band
+/// contains the point forecast and every band of a lower level (taking their outer bounds
+/// where its own calibration says less, as each level's half-width comes from its own
+/// scores); a refused level stays refused.
+fn nested(levels: &[f64], mut bands: Intervals, predicted: f64) -> Intervals {
+    let mut order: Vec<usize> = (0..levels.len().min(bands.len())).collect();
+    order.sort_by(|&a, &b| levels[a].total_cmp(&levels[b]));
+    let (mut lo, mut hi) = (predicted, predicted);
+    for i in order {
+        if let Some((l, h)) = bands[i].as_mut() {
+            lo = lo.min(*l);
+            hi = hi.max(*h);
+            *l = lo;
+            *h = hi;
+        }
+    }
+    bands
+}
+
 /// Raises a prediction row's forecast, ETS baseline, interval bounds and quantiles to 0 where
 /// they are below it; returns how many values it raised.
 fn floor_at_zero(r: &mut PredictionRow) -> usize {
@@ -1036,14 +1055,18 @@ impl TrainedForecaster {
     ) -> Intervals {
         let c = &self.calibration;
         match (c.bands(id, k, step), c.series(id)) {
-            (Some(bands), Some(s)) => bands
-                .iter()
-                .enumerate()
-                .map(|(i, b)| {
-                    b.half
-                        .map(|w| c.interval((s, k, i), w, predicted, quantiles))
-                })
-                .collect(),
+            (Some(bands), Some(s)) => nested(
+                &c.levels,
+                bands
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| {
+                        b.half
+                            .map(|w| c.interval((s, k, i), w, predicted, quantiles))
+                    })
+                    .collect(),
+                predicted,
+            ),
             _ => vec![None; c.levels.len()],
         }
     }
@@ -1363,7 +1386,27 @@ impl TrainedForecaster {
 
 #[cfg(test)]
 mod tests {
-    use super::median_of;
+    use super::{median_of, nested};
+
+    #[test]
+    fn bands_nest_around_the_point_forecast() {
+        // The 95 % band (given first) narrower than the 80 % one and beside the point: it takes
+        // the 80 % band's outer bounds and the point; the 80 % band takes the point.
+        let levels = [95.0, 80.0];
+        let got = nested(
+            &levels,
+            vec![Some((-663.0, -291.0)), Some((-400.0, 7257.0))],
+            -477.0,
+        );
+        assert_eq!(got, vec![Some((-663.0, 7257.0)), Some((-477.0, 7257.0))]);
+        // Already nested: unchanged; a refused level stays refused.
+        let ok = vec![Some((1.0, 9.0)), Some((3.0, 7.0))];
+        assert_eq!(nested(&levels, ok.clone(), 5.0), ok);
+        assert_eq!(
+            nested(&[80.0, 95.0], vec![None, Some((4.0, 6.0))], 5.0),
+            vec![None, Some((4.0, 6.0))]
+        );
+    }
 
     #[test]
     fn median_of_odd_and_even_counts() {
