@@ -419,6 +419,15 @@ fn fit(
     let outcome = interruptible(py, &stop, || -> lstmcast::Result<FitOutcome> {
         let mut on_epoch = |p: &FitProgress| {
             let Some(cb) = &progress else { return };
+            // Once it raised, it is not called again (candidates trained at once may still
+            // report the epoch they were finishing).
+            if callback_error
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_some()
+            {
+                return;
+            }
             let r = p.record;
             let failed = Python::attach(|py| -> PyResult<()> {
                 let d = PyDict::new(py);
