@@ -265,7 +265,13 @@ pub fn table(ev: &Evaluation, horizon: usize) -> String {
             "  {:<16} {:>12} {:>12} {:>12} {:>8} {:>8} {:>7}",
             "forecaster", "MSE", "RMSE", "MAE", "MAPE%", "sMAPE%", "MASE"
         );
-        row(&mut out, "lstm", &s.model);
+        // The chosen model's row: `lstm`, or the statistical model kept where no network was
+        // (every series forecast by it).
+        let label = match ev.models.keys().collect::<Vec<_>>()[..] {
+            [only] if only != "lstm" && !only.is_empty() => format!("{only} (kept)"),
+            _ => "lstm".to_string(),
+        };
+        row(&mut out, &label, &s.model);
         row(&mut out, "naive", &s.naive);
         row(&mut out, "seasonal_naive", &s.seasonal_naive);
         if let Some(e) = &s.ets {
