@@ -141,29 +141,31 @@ fn nested(levels: &[f64], mut bands: Intervals, predicted: f64) -> Intervals {
     bands
 }
 
-/// Raises a prediction row's forecast, ETS baseline, interval bounds and quantiles to 0 where
-/// they are below it; returns how many values it raised.
-fn floor_at_zero(r: &mut PredictionRow) -> usize {
+/// Raises every value below 0 to 0 (NaN, a quantile past the trained horizon, stays); returns
+/// how many it raised.
+fn floor_at_zero<'a>(values: impl IntoIterator<Item = &'a mut f64>) -> usize {
     let mut n = 0;
-    let mut floor = |v: &mut f64| {
+    for v in values {
         if *v < 0.0 {
             *v = 0.0;
             n += 1;
         }
-    };
-    floor(&mut r.predicted);
-    if let Some(e) = r.ets.as_mut() {
-        floor(e);
     }
-    if let Some(e) = r.theta.as_mut() {
-        floor(e);
-    }
-    for (lo, hi) in r.intervals.iter_mut().flatten() {
-        floor(lo);
-        floor(hi);
-    }
-    r.quantiles.iter_mut().for_each(&mut floor);
     n
+}
+
+/// A prediction row's forecast, baselines, interval bounds and quantiles.
+fn row_values(r: &mut PredictionRow) -> impl Iterator<Item = &mut f64> {
+    std::iter::once(&mut r.predicted)
+        .chain(r.ets.as_mut())
+        .chain(r.theta.as_mut())
+        .chain(
+            r.intervals
+                .iter_mut()
+                .flatten()
+                .flat_map(|(lo, hi)| [lo, hi]),
+        )
+        .chain(r.quantiles.iter_mut())
 }
 
 /// Contexts predicted per pass.
@@ -516,26 +518,15 @@ impl TrainedForecaster {
             for t in seg.origins.clone() {
                 for h in 1..=hz {
                     for k in 0..nt {
-                        let y = panel.series_column(s, k);
-                        let local = t - base;
                         let at = (w * hz + h - 1) * nt + k;
                         let predicted = self.transform.inverse(maps[k].inverse(pred[at] as f64));
                         let quantiles = self.quantiles_at(&qs, at, k, maps);
-                        rows.push(PredictionRow {
-                            series: id.clone(),
-                            origin: panel.format_time(&panel.timestamps[t]),
-                            step: h,
-                            target: self.names[k].clone(),
-                            actual: y[local + h - 1],
-                            predicted,
-                            intervals: self.interval_around(id, (k, h), predicted, &quantiles),
-                            quantiles,
-                            naive: y[local - 1],
-                            seasonal_naive: seasonal_naive(y, local, h, self.season),
-                            ets: self.original(refit.forecast(t, h, k)),
-                            theta: self.original(refit.theta_forecast(t, h, k)),
-                            model: self.model_name().to_string(),
-                        });
+                        let mut r = self.test_row(panel, &refit, (s, t - base), (h, k));
+                        r.intervals = self.interval_around(id, (k, h), predicted, &quantiles);
+                        r.predicted = predicted;
+                        r.quantiles = quantiles;
+                        r.model = self.model_name().to_string();
+                        rows.push(r);
                     }
                 }
                 w += 1;
@@ -551,7 +542,6 @@ impl TrainedForecaster {
         let mut n_windows = n_win;
         for s in (0..panel.n_series()).filter(|s| !covered.contains(s)) {
             let sp = &split.series[s];
-            let base = panel.offsets[s];
             let id = &panel.ids[s];
             let origins = crate::split::Splits::origins(&sp.test, 1, hz);
             if origins.is_empty() {
@@ -560,28 +550,14 @@ impl TrainedForecaster {
             mase.insert(id.clone(), self.mase_for(panel, s, sp));
             fallback.insert(id.clone());
             for local in origins {
-                let t = base + local;
                 for h in 1..=hz {
                     for k in 0..nt {
-                        let y = panel.series_column(s, k);
-                        let ets = self.original(refit.forecast(t, h, k));
-                        let theta = self.original(refit.theta_forecast(t, h, k));
-                        let (predicted, model) = self.stand_in(ets, theta, y[local - 1]);
-                        rows.push(PredictionRow {
-                            series: id.clone(),
-                            origin: panel.format_time(&panel.timestamps[t]),
-                            step: h,
-                            target: self.names[k].clone(),
-                            actual: y[local + h - 1],
-                            predicted,
-                            intervals: self.interval_around(id, (k, h), predicted, &[]),
-                            quantiles: Vec::new(),
-                            naive: y[local - 1],
-                            seasonal_naive: seasonal_naive(y, local, h, self.season),
-                            ets,
-                            theta,
-                            model: model.to_string(),
-                        });
+                        let mut r = self.test_row(panel, &refit, (s, local), (h, k));
+                        let (predicted, model) = self.stand_in(r.ets, r.theta, r.naive);
+                        r.intervals = self.interval_around(id, (k, h), predicted, &[]);
+                        r.predicted = predicted;
+                        r.model = model.to_string();
+                        rows.push(r);
                     }
                 }
                 n_windows += 1;
@@ -601,7 +577,7 @@ impl TrainedForecaster {
         for r in &mut rows {
             let k = self.names.iter().position(|n| *n == r.target).unwrap_or(0);
             if positive.contains(&(r.series.clone(), k)) {
-                truncated += floor_at_zero(r);
+                truncated += floor_at_zero(row_values(r));
             }
         }
         let mut models = std::collections::BTreeMap::new();
@@ -853,15 +829,24 @@ impl TrainedForecaster {
             });
         }
         if !stand_ins.is_empty() {
-            let ends: Vec<usize> = (0..work.n_series())
-                .map(|s| match stand_ins.contains(&s) {
-                    true => hist_end(s) - work.offsets[s],
-                    false => 0,
-                })
-                .collect();
-            let stats = self
-                .refit_ets(&transformed, &ends)
-                .frame(&transformed, &self.scaler);
+            // A statistical mode's frame is already fitted on every row of every series;
+            // otherwise the stand-ins alone are fitted.
+            let owned;
+            let stats = match &frame {
+                Some(f) if self.norm.mode.is_statistical() => f,
+                _ => {
+                    let ends: Vec<usize> = (0..work.n_series())
+                        .map(|s| match stand_ins.contains(&s) {
+                            true => hist_end(s) - work.offsets[s],
+                            false => 0,
+                        })
+                        .collect();
+                    owned = self
+                        .refit_ets(&transformed, &ends)
+                        .frame(&transformed, &self.scaler);
+                    &owned
+                }
+            };
             for &s in &stand_ins {
                 let id = &panel.ids[s];
                 let end = hist_end(s);
@@ -903,18 +888,12 @@ impl TrainedForecaster {
                     continue;
                 }
                 for h in 0..f.values.len() {
-                    let v = &mut f.values[h][k];
-                    *v = v.max(0.0);
+                    floor_at_zero([&mut f.values[h][k]]);
                     if let Some(iv) = f.intervals.get_mut(h).and_then(|r| r.get_mut(k)) {
-                        for (lo, hi) in iv.iter_mut().flatten() {
-                            *lo = lo.max(0.0);
-                            *hi = hi.max(0.0);
-                        }
+                        floor_at_zero(iv.iter_mut().flatten().flat_map(|(lo, hi)| [lo, hi]));
                     }
                     if let Some(q) = f.quantiles.get_mut(h).and_then(|r| r.get_mut(k)) {
-                        q.iter_mut()
-                            .filter(|v| v.is_finite())
-                            .for_each(|v| *v = v.max(0.0));
+                        floor_at_zero(q.iter_mut());
                     }
                 }
             }
@@ -1274,6 +1253,35 @@ impl TrainedForecaster {
             out.offsets.push(out.timestamps.len());
         }
         Ok(out)
+    }
+
+    /// The test row of series `s` of `panel` at its local origin `local`, step `h` and target
+    /// `k` with the actual value and the baselines (the ETS and Theta ones from `refit`); the
+    /// prediction, its intervals and quantiles and the model are the caller's to fill.
+    fn test_row(
+        &self,
+        panel: &Panel,
+        refit: &EsFrame,
+        (s, local): (usize, usize),
+        (h, k): (usize, usize),
+    ) -> PredictionRow {
+        let y = panel.series_column(s, k);
+        let t = panel.offsets[s] + local;
+        PredictionRow {
+            series: panel.ids[s].clone(),
+            origin: panel.format_time(&panel.timestamps[t]),
+            step: h,
+            target: self.names[k].clone(),
+            actual: y[local + h - 1],
+            predicted: f64::NAN,
+            intervals: Vec::new(),
+            quantiles: Vec::new(),
+            naive: y[local - 1],
+            seasonal_naive: seasonal_naive(y, local, h, self.season),
+            ets: self.original(refit.forecast(t, h, k)),
+            theta: self.original(refit.theta_forecast(t, h, k)),
+            model: String::new(),
+        }
     }
 
     /// A statistical forecast in transformed units back in original ones (`None` where it
