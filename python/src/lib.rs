@@ -7,15 +7,12 @@
 //! users know, and Ray live in the Python package (`python/lstmcast`).
 
 use lstmcast::backtest::{backtest, backtest_on, BacktestOptions, Fold, Refit, TrainWindow};
-use lstmcast::covariates::{Calendar, Covariates, StaticTable};
+use lstmcast::config::options::{self, Kind, Value};
+use lstmcast::covariates::{Covariates, StaticTable};
 use lstmcast::data::{load_frame, load_future_frame, Frame};
-use lstmcast::engine::{Device, Loss};
 use lstmcast::forecaster::{FitControl, FitOutcome, FitProgress};
 use lstmcast::tune::{TuneResult, TuneSpace};
-use lstmcast::{
-    artifact, Fill, ForecasterConfig, LoadOptions, Normalize, Panel, Sampling, ScalerKind,
-    ScalerScope, SplitSpec, Strategy, TrainedForecaster, Transform,
-};
+use lstmcast::{artifact, ForecasterConfig, LoadOptions, Panel, TrainedForecaster};
 use numpy::PyReadonlyArray1;
 use pyo3::create_exception;
 use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyValueError};
@@ -37,46 +34,6 @@ create_exception!(
 fn err(e: impl std::fmt::Display) -> PyErr {
     LstmcastError::new_err(e.to_string())
 }
-
-/// The keyword arguments `Forecaster(...)` takes besides the data's columns, as the CLI's flags
-/// (with `_` for `-`).
-const OPTIONS: &[&str] = &[
-    "lookback",
-    "horizon",
-    "layers",
-    "dropout",
-    "recurrent_dropout",
-    "ensemble",
-    "epochs",
-    "batch_size",
-    "learning_rate",
-    "patience",
-    "min_delta",
-    "warmup",
-    "reduce_lr_patience",
-    "reduce_lr_factor",
-    "clip_norm",
-    "seed",
-    "season",
-    "normalize",
-    "transform",
-    "scaler",
-    "scaler_scope",
-    "sampling",
-    "intervals",
-    "quantiles",
-    "loss",
-    "strategy",
-    "calendar",
-    "split",
-    "split_at",
-    "split_last",
-    "device",
-    "fill",
-    "fill_gaps",
-    "freq",
-    "time_format",
-];
 
 /// Text, or a list of texts joined by commas (`layers=[64, 32]` as `--layers 64,32`).
 fn text_of(v: &Bound<'_, PyAny>) -> PyResult<String> {
@@ -125,81 +82,26 @@ fn config_of(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<ForecasterConfig> {
     for (k, v) in kw.iter() {
         let key: String = k.extract()?;
         if v.is_none() {
-            match key.as_str() {
-                "intervals" => c.intervals.clear(),
-                k if OPTIONS.contains(&k) => {}
-                _ => return Err(unknown(&key)),
-            }
+            c.unset(&key).map_err(err)?;
             continue;
         }
+        // The library's one option table (the CLI's flags) says what each option takes.
+        let o = options::option(&key).ok_or_else(|| err(options::unknown(&key)))?;
         let v = &v;
-        let int = "a whole number";
-        let real = "a number";
-        match key.as_str() {
-            "lookback" => c.lookback = number(&key, v, int)?,
-            "horizon" => c.horizon = number(&key, v, int)?,
-            "layers" => {
-                c.model.layers = match v.extract::<usize>() {
-                    Ok(n) => vec![n],
-                    Err(_) => number(&key, v, "a whole number or a list of them")?,
-                }
-            }
-            "dropout" => c.model.dropout = number(&key, v, real)?,
-            "recurrent_dropout" => c.model.recurrent_dropout = number(&key, v, real)?,
-            "ensemble" => c.model.ensemble = number(&key, v, int)?,
-            "epochs" => c.training.epochs = number(&key, v, int)?,
-            "batch_size" => c.training.batch_size = number(&key, v, int)?,
-            "learning_rate" => c.training.learning_rate = number(&key, v, real)?,
-            "patience" => c.training.patience = number(&key, v, int)?,
-            "min_delta" => c.training.min_delta = number(&key, v, real)?,
-            "warmup" => c.training.warmup = number(&key, v, int)?,
-            "reduce_lr_patience" => c.training.reduce_lr_patience = number(&key, v, int)?,
-            "reduce_lr_factor" => c.training.reduce_lr_factor = number(&key, v, real)?,
-            "clip_norm" => c.training.clip_norm = Some(number(&key, v, real)?),
-            "seed" => c.seed = number(&key, v, int)?,
-            "season" => c.season = Some(number(&key, v, int)?),
-            "normalize" => c.normalize = Normalize::parse(&text_of(v)?).map_err(err)?,
-            "transform" => c.transform = Transform::parse(&text_of(v)?).map_err(err)?,
-            "scaler" => c.scaler = ScalerKind::parse(&text_of(v)?).map_err(err)?,
-            "scaler_scope" => c.scaler_scope = ScalerScope::parse(&text_of(v)?).map_err(err)?,
-            "sampling" => c.training.sampling = Sampling::parse(&text_of(v)?).map_err(err)?,
-            "intervals" => c.intervals = number(&key, v, "a list of levels in percent, or None")?,
-            "quantiles" => c.training.quantiles = number(&key, v, "a list of numbers in (0, 1)")?,
-            "loss" => c.training.loss = Some(Loss::parse(&text_of(v)?).map_err(err)?),
-            "strategy" => c.strategy = Strategy::parse(&text_of(v)?).map_err(err)?,
-            "calendar" => c.calendar = Calendar::parse(&text_of(v)?).map_err(err)?,
-            "split" => c.split = SplitSpec::parse(&text_of(v)?).map_err(err)?,
-            "split_at" => {
-                c.split.at = Some(SplitSpec::parse_at(&text_of(v)?).map_err(err)?);
-                c.split.last = None;
-            }
-            "split_last" => {
-                c.split.last = Some(SplitSpec::parse_last(&text_of(v)?).map_err(err)?);
-                c.split.at = None;
-            }
-            "device" => {
-                Device::parse(&text_of(v)?)
-                    .and_then(|d| d.check())
-                    .map_err(err)?;
-            }
-            "fill" => c.data.fill = Fill::parse(&text_of(v)?, "fill").map_err(err)?,
-            "fill_gaps" => {
-                c.data.fill_gaps = Fill::parse(&text_of(v)?, "fill-gaps").map_err(err)?
-            }
-            "freq" => c.data.freq = Some(text_of(v)?),
-            "time_format" => c.data.time_format = Some(text_of(v)?),
-            _ => return Err(unknown(&key)),
-        }
+        let value = match o.kind {
+            Kind::Whole => Value::Whole(number(&key, v, o.expected)?),
+            Kind::Number => Value::Number(number(&key, v, o.expected)?),
+            Kind::Wholes => match v.extract::<u64>() {
+                Ok(n) => Value::Whole(n),
+                Err(_) => Value::Wholes(number(&key, v, o.expected)?),
+            },
+            Kind::Numbers => Value::Numbers(number(&key, v, o.expected)?),
+            Kind::Text => Value::Text(text_of(v)?),
+        };
+        c.set(&key, value).map_err(err)?;
     }
     c.validate().map_err(err)?;
     Ok(c)
-}
-
-fn unknown(key: &str) -> PyErr {
-    err(format!(
-        "invalid configuration: {key}: not an option; the options are {}",
-        OPTIONS.join(", ")
-    ))
 }
 
 /// A frame's columns as text cells, the way a CSV file would hold them: numbers in their
@@ -594,8 +496,8 @@ impl Model {
 fn backtest_options(folds: usize, refit: &str, window: &str) -> PyResult<BacktestOptions> {
     Ok(BacktestOptions {
         folds,
-        refit: Refit::parse(refit).map_err(err)?,
-        window: TrainWindow::parse(window).map_err(err)?,
+        refit: refit.parse::<Refit>().map_err(err)?,
+        window: window.parse::<TrainWindow>().map_err(err)?,
     })
 }
 

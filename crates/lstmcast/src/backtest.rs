@@ -26,12 +26,14 @@ pub enum Refit {
     Once,
 }
 
-impl Refit {
+impl std::str::FromStr for Refit {
+    type Err = Error;
+
     /// Parses `every` or `once`.
     ///
     /// # Errors
     /// Any other name, as [`Error::InvalidConfig`] of `refit`.
-    pub fn parse(text: &str) -> Result<Refit> {
+    fn from_str(text: &str) -> Result<Refit> {
         match text {
             "every" => Ok(Refit::Every),
             "once" => Ok(Refit::Once),
@@ -54,12 +56,14 @@ pub enum TrainWindow {
     Sliding,
 }
 
-impl TrainWindow {
+impl std::str::FromStr for TrainWindow {
+    type Err = Error;
+
     /// Parses `expanding` or `sliding`.
     ///
     /// # Errors
     /// Any other name, as [`Error::InvalidConfig`] of `window`.
-    pub fn parse(text: &str) -> Result<TrainWindow> {
+    fn from_str(text: &str) -> Result<TrainWindow> {
         match text {
             "expanding" => Ok(TrainWindow::Expanding),
             "sliding" => Ok(TrainWindow::Sliding),

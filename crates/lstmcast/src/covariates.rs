@@ -101,36 +101,6 @@ pub enum Calendar {
 }
 
 impl Calendar {
-    /// Parses `auto`, `none` or a comma-separated list of `hour`, `weekday`, `yearday`, `month`.
-    ///
-    /// # Errors
-    /// An unknown name.
-    pub fn parse(text: &str) -> Result<Calendar> {
-        match text.trim() {
-            "auto" => return Ok(Calendar::Auto),
-            "none" | "" => return Ok(Calendar::None),
-            _ => {}
-        }
-        let mut list = Vec::new();
-        for part in text.split(',').map(str::trim) {
-            let f = CalendarFeature::ALL
-                .into_iter()
-                .find(|f| f.name() == part)
-                .ok_or_else(|| {
-                    Error::config(
-                        "calendar",
-                        format!(
-                            "'{part}' is not a calendar feature; use auto, none, or a list of hour, weekday, yearday, month"
-                        ),
-                    )
-                })?;
-            if !list.contains(&f) {
-                list.push(f);
-            }
-        }
-        Ok(Calendar::List(list))
-    }
-
     /// The features for data of frequency `freq` whose timestamps are `sample`, for windows of
     /// `lookback` steps and at most `train_rows` training rows per series.
     ///
@@ -192,10 +162,44 @@ impl Calendar {
     }
 }
 
+impl std::str::FromStr for Calendar {
+    type Err = Error;
+
+    /// Parses `auto`, `none` or a comma-separated list of `hour`, `weekday`, `yearday`, `month`.
+    ///
+    /// # Errors
+    /// An unknown name.
+    fn from_str(text: &str) -> Result<Calendar> {
+        match text.trim() {
+            "auto" => return Ok(Calendar::Auto),
+            "none" | "" => return Ok(Calendar::None),
+            _ => {}
+        }
+        let mut list = Vec::new();
+        for part in text.split(',').map(str::trim) {
+            let f = CalendarFeature::ALL
+                .into_iter()
+                .find(|f| f.name() == part)
+                .ok_or_else(|| {
+                    Error::config(
+                        "calendar",
+                        format!(
+                            "'{part}' is not a calendar feature; use auto, none, or a list of hour, weekday, yearday, month"
+                        ),
+                    )
+                })?;
+            if !list.contains(&f) {
+                list.push(f);
+            }
+        }
+        Ok(Calendar::List(list))
+    }
+}
+
 impl TryFrom<String> for Calendar {
     type Error = Error;
     fn try_from(s: String) -> Result<Calendar> {
-        Calendar::parse(&s)
+        s.parse::<Calendar>()
     }
 }
 
@@ -770,13 +774,14 @@ mod tests {
             .resolve(Some(Frequency::Step(1)), Some(&i), 1, 1000)
             .unwrap()
             .is_empty());
-        assert!(Calendar::parse("hour")
+        assert!("hour"
+            .parse::<Calendar>()
             .unwrap()
             .resolve(None, Some(&i), 1, 1000)
             .is_err());
-        assert!(Calendar::parse("hours").is_err());
+        assert!("hours".parse::<Calendar>().is_err());
         assert_eq!(
-            String::from(Calendar::parse("month,hour").unwrap()),
+            String::from("month,hour".parse::<Calendar>().unwrap()),
             "month,hour"
         );
     }

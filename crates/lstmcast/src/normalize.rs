@@ -109,11 +109,29 @@ impl Normalize {
         }
     }
 
+    /// The lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Normalize::Auto => "auto",
+            Normalize::Global => "global",
+            Normalize::Window => "window",
+            Normalize::Diff => "diff",
+            Normalize::Es => "es",
+            Normalize::EtsResidual => "ets-residual",
+            Normalize::Ets => "ets",
+            Normalize::Theta => "theta",
+        }
+    }
+}
+
+impl std::str::FromStr for Normalize {
+    type Err = Error;
+
     /// Parses a mode name (see [`Normalize::NAMES`]).
     ///
     /// # Errors
     /// Any other name.
-    pub fn parse(text: &str) -> Result<Normalize> {
+    fn from_str(text: &str) -> Result<Normalize> {
         match text {
             "auto" => Ok(Normalize::Auto),
             "global" => Ok(Normalize::Global),
@@ -127,20 +145,6 @@ impl Normalize {
                 "normalize",
                 format!("'{text}' is not one of {}", Normalize::NAMES),
             )),
-        }
-    }
-
-    /// The lower-case name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Normalize::Auto => "auto",
-            Normalize::Global => "global",
-            Normalize::Window => "window",
-            Normalize::Diff => "diff",
-            Normalize::Es => "es",
-            Normalize::EtsResidual => "ets-residual",
-            Normalize::Ets => "ets",
-            Normalize::Theta => "theta",
         }
     }
 }
@@ -481,9 +485,10 @@ mod tests {
             Normalize::Window,
             Normalize::Diff,
         ] {
-            assert_eq!(Normalize::parse(m.name()).unwrap(), m);
+            assert_eq!(m.name().parse::<Normalize>().unwrap(), m);
         }
-        assert!(Normalize::parse("level")
+        assert!("level"
+            .parse::<Normalize>()
             .unwrap_err()
             .to_string()
             .contains("normalize"));

@@ -25,11 +25,31 @@ pub enum ScalerKind {
 }
 
 impl ScalerKind {
+    /// Checks the min-max range.
+    ///
+    /// # Errors
+    /// `lo >= hi` or non-finite ends.
+    pub fn validate(&self) -> Result<()> {
+        if let ScalerKind::Minmax { lo, hi } = *self {
+            if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+                return Err(Error::config(
+                    "scaler",
+                    format!("min-max range [{lo}, {hi}] must have lo < hi"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::str::FromStr for ScalerKind {
+    type Err = Error;
+
     /// Parses `standard`, `minmax`, `minmax:LO:HI` or `none`.
     ///
     /// # Errors
     /// Unknown name or an empty range.
-    pub fn parse(text: &str) -> Result<ScalerKind> {
+    fn from_str(text: &str) -> Result<ScalerKind> {
         let k = match text.split(':').collect::<Vec<_>>().as_slice() {
             ["standard"] => ScalerKind::Standard,
             ["none"] => ScalerKind::None,
@@ -54,22 +74,6 @@ impl ScalerKind {
         };
         k.validate()?;
         Ok(k)
-    }
-
-    /// Checks the min-max range.
-    ///
-    /// # Errors
-    /// `lo >= hi` or non-finite ends.
-    pub fn validate(&self) -> Result<()> {
-        if let ScalerKind::Minmax { lo, hi } = *self {
-            if !(lo.is_finite() && hi.is_finite() && lo < hi) {
-                return Err(Error::config(
-                    "scaler",
-                    format!("min-max range [{lo}, {hi}] must have lo < hi"),
-                ));
-            }
-        }
-        Ok(())
     }
 }
 
@@ -140,12 +144,14 @@ pub enum ScalerScope {
     Global,
 }
 
-impl ScalerScope {
+impl std::str::FromStr for ScalerScope {
+    type Err = Error;
+
     /// Parses `series` or `global`.
     ///
     /// # Errors
     /// Any other name.
-    pub fn parse(text: &str) -> Result<ScalerScope> {
+    fn from_str(text: &str) -> Result<ScalerScope> {
         match text {
             "series" => Ok(ScalerScope::Series),
             "global" => Ok(ScalerScope::Global),
@@ -313,11 +319,12 @@ mod tests {
     #[test]
     fn parse_kinds() {
         assert_eq!(
-            ScalerKind::parse("minmax:-1:1").unwrap(),
+            "minmax:-1:1".parse::<ScalerKind>().unwrap(),
             ScalerKind::Minmax { lo: -1.0, hi: 1.0 }
         );
-        assert!(ScalerKind::parse("minmax:1:1").is_err());
-        assert!(ScalerKind::parse("robust")
+        assert!("minmax:1:1".parse::<ScalerKind>().is_err());
+        assert!("robust"
+            .parse::<ScalerKind>()
             .unwrap_err()
             .to_string()
             .contains("standard, minmax"));

@@ -278,41 +278,6 @@ pub struct SplitReport {
 }
 
 impl SplitSpec {
-    /// Parses `"0.7,0.1,0.2"`.
-    ///
-    /// # Errors
-    /// Not three numbers, or invalid fractions (see [`SplitSpec::validate`]).
-    pub fn parse(text: &str) -> Result<SplitSpec> {
-        let parts: Vec<&str> = text.split(',').map(str::trim).collect();
-        let nums: Vec<f64> = parts
-            .iter()
-            .map(|p| p.parse::<f64>())
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|_| {
-                Error::config(
-                    "split",
-                    format!("'{text}' is not three comma-separated fractions like 0.7,0.1,0.2"),
-                )
-            })?;
-        let [train, val, test] = nums[..] else {
-            return Err(Error::config(
-                "split",
-                format!(
-                    "'{text}' has {} parts; give train,val,test like 0.7,0.1,0.2",
-                    nums.len()
-                ),
-            ));
-        };
-        let s = SplitSpec {
-            train,
-            val,
-            test,
-            ..Default::default()
-        };
-        s.validate()?;
-        Ok(s)
-    }
-
     /// Parses `--split-at VAL_START,TEST_START` (two timestamps).
     ///
     /// # Errors
@@ -505,6 +470,45 @@ impl SplitSpec {
     }
 }
 
+impl std::str::FromStr for SplitSpec {
+    type Err = Error;
+
+    /// Parses `"0.7,0.1,0.2"`.
+    ///
+    /// # Errors
+    /// Not three numbers, or invalid fractions (see [`SplitSpec::validate`]).
+    fn from_str(text: &str) -> Result<SplitSpec> {
+        let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+        let nums: Vec<f64> = parts
+            .iter()
+            .map(|p| p.parse::<f64>())
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|_| {
+                Error::config(
+                    "split",
+                    format!("'{text}' is not three comma-separated fractions like 0.7,0.1,0.2"),
+                )
+            })?;
+        let [train, val, test] = nums[..] else {
+            return Err(Error::config(
+                "split",
+                format!(
+                    "'{text}' has {} parts; give train,val,test like 0.7,0.1,0.2",
+                    nums.len()
+                ),
+            ));
+        };
+        let s = SplitSpec {
+            train,
+            val,
+            test,
+            ..Default::default()
+        };
+        s.validate()?;
+        Ok(s)
+    }
+}
+
 /// Checks `--split-at` before the data is read: two non-empty timestamps, in order when both
 /// are ISO 8601 (other layouts are read, and checked, with the data's own).
 fn check_at(at: &[String; 2]) -> Result<()> {
@@ -634,11 +638,11 @@ mod tests {
             "0.7,0.1,0.2,0.0",
             "1,0,0",
         ] {
-            let e = SplitSpec::parse(bad).unwrap_err().to_string();
+            let e = bad.parse::<SplitSpec>().unwrap_err().to_string();
             assert!(e.contains("split"), "{bad}: {e}");
         }
         assert_eq!(
-            SplitSpec::parse(" 0.6, 0.2 ,0.2").unwrap(),
+            " 0.6, 0.2 ,0.2".parse::<SplitSpec>().unwrap(),
             SplitSpec {
                 train: 0.6,
                 val: 0.2,

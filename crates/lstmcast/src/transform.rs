@@ -43,37 +43,6 @@ pub struct FittedTransform {
 }
 
 impl Transform {
-    /// Parses `none`, `log`, `boxcox` or `boxcox:LAMBDA`.
-    ///
-    /// # Errors
-    /// Any other text, or a lambda that is not a finite number.
-    pub fn parse(text: &str) -> Result<Transform> {
-        let bad = || {
-            Error::config(
-                "transform",
-                format!("'{text}' is not one of auto, none, log, boxcox, boxcox:LAMBDA"),
-            )
-        };
-        match text.split_once(':') {
-            None => match text {
-                "auto" => Ok(Transform::Auto),
-                "none" => Ok(Transform::None),
-                "log" => Ok(Transform::Log),
-                "boxcox" => Ok(Transform::BoxCox { lambda: None }),
-                _ => Err(bad()),
-            },
-            Some(("boxcox", l)) => {
-                let lambda: f64 = l.trim().parse().map_err(|_| bad())?;
-                let t = Transform::BoxCox {
-                    lambda: Some(lambda),
-                };
-                t.validate()?;
-                Ok(t)
-            }
-            _ => Err(bad()),
-        }
-    }
-
     /// Checks a fixed lambda.
     ///
     /// # Errors
@@ -145,6 +114,41 @@ impl Transform {
             });
         }
         Ok(fitted)
+    }
+}
+
+impl std::str::FromStr for Transform {
+    type Err = Error;
+
+    /// Parses `none`, `log`, `boxcox` or `boxcox:LAMBDA`.
+    ///
+    /// # Errors
+    /// Any other text, or a lambda that is not a finite number.
+    fn from_str(text: &str) -> Result<Transform> {
+        let bad = || {
+            Error::config(
+                "transform",
+                format!("'{text}' is not one of auto, none, log, boxcox, boxcox:LAMBDA"),
+            )
+        };
+        match text.split_once(':') {
+            None => match text {
+                "auto" => Ok(Transform::Auto),
+                "none" => Ok(Transform::None),
+                "log" => Ok(Transform::Log),
+                "boxcox" => Ok(Transform::BoxCox { lambda: None }),
+                _ => Err(bad()),
+            },
+            Some(("boxcox", l)) => {
+                let lambda: f64 = l.trim().parse().map_err(|_| bad())?;
+                let t = Transform::BoxCox {
+                    lambda: Some(lambda),
+                };
+                t.validate()?;
+                Ok(t)
+            }
+            _ => Err(bad()),
+        }
     }
 }
 
@@ -353,8 +357,9 @@ mod tests {
             e.contains("'y'") && e.contains("not positive") && e.contains("at 80"),
             "{e}"
         );
-        assert!(Transform::parse("boxcox:0.3").is_ok());
-        assert!(Transform::parse("sqrt")
+        assert!("boxcox:0.3".parse::<Transform>().is_ok());
+        assert!("sqrt"
+            .parse::<Transform>()
             .unwrap_err()
             .to_string()
             .contains("boxcox"));

@@ -735,14 +735,14 @@ fn weekday_features_match_the_calendar_and_are_generated_at_forecast_time() {
     // An explicit list on integer-indexed data is refused.
     let rows = three_series(&["a"], 30);
     let mut c = fast(5, 2, 1);
-    c.calendar = Calendar::parse("weekday").unwrap();
+    c.calendar = "weekday".parse::<Calendar>().unwrap();
     let e = err_of(c.fit(&rows, &mut |_| {}));
     assert!(e.contains("calendar"), "{e}");
 
     // Trained with the weekday features on dated data (lookback 5 < 7: the window alone cannot
     // always tell the weekday), the model records them and forecasts without any future file.
     let mut c = fast(5, 2, 30);
-    c.calendar = Calendar::parse("weekday").unwrap();
+    c.calendar = "weekday".parse::<Calendar>().unwrap();
     c.training.patience = 5;
     let m = c.fit(&panel, &mut |_| {}).unwrap();
     assert_eq!(m.covariates.calendar, vec![CalendarFeature::Weekday]);

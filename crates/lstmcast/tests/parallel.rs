@@ -239,7 +239,7 @@ fn predictions_are_the_same_on_any_number_of_threads() {
         lookback: 8,
         horizon: 3,
         normalize: lstmcast::Normalize::Window,
-        split: lstmcast::SplitSpec::parse("0.3,0.1,0.6").unwrap(),
+        split: "0.3,0.1,0.6".parse::<lstmcast::SplitSpec>().unwrap(),
         ..Default::default()
     };
     cfg.model.layers = vec![6];

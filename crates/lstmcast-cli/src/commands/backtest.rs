@@ -9,8 +9,8 @@ use lstmcast::{artifact, plot};
 
 pub fn run(a: BacktestArgs) -> anyhow::Result<()> {
     let cfg = resolve(&a.data, &a.model)?;
-    let refit = Refit::parse(&a.refit)?;
-    let window = TrainWindow::parse(&a.window)?;
+    let refit = a.refit.parse::<Refit>()?;
+    let window = a.window.parse::<TrainWindow>()?;
     guard_input(a.data.path()?, &a.out)?;
     let (ts, future) = super::load_data(a.data.path()?, &cfg.data, None)?;
     if a.output.text() {

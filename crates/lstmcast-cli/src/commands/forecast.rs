@@ -7,7 +7,7 @@ use lstmcast::{artifact, TrainedForecaster};
 
 pub fn run(a: ForecastArgs) -> anyhow::Result<()> {
     if let Some(d) = &a.device {
-        lstmcast::engine::Device::parse(d)?.check()?;
+        d.parse::<lstmcast::engine::Device>()?.check()?;
     }
     let mut model = TrainedForecaster::load(&a.model)?;
     // Predictions run on every core; they do not depend on the count.

@@ -5,11 +5,9 @@ use crate::cli::{DataArgs, Exit, ModelArgs, TrainArgs};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lstmcast::artifact::CheckpointInfo;
+use lstmcast::config::options::Value;
 use lstmcast::forecaster::{FitCheckpoint, FitControl, FitOutcome, FitProgress, Prepared};
-use lstmcast::{
-    artifact, Evaluation, Forecast, ForecasterConfig, Normalize, Panel, Sampling, ScalerKind,
-    ScalerScope, SplitSpec, Strategy, TrainedForecaster,
-};
+use lstmcast::{artifact, Evaluation, Forecast, ForecasterConfig, Panel, TrainedForecaster};
 use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -61,64 +59,51 @@ pub fn resolve(d: &DataArgs, a: &ModelArgs) -> anyhow::Result<ForecasterConfig> 
     if d.fill_gaps.is_some() {
         c.data.fill_gaps = opts.fill_gaps;
     }
-    if let Some(s) = &a.split {
-        c.split = SplitSpec::parse(s)?;
-    }
-    if let Some(s) = &a.split_at {
-        c.split.at = Some(SplitSpec::parse_at(s)?);
-        c.split.last = None;
-    }
-    if let Some(s) = &a.split_last {
-        c.split.last = Some(SplitSpec::parse_last(s)?);
-        c.split.at = None;
-    }
-    if let Some(s) = &a.transform {
-        c.transform = lstmcast::Transform::parse(s)?;
-    }
-    if let Some(s) = &a.scaler_scope {
-        c.scaler_scope = ScalerScope::parse(s)?;
-    }
-    if let Some(s) = &a.sampling {
-        c.training.sampling = Sampling::parse(s)?;
-    }
-    if let Some(s) = &a.scaler {
-        c.scaler = ScalerKind::parse(s)?;
-    }
-    if let Some(s) = &a.normalize {
-        c.normalize = Normalize::parse(s)?;
-    }
-    if let Some(s) = &a.intervals {
-        c.intervals = parse_levels(s)?;
-    }
-    if let Some(s) = &a.quantiles {
-        c.training.quantiles = parse_numbers(s, "quantiles", "0.1,0.5,0.9")?;
-    }
-    if let Some(s) = &a.loss {
-        c.training.loss = Some(lstmcast::engine::Loss::parse(s)?);
-    }
-    if let Some(s) = &a.strategy {
-        c.strategy = Strategy::parse(s)?;
-    }
-    macro_rules! set {
-        ($($flag:ident => $($field:ident).+),* $(,)?) => {$(
-            if let Some(v) = a.$flag.clone() { c.$($field).+ = v; }
-        )*};
-    }
-    set!(lookback => lookback, horizon => horizon, layers => model.layers, dropout => model.dropout,
-         recurrent_dropout => model.recurrent_dropout, ensemble => model.ensemble, epochs => training.epochs, batch_size => training.batch_size,
-         learning_rate => training.learning_rate, patience => training.patience, min_delta => training.min_delta, warmup => training.warmup,
-         reduce_lr_patience => training.reduce_lr_patience, reduce_lr_factor => training.reduce_lr_factor, seed => seed);
-    if a.clip_norm.is_some() {
-        c.training.clip_norm = a.clip_norm;
-    }
-    if a.season.is_some() {
-        c.season = a.season;
-    }
-    if let Some(d) = &a.device {
-        lstmcast::engine::Device::parse(d)?.check()?;
-    }
-    if let Some(s) = &a.calendar {
-        c.calendar = lstmcast::covariates::Calendar::parse(s)?;
+    // The model options, through the library's one option table (the same as Python's keyword
+    // arguments), in this order.
+    let text = |v: &Option<String>| v.clone().map(Value::Text);
+    let whole = |v: Option<usize>| v.map(|v| Value::Whole(v as u64));
+    let number = |v: Option<f64>| v.map(Value::Number);
+    let given = [
+        ("split", text(&a.split)),
+        ("split_at", text(&a.split_at)),
+        ("split_last", text(&a.split_last)),
+        ("transform", text(&a.transform)),
+        ("scaler_scope", text(&a.scaler_scope)),
+        ("sampling", text(&a.sampling)),
+        ("scaler", text(&a.scaler)),
+        ("normalize", text(&a.normalize)),
+        ("intervals", text(&a.intervals)),
+        ("quantiles", text(&a.quantiles)),
+        ("loss", text(&a.loss)),
+        ("strategy", text(&a.strategy)),
+        ("lookback", whole(a.lookback)),
+        ("horizon", whole(a.horizon)),
+        ("layers", a.layers.clone().map(Value::Wholes)),
+        ("dropout", number(a.dropout.map(f64::from))),
+        (
+            "recurrent_dropout",
+            number(a.recurrent_dropout.map(f64::from)),
+        ),
+        ("ensemble", whole(a.ensemble)),
+        ("epochs", whole(a.epochs)),
+        ("batch_size", whole(a.batch_size)),
+        ("learning_rate", number(a.learning_rate)),
+        ("patience", whole(a.patience)),
+        ("min_delta", number(a.min_delta)),
+        ("warmup", whole(a.warmup)),
+        ("reduce_lr_patience", whole(a.reduce_lr_patience)),
+        ("reduce_lr_factor", number(a.reduce_lr_factor)),
+        ("seed", a.seed.map(Value::Whole)),
+        ("clip_norm", number(a.clip_norm)),
+        ("season", whole(a.season)),
+        ("device", text(&a.device)),
+        ("calendar", text(&a.calendar)),
+    ];
+    for (name, value) in given {
+        if let Some(v) = value {
+            c.set(name, v)?;
+        }
     }
     c.validate()?;
     Ok(c)
@@ -442,26 +427,4 @@ fn train_into(
         );
     }
     Ok(())
-}
-
-/// `--intervals`: `none`, or levels in percent separated by commas.
-fn parse_levels(text: &str) -> anyhow::Result<Vec<f64>> {
-    if text.trim() == "none" {
-        return Ok(Vec::new());
-    }
-    parse_numbers(text, "intervals", "80,95, or none")
-}
-
-/// Numbers separated by commas for the flag `what`; `example` shows the form.
-fn parse_numbers(text: &str, what: &str, example: &str) -> anyhow::Result<Vec<f64>> {
-    text.split(',')
-        .map(|p| {
-            p.trim().parse::<f64>().map_err(|_| {
-                anyhow::anyhow!(
-                    "invalid configuration: {what}: '{}' in '{text}' is not a number; give them like {example}",
-                    p.trim()
-                )
-            })
-        })
-        .collect()
 }

@@ -49,13 +49,13 @@ fn space(a: &TuneArgs, file: Option<TuneSpace>) -> anyhow::Result<TuneSpace> {
     if let Some(v) = &a.search_normalize {
         s.normalize = v
             .iter()
-            .map(|m| Normalize::parse(m))
+            .map(|m| m.parse::<Normalize>())
             .collect::<lstmcast::Result<_>>()?;
     }
     if let Some(v) = &a.search_calendar {
         s.calendar = v
             .iter()
-            .map(|c| lstmcast::covariates::Calendar::parse(c))
+            .map(|c| c.parse::<lstmcast::covariates::Calendar>())
             .collect::<lstmcast::Result<_>>()?;
     }
     if let Some(v) = a.min_epochs {
@@ -65,7 +65,7 @@ fn space(a: &TuneArgs, file: Option<TuneSpace>) -> anyhow::Result<TuneSpace> {
         s.eta = v;
     }
     if let Some(v) = &a.select {
-        s.select = lstmcast::tune::Select::parse(v)?;
+        s.select = v.parse::<lstmcast::tune::Select>()?;
     }
     Ok(s)
 }

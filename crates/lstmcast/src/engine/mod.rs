@@ -43,11 +43,24 @@ impl Loss {
         }
     }
 
+    /// The lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Loss::Mse => "mse",
+            Loss::Mae => "mae",
+            Loss::Quantile => "quantile",
+        }
+    }
+}
+
+impl std::str::FromStr for Loss {
+    type Err = crate::Error;
+
     /// Parses `mse`, `mae` or `quantile`.
     ///
     /// # Errors
     /// Any other name.
-    pub fn parse(text: &str) -> crate::Result<Loss> {
+    fn from_str(text: &str) -> crate::Result<Loss> {
         match text {
             "mse" => Ok(Loss::Mse),
             "mae" => Ok(Loss::Mae),
@@ -56,15 +69,6 @@ impl Loss {
                 "loss",
                 format!("'{text}' is not one of mse, mae, quantile"),
             )),
-        }
-    }
-
-    /// The lower-case name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Loss::Mse => "mse",
-            Loss::Mae => "mae",
-            Loss::Quantile => "quantile",
         }
     }
 }
@@ -80,27 +84,6 @@ pub enum Device {
 }
 
 impl Device {
-    /// Parses `cpu`, `cuda` or `cuda:N`.
-    ///
-    /// # Errors
-    /// Any other name.
-    pub fn parse(text: &str) -> crate::Result<Device> {
-        match text {
-            "cpu" => Ok(Device::Cpu),
-            "cuda" => Ok(Device::Cuda(0)),
-            _ => text
-                .strip_prefix("cuda:")
-                .and_then(|n| n.parse().ok())
-                .map(Device::Cuda)
-                .ok_or_else(|| {
-                    crate::Error::config(
-                        "device",
-                        format!("'{text}' is not one of cpu, cuda, cuda:N"),
-                    )
-                }),
-        }
-    }
-
     /// Checks that this build can use the device.
     ///
     /// # Errors
@@ -128,6 +111,31 @@ impl Device {
                 }
             ),
             Device::Cuda(n) => format!("cuda:{n}"),
+        }
+    }
+}
+
+impl std::str::FromStr for Device {
+    type Err = crate::Error;
+
+    /// Parses `cpu`, `cuda` or `cuda:N`.
+    ///
+    /// # Errors
+    /// Any other name.
+    fn from_str(text: &str) -> crate::Result<Device> {
+        match text {
+            "cpu" => Ok(Device::Cpu),
+            "cuda" => Ok(Device::Cuda(0)),
+            _ => text
+                .strip_prefix("cuda:")
+                .and_then(|n| n.parse().ok())
+                .map(Device::Cuda)
+                .ok_or_else(|| {
+                    crate::Error::config(
+                        "device",
+                        format!("'{text}' is not one of cpu, cuda, cuda:N"),
+                    )
+                }),
         }
     }
 }

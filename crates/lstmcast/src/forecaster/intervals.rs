@@ -12,6 +12,9 @@
 //! Validation rows also chose the epoch and the normalisation, so the errors are those of a model
 //! selected on them: slightly optimistic, as in every split-conformal use of a validation set.
 
+use super::{Prepared, TrainedForecaster};
+use crate::data::Panel;
+use crate::error::Result;
 use serde::{Deserialize, Serialize};
 
 /// Where a half-width comes from.
@@ -255,6 +258,72 @@ impl Calibration {
             }
         }
         out
+    }
+}
+
+impl TrainedForecaster {
+    /// Calibrates the configured interval levels on `prep`'s validation rows (see
+    /// [`intervals`]); empty when no level is configured.
+    ///
+    /// # Errors
+    /// As [`TrainedForecaster::evaluate`].
+    pub fn calibrate(&self, panel: &Panel, prep: &Prepared) -> Result<Calibration> {
+        let levels = &self.config.intervals;
+        if levels.is_empty() {
+            return Ok(Calibration::default());
+        }
+        let hz = self.config.horizon;
+        // Relative scores for a target whose training values are all positive.
+        let relative: Vec<Vec<bool>> = (0..panel.n_series())
+            .map(|s| {
+                let train = prep.split.series[s].train.clone();
+                (0..self.n_targets)
+                    .map(|k| {
+                        let y = &panel.series_column(s, k)[train.clone()];
+                        !y.is_empty() && y.iter().all(|&v| v > 0.0)
+                    })
+                    .collect()
+            })
+            .collect();
+        // A level whose two quantiles the model outputs corrects their band (conformalised
+        // quantile regression); the others are intervals around the point forecast.
+        let pairs = self.config.quantile_pairs();
+        let cqr: Vec<Option<(usize, usize)>> = levels
+            .iter()
+            .map(|&l| pairs.iter().find(|p| p.0 == l).map(|&(_, lo, hi)| (lo, hi)))
+            .collect();
+        let empty = || vec![vec![vec![Vec::new(); hz]; self.n_targets]; panel.n_series()];
+        let mut around = empty();
+        let mut banded: Vec<Vec<Vec<Vec<Vec<f64>>>>> = cqr.iter().map(|_| empty()).collect();
+        self.validation_errors(panel, prep, hz, &mut |s, k, h, p, y, q| {
+            let unit = if relative[s][k] { p.abs() } else { 1.0 };
+            if unit <= 0.0 || !unit.is_finite() {
+                // A prediction of exactly 0 has no relative error: it calibrates nothing.
+                return;
+            }
+            around[s][k][h].push((p - y).abs() / unit);
+            for (i, pair) in cqr.iter().enumerate() {
+                if let Some((lo, hi)) = *pair {
+                    banded[i][s][k][h].push((q[lo] - y).max(y - q[hi]) / unit);
+                }
+            }
+        })?;
+        let per_level: Vec<&[Vec<Vec<Vec<f64>>>]> = cqr
+            .iter()
+            .zip(&banded)
+            .map(|(pair, b)| match pair {
+                Some(_) => &b[..],
+                None => &around[..],
+            })
+            .collect();
+        Ok(Calibration::fit_levels(
+            levels,
+            &panel.ids,
+            &per_level,
+            &self.mase_scale,
+            &relative,
+            cqr,
+        ))
     }
 }
 

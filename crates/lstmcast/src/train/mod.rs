@@ -43,12 +43,14 @@ pub enum Sampling {
     PerSeries,
 }
 
-impl Sampling {
+impl std::str::FromStr for Sampling {
+    type Err = Error;
+
     /// Parses `windows` or `per-series`.
     ///
     /// # Errors
     /// Any other name.
-    pub fn parse(text: &str) -> Result<Sampling> {
+    fn from_str(text: &str) -> Result<Sampling> {
         match text {
             "windows" => Ok(Sampling::Windows),
             "per-series" => Ok(Sampling::PerSeries),

@@ -9,9 +9,13 @@ use crate::scale::{ScalerKind, ScalerScope};
 use crate::split::SplitSpec;
 use crate::train::TrainOptions;
 use crate::transform::Transform;
-use crate::tune::TuneSpace;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+
+pub mod options;
+pub mod search;
+
+pub use search::{Select, TuneSpace};
 
 /// How multi-step forecasts are produced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -25,12 +29,14 @@ pub enum Strategy {
     Recursive,
 }
 
-impl Strategy {
+impl std::str::FromStr for Strategy {
+    type Err = Error;
+
     /// Parses `direct` or `recursive`.
     ///
     /// # Errors
     /// Any other name, as [`Error::InvalidConfig`] of `strategy`.
-    pub fn parse(text: &str) -> Result<Strategy> {
+    fn from_str(text: &str) -> Result<Strategy> {
         match text {
             "direct" => Ok(Strategy::Direct),
             "recursive" => Ok(Strategy::Recursive),
