@@ -12,7 +12,7 @@ use lstmcast::covariates::{Covariates, StaticTable};
 use lstmcast::data::{load_frame, load_future_frame, Frame};
 use lstmcast::forecaster::{FitControl, FitOutcome, FitProgress};
 use lstmcast::tune::{TuneResult, TuneSpace};
-use lstmcast::{artifact, ForecasterConfig, LoadOptions, Panel, TrainedForecaster};
+use lstmcast::{report, ForecasterConfig, LoadOptions, Panel, TrainedForecaster};
 use numpy::PyReadonlyArray1;
 use pyo3::create_exception;
 use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyValueError};
@@ -420,7 +420,7 @@ impl Model {
 
     /// `history.csv` of the training.
     fn history_csv(&self) -> String {
-        artifact::history_csv(&self.inner.report)
+        report::history_csv(&self.inner.report)
     }
 
     /// The forecast after the end of `data` as `lstmcast forecast` writes it (forecast.csv), and
@@ -460,7 +460,7 @@ impl Model {
             &stop,
             || -> lstmcast::Result<(String, Vec<(String, String)>)> {
                 let f = model.forecast_with(&ts, rows.as_ref(), horizon)?;
-                Ok((artifact::forecast_csv(&ts, &f), f.skipped.clone()))
+                Ok((report::forecast_csv(&ts, &f), f.skipped.clone()))
             },
         )?
         .map_err(err)
@@ -484,8 +484,8 @@ impl Model {
         interruptible(py, &stop, || -> lstmcast::Result<(String, String)> {
             let ev = model.evaluate(&ts)?;
             Ok((
-                artifact::metrics_json(&model, &ev),
-                artifact::predictions_csv(&ev, ts.id_name.as_deref()),
+                report::metrics_json(&model, &ev),
+                report::predictions_csv(&ev, ts.id_name.as_deref()),
             ))
         })?
         .map_err(err)
@@ -598,9 +598,9 @@ fn cross_validation(
                 }
             };
             Ok((
-                artifact::backtest_csv(&bt, ts.id_name.as_deref()),
-                artifact::folds_csv(&bt),
-                artifact::backtest_json(&bt),
+                report::backtest_csv(&bt, ts.id_name.as_deref()),
+                report::folds_csv(&bt),
+                report::backtest_json(&bt),
             ))
         },
     )?
@@ -727,7 +727,7 @@ fn tune(
     }
     let (result, model) = done.map_err(|e| err(format!("tuning failed: {e}")))?;
     Ok((
-        artifact::trials_csv(&result),
+        report::trials_csv(&result),
         serde_json::to_string(&result.best_config).map_err(err)?,
         Model { inner: model },
     ))

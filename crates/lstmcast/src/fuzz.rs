@@ -2,10 +2,10 @@
 //! tests that CI runs (`tests/fuzz_smoke.rs`). Each takes arbitrary bytes and must return
 //! without panicking, whatever the bytes are; errors are the expected outcome for most inputs.
 
-use crate::artifact::{read_checkpoint, CHECKPOINT_FILE, MARKER};
 use crate::config::ForecasterConfig;
 use crate::data::{parse_csv, Fill, LoadOptions, Panel};
 use crate::forecaster::TrainedForecaster;
+use crate::store::{read_checkpoint, CHECKPOINT_FILE, MARKER};
 use std::path::Path;
 
 /// Separates the files of a model folder inside one fuzz input.

@@ -4,7 +4,6 @@
 //! [`PanelSplit`] (by calendar, common to all series) → fitted [`Scaler`]s → [`Windows`] over
 //! every series → [`engine`] → one trained global model → forecasts and metrics → run folder.
 
-pub mod artifact;
 pub mod backtest;
 pub mod config;
 pub mod covariates;
@@ -19,8 +18,10 @@ pub mod fuzz;
 pub mod metrics;
 pub mod normalize;
 pub mod plot;
+pub mod report;
 pub mod scale;
 pub mod split;
+pub mod store;
 pub mod theta;
 mod threads;
 pub mod time;

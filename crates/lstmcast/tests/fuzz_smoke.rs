@@ -168,14 +168,14 @@ fn bless_seeds() {
         seed.extend(std::fs::read(dir.path().join(name)).unwrap());
     }
     std::fs::write(corpus.join("model_folder/seed"), seed).unwrap();
-    let info = lstmcast::artifact::CheckpointInfo {
+    let info = lstmcast::store::CheckpointInfo {
         config_toml: cfg.to_toml(),
         data_path: "seed.csv".into(),
         data_crc32: "00000000".into(),
     };
-    lstmcast::artifact::write_checkpoint(dir.path(), &first.unwrap(), &info).unwrap();
+    lstmcast::store::write_checkpoint(dir.path(), &first.unwrap(), &info).unwrap();
     std::fs::copy(
-        dir.path().join(lstmcast::artifact::CHECKPOINT_FILE),
+        dir.path().join(lstmcast::store::CHECKPOINT_FILE),
         corpus.join("checkpoint/seed"),
     )
     .unwrap();
@@ -206,9 +206,9 @@ fn the_seed_corpus_is_what_the_targets_expect() {
     lstmcast::TrainedForecaster::load(dir.path()).unwrap();
     let ck = tempfile::tempdir().unwrap();
     std::fs::write(
-        ck.path().join(lstmcast::artifact::CHECKPOINT_FILE),
+        ck.path().join(lstmcast::store::CHECKPOINT_FILE),
         read("checkpoint"),
     )
     .unwrap();
-    lstmcast::artifact::read_checkpoint(ck.path()).unwrap();
+    lstmcast::store::read_checkpoint(ck.path()).unwrap();
 }

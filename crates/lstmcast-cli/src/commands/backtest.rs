@@ -5,7 +5,7 @@ use super::{guard_input, report};
 use crate::cli::BacktestArgs;
 use anyhow::Context;
 use lstmcast::backtest::{backtest, BacktestOptions, Refit, TrainWindow};
-use lstmcast::{artifact, plot};
+use lstmcast::{plot, store};
 
 pub fn run(a: BacktestArgs) -> anyhow::Result<()> {
     let cfg = resolve(&a.data, &a.model)?;
@@ -34,18 +34,18 @@ pub fn run(a: BacktestArgs) -> anyhow::Result<()> {
     let bt = backtest(&cfg, &ts, &opts, jobs, &|_, _| bar.inc(1), None);
     bar.finish_and_clear();
     let bt = bt.context("backtest failed")?;
-    artifact::write_atomically(&a.out, a.force, |dir| {
-        artifact::write_marker(dir, "lstmcast-backtest")?;
+    store::write_atomically(&a.out, a.force, |dir| {
+        store::write_marker(dir, "lstmcast-backtest")?;
         for (name, text) in [
             (
                 "backtest.csv",
-                artifact::backtest_csv(&bt, ts.id_name.as_deref()),
+                lstmcast::report::backtest_csv(&bt, ts.id_name.as_deref()),
             ),
-            ("folds.csv", artifact::folds_csv(&bt)),
-            ("metrics.json", artifact::backtest_json(&bt)),
+            ("folds.csv", lstmcast::report::folds_csv(&bt)),
+            ("metrics.json", lstmcast::report::backtest_json(&bt)),
             ("config.toml", cfg.to_toml()),
         ] {
-            artifact::write(&dir.join(name), text)?;
+            store::write(&dir.join(name), text)?;
         }
         {
             // Every target (of the panel's first series).
@@ -56,7 +56,7 @@ pub fn run(a: BacktestArgs) -> anyhow::Result<()> {
         }
     })?;
     if a.output.json {
-        println!("{}", artifact::backtest_json(&bt));
+        println!("{}", lstmcast::report::backtest_json(&bt));
         return Ok(());
     }
     if a.output.quiet {

@@ -2,7 +2,7 @@
 
 use super::{report, write_output};
 use crate::cli::EvaluateArgs;
-use lstmcast::{artifact, TrainedForecaster};
+use lstmcast::TrainedForecaster;
 
 pub fn run(a: EvaluateArgs) -> anyhow::Result<()> {
     if let Some(d) = &a.device {
@@ -19,7 +19,7 @@ pub fn run(a: EvaluateArgs) -> anyhow::Result<()> {
     .0;
     let ev = model.evaluate(&ts)?;
     if let Some(p) = &a.predictions {
-        let text = artifact::predictions_csv(&ev, ts.id_name.as_deref());
+        let text = lstmcast::report::predictions_csv(&ev, ts.id_name.as_deref());
         write_output(&a.data, p, a.force, &text)?;
     }
     if a.output.json {

@@ -3,7 +3,7 @@
 
 use super::write_output;
 use crate::cli::ForecastArgs;
-use lstmcast::{artifact, TrainedForecaster};
+use lstmcast::TrainedForecaster;
 
 pub fn run(a: ForecastArgs) -> anyhow::Result<()> {
     if let Some(d) = &a.device {
@@ -48,7 +48,7 @@ pub fn run(a: ForecastArgs) -> anyhow::Result<()> {
     if !a.output.quiet {
         eprint!("{}", super::report::forecast_skipped(&f));
     }
-    let text = artifact::forecast_csv(&ts, &f);
+    let text = lstmcast::report::forecast_csv(&ts, &f);
     if let Some(p) = &a.out {
         write_output(&a.data, p, a.force, &text)?;
     }

@@ -4,10 +4,10 @@ use super::{guard_input, load_options, report};
 use crate::cli::{DataArgs, Exit, ModelArgs, TrainArgs};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use lstmcast::artifact::CheckpointInfo;
 use lstmcast::config::options::Value;
 use lstmcast::forecaster::{FitCheckpoint, FitControl, FitOutcome, FitProgress, Prepared};
-use lstmcast::{artifact, Evaluation, Forecast, ForecasterConfig, Panel, TrainedForecaster};
+use lstmcast::store::CheckpointInfo;
+use lstmcast::{store, Evaluation, Forecast, ForecasterConfig, Panel, TrainedForecaster};
 use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -137,7 +137,7 @@ pub fn write_run(
 ) -> anyhow::Result<(Evaluation, Forecast)> {
     let ev = model.evaluate(ts)?;
     let future = forecast_after(model, ts, rows)?;
-    artifact::write_atomically(out, force, |dir| model.save_run_into(dir, ts, &ev, &future))?;
+    store::write_atomically(out, force, |dir| model.save_run_into(dir, ts, &ev, &future))?;
     Ok((ev, future))
 }
 
@@ -223,17 +223,17 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     }
     drop(prep);
     let info = CheckpointInfo::new(&cfg, data)?;
-    if !a.force && out.join(artifact::CHECKPOINT_FILE).is_file() {
+    if !a.force && out.join(store::CHECKPOINT_FILE).is_file() {
         anyhow::bail!(
             "invalid configuration: out: {} holds an interrupted training; continue it with `lstmcast train --resume {}`, or pass --force to start over",
             out.display(),
             out.display()
         );
     }
-    artifact::write_atomically(out, a.force, |dir| {
-        artifact::write_marker(dir, "lstmcast-checkpoint")?;
-        artifact::write(&dir.join("config.toml"), cfg.to_toml())?;
-        artifact::write_checkpoint(dir, &FitCheckpoint::default(), &info)
+    store::write_atomically(out, a.force, |dir| {
+        store::write_marker(dir, "lstmcast-checkpoint")?;
+        store::write(&dir.join("config.toml"), cfg.to_toml())?;
+        store::write_checkpoint(dir, &FitCheckpoint::default(), &info)
     })?;
     train_into(&a, out, &cfg, (&ts, future.as_ref()), &info, None)
 }
@@ -259,7 +259,7 @@ fn resume(a: &TrainArgs, dir: &Path) -> anyhow::Result<()> {
         )
         .into());
     }
-    let (info, ck) = artifact::read_checkpoint(dir)?;
+    let (info, ck) = store::read_checkpoint(dir)?;
     let mut cfg = ForecasterConfig::from_toml_str(&info.config_toml)?;
     // A checkpoint written before calendar features existed trained without them.
     if !info
@@ -331,7 +331,7 @@ fn train_into(
             r.best_epoch
         ));
     };
-    let mut save = |ck: &FitCheckpoint| artifact::write_checkpoint(out, ck, info);
+    let mut save = |ck: &FitCheckpoint| store::write_checkpoint(out, ck, info);
     let outcome = cfg.fit_with(
         ts,
         cfg.split.resolve(ts)?,
@@ -376,7 +376,7 @@ fn train_into(
     };
     let (ev, future) = write_run(out, true, &model, ts, rows)?;
     if a.output.json {
-        let mut v = artifact::metrics(&model, &ev);
+        let mut v = lstmcast::report::metrics(&model, &ev);
         v["run_folder"] = serde_json::json!(out.display().to_string());
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else if a.output.text() {

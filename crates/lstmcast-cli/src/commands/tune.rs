@@ -8,7 +8,7 @@ use anyhow::Context;
 use lstmcast::forecaster::{FitControl, FitOutcome, FitProgress};
 use lstmcast::normalize::Normalize;
 use lstmcast::tune::{tune_model, TrialParams, TuneProgress, TuneSpace};
-use lstmcast::{artifact, plot};
+use lstmcast::{plot, store};
 
 /// The search space: the config file's `[tune]`, then the flags.
 fn space(a: &TuneArgs, file: Option<TuneSpace>) -> anyhow::Result<TuneSpace> {
@@ -192,10 +192,10 @@ pub fn run(a: TuneArgs) -> anyhow::Result<()> {
     model.config.training.threads = jobs;
     let ev = model.evaluate(&ts)?;
     let future = super::train::forecast_after(&model, &ts, future.as_ref())?;
-    artifact::write_atomically(&a.out, a.force, |dir| {
-        artifact::write_marker(dir, "lstmcast-tune")?;
-        let write = |name: &str, text: String| artifact::write(&dir.join(name), text);
-        write("trials.csv", artifact::trials_csv(&result))?;
+    store::write_atomically(&a.out, a.force, |dir| {
+        store::write_marker(dir, "lstmcast-tune")?;
+        let write = |name: &str, text: String| store::write(&dir.join(name), text);
+        write("trials.csv", lstmcast::report::trials_csv(&result))?;
         write(
             "tune.json",
             serde_json::to_string_pretty(&result).unwrap_or_default(),

@@ -49,6 +49,52 @@ pub(super) struct Cand<'a> {
     pub mode: Normalize,
 }
 
+/// A candidate's loss: the configured one, else its normalisation's default.
+pub(crate) fn candidate_loss(cfg: &ForecasterConfig, mode: Normalize) -> crate::engine::Loss {
+    cfg.training.loss.unwrap_or(mode.default_loss())
+}
+
+/// A candidate's untrained network, seeded from the configuration: the one initialisation that
+/// `fit`'s candidates and `tune`'s trials share.
+///
+/// # Errors
+/// A network specification the engine refuses.
+pub(crate) fn initial_network(
+    cfg: &ForecasterConfig,
+    prep: &Prepared,
+    mode: Normalize,
+) -> Result<Network> {
+    let mut network = Network::new(
+        prep.network_spec(cfg),
+        &mut rng_for(cfg.seed, streams::INIT),
+    )?;
+    if mode == Normalize::EtsResidual {
+        // Start from ETS itself: a zero correction.
+        network.zero_output_layer();
+    }
+    Ok(network)
+}
+
+/// A trained candidate's validation scores: MSE of the levels in scaled units, and MASE with
+/// the number of origins behind it. What `fit` selects candidates by and `tune` ranks trials by.
+///
+/// # Errors
+/// As [`TrainedForecaster::level_mse`] and [`TrainedForecaster::validation_mase`].
+pub(crate) fn validation_scores(
+    model: &TrainedForecaster,
+    panel: &Panel,
+    prep: &Prepared,
+) -> Result<(f64, (Option<f64>, usize))> {
+    Ok((
+        model.level_mse(
+            &prep.scaled,
+            Some(prep.frame_for(model.norm.mode)),
+            &prep.index[1],
+        )?,
+        model.validation_mase(panel, prep)?,
+    ))
+}
+
 /// Trains candidate `index` (of `n_modes`), from `start` or fresh.
 pub(super) fn train_candidate(
     cfg: &ForecasterConfig,
@@ -67,16 +113,9 @@ pub(super) fn train_candidate(
     } = cand;
     let norm = prep.window_norm(mode, train_rows)?;
     let mut opts = cfg.training.clone();
-    let loss = opts.loss.unwrap_or(mode.default_loss());
+    let loss = candidate_loss(cfg, mode);
     opts.loss = Some(loss);
-    let mut network = Network::new(
-        prep.network_spec(cfg),
-        &mut rng_for(cfg.seed, streams::INIT),
-    )?;
-    if mode == Normalize::EtsResidual {
-        // Start from ETS itself: a zero correction.
-        network.zero_output_layer();
-    }
+    let mut network = initial_network(cfg, prep, mode)?;
     let report = if mode.trains() {
         let train_w = prep.windows(cfg, &norm, Part::Train);
         let val_w = prep.windows(cfg, &norm, Part::Val);
@@ -147,14 +186,8 @@ fn score_candidate(
     let model = TrainedForecaster::from_parts(cfg, panel, prep, norm, network, report);
     let scored = model.report.best_epoch > 0 || !mode.trains();
     let (val, (mase, origins)) = if scored {
-        (
-            Some(model.level_mse(
-                &prep.scaled,
-                Some(prep.frame_for(model.norm.mode)),
-                &prep.index[1],
-            )?),
-            model.validation_mase(panel, prep)?,
-        )
+        let (mse, mase) = validation_scores(&model, panel, prep)?;
+        (Some(mse), mase)
     } else {
         (None, (None, 0))
     };

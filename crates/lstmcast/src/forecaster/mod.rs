@@ -15,6 +15,7 @@ pub mod intervals;
 mod prepare;
 mod validate;
 
+pub(crate) use candidates::{candidate_loss, initial_network, validation_scores};
 pub use evaluation::{
     Evaluation, IntervalScore, PanelScores, PanelTarget, PredictionRow, QuantileScore, Scores,
     SeriesMase, Trio,

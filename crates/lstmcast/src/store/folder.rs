@@ -1,0 +1,182 @@
+//! Run folders on disk: written into a temporary sibling folder and renamed into place, so a
+//! folder is either complete or absent; an existing folder is replaced only with `force` and only
+//! when it is itself an lstmcast folder (its marker file says so).
+
+use super::checkpoint::CHECKPOINT_FILE;
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Version of the folder layout; bumped on incompatible changes.
+pub const FORMAT_VERSION: u32 = 3;
+
+/// The marker file that makes a folder an lstmcast run folder.
+pub const MARKER: &str = "lstmcast.json";
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Marker {
+    pub(crate) format: String,
+    pub(crate) format_version: u32,
+    pub(crate) lstmcast_version: String,
+}
+
+/// Writes the marker file that makes `dir` an lstmcast folder of kind `format`
+/// (`lstmcast-run`, `lstmcast-tune`, `lstmcast-backtest`); only marked folders are ever replaced.
+///
+/// # Errors
+/// The write fails.
+pub fn write_marker(dir: &Path, format: &str) -> Result<()> {
+    let marker = Marker {
+        format: format.into(),
+        format_version: FORMAT_VERSION,
+        lstmcast_version: env!("CARGO_PKG_VERSION").into(),
+    };
+    write(&dir.join(MARKER), to_json(&marker))
+}
+
+/// Writes one file, naming it in the error.
+///
+/// # Errors
+/// The write fails.
+pub fn write(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
+    std::fs::write(path, contents).map_err(|e| Error::io(path, e))
+}
+
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::model(
+            path,
+            "is missing; is this a folder written by `lstmcast train`?",
+        ),
+        _ => Error::io(path, e),
+    })
+}
+
+/// Entries of an lstmcast folder that no lstmcast command writes (so `--force` must not delete
+/// them).
+pub(crate) fn foreign_entries(dir: &Path) -> Result<Vec<String>> {
+    const FILES: [&str; 22] = [
+        MARKER,
+        "config.toml",
+        "scaler.json",
+        "model.json",
+        "model.safetensors",
+        "history.csv",
+        "metrics.json",
+        "predictions.csv",
+        "forecast.csv",
+        CHECKPOINT_FILE,
+        "trials.csv",
+        "tune.json",
+        "best.toml",
+        "backtest.csv",
+        "folds.csv",
+        "best",
+        "loss.svg",
+        "loss.png",
+        "forecast.svg",
+        "forecast.png",
+        "mase.svg",
+        "mase.png",
+    ];
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let name = e.map_err(|e| Error::io(dir, e))?.file_name();
+        let name = name.to_string_lossy().into_owned();
+        let ours = FILES.contains(&name.as_str())
+            || name.starts_with(".checkpoint-")
+            || ((name.starts_with("tune_") || name.starts_with("backtest."))
+                && (name.ends_with(".svg") || name.ends_with(".png")));
+        if !ours {
+            out.push(name);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Writes a folder atomically: `fill` writes files into a fresh temporary folder next to `dir`,
+/// which is then renamed to `dir`.
+///
+/// # Errors
+/// `dir` exists and is not empty (without `force`), `dir` is not an lstmcast run folder (with
+/// `force`), or any write fails (the temporary folder is then removed).
+pub fn write_atomically(
+    dir: &Path,
+    force: bool,
+    fill: impl FnOnce(&Path) -> Result<()>,
+) -> Result<()> {
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if dir.is_file() {
+        return Err(Error::config(
+            "out",
+            format!(
+                "{} is a file; give a folder path for the run",
+                dir.display()
+            ),
+        ));
+    }
+    let occupied = dir.is_dir()
+        && std::fs::read_dir(dir)
+            .map_err(|e| Error::io(dir, e))?
+            .next()
+            .is_some();
+    if occupied {
+        if !force {
+            return Err(Error::config("out", format!("{} already exists and is not empty; choose another --out or pass --force to replace it", dir.display())));
+        }
+        if !dir.join(MARKER).is_file() {
+            return Err(Error::config("out", format!("{} is not an lstmcast run folder (no {MARKER}); refusing to replace it even with --force", dir.display())));
+        }
+        let foreign = foreign_entries(dir)?;
+        if !foreign.is_empty() {
+            return Err(Error::config(
+                "out",
+                format!(
+                    "{} holds files lstmcast did not write ({}); move them out or choose another --out",
+                    dir.display(),
+                    foreign.join(", ")
+                ),
+            ));
+        }
+    }
+    std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".lstmcast-tmp-")
+        .tempdir_in(&parent)
+        .map_err(|e| Error::io(&parent, e))?;
+    fill(tmp.path())?;
+    let tmp_path = tmp.keep();
+    if dir.exists() {
+        // Move the old folder aside first so that a failure leaves it intact.
+        let old = tempfile::Builder::new()
+            .prefix(".lstmcast-old-")
+            .tempdir_in(&parent)
+            .map_err(|e| Error::io(&parent, e))?
+            .keep();
+        std::fs::remove_dir(&old).map_err(|e| Error::io(&old, e))?;
+        std::fs::rename(dir, &old).map_err(|e| Error::io(dir, e))?;
+        if let Err(e) = std::fs::rename(&tmp_path, dir) {
+            let _ = std::fs::rename(&old, dir);
+            let _ = std::fs::remove_dir_all(&tmp_path);
+            return Err(Error::io(dir, e));
+        }
+        std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
+    } else if let Err(e) = std::fs::rename(&tmp_path, dir) {
+        let _ = std::fs::remove_dir_all(&tmp_path);
+        return Err(Error::io(dir, e));
+    }
+    Ok(())
+}
+
+pub(crate) fn to_json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let bytes = read(path)?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::model(path, format!("cannot be read ({e})")))
+}

@@ -1,0 +1,215 @@
+//! One trial: a configuration prepared, trained rung by rung on the candidate path `fit` uses
+//! (the same initialisation and validation scores), and scored on validation only.
+
+use super::*;
+use crate::config::ForecasterConfig;
+use crate::data::Panel;
+use crate::engine::Network;
+use crate::error::Result;
+use crate::forecaster::{candidate_loss, initial_network, validation_scores};
+use crate::forecaster::{Prepared, TrainedForecaster};
+use crate::normalize::WindowNorm;
+use crate::split::Part;
+use crate::train::TrainState;
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+/// One trial's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrialResult {
+    /// 0-based trial number (sampling order).
+    pub trial: usize,
+    /// Its parameters.
+    pub params: TrialParams,
+    /// Highest rung reached (0-based).
+    pub rung: usize,
+    /// Epochs trained.
+    pub epochs: usize,
+    /// Validation MSE of its best weights, globally scaled units; `None` when it failed.
+    pub val_mse: Option<f64>,
+    /// Validation MASE of its best weights over every validation origin (what trials are
+    /// ranked by where the data has a MASE scale, as `auto` chooses its normalisation).
+    #[serde(default)]
+    pub val_mase: Option<f64>,
+    /// Validation MSIS of a quantile model's bands (what `select = msis` ranks by).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_msis: Option<f64>,
+    /// Why it failed (too little data for its lookback, divergence).
+    pub error: Option<String>,
+    /// Training time in seconds (measured, so not reproducible).
+    pub seconds: f64,
+}
+
+impl TrialResult {
+    /// What trials are ranked by: for `Point`, validation MASE where the data has a MASE scale,
+    /// else validation MSE; for `Msis`, the validation MSIS; `None` for a failed trial.
+    pub fn score(&self, select: Select) -> Option<f64> {
+        self.val_mse?;
+        match select {
+            Select::Point => self.val_mase.or(self.val_mse),
+            Select::Msis => self.val_msis,
+        }
+    }
+}
+
+/// A trial between rungs.
+pub(super) struct Trial {
+    pub(super) cfg: ForecasterConfig,
+    /// The data with this trial's calendar features.
+    pub(super) panel: Panel,
+    pub(super) prep: Prepared,
+    pub(super) norm: WindowNorm,
+    pub(super) network: Network,
+    pub(super) state: TrainState,
+    pub(super) result: TrialResult,
+}
+
+impl Trial {
+    /// Prepares trial `index` on up to `threads` threads (the result does not depend on them).
+    pub(super) fn start(
+        base: &ForecasterConfig,
+        ts: &Panel,
+        index: usize,
+        params: TrialParams,
+        threads: usize,
+    ) -> std::result::Result<Trial, Box<TrialResult>> {
+        let mut result = TrialResult {
+            trial: index,
+            params: params.clone(),
+            rung: 0,
+            epochs: 0,
+            val_mse: None,
+            val_mase: None,
+            val_msis: None,
+            error: None,
+            seconds: 0.0,
+        };
+        let mut cfg = params.apply(base);
+        cfg.training.loss = Some(candidate_loss(&cfg, params.normalize));
+        let built = (|| -> Result<_> {
+            pin_calendar(&mut cfg, ts)?;
+            let panel = cfg.with_covariates(ts, &cfg.split.resolve(ts)?)?;
+            let prep = Prepared::new_on(&cfg, &panel, threads)?;
+            prep.check_mode(&cfg, params.normalize)?;
+            let norm = prep.window_norm(params.normalize, &prep.train_rows(&panel))?;
+            let network = initial_network(&cfg, &prep, params.normalize)?;
+            let state = TrainState::new(&network, prep.index[0].len(), &cfg.training, cfg.seed);
+            Ok((panel, prep, norm, network, state))
+        })();
+        match built {
+            Ok((panel, prep, norm, network, state)) => Ok(Trial {
+                cfg,
+                panel,
+                prep,
+                norm,
+                network,
+                state,
+                result,
+            }),
+            Err(e) => {
+                result.error = Some(e.to_string());
+                Err(Box::new(result))
+            }
+        }
+    }
+
+    /// Trains up to `epochs` and scores the best weights on validation.
+    pub(super) fn advance(&mut self, rung: usize, epochs: usize, interrupt: Option<&AtomicBool>) {
+        let ts = &self.panel;
+        let t0 = Instant::now();
+        self.result.rung = rung;
+        let run = self.state.run(
+            &mut self.network,
+            &self.prep.windows(&self.cfg, &self.norm, Part::Train),
+            Some(&self.prep.windows(&self.cfg, &self.norm, Part::Val)),
+            &self.cfg.training,
+            epochs,
+            interrupt,
+            &mut |_| {},
+        );
+        self.result.epochs = self.state.epochs_done;
+        match run {
+            Ok(_) => {
+                let mut best = self.network.clone();
+                let scored = best.set_params(&self.state.best_params).and_then(|_| {
+                    let m = TrainedForecaster::from_parts(
+                        &self.cfg,
+                        ts,
+                        &self.prep,
+                        self.norm.clone(),
+                        best,
+                        Default::default(),
+                    );
+                    let (mse, (mase, _)) = validation_scores(&m, ts, &self.prep)?;
+                    Ok((mse, mase, m.validation_msis(ts, &self.prep)?))
+                });
+                match scored {
+                    Ok((v, mase, msis)) if v.is_finite() => {
+                        self.result.val_mse = Some(v);
+                        self.result.val_mase = mase;
+                        self.result.val_msis = msis;
+                    }
+                    Ok((v, _, _)) => {
+                        self.result.val_mse = None;
+                        self.result.val_mase = None;
+                        self.result.error = Some(format!("validation MSE is {v}"));
+                    }
+                    Err(e) => {
+                        self.result.val_mse = None;
+                        self.result.val_mase = None;
+                        self.result.error = Some(e.to_string());
+                    }
+                }
+            }
+            Err(e) => {
+                self.result.val_mse = None;
+                self.result.val_mase = None;
+                self.result.error = Some(e.to_string());
+            }
+        }
+        self.result.seconds += t0.elapsed().as_secs_f64();
+    }
+
+    /// The trained forecaster of a finished trial: its best weights, as `fit` would give them.
+    pub(super) fn into_model(self) -> Result<TrainedForecaster> {
+        let Trial {
+            cfg,
+            panel,
+            prep,
+            norm,
+            mut network,
+            state,
+            result,
+        } = self;
+        let report = state.finish(&mut network)?;
+        let mode = norm.mode;
+        let ts = &panel;
+        let mut model = TrainedForecaster::from_parts(&cfg, ts, &prep, norm, network, report);
+        model.calibration = model.calibrate(ts, &prep)?;
+        model.selection = Some(crate::normalize::Selection {
+            requested: mode,
+            chosen: mode,
+            chosen_transform: model.transform.kind,
+            chosen_calendar: model.covariates.calendar.clone(),
+            candidates: vec![crate::normalize::CandidateScore {
+                mode,
+                transform: model.transform.kind,
+                val_mse: result.val_mse,
+                val_mase: result.val_mase,
+                val_origins: 0,
+                loss: cfg.training.loss(),
+                epochs: model.report.history.len(),
+                best_epoch: model.report.best_epoch,
+                calendar: model.covariates.calendar.clone(),
+            }],
+            members: Vec::new(),
+            ensemble_val_mase: None,
+        });
+        Ok(model)
+    }
+
+    pub(super) fn finished(&self) -> bool {
+        self.state.finished || self.result.error.is_some()
+    }
+}
