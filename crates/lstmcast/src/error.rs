@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 /// Everything that can go wrong in lstmcast.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A file could not be read or written.
     #[error("{path}: {cause}")]
@@ -92,6 +93,18 @@ pub enum Error {
         /// Why, and what to use instead.
         reason: String,
     },
+    /// A resume on other data or with other options than the checkpoint's (`field` says
+    /// which); the message reads as a configuration error, as it always did.
+    #[error("invalid configuration: {field}: {reason}")]
+    ResumeMismatch {
+        /// `data`, or `checkpoint` for other options.
+        field: String,
+        /// What differs and what to do.
+        reason: String,
+    },
+    /// The work was interrupted (Ctrl-C, a stop flag); `0` says what and how to continue.
+    #[error("interrupted: {0}")]
+    Interrupted(String),
     /// A forecast cannot be produced as asked.
     #[error("cannot forecast: {0}")]
     Forecast(String),

@@ -5,9 +5,8 @@ use crate::cli::{DataArgs, Exit, ModelArgs, TrainArgs};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lstmcast::config::options::Value;
-use lstmcast::forecaster::{FitCheckpoint, FitControl, FitOutcome, FitProgress, Prepared};
-use lstmcast::store::CheckpointInfo;
-use lstmcast::{store, Evaluation, Forecast, ForecasterConfig, Panel, TrainedForecaster};
+use lstmcast::forecaster::{FitOutcome, FitProgress, Prepared};
+use lstmcast::{DataSource, ForecasterConfig, Panel, TrainingRun};
 use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -126,55 +125,6 @@ pub fn progress_bar(len: u64, quiet: bool, template: &str) -> ProgressBar {
     bar
 }
 
-/// Evaluates `model` on `ts`, forecasts past its end, and writes a complete run folder at `out`
-/// (atomically). Returns the evaluation and the forecast.
-pub fn write_run(
-    out: &Path,
-    force: bool,
-    model: &TrainedForecaster,
-    ts: &Panel,
-    rows: Option<&Panel>,
-) -> anyhow::Result<(Evaluation, Forecast)> {
-    let ev = model.evaluate(ts)?;
-    let future = forecast_after(model, ts, rows)?;
-    store::write_atomically(out, force, |dir| model.save_run_into(dir, ts, &ev, &future))?;
-    Ok((ev, future))
-}
-
-/// The forecast past the end of `ts` for the run folder, with the future-known values of
-/// `rows` (the data file's future rows). A model with future-known columns whose future rows are
-/// missing or incomplete gets an empty forecast that lists every series as skipped and says why:
-/// training must not fail after it succeeded.
-pub fn forecast_after(
-    model: &TrainedForecaster,
-    ts: &Panel,
-    rows: Option<&Panel>,
-) -> anyhow::Result<Forecast> {
-    let needs = model.roles.contains(&lstmcast::data::Role::Future);
-    let skipped = |why: String| Forecast {
-        targets: model.names[..model.n_targets].to_vec(),
-        series: Vec::new(),
-        skipped: ts.ids.iter().map(|id| (id.clone(), why.clone())).collect(),
-        levels: model.calibration.levels.clone(),
-        quantiles: model.quantile_levels(),
-        without_intervals: Vec::new(),
-    };
-    if needs && rows.is_none() {
-        return Ok(skipped(
-            "no future-known values for the steps after the data (end each series with rows whose target is empty, or run `lstmcast forecast --future FILE`)".into(),
-        ));
-    }
-    match model.forecast_with(ts, rows, None) {
-        Ok(f) => Ok(f),
-        // Future rows that do not cover the horizon must not cost the trained model: the run
-        // folder is written, and the forecast says why it is empty.
-        Err(e) if needs => Ok(skipped(format!(
-            "{e} (`lstmcast forecast --future FILE` forecasts with complete values)"
-        ))),
-        Err(e) => Err(e.into()),
-    }
-}
-
 pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     if let Some(dir) = &a.resume {
         return resume(&a, dir);
@@ -222,20 +172,8 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         print!("{}", report::skipped(&prep.skipped, ts.n_series()));
     }
     drop(prep);
-    let info = CheckpointInfo::new(&cfg, data)?;
-    if !a.force && out.join(store::CHECKPOINT_FILE).is_file() {
-        anyhow::bail!(
-            "invalid configuration: out: {} holds an interrupted training; continue it with `lstmcast train --resume {}`, or pass --force to start over",
-            out.display(),
-            out.display()
-        );
-    }
-    store::write_atomically(out, a.force, |dir| {
-        store::write_marker(dir, "lstmcast-checkpoint")?;
-        store::write(&dir.join("config.toml"), cfg.to_toml())?;
-        store::write_checkpoint(dir, &FitCheckpoint::default(), &info)
-    })?;
-    train_into(&a, out, &cfg, (&ts, future.as_ref()), &info, None)
+    let run = TrainingRun::create(out, &cfg, DataSource::File(data), a.force)?;
+    train_into(&a, run, &cfg, (&ts, future.as_ref()))
 }
 
 /// `train --resume DIR`: the checkpoint's configuration and data, continued.
@@ -259,40 +197,24 @@ fn resume(a: &TrainArgs, dir: &Path) -> anyhow::Result<()> {
         )
         .into());
     }
-    let (info, ck) = store::read_checkpoint(dir)?;
-    let mut cfg = ForecasterConfig::from_toml_str(&info.config_toml)?;
-    // A checkpoint written before calendar features existed trained without them.
-    if !info
-        .config_toml
-        .lines()
-        .any(|l| l.trim_start().starts_with("calendar"))
-    {
-        cfg.calendar = lstmcast::covariates::Calendar::None;
-    }
+    let run = TrainingRun::open(dir)?;
+    let cfg = run.config()?;
     let data = a
         .data
         .data
         .clone()
-        .unwrap_or_else(|| info.data_path.clone());
-    let now = CheckpointInfo::new(&cfg, &data)?;
-    if now.data_crc32 != info.data_crc32 {
-        anyhow::bail!(
-            "invalid configuration: data: {} is not the data the checkpoint was trained on (CRC-32 {} ≠ {}); resume needs the same file",
-            data.display(),
-            now.data_crc32,
-            info.data_crc32
-        );
-    }
+        .unwrap_or_else(|| run.data_path().to_path_buf());
+    run.check_same(&cfg, DataSource::File(&data))?;
     let (ts, future) = super::load_data(&data, &cfg.data, None)?;
     if !a.output.quiet && !a.output.json {
-        let at = ck.state.as_ref().map_or(0, |s| s.epochs_done);
+        let (candidate, at) = run.resumes_at().unwrap_or_default();
         println!(
             "resuming {}: candidate {} of the normalisation, after epoch {at}",
             dir.display(),
-            ck.candidate + 1
+            candidate + 1
         );
     }
-    train_into(a, dir, &cfg, (&ts, future.as_ref()), &info, Some(ck))
+    train_into(a, run, &cfg, (&ts, future.as_ref()))
 }
 
 /// Trains with a checkpoint after every epoch into `out`, stopping cleanly on SIGINT/SIGTERM,
@@ -300,13 +222,12 @@ fn resume(a: &TrainArgs, dir: &Path) -> anyhow::Result<()> {
 /// folder this command created.
 fn train_into(
     a: &TrainArgs,
-    out: &Path,
+    mut run: TrainingRun,
     cfg: &ForecasterConfig,
     (ts, rows): (&Panel, Option<&Panel>),
-    info: &CheckpointInfo,
-    resume: Option<FitCheckpoint>,
 ) -> anyhow::Result<()> {
-    let fresh = resume.is_none();
+    let out = run.dir().to_path_buf();
+    let data_name = run.data_path().to_path_buf();
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         // A second signal exits at once (130); the first only raises the flag.
@@ -331,32 +252,17 @@ fn train_into(
             r.best_epoch
         ));
     };
-    let mut save = |ck: &FitCheckpoint| store::write_checkpoint(out, ck, info);
-    let outcome = cfg.fit_with(
-        ts,
-        cfg.split.resolve(ts)?,
-        FitControl::new(&mut on_epoch)
-            .with_interrupt(&stop)
-            .with_checkpoint(&mut save)
-            .with_resume(resume)
-            .with_threads(
-                a.threads
-                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-                    .max(1),
-            ),
-    );
+    let threads = a
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let outcome = run.fit(cfg, ts, &mut on_epoch, Some(&stop), threads);
     bar.finish_and_clear();
     let outcome = match outcome {
         Ok(o) => o,
-        Err(e) => {
-            // Training itself failed (divergence in the first epoch, a checkpoint that cannot
-            // be written): a fresh run leaves nothing worth resuming, so the folder this command
-            // created goes, and only that; a resumed run keeps the checkpoint it came from.
-            if fresh {
-                let _ = std::fs::remove_dir_all(out);
-            }
-            return Err(e).context("training failed");
-        }
+        // A fresh run's folder is gone (nothing in it was worth resuming); a resumed run
+        // keeps the checkpoint it came from.
+        Err(e) => return Err(e).context("training failed"),
     };
     let model = match outcome {
         FitOutcome::Done(m) => *m,
@@ -374,7 +280,7 @@ fn train_into(
             .into());
         }
     };
-    let (ev, future) = write_run(out, true, &model, ts, rows)?;
+    let (ev, future) = run.finish(&model, ts, rows)?;
     if a.output.json {
         let mut v = lstmcast::report::metrics(&model, &ev);
         v["run_folder"] = serde_json::json!(out.display().to_string());
@@ -388,7 +294,7 @@ fn train_into(
         println!(
             "trained {} parameters on {what} of {}: {} epochs, best epoch {}{} ({:.1} s)",
             model.network.n_params(),
-            info.data_path.display(),
+            data_name.display(),
             r.history.len(),
             r.best_epoch,
             if r.stopped_early {

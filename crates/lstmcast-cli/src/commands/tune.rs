@@ -191,7 +191,7 @@ pub fn run(a: TuneArgs) -> anyhow::Result<()> {
     };
     model.config.training.threads = jobs;
     let ev = model.evaluate(&ts)?;
-    let future = super::train::forecast_after(&model, &ts, future.as_ref())?;
+    let future = lstmcast::run::forecast_after(&model, &ts, future.as_ref())?;
     store::write_atomically(&a.out, a.force, |dir| {
         store::write_marker(dir, "lstmcast-tune")?;
         let write = |name: &str, text: String| store::write(&dir.join(name), text);

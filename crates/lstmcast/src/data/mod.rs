@@ -201,6 +201,34 @@ pub struct Panel {
 }
 
 impl Panel {
+    /// CRC-32 of the panel's contents (ids, times, column names, roles and values), 8 hex
+    /// digits: what identifies a frame's data in a checkpoint. The same rows loaded again give
+    /// the same fingerprint; any changed value, time, id or column gives another.
+    pub fn fingerprint(&self) -> String {
+        let mut h = crc32fast::Hasher::new();
+        for id in &self.ids {
+            h.update(id.as_bytes());
+            h.update(&[0]);
+        }
+        for o in &self.offsets {
+            h.update(&(*o as u64).to_le_bytes());
+        }
+        for t in &self.timestamps {
+            h.update(format!("{t:?}").as_bytes());
+        }
+        for (name, role) in self.names.iter().zip(&self.roles) {
+            h.update(name.as_bytes());
+            h.update(format!("\0{role:?}\0").as_bytes());
+        }
+        h.update(&(self.n_targets as u64).to_le_bytes());
+        for column in &self.columns {
+            for v in column {
+                h.update(&v.to_bits().to_le_bytes());
+            }
+        }
+        format!("{:08x}", h.finalize())
+    }
+
     /// Number of rows over all series.
     pub fn len(&self) -> usize {
         self.timestamps.len()

@@ -3,9 +3,13 @@
 //! and returned as the same texts to Python.
 
 use crate::forecaster::{Evaluation, Forecast, TrainedForecaster};
-use crate::store::folder::to_json;
 use crate::train::TrainReport;
 use std::fmt::Write as _;
+
+/// Pretty JSON text of `v` (an error object where it cannot be serialised).
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
 
 /// `history.csv`: epoch, train_loss, val_loss, learning_rate.
 pub fn history_csv(report: &TrainReport) -> String {

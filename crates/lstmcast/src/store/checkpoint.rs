@@ -1,9 +1,10 @@
 //! The checkpoint written after every epoch of a training: what resumes it to the bit-identical
 //! result, and the facts (configuration, data checksum) that say whether a resume may continue.
 
-use super::folder::{read, to_json, FORMAT_VERSION};
+use super::folder::{read, FORMAT_VERSION};
 use crate::config::ForecasterConfig;
 use crate::error::{Error, Result};
+use crate::report::files::to_json;
 use crate::train::TrainReport;
 use safetensors::tensor::{Dtype, TensorView};
 use serde::{Deserialize, Serialize};

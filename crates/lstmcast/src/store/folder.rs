@@ -4,6 +4,7 @@
 
 use super::checkpoint::CHECKPOINT_FILE;
 use crate::error::{Error, Result};
+use crate::report::files::to_json;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -170,10 +171,6 @@ pub fn write_atomically(
         return Err(Error::io(dir, e));
     }
     Ok(())
-}
-
-pub(crate) fn to_json<T: Serialize>(v: &T) -> String {
-    serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
 pub(crate) fn from_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {

@@ -2,13 +2,14 @@
 //! and facts about the training data; saved and loaded with every consistency check.
 
 use super::folder::{
-    from_json, read, to_json, write, write_atomically, write_marker, Marker, FORMAT_VERSION, MARKER,
+    from_json, read, write, write_atomically, write_marker, Marker, FORMAT_VERSION, MARKER,
 };
 use crate::config::ForecasterConfig;
 use crate::engine::{Network, NetworkSpec};
 use crate::error::{Error, Result};
 use crate::forecaster::{Evaluation, Forecast, TrainedForecaster};
 use crate::normalize::{Selection, WindowNorm};
+use crate::report::files::to_json;
 use crate::report::files::{forecast_csv, history_csv, metrics_json, predictions_csv};
 use crate::scale::Scaler;
 use crate::time::Frequency;
