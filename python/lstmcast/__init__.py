@@ -438,6 +438,7 @@ class Forecaster:
         past: Optional[Sequence[str]] = None,
         static: Optional[Sequence[str]] = None,
         static_df: Any = None,
+        checkpoint: Optional[Union[str, os.PathLike]] = None,
     ) -> "Forecaster":
         """Trains on a long frame as ``lstmcast train`` does: split by calendar, scalers and
         every other statistic fitted on the training rows, the normalisation (and calendar
@@ -448,7 +449,13 @@ class Forecaster:
         only up to now, ``future_known`` inputs known ahead (rows at the end of a series with an
         empty target hold their future values), ``static`` columns constant per series, and
         ``static_df`` a frame of static values with one row per series (keyed by ``id_col``).
-        Releases the GIL while training; Ctrl-C stops after the current batch."""
+        Releases the GIL while training; Ctrl-C stops after the current batch.
+
+        ``checkpoint`` names a run folder, as ``lstmcast train --out`` writes one: a checkpoint
+        after every epoch while training, the complete run folder (model, metrics, predictions,
+        forecast, plots) at the end. When it holds an interrupted training of the same frame and
+        options (Ctrl-C, a raising progress callback, a killed process), ``fit`` continues it to
+        the model an uninterrupted fit gives, to the bit."""
         pdf = _pandas(df, "df", "data frame")
         layout = self._layout_of(pdf, id_col, time_col, target, past, future_known, static)
         sdf = None if static_df is None else _pandas(static_df, "static_df", "static_df")
@@ -461,6 +468,7 @@ class Forecaster:
             threads=self.threads,
             progress=self._progress_callback(),
             statics=statics,
+            checkpoint=None if checkpoint is None else os.fspath(checkpoint),
         )
         self._layout, self._df, self._static_df = layout, pdf, sdf
         self._source = df

@@ -12,7 +12,9 @@ use lstmcast::covariates::{Covariates, StaticTable};
 use lstmcast::data::{load_frame, load_future_frame, Frame};
 use lstmcast::forecaster::{FitControl, FitOutcome, FitProgress};
 use lstmcast::tune::{TuneResult, TuneSpace};
-use lstmcast::{report, ForecasterConfig, LoadOptions, Panel, TrainedForecaster};
+use lstmcast::{
+    report, store, DataSource, ForecasterConfig, LoadOptions, Panel, TrainedForecaster, TrainingRun,
+};
 use numpy::PyReadonlyArray1;
 use pyo3::create_exception;
 use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyValueError};
@@ -302,7 +304,8 @@ struct Model {
 /// after every epoch with a dict. Returns the model; the GIL is released while it trains, and
 /// Ctrl-C stops it after the current batch (raising KeyboardInterrupt).
 #[pyfunction]
-#[pyo3(signature = (cfg_json, data_json, data, threads=None, progress=None, statics=None))]
+#[pyo3(signature = (cfg_json, data_json, data, threads=None, progress=None, statics=None, checkpoint=None))]
+#[allow(clippy::too_many_arguments)]
 fn fit(
     py: Python<'_>,
     cfg_json: &str,
@@ -311,10 +314,24 @@ fn fit(
     threads: Option<usize>,
     progress: Option<Py<PyAny>>,
     statics: Option<FrameArgs<'_>>,
+    checkpoint: Option<PathBuf>,
 ) -> PyResult<Model> {
     let cfg = with_data(cfg_json, data_json)?;
-    let (ts, _) = load(py, &data, &cfg.data, statics.as_ref(), None)?;
+    let (ts, future) = load(py, &data, &cfg.data, statics.as_ref(), None)?;
     let split = cfg.split.resolve(&ts).map_err(err)?;
+    // A run folder with a checkpoint after every epoch, as `lstmcast train` keeps: a folder that
+    // holds an interrupted training of the same frame and options is continued.
+    let mut run = match &checkpoint {
+        None => None,
+        Some(dir) if dir.join(store::CHECKPOINT_FILE).is_file() => {
+            let run = TrainingRun::open(dir).map_err(err)?;
+            run.check_same(&cfg, DataSource::Frame(&ts)).map_err(err)?;
+            Some(run)
+        }
+        Some(dir) => {
+            Some(TrainingRun::create(dir, &cfg, DataSource::Frame(&ts), false).map_err(err)?)
+        }
+    };
     let stop = AtomicBool::new(false);
     let callback_error: Mutex<Option<PyErr>> = Mutex::new(None);
     let threads = threads_or_all(threads);
@@ -350,13 +367,16 @@ fn fit(
                 *callback_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
             }
         };
-        cfg.fit_with(
-            &ts,
-            split,
-            FitControl::new(&mut on_epoch)
-                .with_interrupt(&stop)
-                .with_threads(threads),
-        )
+        match run.as_mut() {
+            Some(run) => run.fit(&cfg, &ts, &mut on_epoch, Some(&stop), threads),
+            None => cfg.fit_with(
+                &ts,
+                split,
+                FitControl::new(&mut on_epoch)
+                    .with_interrupt(&stop)
+                    .with_threads(threads),
+            ),
+        }
     })?;
     if let Some(e) = callback_error
         .into_inner()
@@ -365,8 +385,22 @@ fn fit(
         return Err(e);
     }
     match outcome.map_err(|e| err(format!("training failed: {e}")))? {
-        FitOutcome::Done(m) => Ok(Model { inner: *m }),
-        FitOutcome::Interrupted(_) => Err(PyKeyboardInterrupt::new_err("training interrupted")),
+        FitOutcome::Done(m) => {
+            if let Some(run) = run {
+                // The complete run folder over the checkpoint, as `lstmcast train` writes it.
+                py.detach(|| run.finish(&m, &ts, future.as_ref()))
+                    .map_err(err)?;
+            }
+            Ok(Model { inner: *m })
+        }
+        FitOutcome::Interrupted(_) => Err(PyKeyboardInterrupt::new_err(match &checkpoint {
+            Some(dir) => format!(
+                "training interrupted; the checkpoint in {} resumes it: fit again with checkpoint={:?}",
+                dir.display(),
+                dir.display().to_string()
+            ),
+            None => "training interrupted".into(),
+        })),
     }
 }
 

@@ -210,6 +210,43 @@ def test_a_raising_progress_callback_stops_training(nottem):
     assert calls == [1]
 
 
+def test_fit_with_a_checkpoint_writes_the_run_folder_and_resumes_bit_identically(panel, tmp_path):
+    """`fit(checkpoint=DIR)` goes through the library's TrainingRun, as `lstmcast train` does: a
+    checkpoint after every epoch, the complete run folder at the end; an interrupted fit (here a
+    progress callback that raises after epoch 3) is continued by fitting again into the same
+    folder, to the model an uninterrupted fit gives (the same forecast, to the bit)."""
+    df, _ = panel
+    opts = dict(horizon=7, epochs=6, patience=50, seed=3, normalize="global")
+    cols = dict(id_col="city", time_col="date", target="avg_temp_f")
+    whole = lstmcast.Forecaster(**opts).fit(df, **cols, checkpoint=tmp_path / "whole")
+    for f in ["model.safetensors", "metrics.json", "predictions.csv", "forecast.csv", "forecast.png"]:
+        assert (tmp_path / "whole" / f).is_file(), f
+    assert not (tmp_path / "whole" / "checkpoint.safetensors").exists()
+    expected = whole.predict()
+    pd.testing.assert_frame_equal(lstmcast.Forecaster.load(tmp_path / "whole").predict(df), expected)
+
+    def stop_after_3(r):
+        if r["epoch"] == 3:
+            raise RuntimeError("stop here")
+
+    run = tmp_path / "interrupted"
+    with pytest.raises(RuntimeError, match="stop here"):
+        lstmcast.Forecaster(**opts, progress=stop_after_3).fit(df, **cols, checkpoint=run)
+    assert (run / "checkpoint.safetensors").is_file()
+    assert not (run / "model.safetensors").exists()
+    # Other options or other rows are refused, and the checkpoint is kept.
+    with pytest.raises(lstmcast.LstmcastError, match="other options"):
+        lstmcast.Forecaster(**{**opts, "seed": 4}).fit(df, **cols, checkpoint=run)
+    with pytest.raises(lstmcast.LstmcastError, match="not the data the checkpoint"):
+        lstmcast.Forecaster(**opts).fit(df.iloc[:-1], **cols, checkpoint=run)
+    assert (run / "checkpoint.safetensors").is_file()
+    resumed = lstmcast.Forecaster(**opts).fit(df, **cols, checkpoint=run)
+    pd.testing.assert_frame_equal(resumed.predict(), expected)
+    assert not (run / "checkpoint.safetensors").exists()
+    for f in ["predictions.csv", "forecast.csv", "model.safetensors"]:
+        assert (run / f).read_bytes() == (tmp_path / "whole" / f).read_bytes(), f
+
+
 def test_ctrl_c_stops_a_backtest(panel):
     df, _ = panel
     timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
