@@ -257,12 +257,6 @@ fn interruptible<T: Send>(
     out.map_err(|_| PyRuntimeError::new_err("lstmcast panicked; this is a bug, please report it"))
 }
 
-fn threads_or_all(threads: Option<usize>) -> usize {
-    threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1)
-}
-
 /// The history (and future rows) of a frame, with the static values of `statics` (a frame
 /// with one row per series) joined when given: what `lstmcast train` does with `--data` and
 /// `--static-data`. Runs with the GIL released; errors are the CLI's.
@@ -334,7 +328,7 @@ fn fit(
     };
     let stop = AtomicBool::new(false);
     let callback_error: Mutex<Option<PyErr>> = Mutex::new(None);
-    let threads = threads_or_all(threads);
+    let threads = lstmcast::threads_or_cores(threads);
     let outcome = interruptible(py, &stop, || -> lstmcast::Result<FitOutcome> {
         let mut on_epoch = |p: &FitProgress| {
             let Some(cb) = &progress else { return };
@@ -472,7 +466,7 @@ impl Model {
         threads: Option<usize>,
     ) -> PyResult<(String, Vec<(String, String)>)> {
         let mut model = self.inner.clone();
-        model.config.training.threads = threads_or_all(threads);
+        model.config.training.threads = lstmcast::threads_or_cores(threads);
         let mut opts = model.config.data.clone();
         opts.static_data = None;
         let specs =
@@ -510,7 +504,7 @@ impl Model {
         threads: Option<usize>,
     ) -> PyResult<(String, String)> {
         let mut model = self.inner.clone();
-        model.config.training.threads = threads_or_all(threads);
+        model.config.training.threads = lstmcast::threads_or_cores(threads);
         let mut opts = model.config.data.clone();
         opts.static_data = None;
         let ts = load(py, &data, &opts, None, None)?.0;
@@ -619,7 +613,7 @@ fn cross_validation(
                     &cfg,
                     &ts,
                     &opts,
-                    threads_or_all(jobs),
+                    lstmcast::threads_or_cores(jobs),
                     &|_, _| {},
                     Some(&stop),
                 )?,
@@ -692,7 +686,7 @@ fn tune(
         return Err(err("invalid configuration: jobs: must be at least 1"));
     }
     let ts = load(py, &data, &base.data, statics.as_ref(), None)?.0;
-    let jobs = threads_or_all(jobs);
+    let jobs = lstmcast::threads_or_cores(jobs);
     let stop = AtomicBool::new(false);
     let callback_error: Mutex<Option<PyErr>> = Mutex::new(None);
     let done = interruptible(

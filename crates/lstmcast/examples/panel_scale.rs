@@ -222,7 +222,7 @@ fn run_case(cfg: &ForecasterConfig, panel: &Panel, log_big: bool) -> Run {
     let split = cfg.split.resolve(panel).expect("split");
     track(&mut overall);
     phase(1, &mut r);
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = lstmcast::cores();
     let prep = Prepared::with_split(cfg, panel, split, cores).expect("prepared");
     r.prep_s = t0.elapsed().as_secs_f64();
     track(&mut overall);

@@ -24,7 +24,7 @@ fn main() {
         return sweep(rounds.unwrap_or(7));
     }
     let rows: usize = arg.and_then(|s| s.parse().ok()).unwrap_or(20_000);
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = lstmcast::cores();
     let (l, h, f) = (48, 48, 3);
     let data: Vec<f32> = (0..rows)
         .flat_map(|r| {

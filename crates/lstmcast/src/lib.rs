@@ -39,6 +39,7 @@ pub use normalize::{Normalize, WindowNorm};
 pub use run::{DataSource, TrainingRun};
 pub use scale::{Scaler, ScalerKind, ScalerScope};
 pub use split::{PanelSplit, Part, SplitSpec, Splits};
+pub use threads::{cores, threads_or_cores};
 pub use time::{Frequency, Timestamp};
 pub use train::{Sampling, TrainOptions};
 pub use transform::Transform;

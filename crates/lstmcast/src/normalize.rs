@@ -394,6 +394,23 @@ pub struct CandidateScore {
     pub calendar: Vec<crate::covariates::CalendarFeature>,
 }
 
+impl CandidateScore {
+    /// Whether candidates are ranked by validation MASE (over every validation origin): where any
+    /// of them has one, that is where the data has a MASE scale; else by validation MSE.
+    pub fn ranked_by_mase<'a>(scores: impl IntoIterator<Item = &'a CandidateScore>) -> bool {
+        scores.into_iter().any(|c| c.val_mase.is_some())
+    }
+
+    /// The score candidates are ranked by (see [`CandidateScore::ranked_by_mase`]).
+    pub fn rank_score(&self, by_mase: bool) -> Option<f64> {
+        if by_mase {
+            self.val_mase
+        } else {
+            self.val_mse
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::single_range_in_vec_init)]

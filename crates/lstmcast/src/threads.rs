@@ -7,6 +7,16 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+/// The cores this process may use (1 where the system cannot say): every default thread count.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// `threads` where given, else every core; at least 1.
+pub fn threads_or_cores(threads: Option<usize>) -> usize {
+    threads.unwrap_or_else(cores).max(1)
+}
+
 /// The threads each of `jobs` jobs may use when they share a budget of `threads` through
 /// [`map_ordered`] (which runs at most `min(threads, jobs)` at once): the jobs together never
 /// use more than `threads`, and a lone job gets all of them.

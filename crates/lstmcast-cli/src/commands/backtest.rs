@@ -29,7 +29,7 @@ pub fn run(a: BacktestArgs) -> anyhow::Result<()> {
     let jobs = match a.jobs {
         Some(0) => anyhow::bail!("invalid configuration: jobs: must be at least 1"),
         Some(j) => j,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        None => lstmcast::cores(),
     };
     let bt = backtest(&cfg, &ts, &opts, jobs, &|_, _| bar.inc(1), None);
     bar.finish_and_clear();

@@ -10,7 +10,7 @@ pub fn run(a: EvaluateArgs) -> anyhow::Result<()> {
     }
     let mut model = TrainedForecaster::load(&a.model)?;
     // Predictions run on every core; they do not depend on the count.
-    model.config.training.threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    model.config.training.threads = lstmcast::cores();
     let ts = super::load_data(
         &a.data,
         &super::model_load_options(&model, a.fill.as_deref())?,

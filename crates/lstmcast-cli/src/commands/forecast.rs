@@ -11,7 +11,7 @@ pub fn run(a: ForecastArgs) -> anyhow::Result<()> {
     }
     let mut model = TrainedForecaster::load(&a.model)?;
     // Predictions run on every core; they do not depend on the count.
-    model.config.training.threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    model.config.training.threads = lstmcast::cores();
     let mut opts = super::model_load_options(&model, a.fill.as_deref())?;
     opts.static_data = a.static_data.clone();
     let specs = lstmcast::covariates::Covariates::file_columns(

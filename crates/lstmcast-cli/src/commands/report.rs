@@ -2,7 +2,7 @@
 
 use lstmcast::forecaster::PanelScores;
 use lstmcast::metrics::Metrics;
-use lstmcast::normalize::Selection;
+use lstmcast::normalize::{CandidateScore, Selection};
 use lstmcast::split::Skipped;
 use lstmcast::{Evaluation, Forecast};
 use std::fmt::Write as _;
@@ -387,13 +387,14 @@ impl MinOpt for Option<f64> {
 
 /// One line on the normalisation: what was chosen and, for `auto`, every candidate's score.
 pub fn selection(sel: &Selection) -> String {
-    let by_mase = sel.candidates.iter().any(|c| c.val_mase.is_some());
+    let by_mase = CandidateScore::ranked_by_mase(&sel.candidates);
     let scores: Vec<String> = sel
         .candidates
         .iter()
         .map(|c| {
-            let v = if by_mase { c.val_mase } else { c.val_mse };
-            let v = v.map_or("n/a".into(), |v| format!("{v:.4}"));
+            let v = c
+                .rank_score(by_mase)
+                .map_or("n/a".into(), |v| format!("{v:.4}"));
             if sel.candidates.len() > 1 {
                 format!("{} {v}", candidate_name(c.mode, c.transform, &c.calendar))
             } else {

@@ -163,10 +163,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     }
     // Everything that can be checked before training is checked before anything is written.
     cfg.calendar_features(&ts, &cfg.split.resolve(&ts)?)?;
-    let threads = a
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
+    let threads = lstmcast::threads_or_cores(a.threads);
     let prep = Prepared::new_on(&cfg, &ts, threads)?;
     if !a.output.json && !a.output.quiet {
         print!("{}", report::skipped(&prep.skipped, ts.n_series()));
@@ -252,10 +249,7 @@ fn train_into(
             r.best_epoch
         ));
     };
-    let threads = a
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
+    let threads = lstmcast::threads_or_cores(a.threads);
     let outcome = run.fit(cfg, ts, &mut on_epoch, Some(&stop), threads);
     bar.finish_and_clear();
     let outcome = match outcome {

@@ -77,7 +77,7 @@ pub fn run(a: TuneArgs) -> anyhow::Result<()> {
     let jobs = match a.jobs {
         Some(0) => anyhow::bail!("invalid configuration: jobs: must be at least 1"),
         Some(j) => j,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        None => lstmcast::cores(),
     };
     let (ts, future) = super::load_data(a.data.path()?, &base.data, None)?;
     if a.output.text() {

@@ -334,15 +334,8 @@ impl ForecasterConfig {
         // Chosen by validation MASE (over every validation origin) where the data has a MASE
         // scale, else by validation MSE. Strictly better only: ties keep the earlier (simpler)
         // candidate; NaN never wins.
-        let by_mase = ck.done.iter().any(|d| d.score.val_mase.is_some());
-        let key = |d: &DoneCandidate| {
-            if by_mase {
-                d.score.val_mase
-            } else {
-                d.score.val_mse
-            }
-            .unwrap_or(f64::NAN)
-        };
+        let by_mase = CandidateScore::ranked_by_mase(ck.done.iter().map(|d| &d.score));
+        let key = |d: &DoneCandidate| d.score.rank_score(by_mase).unwrap_or(f64::NAN);
         let mut best: Option<usize> = None;
         for (i, d) in ck.done.iter().enumerate() {
             let v = key(d);

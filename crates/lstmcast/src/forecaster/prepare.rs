@@ -54,7 +54,7 @@ impl Prepared {
     /// # Errors
     /// An invalid configuration, or data too short for the split, lookback and horizon.
     pub fn new(cfg: &ForecasterConfig, panel: &Panel) -> Result<Prepared> {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cores = crate::threads::cores();
         Prepared::new_on(cfg, panel, cores)
     }
 

@@ -64,7 +64,7 @@ impl EtsBank {
     /// Fits ETS with season length `season` on every series' training rows `train` (local to
     /// the series) of `transformed` (the target transform applied, not scaled).
     pub fn fit(transformed: &Panel, train: &[Range<usize>], season: usize) -> EtsBank {
-        let cores = std::thread::available_parallelism().map_or(1, |t| t.get());
+        let cores = crate::threads::cores();
         EtsBank::fit_on_threads(transformed, train, season, cores)
     }
 

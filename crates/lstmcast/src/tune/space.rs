@@ -89,9 +89,7 @@ impl TuneSpace {
             return Err(bad("eta", format!("{} must be at least 2", s.eta)));
         }
         if s.lookback.is_empty() {
-            let season = base
-                .season
-                .unwrap_or_else(|| ts.frequency().map(|f| f.default_season()).unwrap_or(1));
+            let season = crate::forecaster::season_of(base, ts);
             let cands: Vec<usize> = if season > 1 {
                 vec![season, 2 * season, 3 * season]
             } else {
