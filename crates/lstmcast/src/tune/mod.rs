@@ -330,6 +330,7 @@ type Finished = (usize, (f64, usize), bool);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::normalize::Normalize;
 
     #[test]
     fn rungs_grow_by_eta_and_end_at_max() {
