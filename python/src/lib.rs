@@ -739,7 +739,7 @@ fn tune(
                     match result.best_config.fit_with(&ts, split, ctl)? {
                         FitOutcome::Done(m) => *m,
                         FitOutcome::Interrupted(_) => {
-                            return Err(lstmcast::Error::config("tune", "interrupted"))
+                            return Err(lstmcast::Error::Interrupted("tune".into()))
                         }
                     }
                 }

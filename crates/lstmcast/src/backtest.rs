@@ -174,7 +174,7 @@ pub fn fold_rows(
 ///
 /// # Errors
 /// Invalid options or configuration, folds without windows, divergence (the earliest failing
-/// fold's error), "interrupted".
+/// fold's error), [`Error::Interrupted`].
 pub fn backtest(
     cfg: &ForecasterConfig,
     panel: &Panel,
@@ -207,7 +207,7 @@ pub type FoldRunner<'a> = dyn Fn(usize, &RunFold<'_>) -> Vec<Result<Fold>> + 'a;
 /// after its current batch, and no fold starts after it.
 ///
 /// # Errors
-/// As [`backtest`]; "interrupted".
+/// As [`backtest`]; [`Error::Interrupted`].
 pub fn backtest_on(
     cfg: &ForecasterConfig,
     panel: &Panel,
@@ -220,7 +220,7 @@ pub fn backtest_on(
     let plan = Plan::new(cfg, panel, opts)?;
     let run_fold = |i: usize, first: Option<&TrainedForecaster>| {
         if interrupt.is_some_and(|f| f.load(Ordering::Relaxed)) {
-            return Err(Error::config("backtest", "interrupted"));
+            return Err(Error::Interrupted("backtest".into()));
         }
         on_fold(i, plan.rows.len());
         plan.run_fold(i, first, threads, interrupt)
@@ -357,7 +357,7 @@ impl<'a> Plan<'a> {
                 match self.cfg.fit_with(&sub, split.clone(), ctl) {
                     Ok(FitOutcome::Done(m)) => *m,
                     Ok(FitOutcome::Interrupted(_)) => {
-                        return Err(Error::config("backtest", "interrupted"))
+                        return Err(Error::Interrupted("backtest".into()))
                     }
                     Err(e) => return Err(fold_error(i, r, e)),
                 }

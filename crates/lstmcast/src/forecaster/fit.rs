@@ -148,7 +148,7 @@ impl ForecasterConfig {
     ) -> Result<TrainedForecaster> {
         match self.fit_with(panel, split, FitControl::new(on_epoch))? {
             FitOutcome::Done(m) => Ok(*m),
-            FitOutcome::Interrupted(_) => Err(Error::config("fit", "interrupted")),
+            FitOutcome::Interrupted(_) => Err(Error::Interrupted("fit".into())),
         }
     }
 

@@ -122,7 +122,7 @@ pub fn tune_model(
     });
     let ended = run_rungs(alive, &space, &rungs, jobs, progress, interrupt);
     if interrupt.is_some_and(|f| f.load(Ordering::Relaxed)) {
-        return Err(Error::config("tune", "interrupted"));
+        return Err(Error::Interrupted("tune".into()));
     }
     for t in ended {
         let i = t.result.trial;
@@ -231,7 +231,7 @@ pub fn tune_remote(
             break;
         }
         if interrupt.is_some_and(|f| f.load(Ordering::Relaxed)) {
-            return Err(Error::config("tune", "interrupted"));
+            return Err(Error::Interrupted("tune".into()));
         }
         let got = run_rung(&space, &members, r)?;
         if got.len() != members.len() {
