@@ -362,7 +362,7 @@ fn fit(
             }
         };
         match run.as_mut() {
-            Some(run) => run.fit(&cfg, &ts, &mut on_epoch, Some(&stop), threads),
+            Some(run) => run.fit(&cfg, &ts, split, &mut on_epoch, Some(&stop), threads),
             None => cfg.fit_with(
                 &ts,
                 split,
@@ -727,23 +727,9 @@ fn tune(
                     (r, None)
                 }
             };
-            let model = match kept {
-                Some(m) => m,
-                None => {
-                    // The best configuration retrained, as `lstmcast tune` does.
-                    let mut quiet = |_: &FitProgress| {};
-                    let split = result.best_config.split.resolve(&ts)?;
-                    let ctl = FitControl::new(&mut quiet)
-                        .with_threads(jobs)
-                        .with_interrupt(&stop);
-                    match result.best_config.fit_with(&ts, split, ctl)? {
-                        FitOutcome::Done(m) => *m,
-                        FitOutcome::Interrupted(_) => {
-                            return Err(lstmcast::Error::Interrupted("tune".into()))
-                        }
-                    }
-                }
-            };
+            // The best configuration on the full budget, as `lstmcast tune` keeps it.
+            let model =
+                lstmcast::tune::best_model(&result, kept, &ts, jobs, &mut |_| {}, Some(&stop))?;
             Ok((result, model))
         },
     )?;

@@ -174,11 +174,16 @@ impl EtsSpec {
         self.trend != Trend::None
     }
 
+    /// Whether the trend is damped (φ is a parameter).
+    pub fn damped(&self) -> bool {
+        self.trend == Trend::Damped
+    }
+
     /// The number of smoothing parameters: α, then β, γ and φ as present.
     pub fn n_smoothing(&self) -> usize {
         1 + usize::from(self.has_trend())
             + usize::from(self.season_len() > 0)
-            + usize::from(self.trend == Trend::Damped)
+            + usize::from(self.damped())
     }
 
     /// The fewest rows [`Ets::fit`] accepts: enough for a finite AICc (`n − k − 1 > 0` with

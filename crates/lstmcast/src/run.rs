@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::forecaster::{
     Evaluation, FitCheckpoint, FitControl, FitOutcome, FitProgress, Forecast, TrainedForecaster,
 };
+use crate::split::PanelSplit;
 use crate::store::{self, CheckpointInfo, CHECKPOINT_FILE};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -154,8 +155,8 @@ impl TrainingRun {
         Ok(())
     }
 
-    /// Trains `cfg` on `panel` with a checkpoint after every epoch (and the resume point of an
-    /// opened run). `interrupt` stops it after the current batch with the checkpoint in place.
+    /// Trains `cfg` on `panel` (split by `split`, as [`ForecasterConfig::fit_with`] takes it)
+    /// with a checkpoint after every epoch (and the resume point of an opened run). `interrupt` stops it after the current batch with the checkpoint in place.
     /// A fresh run whose training fails removes its folder (nothing in it is worth resuming);
     /// an opened one keeps the checkpoint it came from.
     ///
@@ -165,6 +166,7 @@ impl TrainingRun {
         &mut self,
         cfg: &ForecasterConfig,
         panel: &Panel,
+        split: PanelSplit,
         on_epoch: &mut dyn FnMut(&FitProgress),
         interrupt: Option<&AtomicBool>,
         threads: usize,
@@ -179,10 +181,7 @@ impl TrainingRun {
         if let Some(flag) = interrupt {
             ctl = ctl.with_interrupt(flag);
         }
-        let outcome = cfg
-            .split
-            .resolve(panel)
-            .and_then(|s| cfg.fit_with(panel, s, ctl));
+        let outcome = cfg.fit_with(panel, split, ctl);
         if outcome.is_err() && fresh {
             let _ = std::fs::remove_dir_all(&self.dir);
         }

@@ -250,7 +250,14 @@ fn train_into(
         ));
     };
     let threads = lstmcast::threads_or_cores(a.threads);
-    let outcome = run.fit(cfg, ts, &mut on_epoch, Some(&stop), threads);
+    let outcome = run.fit(
+        cfg,
+        ts,
+        cfg.split.resolve(ts)?,
+        &mut on_epoch,
+        Some(&stop),
+        threads,
+    );
     bar.finish_and_clear();
     let outcome = match outcome {
         Ok(o) => o,

@@ -5,7 +5,7 @@ use super::train::{progress_bar, resolve};
 use super::{guard_input, report};
 use crate::cli::TuneArgs;
 use anyhow::Context;
-use lstmcast::forecaster::{FitControl, FitOutcome, FitProgress};
+use lstmcast::forecaster::FitProgress;
 use lstmcast::normalize::Normalize;
 use lstmcast::tune::{tune_model, TrialParams, TuneProgress, TuneSpace};
 use lstmcast::{plot, store};
@@ -160,35 +160,21 @@ pub fn run(a: TuneArgs) -> anyhow::Result<()> {
     // Retraining, scoring and forecasting have the search's `jobs` threads (results do not
     // depend on them).
     let cfg = result.best_config.clone();
-    let mut model = match reused {
-        Some(m) => {
-            let _ = writeln!(
-                text,
-                "  (its trial ran the full budget: that model is kept, no retraining)"
-            );
-            m
-        }
-        None => {
-            let bar = progress_bar(
-                cfg.training.epochs as u64,
-                a.output.quiet,
-                "{bar:30} retraining best: epoch {pos}/{len}",
-            );
-            let mut on_epoch = |p: &FitProgress| bar.set_position(p.record.epoch as u64);
-            let fitted = cfg.fit_with(
-                &ts,
-                cfg.split.resolve(&ts)?,
-                FitControl::new(&mut on_epoch).with_threads(jobs),
-            );
-            bar.finish_and_clear();
-            match fitted.context("retraining the best configuration failed")? {
-                FitOutcome::Done(m) => *m,
-                FitOutcome::Interrupted(_) => {
-                    unreachable!("a fit without an interrupt flag runs to its end")
-                }
-            }
-        }
-    };
+    if reused.is_some() {
+        let _ = writeln!(
+            text,
+            "  (its trial ran the full budget: that model is kept, no retraining)"
+        );
+    }
+    let bar = progress_bar(
+        cfg.training.epochs as u64,
+        a.output.quiet || reused.is_some(),
+        "{bar:30} retraining best: epoch {pos}/{len}",
+    );
+    let mut on_epoch = |p: &FitProgress| bar.set_position(p.record.epoch as u64);
+    let fitted = lstmcast::tune::best_model(&result, reused, &ts, jobs, &mut on_epoch, None);
+    bar.finish_and_clear();
+    let mut model = fitted.context("retraining the best configuration failed")?;
     model.config.training.threads = jobs;
     let ev = model.evaluate(&ts)?;
     let future = lstmcast::run::forecast_after(&model, &ts, future.as_ref())?;

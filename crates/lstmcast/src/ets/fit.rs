@@ -328,18 +328,6 @@ struct Layout {
 }
 
 impl Layout {
-    fn has_trend(&self) -> bool {
-        self.spec.has_trend()
-    }
-
-    fn damped(&self) -> bool {
-        self.spec.trend == Trend::Damped
-    }
-
-    fn n_smoothing(&self) -> usize {
-        self.spec.n_smoothing()
-    }
-
     /// The smoothing parameters of `x` (β in error-correction form), or `None` outside the
     /// usual and admissible region.
     fn smoothing(&self, x: &[f64]) -> Option<Smoothing> {
@@ -349,13 +337,13 @@ impl Layout {
             x[i - 1]
         };
         let alpha = next();
-        let beta = if self.has_trend() { next() } else { 0.0 };
+        let beta = if self.spec.has_trend() { next() } else { 0.0 };
         let gamma = if self.m > 0 { next() } else { 0.0 };
-        let phi = if self.damped() { next() } else { 1.0 };
+        let phi = if self.spec.damped() { next() } else { 1.0 };
         let usual = (ALPHA_LO..=ALPHA_HI).contains(&alpha)
-            && (!self.has_trend() || (SMOOTH_LO..=alpha).contains(&beta))
+            && (!self.spec.has_trend() || (SMOOTH_LO..=alpha).contains(&beta))
             && (self.m == 0 || (SMOOTH_LO..=1.0 - alpha).contains(&gamma))
-            && (!self.damped() || (PHI_LO..=PHI_HI).contains(&phi));
+            && (!self.spec.damped() || (PHI_LO..=PHI_HI).contains(&phi));
         (usual && admissible(self.spec, alpha, beta, gamma, phi)).then_some(Smoothing {
             alpha,
             beta,
@@ -368,10 +356,10 @@ impl Layout {
     /// and returns the initial level and trend; `None` for a multiplicative season with a state
     /// ≤ 0.
     fn states(&self, x: &[f64], ring: &mut Vec<f64>) -> Option<(f64, f64)> {
-        let mut i = self.n_smoothing();
+        let mut i = self.spec.n_smoothing();
         let level = x[i];
         i += 1;
-        let trend = if self.has_trend() {
+        let trend = if self.spec.has_trend() {
             i += 1;
             x[i - 1]
         } else {
@@ -394,17 +382,17 @@ impl Layout {
         let m = self.m.max(1) as f64;
         let alpha = ALPHA_LO + 0.2 * (ALPHA_HI - ALPHA_LO) / m;
         let mut x = vec![alpha];
-        if self.has_trend() {
+        if self.spec.has_trend() {
             x.push(SMOOTH_LO + 0.1 * (alpha.min(ALPHA_HI) - SMOOTH_LO));
         }
         if self.m > 0 {
             x.push(SMOOTH_LO + 0.05 * ((1.0 - alpha).min(ALPHA_HI) - SMOOTH_LO));
         }
-        if self.damped() {
+        if self.spec.damped() {
             x.push(PHI_LO + 0.99 * (PHI_HI - PHI_LO));
         }
         x.push(s.level);
-        if self.has_trend() {
+        if self.spec.has_trend() {
             x.push(s.trend);
         }
         if self.m > 0 {
@@ -416,18 +404,18 @@ impl Layout {
     /// The initial simplex's step along each coordinate, from the data's scale.
     fn steps(&self, x: &[f64], scale: f64) -> Vec<f64> {
         let mut steps = Vec::with_capacity(x.len());
-        let ns = self.n_smoothing();
+        let ns = self.spec.n_smoothing();
         for (i, &v) in x.iter().enumerate() {
             steps.push(if i < ns {
                 // φ sits at its upper bound's side: step down.
-                if self.damped() && i == ns - 1 {
+                if self.spec.damped() && i == ns - 1 {
                     -0.05
                 } else {
                     0.1 * v.max(0.05)
                 }
             } else if i == ns {
                 0.1 * v.abs().max(scale)
-            } else if self.has_trend() && i == ns + 1 {
+            } else if self.spec.has_trend() && i == ns + 1 {
                 0.1 * v.abs().max(0.1 * scale)
             } else if self.spec.season == Season::Multiplicative {
                 0.05
@@ -580,7 +568,7 @@ pub(super) fn fit(y: &[f64], spec: EtsSpec) -> Result<Ets> {
     Ok(Ets {
         spec,
         alpha: p.alpha,
-        beta: if layout.has_trend() {
+        beta: if layout.spec.has_trend() {
             p.beta / p.alpha
         } else {
             0.0

@@ -177,18 +177,6 @@ struct Layout {
 }
 
 impl Layout {
-    fn has_trend(&self) -> bool {
-        self.spec.has_trend()
-    }
-
-    fn damped(&self) -> bool {
-        self.spec.trend == Trend::Damped
-    }
-
-    fn n_smoothing(&self) -> usize {
-        self.spec.n_smoothing()
-    }
-
     fn dim(&self) -> usize {
         self.spec.num_params()
     }
@@ -200,7 +188,7 @@ impl Layout {
             logistic(x[i - 1])
         };
         let alpha = ALPHA_LO + (ALPHA_HI - ALPHA_LO) * next();
-        let beta = if self.has_trend() {
+        let beta = if self.spec.has_trend() {
             SMOOTH_LO + (alpha - SMOOTH_LO) * next()
         } else {
             0.0
@@ -210,7 +198,7 @@ impl Layout {
         } else {
             0.0
         };
-        let phi = if self.damped() {
+        let phi = if self.spec.damped() {
             PHI_LO + (PHI_HI - PHI_LO) * next()
         } else {
             1.0
@@ -228,10 +216,10 @@ impl Layout {
     /// (multiplicative): the recursions are unchanged by moving a constant between level and
     /// season, so only `m − 1` seasonal coordinates are free (the last one is fixed at 0).
     fn states(&self, x: &[f64], ring: &mut Vec<f64>) -> (f64, f64) {
-        let mut i = self.n_smoothing();
+        let mut i = self.spec.n_smoothing();
         let level = self.start.level + self.scale * x[i];
         i += 1;
-        let trend = if self.has_trend() {
+        let trend = if self.spec.has_trend() {
             i += 1;
             self.start.trend + TREND_STEP * self.scale * x[i - 1]
         } else {
@@ -270,13 +258,13 @@ impl Layout {
     /// The starting point for given smoothing parameters (initial states at the heuristic).
     fn point(&self, alpha: f64, beta_frac: f64, gamma_frac: f64, phi: f64) -> Vec<f64> {
         let mut x = vec![logit((alpha - ALPHA_LO) / (ALPHA_HI - ALPHA_LO))];
-        if self.has_trend() {
+        if self.spec.has_trend() {
             x.push(logit(beta_frac));
         }
         if self.m > 0 {
             x.push(logit(gamma_frac));
         }
-        if self.damped() {
+        if self.spec.damped() {
             x.push(logit((phi - PHI_LO) / (PHI_HI - PHI_LO)));
         }
         x.resize(self.dim(), 0.0);
@@ -285,7 +273,7 @@ impl Layout {
 
     /// Initial simplex step per coordinate.
     fn steps(&self) -> Vec<f64> {
-        let mut s = vec![1.0; self.n_smoothing()];
+        let mut s = vec![1.0; self.spec.n_smoothing()];
         s.resize(self.dim(), 0.5);
         s
     }
@@ -353,12 +341,12 @@ pub(super) fn fit(y: &[f64], spec: EtsSpec) -> Result<Ets> {
     let mut starts: [Option<(Vec<f64>, f64)>; 2] = [None, None];
     let grid = |present: bool, values: &'static [f64]| if present { values } else { &values[..1] };
     for alpha in [0.1, 0.3, 0.5, 0.7, 0.9] {
-        for &beta_frac in grid(layout.has_trend(), &[0.05, 0.3, 0.9]) {
+        for &beta_frac in grid(layout.spec.has_trend(), &[0.05, 0.3, 0.9]) {
             for &gamma_frac in grid(layout.m > 0, &[0.05, 0.3, 0.9]) {
-                for &phi in grid(layout.damped(), &[0.9, 0.97]) {
+                for &phi in grid(layout.spec.damped(), &[0.9, 0.97]) {
                     let x = layout.point(alpha, beta_frac, gamma_frac, phi);
                     let c = probe.eval(&x);
-                    let slot = &mut starts[usize::from(layout.has_trend() && beta_frac > 0.5)];
+                    let slot = &mut starts[usize::from(layout.spec.has_trend() && beta_frac > 0.5)];
                     if slot.as_ref().is_none_or(|(_, b)| c < *b) {
                         *slot = Some((x, c));
                     }

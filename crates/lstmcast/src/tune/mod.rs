@@ -16,7 +16,7 @@ pub use crate::config::search::{Select, TuneSpace};
 use crate::config::ForecasterConfig;
 use crate::data::Panel;
 use crate::error::{Error, Result};
-use crate::forecaster::TrainedForecaster;
+use crate::forecaster::{FitControl, FitOutcome, FitProgress, TrainedForecaster};
 use rungs::{promoted, run_rungs};
 use serde::{Deserialize, Serialize};
 pub use space::TrialParams;
@@ -75,6 +75,35 @@ pub fn tune(
     progress: &(dyn Fn(&TuneProgress) + Sync),
 ) -> Result<TuneResult> {
     Ok(tune_model(base, space, ts, jobs, progress, None)?.0)
+}
+
+/// The best configuration's model on the full epoch budget: `kept` (its own trial's model,
+/// from [`tune_model`], when that trial ran the whole budget: the model a retrain gives, to the
+/// bit), else the best configuration retrained from scratch on `jobs` threads. What `lstmcast
+/// tune` and Python's `tune` keep.
+///
+/// # Errors
+/// Training errors; [`Error::Interrupted`] when `interrupt` was raised.
+pub fn best_model(
+    result: &TuneResult,
+    kept: Option<TrainedForecaster>,
+    ts: &Panel,
+    jobs: usize,
+    on_epoch: &mut dyn FnMut(&FitProgress),
+    interrupt: Option<&AtomicBool>,
+) -> Result<TrainedForecaster> {
+    if let Some(m) = kept {
+        return Ok(m);
+    }
+    let cfg = &result.best_config;
+    let mut ctl = FitControl::new(on_epoch).with_threads(jobs);
+    if let Some(flag) = interrupt {
+        ctl = ctl.with_interrupt(flag);
+    }
+    match cfg.fit_with(ts, cfg.split.resolve(ts)?, ctl)? {
+        FitOutcome::Done(m) => Ok(*m),
+        FitOutcome::Interrupted(_) => Err(Error::Interrupted("tune".into())),
+    }
 }
 
 /// As [`tune`], also returning the best configuration's trained model when its trial ran the
