@@ -8,6 +8,7 @@
 
 use lstmcast::backtest::{backtest, backtest_on, BacktestOptions, Fold, Refit, TrainWindow};
 use lstmcast::config::options::{self, Kind, Value};
+use lstmcast::config::Validated;
 use lstmcast::covariates::{Covariates, StaticTable};
 use lstmcast::data::{load_frame, load_future_frame, Frame};
 use lstmcast::forecaster::{FitControl, FitOutcome, FitProgress};
@@ -280,11 +281,10 @@ fn load(
 }
 
 /// The data options of a configuration: `data` is a JSON object of [`LoadOptions`] fields.
-fn with_data(cfg_json: &str, data_json: &str) -> PyResult<ForecasterConfig> {
+fn with_data(cfg_json: &str, data_json: &str) -> PyResult<Validated> {
     let mut cfg: ForecasterConfig = serde_json::from_str(cfg_json).map_err(err)?;
     cfg.data = serde_json::from_str(data_json).map_err(err)?;
-    cfg.validate().map_err(err)?;
-    Ok(cfg)
+    cfg.validated().map_err(err)
 }
 
 /// A trained model (a [`TrainedForecaster`]).

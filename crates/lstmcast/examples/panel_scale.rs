@@ -217,13 +217,13 @@ fn run_case(cfg: &ForecasterConfig, panel: &Panel, log_big: bool) -> Run {
 
     let t0 = Instant::now();
     phase(0, &mut r);
-    // Prepared::new == validate + split.resolve + with_split; called in two steps to see each.
-    cfg.validate().expect("config");
+    // Prepared::new == validated + split.resolve + with_split; called in two steps to see each.
+    let valid = cfg.validated().expect("config");
     let split = cfg.split.resolve(panel).expect("split");
     track(&mut overall);
     phase(1, &mut r);
     let cores = lstmcast::cores();
-    let prep = Prepared::with_split(cfg, panel, split, cores).expect("prepared");
+    let prep = Prepared::with_split(&valid, panel, split, cores).expect("prepared");
     r.prep_s = t0.elapsed().as_secs_f64();
     track(&mut overall);
     phase(2, &mut r);

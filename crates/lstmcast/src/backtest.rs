@@ -6,7 +6,7 @@
 //! the next one. Each fold sees a copy of the series cut at its test end, so no statistic of a
 //! fold (scaler, normalisation, early stopping) can depend on a later row.
 
-use crate::config::ForecasterConfig;
+use crate::config::{ForecasterConfig, Validated};
 use crate::data::Panel;
 use crate::error::{Error, Result};
 use crate::forecaster::{Evaluation, FitControl, FitOutcome, FitProgress, TrainedForecaster};
@@ -274,7 +274,8 @@ pub fn backtest_fold(
 
 /// The folds of a backtest and what each needs.
 struct Plan<'a> {
-    cfg: &'a ForecasterConfig,
+    /// The configuration, checked once for every fold.
+    cfg: Validated,
     panel: &'a Panel,
     whole: PanelSplit,
     rows: Vec<FoldRows>,
@@ -282,7 +283,7 @@ struct Plan<'a> {
 
 impl<'a> Plan<'a> {
     fn new(cfg: &'a ForecasterConfig, panel: &'a Panel, opts: &BacktestOptions) -> Result<Self> {
-        cfg.validate()?;
+        let cfg = cfg.validated()?;
         let whole = cfg.split.resolve(panel)?;
         let calendar: Calendar = whole.calendar;
         let n = calendar.len();

@@ -93,6 +93,19 @@ pub enum Error {
         /// Why, and what to use instead.
         reason: String,
     },
+    /// The data does not match what the model was trained on (its columns, their roles, the
+    /// frequency, or the series key); the message names what differs.
+    #[error("invalid configuration: data: {0}")]
+    ColumnsMismatch(String),
+    /// Every trial of a search failed; `first` is the first trial's error.
+    #[error("invalid configuration: tune: every trial failed; the first error: {first}")]
+    AllTrialsFailed {
+        /// The first failing trial's error.
+        first: String,
+    },
+    /// No normalisation candidate reached a finite validation score.
+    #[error("invalid configuration: normalize: no candidate reached a finite validation score; lower --learning-rate or set --clip-norm")]
+    NoUsableCandidate,
     /// A resume on other data or with other options than the checkpoint's (`field` says
     /// which); the message reads as a configuration error, as it always did.
     #[error("invalid configuration: {field}: {reason}")]

@@ -5,7 +5,7 @@
 //! Python's `fit(checkpoint=DIR)` both go through [`TrainingRun`]; checkpoints identify their
 //! data by a file's checksum or, for a frame, by the loaded panel's.
 
-use crate::config::ForecasterConfig;
+use crate::config::{ForecasterConfig, Validated};
 use crate::covariates::Calendar;
 use crate::data::{Panel, Role};
 use crate::error::{Error, Result};
@@ -94,18 +94,18 @@ impl TrainingRun {
         &self.info.data_path
     }
 
-    /// The configuration the run was started with.
+    /// The configuration the run was started with, checked.
     ///
     /// # Errors
     /// A checkpoint whose configuration no longer parses.
-    pub fn config(&self) -> Result<ForecasterConfig> {
+    pub fn config(&self) -> Result<Validated> {
         let text = &self.info.config_toml;
         let mut cfg = ForecasterConfig::from_toml_str(text)?;
         // A checkpoint written before calendar features existed trained without them.
         if !text.lines().any(|l| l.trim_start().starts_with("calendar")) {
             cfg.calendar = Calendar::None;
         }
-        Ok(cfg)
+        cfg.validated()
     }
 
     /// Where an opened run continues: the normalisation candidate (0-based) and the epochs it
@@ -164,7 +164,7 @@ impl TrainingRun {
     /// Training errors, or a checkpoint that cannot be written.
     pub fn fit(
         &mut self,
-        cfg: &ForecasterConfig,
+        cfg: &Validated,
         panel: &Panel,
         split: PanelSplit,
         on_epoch: &mut dyn FnMut(&FitProgress),

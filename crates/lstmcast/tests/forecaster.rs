@@ -282,3 +282,38 @@ fn divergence_after_an_epoch_keeps_that_epochs_weights_and_says_so() {
         .iter()
         .all(|r| r.predicted.is_finite()));
 }
+
+#[test]
+fn a_configuration_is_checked_once_into_a_validated_one_and_errors_say_their_kind() {
+    // An invalid configuration never becomes a `Validated` one, and fitting it says why.
+    let mut bad = quick(Strategy::Direct, 2);
+    bad.lookback = 0;
+    let e = bad.validated().unwrap_err();
+    assert!(
+        matches!(e, lstmcast::Error::InvalidConfig { ref field, .. } if field == "lookback"),
+        "{e}"
+    );
+    assert!(bad.fit(&seasonal(200, 0.5), &mut |_| {}).is_err());
+    // A valid one fits through `Validated` to the same model as through `ForecasterConfig::fit`.
+    let mut c = quick(Strategy::Direct, 2);
+    c.training.epochs = 3;
+    let ts = seasonal(200, 0.5);
+    let v = c.validated().unwrap();
+    let a = v.fit(&ts, &mut |_| {}).unwrap();
+    let b = c.fit(&ts, &mut |_| {}).unwrap();
+    assert_eq!(a.network.params(), b.network.params());
+    // Data with other columns than the model's is a `ColumnsMismatch` that callers can match
+    // on; its message reads as before (the error catalogue pins it).
+    let two = Panel::from_columns(
+        vec!["y".into(), "x".into()],
+        vec![ts.columns[0].clone(), ts.columns[0].clone()],
+        1,
+    )
+    .unwrap();
+    let e = a.evaluate(&two).unwrap_err();
+    assert!(matches!(e, lstmcast::Error::ColumnsMismatch(_)), "{e}");
+    assert!(
+        e.to_string().starts_with("invalid configuration: data: "),
+        "{e}"
+    );
+}

@@ -1,7 +1,7 @@
 //! `lstmcast backtest`: walk-forward folds → per-fold and aggregate tables, predictions, plot.
 
-use super::train::{progress_bar, resolve};
 use super::{guard_input, report};
+use super::{progress_bar, resolve};
 use crate::cli::BacktestArgs;
 use anyhow::Context;
 use lstmcast::backtest::{backtest, BacktestOptions, Refit, TrainWindow};

@@ -1,129 +1,14 @@
 //! `lstmcast train`: flags over the config file → fit → evaluate → forecast → run folder.
 
-use super::{guard_input, load_options, report};
-use crate::cli::{DataArgs, Exit, ModelArgs, TrainArgs};
+use super::{guard_input, progress_bar, report, resolve};
+use crate::cli::{Exit, ModelArgs, TrainArgs};
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use lstmcast::config::options::Value;
+use lstmcast::config::Validated;
 use lstmcast::forecaster::{FitOutcome, FitProgress, Prepared};
-use lstmcast::{DataSource, ForecasterConfig, Panel, TrainingRun};
-use std::io::IsTerminal;
+use lstmcast::{DataSource, Panel, TrainingRun};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-
-/// The configuration: the file's (or the defaults), then every flag that was given.
-pub fn resolve(d: &DataArgs, a: &ModelArgs) -> anyhow::Result<ForecasterConfig> {
-    let mut c = match &a.config {
-        Some(p) => ForecasterConfig::from_toml_file(p)?,
-        None => ForecasterConfig::default(),
-    };
-    let opts = load_options(d)?;
-    if d.id_col.is_some() {
-        c.data.id_col = opts.id_col;
-    }
-    if d.ignore.is_some() {
-        c.data.ignore = opts.ignore;
-    }
-    if d.time_col.is_some() {
-        c.data.time_col = opts.time_col;
-    }
-    if d.time_format.is_some() {
-        c.data.time_format = opts.time_format;
-    }
-    if d.target.is_some() {
-        c.data.target = opts.target;
-    }
-    if d.features.is_some() {
-        c.data.features = opts.features;
-    }
-    if d.past.is_some() {
-        c.data.past = opts.past;
-    }
-    if d.future_known.is_some() {
-        c.data.future_known = opts.future_known;
-    }
-    if d.statics.is_some() {
-        c.data.statics = opts.statics;
-    }
-    if d.static_data.is_some() {
-        c.data.static_data = opts.static_data;
-    }
-    if d.fill.is_some() {
-        c.data.fill = opts.fill;
-    }
-    if d.freq.is_some() {
-        c.data.freq = opts.freq;
-    }
-    if d.fill_gaps.is_some() {
-        c.data.fill_gaps = opts.fill_gaps;
-    }
-    // The model options, through the library's one option table (the same as Python's keyword
-    // arguments), in this order.
-    let text = |v: &Option<String>| v.clone().map(Value::Text);
-    let whole = |v: Option<usize>| v.map(|v| Value::Whole(v as u64));
-    let number = |v: Option<f64>| v.map(Value::Number);
-    let given = [
-        ("split", text(&a.split)),
-        ("split_at", text(&a.split_at)),
-        ("split_last", text(&a.split_last)),
-        ("transform", text(&a.transform)),
-        ("scaler_scope", text(&a.scaler_scope)),
-        ("sampling", text(&a.sampling)),
-        ("scaler", text(&a.scaler)),
-        ("normalize", text(&a.normalize)),
-        ("intervals", text(&a.intervals)),
-        ("quantiles", text(&a.quantiles)),
-        ("loss", text(&a.loss)),
-        ("strategy", text(&a.strategy)),
-        ("lookback", whole(a.lookback)),
-        ("horizon", whole(a.horizon)),
-        ("layers", a.layers.clone().map(Value::Wholes)),
-        ("dropout", number(a.dropout.map(f64::from))),
-        (
-            "recurrent_dropout",
-            number(a.recurrent_dropout.map(f64::from)),
-        ),
-        ("ensemble", whole(a.ensemble)),
-        ("epochs", whole(a.epochs)),
-        ("batch_size", whole(a.batch_size)),
-        ("learning_rate", number(a.learning_rate)),
-        ("patience", whole(a.patience)),
-        ("min_delta", number(a.min_delta)),
-        ("warmup", whole(a.warmup)),
-        ("reduce_lr_patience", whole(a.reduce_lr_patience)),
-        ("reduce_lr_factor", number(a.reduce_lr_factor)),
-        ("seed", a.seed.map(Value::Whole)),
-        ("clip_norm", number(a.clip_norm)),
-        ("season", whole(a.season)),
-        ("device", text(&a.device)),
-        ("calendar", text(&a.calendar)),
-    ];
-    for (name, value) in given {
-        if let Some(v) = value {
-            c.set(name, v)?;
-        }
-    }
-    c.validate()?;
-    Ok(c)
-}
-
-/// A progress bar on stderr when it is a terminal and not `quiet`, else hidden.
-pub fn progress_bar(len: u64, quiet: bool, template: &str) -> ProgressBar {
-    let show = !quiet && std::io::stderr().is_terminal();
-    let bar = ProgressBar::with_draw_target(
-        Some(len),
-        if show {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        },
-    );
-    bar.set_style(
-        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar
-}
 
 pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     if let Some(dir) = &a.resume {
@@ -162,9 +47,10 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         println!("note: no time column found: the rows are numbered 0, 1, 2, ... (name one with --time-col if a column holds the times)");
     }
     // Everything that can be checked before training is checked before anything is written.
-    cfg.calendar_features(&ts, &cfg.split.resolve(&ts)?)?;
+    let split = cfg.split.resolve(&ts)?;
+    cfg.calendar_features(&ts, &split)?;
     let threads = lstmcast::threads_or_cores(a.threads);
-    let prep = Prepared::new_on(&cfg, &ts, threads)?;
+    let prep = Prepared::with_split(&cfg, &ts, split, threads)?;
     if !a.output.json && !a.output.quiet {
         print!("{}", report::skipped(&prep.skipped, ts.n_series()));
     }
@@ -220,7 +106,7 @@ fn resume(a: &TrainArgs, dir: &Path) -> anyhow::Result<()> {
 fn train_into(
     a: &TrainArgs,
     mut run: TrainingRun,
-    cfg: &ForecasterConfig,
+    cfg: &Validated,
     (ts, rows): (&Panel, Option<&Panel>),
 ) -> anyhow::Result<()> {
     let out = run.dir().to_path_buf();

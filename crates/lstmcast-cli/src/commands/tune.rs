@@ -1,8 +1,8 @@
 //! `lstmcast tune`: search space from `[tune]` and flags → parallel successive halving → trials.csv,
 //! plots, and the best configuration retrained into `OUT/best`.
 
-use super::train::{progress_bar, resolve};
 use super::{guard_input, report};
+use super::{progress_bar, resolve};
 use crate::cli::TuneArgs;
 use anyhow::Context;
 use lstmcast::forecaster::FitProgress;
@@ -71,7 +71,7 @@ fn space(a: &TuneArgs, file: Option<TuneSpace>) -> anyhow::Result<TuneSpace> {
 }
 
 pub fn run(a: TuneArgs) -> anyhow::Result<()> {
-    let mut base = resolve(&a.data, &a.model)?;
+    let mut base = resolve(&a.data, &a.model)?.into_inner();
     let space = space(&a, base.tune.take())?;
     guard_input(a.data.path()?, &a.out)?;
     let jobs = match a.jobs {

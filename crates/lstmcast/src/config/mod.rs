@@ -156,6 +156,37 @@ impl Default for ForecasterConfig {
     }
 }
 
+/// A configuration that passed [`ForecasterConfig::validate`]: what preparing and fitting take,
+/// so a configuration is checked once where it enters (flags, keyword arguments, a file) and
+/// not again on every path through the library. Reads as a [`ForecasterConfig`] (`Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Validated(ForecasterConfig);
+
+impl Validated {
+    /// The configuration.
+    pub fn into_inner(self) -> ForecasterConfig {
+        self.0
+    }
+
+    /// The same configuration with the concrete `transform`, one of this configuration's
+    /// [`Transform::candidates`] (`none`, `log`, or the configured one, which was validated):
+    /// valid by construction.
+    pub(crate) fn with_transform(&self, transform: Transform) -> Validated {
+        debug_assert!(transform.validate().is_ok());
+        let mut c = self.0.clone();
+        c.transform = transform;
+        Validated(c)
+    }
+}
+
+impl std::ops::Deref for Validated {
+    type Target = ForecasterConfig;
+
+    fn deref(&self) -> &ForecasterConfig {
+        &self.0
+    }
+}
+
 impl ForecasterConfig {
     /// Reads a TOML file; unknown keys are errors.
     ///
@@ -195,6 +226,15 @@ impl ForecasterConfig {
     pub fn to_toml(&self) -> String {
         toml::to_string(self)
             .unwrap_or_else(|e| format!("# could not serialise configuration: {e}\n"))
+    }
+
+    /// The configuration checked once, as preparing and fitting take it.
+    ///
+    /// # Errors
+    /// As [`ForecasterConfig::validate`].
+    pub fn validated(&self) -> Result<Validated> {
+        self.validate()?;
+        Ok(Validated(self.clone()))
     }
 
     /// Checks every field before fitting.

@@ -11,7 +11,7 @@ use crate::config::ForecasterConfig;
 use crate::data::Panel;
 use crate::engine::{rng_for, Network};
 use crate::error::{Error, Result};
-use crate::normalize::{CandidateScore, Normalize, WindowNorm};
+use crate::normalize::{Normalize, WindowNorm};
 use crate::split::Part;
 use crate::train::{streams, EpochRecord, Status, TrainState};
 use std::ops::Range;
@@ -192,17 +192,7 @@ fn score_candidate(
         (None, (None, 0))
     };
     Ok(DoneCandidate {
-        score: CandidateScore {
-            mode,
-            transform: prep.transform.kind,
-            val_mse: val.filter(|v| v.is_finite()),
-            val_mase: mase,
-            val_origins: origins,
-            loss,
-            epochs: model.report.history.len(),
-            best_epoch: model.report.best_epoch,
-            calendar: model.covariates.calendar.clone(),
-        },
+        score: model.candidate_score(loss, val.filter(|v| v.is_finite()), (mase, origins)),
         report: model.report.clone(),
         params: model.network.params().to_vec(),
     })

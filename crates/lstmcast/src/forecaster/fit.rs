@@ -4,6 +4,7 @@
 
 use super::{candidates, mase_scales, season_of, Prepared, TrainedForecaster};
 use crate::config::ForecasterConfig;
+use crate::config::Validated;
 use crate::data::{Panel, Role};
 use crate::engine::Network;
 use crate::error::{Error, Result};
@@ -120,7 +121,49 @@ pub struct DoneCandidate {
     pub params: Vec<f32>,
 }
 
+/// Fitting from a configuration not checked yet: each checks it once
+/// ([`ForecasterConfig::validated`]) and fits as [`Validated`] does.
 impl ForecasterConfig {
+    /// Checks the configuration, then [`Validated::fit`].
+    ///
+    /// # Errors
+    /// An invalid configuration, or as [`Validated::fit`].
+    pub fn fit(
+        &self,
+        panel: &Panel,
+        on_epoch: &mut dyn FnMut(&FitProgress),
+    ) -> Result<TrainedForecaster> {
+        self.validated()?.fit(panel, on_epoch)
+    }
+
+    /// Checks the configuration, then [`Validated::fit_on`].
+    ///
+    /// # Errors
+    /// An invalid configuration, or as [`Validated::fit`].
+    pub fn fit_on(
+        &self,
+        panel: &Panel,
+        split: PanelSplit,
+        on_epoch: &mut dyn FnMut(&FitProgress),
+    ) -> Result<TrainedForecaster> {
+        self.validated()?.fit_on(panel, split, on_epoch)
+    }
+
+    /// Checks the configuration, then [`Validated::fit_with`].
+    ///
+    /// # Errors
+    /// An invalid configuration, or as [`Validated::fit_with`].
+    pub fn fit_with(
+        &self,
+        panel: &Panel,
+        split: PanelSplit,
+        ctl: FitControl,
+    ) -> Result<FitOutcome> {
+        self.validated()?.fit_with(panel, split, ctl)
+    }
+}
+
+impl Validated {
     /// Trains a forecaster on `panel`: for `normalize = auto` one candidate per mode, keeping
     /// the best on the validation part. `on_epoch` sees each epoch (for progress).
     ///
@@ -132,7 +175,6 @@ impl ForecasterConfig {
         panel: &Panel,
         on_epoch: &mut dyn FnMut(&FitProgress),
     ) -> Result<TrainedForecaster> {
-        self.validate()?;
         self.fit_on(panel, self.split.resolve(panel)?, on_epoch)
     }
 
@@ -198,8 +240,7 @@ impl ForecasterConfig {
         let each = crate::threads::share(threads, jobs.len());
         let built = crate::threads::map_ordered(jobs.len(), threads, |i| -> Result<_> {
             let (v, t) = jobs[i];
-            let mut c = self.clone();
-            c.transform = t;
+            let c = self.with_transform(t);
             let prep = Prepared::with_split(&c, &variants[v], split.clone(), each)?;
             let rows = prep.train_rows(&variants[v]);
             Ok((prep, rows))
@@ -253,15 +294,17 @@ impl ForecasterConfig {
                 d.score.mode != m || d.score.transform != t || d.score.calendar.is_empty() == cal
             })
         {
-            return Err(Error::config(
-                "resume",
-                "the checkpoint does not match this configuration's normalisation candidates",
-            ));
+            return Err(Error::ResumeMismatch {
+                field: "resume".into(),
+                reason:
+                    "the checkpoint does not match this configuration's normalisation candidates"
+                        .into(),
+            });
         }
         // Each model's batches get the cores its concurrent trainings leave (results do not
         // depend on it): never more busy threads than `threads`.
         let sharing = |concurrent: usize| {
-            let mut c = self.clone();
+            let mut c = ForecasterConfig::clone(self);
             c.training.threads = (threads / concurrent.clamp(1, threads.max(1))).max(1);
             c
         };
@@ -344,10 +387,7 @@ impl ForecasterConfig {
             }
         }
         let Some(b) = best else {
-            return Err(Error::config(
-                "normalize",
-                "no candidate reached a finite validation score; lower --learning-rate or set --clip-norm",
-            ));
+            return Err(Error::NoUsableCandidate);
         };
         let d = &ck.done[b];
         let chosen = cands[b];
@@ -399,20 +439,59 @@ impl ForecasterConfig {
             model.validation_mase(panel, prep)?.0
         };
         model.calibration = model.calibrate(panel, prep)?;
-        model.selection = Some(Selection {
-            requested: self.normalize,
-            chosen: mode,
-            chosen_transform: prep.transform.kind,
-            chosen_calendar: model.covariates.calendar.clone(),
-            candidates: ck.done.iter().map(|d| d.score.clone()).collect(),
-            members: member_scores,
+        debug_assert_eq!(model.norm.mode, mode);
+        model.selection = Some(model.selection_record(
+            self.normalize,
+            ck.done.iter().map(|d| d.score.clone()).collect(),
+            member_scores,
             ensemble_val_mase,
-        });
+        ));
         Ok(FitOutcome::Done(Box::new(model)))
     }
 }
 
 impl TrainedForecaster {
+    /// This model's validation scores as a candidate (of `fit`'s selection or `tune`'s trial):
+    /// its normalisation, transform, calendar and training facts with the scores given.
+    pub(crate) fn candidate_score(
+        &self,
+        loss: crate::engine::Loss,
+        val_mse: Option<f64>,
+        (val_mase, val_origins): (Option<f64>, usize),
+    ) -> CandidateScore {
+        CandidateScore {
+            mode: self.norm.mode,
+            transform: self.transform.kind,
+            val_mse,
+            val_mase,
+            val_origins,
+            loss,
+            epochs: self.report.history.len(),
+            best_epoch: self.report.best_epoch,
+            calendar: self.covariates.calendar.clone(),
+        }
+    }
+
+    /// The selection record of this model, the one chosen among `candidates` (`requested`: the
+    /// normalisation asked for): what `metrics.json` and the report show.
+    pub(crate) fn selection_record(
+        &self,
+        requested: Normalize,
+        candidates: Vec<CandidateScore>,
+        members: Vec<CandidateScore>,
+        ensemble_val_mase: Option<f64>,
+    ) -> Selection {
+        Selection {
+            requested,
+            chosen: self.norm.mode,
+            chosen_transform: self.transform.kind,
+            chosen_calendar: self.covariates.calendar.clone(),
+            candidates,
+            members,
+            ensemble_val_mase,
+        }
+    }
+
     /// Assembles a forecaster from a trained network and the preparation it was trained on.
     pub fn from_parts(
         cfg: &ForecasterConfig,

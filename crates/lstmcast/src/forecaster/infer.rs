@@ -135,8 +135,7 @@ impl TrainedForecaster {
     /// series key.
     pub(super) fn check_columns(&self, panel: &Panel) -> Result<()> {
         if panel.names != self.names || panel.n_targets != self.n_targets {
-            return Err(Error::config(
-                "data",
+            return Err(Error::ColumnsMismatch(
                 format!(
                     "{} gives columns [{}] (targets: {}), but the model was trained on [{}] (targets: {})",
                     panel.source.display(),
@@ -148,8 +147,7 @@ impl TrainedForecaster {
             ));
         }
         if let Some(c) = (0..self.names.len()).find(|&c| panel.roles.get(c) != self.roles.get(c)) {
-            return Err(Error::config(
-                "data",
+            return Err(Error::ColumnsMismatch(
                 format!(
                     "{}: column '{}' is {} here, but the model was trained with it as {}; declare the columns' roles as in training",
                     panel.source.display(),
@@ -161,25 +159,25 @@ impl TrainedForecaster {
         }
         if let (Some(now), Some(was)) = (panel.frequency(), self.frequency) {
             if now != was {
-                return Err(Error::config(
-                    "data",
-                    format!(
-                        "{} is {}, but the model was trained on {} data",
-                        panel.source.display(),
-                        now.describe(),
-                        was.describe()
-                    ),
-                ));
+                return Err(Error::ColumnsMismatch(format!(
+                    "{} is {}, but the model was trained on {} data",
+                    panel.source.display(),
+                    now.describe(),
+                    was.describe()
+                )));
             }
         }
         if panel.id_name.is_some() != self.id_name.is_some() {
-            return Err(Error::config(
-                "data",
-                match &self.id_name {
-                    Some(id) => format!("{}: the model was trained on a panel keyed by '{id}'; pass --id-col", panel.source.display()),
-                    None => format!("{}: the model was trained on a single series, but the data has an id column", panel.source.display()),
-                },
-            ));
+            return Err(Error::ColumnsMismatch(match &self.id_name {
+                Some(id) => format!(
+                    "{}: the model was trained on a panel keyed by '{id}'; pass --id-col",
+                    panel.source.display()
+                ),
+                None => format!(
+                    "{}: the model was trained on a single series, but the data has an id column",
+                    panel.source.display()
+                ),
+            }));
         }
         Ok(())
     }

@@ -3,6 +3,7 @@
 //! the one scaled matrix. Everything that can be checked before training is checked here.
 
 use super::{part_index, season_of};
+use crate::config::Validated;
 use crate::config::{ForecasterConfig, Strategy};
 use crate::data::{Panel, Role};
 use crate::error::{Error, Result};
@@ -63,21 +64,21 @@ impl Prepared {
     /// # Errors
     /// As [`Prepared::new`].
     pub fn new_on(cfg: &ForecasterConfig, panel: &Panel, threads: usize) -> Result<Prepared> {
-        cfg.validate()?;
-        Prepared::with_split(cfg, panel, cfg.split.resolve(panel)?, threads)
+        let cfg = cfg.validated()?;
+        Prepared::with_split(&cfg, panel, cfg.split.resolve(panel)?, threads)
     }
 
-    /// As [`Prepared::new_on`] with an explicit split (used by backtesting).
+    /// As [`Prepared::new_on`] with a configuration checked before and an explicit split.
     ///
     /// # Errors
-    /// As [`Prepared::new`].
+    /// Data too short for the split, lookback and horizon, or that the configuration cannot
+    /// use (see [`Prepared::new`]).
     pub fn with_split(
-        cfg: &ForecasterConfig,
+        cfg: &Validated,
         panel: &Panel,
         split: PanelSplit,
         threads: usize,
     ) -> Result<Prepared> {
-        cfg.validate()?;
         check_role_order(panel)?;
         check_recursive(cfg, panel)?;
         check_regular(panel)?;

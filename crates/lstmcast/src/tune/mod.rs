@@ -198,17 +198,11 @@ fn conclude(
                 .total_cmp(&b.score(space.select).unwrap_or(f64::INFINITY))
                 .then(a.trial.cmp(&b.trial))
         })
-        .ok_or_else(|| {
-            Error::config(
-                "tune",
-                format!(
-                    "every trial failed; the first error: {}",
-                    trials
-                        .iter()
-                        .find_map(|t| t.error.clone())
-                        .unwrap_or_default()
-                ),
-            )
+        .ok_or_else(|| Error::AllTrialsFailed {
+            first: trials
+                .iter()
+                .find_map(|t| t.error.clone())
+                .unwrap_or_default(),
         })?
         .trial;
     let mut best_config = trials[best].params.apply(base);

@@ -187,25 +187,9 @@ impl Trial {
         let ts = &panel;
         let mut model = TrainedForecaster::from_parts(&cfg, ts, &prep, norm, network, report);
         model.calibration = model.calibrate(ts, &prep)?;
-        model.selection = Some(crate::normalize::Selection {
-            requested: mode,
-            chosen: mode,
-            chosen_transform: model.transform.kind,
-            chosen_calendar: model.covariates.calendar.clone(),
-            candidates: vec![crate::normalize::CandidateScore {
-                mode,
-                transform: model.transform.kind,
-                val_mse: result.val_mse,
-                val_mase: result.val_mase,
-                val_origins: 0,
-                loss: cfg.training.loss(),
-                epochs: model.report.history.len(),
-                best_epoch: model.report.best_epoch,
-                calendar: model.covariates.calendar.clone(),
-            }],
-            members: Vec::new(),
-            ensemble_val_mase: None,
-        });
+        let score =
+            model.candidate_score(cfg.training.loss(), result.val_mse, (result.val_mase, 0));
+        model.selection = Some(model.selection_record(mode, vec![score], Vec::new(), None));
         Ok(model)
     }
 
