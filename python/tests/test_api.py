@@ -414,3 +414,21 @@ def test_cross_validation_and_tune_take_static_values(panel, tmp_path):
     m = lstmcast.Forecaster(horizon=7, epochs=2, seed=3)
     m.tune(df, trials=2, search=dict(lookback=[7, 14]), static_df=statics, **args)
     assert_forecast_equal(m.predict(), pd.read_csv(tmp_path / "tune" / "best" / "forecast.csv"), "avg_temp_f")
+
+
+def test_refit_all_matches_the_cli_and_saves_the_model_of_every_row(panel, tmp_path):
+    df, path = panel
+    opts = ["--id-col", "city", "--target", "avg_temp_f", "--horizon", 7, "--epochs", 4, "--seed", 7]
+    cli_ok("train", "--data", path, *opts, "--normalize", "window", "--refit", "all", "--out", tmp_path / "cli", "--quiet")
+    m = lstmcast.Forecaster(horizon=7, epochs=4, seed=7, normalize="window", refit="all")
+    m.fit(df, id_col="city", time_col="date", target="avg_temp_f")
+    csv = pd.read_csv(tmp_path / "cli" / "forecast.csv")
+    assert_forecast_equal(m.predict(), csv, "avg_temp_f")
+    pred = pd.read_csv(tmp_path / "cli" / "predictions.csv")
+    assert same(m.evaluate().predictions["predicted"], pred["predicted"])
+    # The saved folder holds the model of every row beside the test model, and loads back.
+    m.save(tmp_path / "py")
+    assert (tmp_path / "py" / "latest" / "model.safetensors").is_file()
+    assert_forecast_equal(lstmcast.Forecaster.load(tmp_path / "py").predict(df), csv, "avg_temp_f")
+    with pytest.raises(lstmcast.LstmcastError, match="refit: 'sometimes' is not one of none, val, all"):
+        lstmcast.Forecaster(refit="sometimes")

@@ -56,6 +56,12 @@ pub struct TrainArgs {
     /// count.
     #[arg(long)]
     pub threads: Option<usize>,
+    /// After validation chose the model and its epochs, train it again on the training and
+    /// validation rows to score the test, and on every row to forecast past the data: all
+    /// (default), val (training + validation rows for both), or none (the validation model
+    /// scores and forecasts).
+    #[arg(long, value_name = "none|val|all")]
+    pub refit: Option<String>,
     /// Model and training options.
     #[command(flatten)]
     pub model: ModelArgs,
@@ -79,6 +85,9 @@ pub struct TuneArgs {
     /// Model and training options: the fixed part of every trial (--epochs is the last rung).
     #[command(flatten)]
     pub model: ModelArgs,
+    /// How the retrained best model is refitted (see `train --refit`): all (default), val, none.
+    #[arg(long, value_name = "none|val|all")]
+    pub refit: Option<String>,
     /// Trials to sample.
     #[arg(long)]
     pub trials: Option<usize>,

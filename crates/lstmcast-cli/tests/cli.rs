@@ -221,16 +221,18 @@ fn train_json_prints_metrics() {
             "es \"none\"",
             "ets-residual \"none\"",
             "theta \"none\"",
+            "ets-theta \"none\"",
             "ets \"log\"",
             "es \"log\"",
             "ets-residual \"log\"",
-            "theta \"log\""
+            "theta \"log\"",
+            "ets-theta \"log\""
         ]
     );
     let chosen = norm["chosen"].as_str().unwrap().to_string();
     // The networks ran their 3 epochs; plain ETS and Theta train none. The run reports the chosen one.
     for c in cands {
-        let want = if c["mode"] == "ets" || c["mode"] == "theta" {
+        let want = if c["mode"] == "ets" || c["mode"] == "theta" || c["mode"] == "ets-theta" {
             0
         } else {
             3
@@ -268,6 +270,59 @@ fn normalize_flag_picks_one_mode_and_rejects_unknown_names() {
         &args,
         1,
         &["normalize", "'levels'", "auto, global, window, diff"],
+    );
+}
+
+#[test]
+fn refit_all_keeps_the_model_of_every_row_and_forecast_uses_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("r");
+    let csv = data("air_passengers.csv");
+    let mut args = quick_train(&csv, &out, "1");
+    args.extend(["--normalize", "diff", "--refit", "all"]);
+    let o = run(&args);
+    assert!(o.status.success(), "{}", text(&o).1);
+    assert!(out.join("latest").join("model.safetensors").is_file());
+    let toml = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(toml.contains("refit = \"all\""), "{toml}");
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    let rows: Vec<&str> = m["refit"]["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["rows"].as_str().unwrap())
+        .collect();
+    assert_eq!(rows, ["training", "training+validation", "every row"]);
+    // `forecast` from the folder gives forecast.csv: the model of every row.
+    let fc = tmp.path().join("fc.csv");
+    let o = run(&[
+        "forecast",
+        "--model",
+        out.to_str().unwrap(),
+        "--data",
+        csv.to_str().unwrap(),
+        "--out",
+        fc.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    assert_eq!(
+        std::fs::read_to_string(&fc).unwrap(),
+        std::fs::read_to_string(out.join("forecast.csv")).unwrap()
+    );
+    // A second --force run replaces the folder, latest/ included.
+    let mut again = quick_train(&csv, &out, "1");
+    again.extend(["--normalize", "diff", "--force"]);
+    let o = run(&again);
+    assert!(o.status.success(), "{}", text(&o).1);
+    assert!(!out.join("latest").exists());
+    let mut bad = quick_train(&csv, &out, "1");
+    bad.extend(["--refit", "sometimes", "--force"]);
+    fails_with(&bad, 1, &["refit", "'sometimes'", "none, val, all"]);
+    fails_with(
+        &["train", "--resume", out.to_str().unwrap(), "--refit", "val"],
+        2,
+        &["--resume continues with the checkpoint's own configuration"],
     );
 }
 

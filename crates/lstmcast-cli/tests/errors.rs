@@ -672,6 +672,13 @@ fn catalogue(t: &Path) -> Vec<Case> {
     );
     add(
         "flags",
+        "unknown refit",
+        train(n, &["--refit", "sometimes"]),
+        1,
+        &["refit", "'sometimes'", "none, val, all"],
+    );
+    add(
+        "flags",
         "unknown normalisation",
         train(n, &["--normalize", "levels"]),
         1,

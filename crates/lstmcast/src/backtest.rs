@@ -283,6 +283,12 @@ struct Plan<'a> {
 
 impl<'a> Plan<'a> {
     fn new(cfg: &'a ForecasterConfig, panel: &'a Panel, opts: &BacktestOptions) -> Result<Self> {
+        // A fold scores its test only: the model of every row (`--refit all`) would forecast
+        // past the fold's data, which nothing reads; the test model is the `val` refit.
+        let mut cfg = cfg.clone();
+        if cfg.refit == crate::config::Refit::All {
+            cfg.refit = crate::config::Refit::Val;
+        }
         let cfg = cfg.validated()?;
         let whole = cfg.split.resolve(panel)?;
         let calendar: Calendar = whole.calendar;

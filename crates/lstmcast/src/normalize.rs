@@ -46,13 +46,17 @@ pub enum Normalize {
     Ets,
     /// The standard Theta method, no network (as statsforecast's `Theta`).
     Theta,
+    /// The mean of plain ETS and Theta, no network: a combination of the two statistical
+    /// forecasters (where a series has no Theta model, ETS alone).
+    EtsTheta,
 }
 
 impl Normalize {
     /// Every concrete mode, in tie-break order.
-    pub const CANDIDATES: [Normalize; 7] = [
+    pub const CANDIDATES: [Normalize; 8] = [
         Normalize::Ets,
         Normalize::Theta,
+        Normalize::EtsTheta,
         Normalize::Global,
         Normalize::Window,
         Normalize::Diff,
@@ -65,11 +69,12 @@ impl Normalize {
     /// accuracy benchmark the level, window and difference modes lost to these in every case,
     /// and letting them compete on a few validation windows made the choice worse (README,
     /// "Accuracy").
-    pub const ETS_CANDIDATES: [Normalize; 4] = [
+    pub const ETS_CANDIDATES: [Normalize; 5] = [
         Normalize::Ets,
         Normalize::Es,
         Normalize::EtsResidual,
         Normalize::Theta,
+        Normalize::EtsTheta,
     ];
 
     /// What `auto` chooses between where ETS cannot be used (a series too short to fit it, a
@@ -78,25 +83,33 @@ impl Normalize {
         [Normalize::Global, Normalize::Window, Normalize::Diff];
 
     /// The names accepted by [`Normalize::parse`].
-    pub const NAMES: &'static str = "auto, global, window, diff, es, ets-residual, ets, theta";
+    pub const NAMES: &'static str =
+        "auto, global, window, diff, es, ets-residual, ets, theta, ets-theta";
 
     /// Whether the mode takes its references from ETS states.
     pub fn uses_ets(self) -> bool {
         matches!(
             self,
-            Normalize::Es | Normalize::EtsResidual | Normalize::Ets | Normalize::Theta
+            Normalize::Es
+                | Normalize::EtsResidual
+                | Normalize::Ets
+                | Normalize::Theta
+                | Normalize::EtsTheta
         )
     }
 
     /// Whether a network is trained (every mode but `ets` and `theta`).
     pub fn trains(self) -> bool {
-        !matches!(self, Normalize::Ets | Normalize::Theta)
+        !self.is_statistical()
     }
 
     /// Whether the mode forecasts from the forecaster statistics (plain `ets` and `theta`),
     /// fitted again on the newest rows before the test and the forecast.
     pub fn is_statistical(self) -> bool {
-        matches!(self, Normalize::Ets | Normalize::Theta)
+        matches!(
+            self,
+            Normalize::Ets | Normalize::Theta | Normalize::EtsTheta
+        )
     }
 
     /// The loss a mode trains with when none is set: MAE for the exponential-smoothing modes
@@ -120,6 +133,7 @@ impl Normalize {
             Normalize::EtsResidual => "ets-residual",
             Normalize::Ets => "ets",
             Normalize::Theta => "theta",
+            Normalize::EtsTheta => "ets-theta",
         }
     }
 }
@@ -141,6 +155,7 @@ impl std::str::FromStr for Normalize {
             "ets-residual" => Ok(Normalize::EtsResidual),
             "ets" => Ok(Normalize::Ets),
             "theta" => Ok(Normalize::Theta),
+            "ets-theta" => Ok(Normalize::EtsTheta),
             _ => Err(Error::config(
                 "normalize",
                 format!("'{text}' is not one of {}", Normalize::NAMES),
@@ -202,7 +217,8 @@ impl WindowNorm {
             | Normalize::Es
             | Normalize::EtsResidual
             | Normalize::Ets
-            | Normalize::Theta => vec![1.0; n_cols],
+            | Normalize::Theta
+            | Normalize::EtsTheta => vec![1.0; n_cols],
             Normalize::Window => (0..n_cols)
                 .map(|c| {
                     let d = diffs(c);
@@ -298,13 +314,18 @@ impl WindowNorm {
                     }
                 }
             }
-            Normalize::Es | Normalize::EtsResidual | Normalize::Ets | Normalize::Theta => {
+            Normalize::Es
+            | Normalize::EtsResidual
+            | Normalize::Ets
+            | Normalize::Theta
+            | Normalize::EtsTheta => {
                 let Some((frame, t, shift)) = es else {
                     return false;
                 };
                 let reference = match self.mode {
                     Normalize::Es => Reference::LevelSeason,
                     Normalize::Theta => Reference::Theta,
+                    Normalize::EtsTheta => Reference::EtsTheta,
                     _ => Reference::Forecast,
                 };
                 for s in 0..l {

@@ -105,6 +105,10 @@ impl TrainingRun {
         if !text.lines().any(|l| l.trim_start().starts_with("calendar")) {
             cfg.calendar = Calendar::None;
         }
+        // One written before refits existed did not refit.
+        if !text.lines().any(|l| l.trim_start().starts_with("refit")) {
+            cfg.refit = crate::config::Refit::None;
+        }
         cfg.validated()
     }
 

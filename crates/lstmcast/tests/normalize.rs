@@ -66,11 +66,11 @@ fn default_survives_where_global_fails(ts: &Panel, horizon: usize) -> (f64, f64,
     let (g, naive) = mase(&global, ts);
     let (a, _) = mase(&auto, ts);
     let sel = auto.selection.as_ref().unwrap();
-    // One series: the ETS family and Theta compete (on the values, and on their logs where
-    // positive).
+    // One series: the ETS family, Theta and their mean compete (on the values, and on their
+    // logs where positive).
     assert!(sel.candidates.iter().all(|c| c.mode.uses_ets()), "{sel:?}");
     assert!(
-        sel.candidates.len() == 4 || sel.candidates.len() == 8,
+        sel.candidates.len() == 5 || sel.candidates.len() == 10,
         "{sel:?}"
     );
     assert_ne!(sel.chosen, Normalize::Global, "{sel:?}");

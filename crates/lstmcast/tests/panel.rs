@@ -364,8 +364,8 @@ fn candidates_trained_at_once_give_the_same_model_and_resume_bit_identically() {
     // Checkpoints describe a prefix of finished candidates and the next one's state.
     assert!(seen.iter().all(|ck| ck.done.len() == ck.candidate));
     let n = one.selection.as_ref().unwrap().candidates.len();
-    // ets, es, ets-residual, theta, then window and diff on a panel.
-    assert_eq!(n, 6);
+    // ets, es, ets-residual, theta, ets-theta, then window and diff on a panel.
+    assert_eq!(n, 7);
     assert_eq!(seen.last().unwrap().candidate, n);
     // Checkpoints handed out on the way (what a kill -9 leaves on disk), resumed on one or
     // three threads, end with the same model to the bit: one while the first candidate runs,

@@ -8,7 +8,7 @@ use lstmcast::backtest::{backtest, BacktestOptions, Refit, TrainWindow};
 use lstmcast::{plot, store};
 
 pub fn run(a: BacktestArgs) -> anyhow::Result<()> {
-    let cfg = resolve(&a.data, &a.model)?;
+    let cfg = resolve(&a.data, &a.model, None)?;
     let refit = a.refit.parse::<Refit>()?;
     let window = a.window.parse::<TrainWindow>()?;
     guard_input(a.data.path()?, &a.out)?;

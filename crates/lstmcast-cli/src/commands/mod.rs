@@ -146,7 +146,7 @@ pub fn write_file_atomically(path: &std::path::Path, contents: &str) -> anyhow::
 }
 
 /// The configuration: the file's (or the defaults), then every flag that was given.
-pub fn resolve(d: &DataArgs, a: &ModelArgs) -> anyhow::Result<Validated> {
+pub fn resolve(d: &DataArgs, a: &ModelArgs, refit: Option<&str>) -> anyhow::Result<Validated> {
     let mut c = match &a.config {
         Some(p) => ForecasterConfig::from_toml_file(p)?,
         None => ForecasterConfig::default(),
@@ -231,6 +231,7 @@ pub fn resolve(d: &DataArgs, a: &ModelArgs) -> anyhow::Result<Validated> {
         ("season", whole(a.season)),
         ("device", text(&a.device)),
         ("calendar", text(&a.calendar)),
+        ("refit", refit.map(|r| Value::Text(r.to_string()))),
     ];
     for (name, value) in given {
         if let Some(v) = value {

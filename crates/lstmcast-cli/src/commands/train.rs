@@ -21,7 +21,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
                 .into(),
         )
     })?;
-    let cfg = resolve(&a.data, &a.model)?;
+    let cfg = resolve(&a.data, &a.model, a.refit.as_deref())?;
     guard_input(data, out)?;
     let (ts, future) = super::load_data(data, &cfg.data, None)?;
     if a.output.text() {
@@ -73,6 +73,7 @@ fn resume(a: &TrainArgs, dir: &Path) -> anyhow::Result<()> {
         || a.data.fill.is_some()
         || a.data.freq.is_some()
         || a.data.fill_gaps.is_some()
+        || a.refit.is_some()
         || a.force;
     if overridden {
         return Err(Exit::Usage(

@@ -71,7 +71,7 @@ fn space(a: &TuneArgs, file: Option<TuneSpace>) -> anyhow::Result<TuneSpace> {
 }
 
 pub fn run(a: TuneArgs) -> anyhow::Result<()> {
-    let mut base = resolve(&a.data, &a.model)?.into_inner();
+    let mut base = resolve(&a.data, &a.model, a.refit.as_deref())?.into_inner();
     let space = space(&a, base.tune.take())?;
     guard_input(a.data.path()?, &a.out)?;
     let jobs = match a.jobs {

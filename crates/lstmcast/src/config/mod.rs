@@ -48,6 +48,54 @@ impl std::str::FromStr for Strategy {
     }
 }
 
+/// Which rows the model that scores the test and the model that forecasts past the data are
+/// trained on, once validation has chosen the candidate and its epoch count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Refit {
+    /// One model, trained on the training rows, scores the test and forecasts (the default:
+    /// measured, the refits did not pay on the benchmarks; README, "Refit").
+    #[default]
+    None,
+    /// The chosen configuration is trained again on the training and validation rows for the
+    /// chosen epoch count; that model scores the test and forecasts.
+    Val,
+    /// As `val` for the test; the forecast past the data comes from a third training on every
+    /// row.
+    All,
+}
+
+impl Refit {
+    /// The name (`none`, `val`, `all`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Refit::None => "none",
+            Refit::Val => "val",
+            Refit::All => "all",
+        }
+    }
+}
+
+impl std::str::FromStr for Refit {
+    type Err = Error;
+
+    /// Parses `none`, `val` or `all`.
+    ///
+    /// # Errors
+    /// Any other name, as [`Error::InvalidConfig`] of `refit`.
+    fn from_str(text: &str) -> Result<Refit> {
+        match text {
+            "none" => Ok(Refit::None),
+            "val" => Ok(Refit::Val),
+            "all" => Ok(Refit::All),
+            other => Err(Error::config(
+                "refit",
+                format!("'{other}' is not one of none, val, all"),
+            )),
+        }
+    }
+}
+
 /// Writes an `f32` as the shortest decimal that reads back to it (`0.1`, not
 /// `0.10000000149011612` as its `f64` widening would print).
 pub fn short_f32<S: serde::Serializer>(v: &f32, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -116,6 +164,10 @@ pub struct ForecasterConfig {
     /// Calendar features generated from the timestamps as future-known inputs (default auto:
     /// what the frequency makes meaningful; `none`; or a list such as `hour,weekday`).
     pub calendar: crate::covariates::Calendar,
+    /// After validation chose the candidate and its epochs: train it again on the training and
+    /// validation rows to score the test, and on every row to forecast past the data (`all`),
+    /// on training + validation rows for both (`val`), or not at all (`none`, the default).
+    pub refit: Refit,
     /// Prediction-interval levels in percent, calibrated on the validation rows (split
     /// conformal); empty for none (default 80 and 95).
     pub intervals: Vec<f64>,
@@ -146,6 +198,7 @@ impl Default for ForecasterConfig {
             season: None,
             seed: 42,
             calendar: crate::covariates::Calendar::Auto,
+            refit: Refit::None,
             intervals: vec![80.0, 95.0],
             data: LoadOptions::default(),
             split: SplitSpec::default(),

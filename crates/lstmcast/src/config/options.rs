@@ -3,7 +3,7 @@
 //! [`ForecasterConfig`]. The CLI and the Python module both set options through
 //! [`ForecasterConfig::set`], so a name, a parse rule and a message exist once.
 
-use super::{ForecasterConfig, Strategy};
+use super::{ForecasterConfig, Refit, Strategy};
 use crate::covariates::Calendar;
 use crate::data::Fill;
 use crate::engine::{Device, Loss};
@@ -92,6 +92,7 @@ pub const OPTIONS: &[OptionSpec] = &[
     spec("loss", Kind::Text),
     spec("strategy", Kind::Text),
     spec("calendar", Kind::Text),
+    spec("refit", Kind::Text),
     spec("split", Kind::Text),
     spec("split_at", Kind::Text),
     spec("split_last", Kind::Text),
@@ -243,6 +244,7 @@ impl ForecasterConfig {
             "loss" => self.training.loss = Some(v.text(o)?.parse::<Loss>()?),
             "strategy" => self.strategy = v.text(o)?.parse::<Strategy>()?,
             "calendar" => self.calendar = v.text(o)?.parse::<Calendar>()?,
+            "refit" => self.refit = v.text(o)?.parse::<Refit>()?,
             "split" => self.split = v.text(o)?.parse::<SplitSpec>()?,
             "split_at" => {
                 self.split.at = Some(SplitSpec::parse_at(v.text(o)?)?);

@@ -38,7 +38,8 @@ impl TrainedForecaster {
         let ends: Vec<usize> = split.series.iter().map(|sp| sp.test.start).collect();
         let refit = self
             .refit_ets(&transformed, &ends)
-            .frame(&transformed, &self.scaler);
+            .frame(&transformed, &self.scaler)
+            .with_positive_floor(&transformed, self.transform.forward(0.0));
         let model_frame = match self.norm.mode {
             m if m.is_statistical() => &refit,
             _ => &frame,

@@ -2,7 +2,7 @@
 //! (progress, interrupt, checkpoint and resume), which trains the candidates, keeps the best on
 //! validation and assembles the [`TrainedForecaster`].
 
-use super::{candidates, mase_scales, season_of, Prepared, TrainedForecaster};
+use super::{candidates, mase_scales, refit, season_of, Prepared, TrainedForecaster};
 use crate::config::ForecasterConfig;
 use crate::config::Validated;
 use crate::data::{Panel, Role};
@@ -423,7 +423,8 @@ impl Validated {
         let mut member_scores = Vec::with_capacity(members.len());
         // A member that diverged before its first epoch holds untrained weights: it is recorded
         // but left out of the median.
-        for m in members {
+        let mut kept = Vec::new();
+        for (k, m) in members.into_iter().enumerate() {
             if m.report.best_epoch == 0 {
                 member_scores.push(m.score);
                 continue;
@@ -431,6 +432,7 @@ impl Validated {
             let mut net = Network::zeros(spec.clone())?;
             net.set_params(&m.params)?;
             model.members.push(net);
+            kept.push((self.seed.wrapping_add(k as u64 + 1), m.report.best_epoch));
             member_scores.push(m.score);
         }
         let ensemble_val_mase = if model.members.is_empty() {
@@ -446,7 +448,22 @@ impl Validated {
             member_scores,
             ensemble_val_mase,
         ));
-        Ok(FitOutcome::Done(Box::new(model)))
+        // The networks to train again on more rows: the main one, then the members kept, each
+        // for its own best epoch count.
+        let nets: Vec<refit::Net> = std::iter::once(refit::Net {
+            seed: self.seed,
+            epochs: d.report.best_epoch,
+        })
+        .chain(
+            kept.iter()
+                .map(|&(seed, epochs)| refit::Net { seed, epochs }),
+        )
+        .collect();
+        let chosen = refit::Chosen { panel, prep, mode };
+        match refit::apply(self, chosen, model, &nets, threads, interrupt)? {
+            Some(model) => Ok(FitOutcome::Done(Box::new(model))),
+            None => Ok(FitOutcome::Interrupted(Box::new(ck))),
+        }
     }
 }
 
@@ -553,6 +570,8 @@ impl TrainedForecaster {
             mase_scale: mase_scales(panel, &prep.split.series, season),
             trained_split: Some(prep.split.report.clone()),
             report,
+            refit: None,
+            latest: None,
         }
     }
 }

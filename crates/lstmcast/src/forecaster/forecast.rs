@@ -73,6 +73,10 @@ impl TrainedForecaster {
         future: Option<&Panel>,
         horizon: Option<usize>,
     ) -> Result<Forecast> {
+        // The model trained on every row forecasts past the data, where the run has one.
+        if let Some(latest) = &self.latest {
+            return latest.forecast_with(panel, future, horizon);
+        }
         let panel = &self.covariates.complete(panel, &self.names, &self.roles)?;
         self.check_columns(panel)?;
         let steps = horizon.unwrap_or(self.config.horizon);
@@ -103,7 +107,8 @@ impl TrainedForecaster {
                     .collect();
                 Some(
                     self.refit_ets(&transformed, &ends)
-                        .frame(&transformed, &self.scaler),
+                        .frame(&transformed, &self.scaler)
+                        .with_positive_floor(&transformed, self.transform.forward(0.0)),
                 )
             }
             m if m.uses_ets() => Some(self.ets.frame(&transformed, &self.scaler)),

@@ -17,6 +17,27 @@ pub(crate) type ValidationError<'a> = dyn FnMut(usize, usize, usize, f64, f64, &
 /// One prediction's intervals, one per level: `(lo, hi)`, or `None` where refused.
 pub type Intervals = Vec<Option<(f64, f64)>>;
 
+/// Forecasts that can be averaged (one value, or one per step and target).
+pub(super) trait Combine {
+    /// The element-wise mean of `self` and `other`.
+    fn mean_with(&self, other: &Self) -> Self;
+}
+
+impl Combine for f64 {
+    fn mean_with(&self, other: &f64) -> f64 {
+        0.5 * (self + other)
+    }
+}
+
+impl<T: Combine> Combine for Vec<T> {
+    fn mean_with(&self, other: &Vec<T>) -> Vec<T> {
+        self.iter()
+            .zip(other)
+            .map(|(a, b)| a.mean_with(b))
+            .collect()
+    }
+}
+
 /// The element-wise median of equally long vectors (the mean of the middle two for an even
 /// count).
 pub(super) fn median_of(outs: &[Vec<f32>]) -> Vec<f32> {
@@ -425,15 +446,18 @@ impl TrainedForecaster {
     }
 
     /// The forecast of a series the network cannot forecast, and its model's name: plain Theta's
-    /// own where that is the mode, else ETS, else Theta (it needs 4 rows, ETS 5), else `naive`.
-    pub(super) fn stand_in<T>(
+    /// own where that is the mode, the mean of ETS and Theta for `ets-theta`, else ETS, else
+    /// Theta (it needs 4 rows, ETS 5), else `naive`.
+    pub(super) fn stand_in<T: Combine>(
         &self,
         ets: Option<T>,
         theta: Option<T>,
         naive: T,
     ) -> (T, &'static str) {
+        use crate::normalize::Normalize;
         match (self.norm.mode, ets, theta) {
-            (crate::normalize::Normalize::Theta, _, Some(v)) => (v, "theta"),
+            (Normalize::Theta, _, Some(v)) => (v, "theta"),
+            (Normalize::EtsTheta, Some(e), Some(t)) => (e.mean_with(&t), "ets-theta"),
             (_, Some(v), _) => (v, "ets"),
             (_, None, Some(v)) => (v, "theta"),
             _ => (naive, "naive"),

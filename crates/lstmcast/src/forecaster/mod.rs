@@ -13,6 +13,7 @@ mod forecast;
 mod infer;
 pub mod intervals;
 mod prepare;
+pub mod refit;
 mod validate;
 
 pub(crate) use candidates::{candidate_loss, initial_network, validation_scores};
@@ -83,8 +84,14 @@ pub struct TrainedForecaster {
     pub mase_scale: Vec<Vec<Option<f64>>>,
     /// Where validation and test started in the training data.
     pub trained_split: Option<crate::split::SplitReport>,
-    /// What training did.
+    /// What training did (the validation model's run, whose epochs the refit repeats).
     pub report: TrainReport,
+    /// What the refit did and which rows each model of the run saw; `None` for a model that
+    /// was not refitted (saved before refits existed, or built by hand).
+    pub refit: Option<refit::RefitRecord>,
+    /// The model trained on every row (`--refit all`): it forecasts past the data, while this
+    /// one (trained on the rows before the test) scores the test.
+    pub latest: Option<Box<TrainedForecaster>>,
 }
 
 /// The seasonal period: the configured one, else the data's frequency's usual one.

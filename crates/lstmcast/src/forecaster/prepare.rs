@@ -79,6 +79,30 @@ impl Prepared {
         split: PanelSplit,
         threads: usize,
     ) -> Result<Prepared> {
+        Prepared::build(cfg, panel, split, threads, false)
+    }
+
+    /// As [`Prepared::with_split`] for a refit: only the training part is cut into windows (the
+    /// validation and test parts may be empty; their indices are).
+    ///
+    /// # Errors
+    /// As [`Prepared::with_split`], for the training part.
+    pub(super) fn train_only(
+        cfg: &Validated,
+        panel: &Panel,
+        split: PanelSplit,
+        threads: usize,
+    ) -> Result<Prepared> {
+        Prepared::build(cfg, panel, split, threads, true)
+    }
+
+    fn build(
+        cfg: &Validated,
+        panel: &Panel,
+        split: PanelSplit,
+        threads: usize,
+        train_only: bool,
+    ) -> Result<Prepared> {
         check_role_order(panel)?;
         check_recursive(cfg, panel)?;
         check_regular(panel)?;
@@ -93,6 +117,10 @@ impl Prepared {
         let mut skipped = Vec::new();
         let mut parts = Vec::with_capacity(3);
         for part in Part::ALL {
+            if train_only && part != Part::Train {
+                parts.push(WindowIndex::default());
+                continue;
+            }
             let h = if part == Part::Test {
                 cfg.horizon
             } else {
@@ -107,7 +135,7 @@ impl Prepared {
         let frame = ets.frame(&transformed, &scaler);
         let stats = matches!(
             cfg.normalize,
-            Normalize::Auto | Normalize::Ets | Normalize::Theta
+            Normalize::Auto | Normalize::Ets | Normalize::Theta | Normalize::EtsTheta
         )
         .then(|| {
             let bank = EtsBank::fit_forecasters_on_threads(
@@ -116,7 +144,9 @@ impl Prepared {
                 season_of(cfg, panel),
                 threads,
             );
-            let frame = bank.frame(&transformed, &scaler);
+            let frame = bank
+                .frame(&transformed, &scaler)
+                .with_positive_floor(&transformed, transform.forward(0.0));
             (bank, frame)
         });
         let [tr, va, te]: [WindowIndex; 3] = parts.try_into().unwrap_or_default();

@@ -177,6 +177,7 @@ impl EtsBank {
                             false => fit.model.clone(),
                         };
                         Some(ColumnStates {
+                            positive: None,
                             theta: match moved {
                                 false => fit.theta.as_ref().map(|t| t.filter(y)),
                                 true => None,
@@ -246,6 +247,9 @@ struct ColumnStates {
     map: Option<ColumnScaler>,
     /// The Theta model run over the series (forecaster banks).
     theta: Option<crate::theta::ThetaStates>,
+    /// For a combination: how many leading rows of the series are above `zero` (the
+    /// transformed 0), and `zero` (see [`EsFrame::with_positive_floor`]).
+    positive: Option<(usize, f64)>,
 }
 
 impl ColumnStates {
@@ -286,6 +290,9 @@ pub enum Reference {
     Forecast,
     /// The Theta forecast from the origin (plain `theta`).
     Theta,
+    /// The mean of the ETS and Theta forecasts from the origin (plain `ets-theta`); the ETS
+    /// forecast alone where the series has no Theta model.
+    EtsTheta,
 }
 
 impl EsFrame {
@@ -359,9 +366,42 @@ impl EsFrame {
                     let (r, u) = c.scaled(map, th.forecast(o, shift + h + 1));
                     (r, u.max(origin_unit * 1e-3))
                 }
+                Reference::EtsTheta => {
+                    let e = c.states.forecast(o, shift + h + 1);
+                    let f = match c.theta.as_ref().filter(|th| o >= 1 && o <= th.len()) {
+                        Some(th) => {
+                            let t = th.forecast(o, shift + h + 1);
+                            let t = match c.positive {
+                                Some((lead, zero)) if o <= lead => t.max(zero),
+                                _ => t,
+                            };
+                            0.5 * (e + t)
+                        }
+                        None => e,
+                    };
+                    let (r, u) = c.scaled(map, f);
+                    (r, u.max(origin_unit * 1e-3))
+                }
             };
         }
         true
+    }
+
+    /// This frame with each series' leading positive rows recorded (`zero`: 0 in the target
+    /// transform's units): from an origin before which every value of a series is positive,
+    /// the Theta part of `ets-theta` is floored at zero, as Theta's own forecast of positive
+    /// data is (a Theta trend far below zero must not drag the combination down).
+    pub fn with_positive_floor(mut self, transformed: &Panel, zero: f64) -> EsFrame {
+        for (s, cols) in self.series.iter_mut().enumerate() {
+            for (k, c) in cols.iter_mut().enumerate() {
+                if let Some(c) = c.as_mut() {
+                    let y = transformed.series_column(s, k);
+                    let lead = y.iter().take_while(|&&v| v > zero).count();
+                    c.positive = Some((lead, zero));
+                }
+            }
+        }
+        self
     }
 
     /// The Theta forecast `h` steps ahead (`h ≥ 1`) of target `k` from the origin at global row

@@ -191,7 +191,7 @@ pub fn forecast_csv(panel: &crate::data::Panel, f: &Forecast) -> String {
 
 /// The content of `metrics.json`: the evaluation plus training facts.
 pub fn metrics(model: &TrainedForecaster, ev: &Evaluation) -> serde_json::Value {
-    serde_json::json!({
+    let mut v = serde_json::json!({
         "series": model.ids.len(),
         "test": ev,
         "training": {
@@ -207,7 +207,11 @@ pub fn metrics(model: &TrainedForecaster, ev: &Evaluation) -> serde_json::Value 
             || serde_json::json!({ "chosen": model.norm.mode }),
             |s| serde_json::json!(s),
         ),
-    })
+    });
+    if let Some(r) = &model.refit {
+        v["refit"] = serde_json::json!(r);
+    }
+    v
 }
 
 /// `metrics.json` as text.

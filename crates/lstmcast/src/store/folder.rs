@@ -56,7 +56,7 @@ pub(crate) fn read(path: &Path) -> Result<Vec<u8>> {
 /// Entries of an lstmcast folder that no lstmcast command writes (so `--force` must not delete
 /// them).
 pub(crate) fn foreign_entries(dir: &Path) -> Result<Vec<String>> {
-    const FILES: [&str; 22] = [
+    const FILES: [&str; 23] = [
         MARKER,
         "config.toml",
         "scaler.json",
@@ -73,6 +73,7 @@ pub(crate) fn foreign_entries(dir: &Path) -> Result<Vec<String>> {
         "backtest.csv",
         "folds.csv",
         "best",
+        super::model::LATEST,
         "loss.svg",
         "loss.png",
         "forecast.svg",

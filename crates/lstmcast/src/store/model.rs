@@ -18,6 +18,9 @@ use safetensors::tensor::{Dtype, TensorView};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+/// The sub-folder holding the model trained on every row (`--refit all`).
+pub const LATEST: &str = "latest";
+
 /// Everything about the model that is not weights, scaler or config.
 #[derive(Debug, Serialize, Deserialize)]
 struct ModelMeta {
@@ -54,6 +57,10 @@ struct ModelMeta {
     calibration: crate::forecaster::intervals::Calibration,
     selection: Option<Selection>,
     report: TrainReport,
+    /// What the refit did and the rows each model saw (absent in folders written before
+    /// refits existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refit: Option<crate::forecaster::refit::RefitRecord>,
     /// CRC-32 of `model.safetensors`, as 8 hex digits.
     weights_crc32: String,
 }
@@ -139,10 +146,18 @@ impl TrainedForecaster {
             calibration: self.calibration.clone(),
             selection: self.selection.clone(),
             report: self.report.clone(),
+            refit: self.refit.clone(),
             weights_crc32: format!("{:08x}", crc32fast::hash(&st)),
         };
         write(&dir.join("model.json"), to_json(&meta))?;
-        write(&dir.join("model.safetensors"), st)
+        write(&dir.join("model.safetensors"), st)?;
+        if let Some(latest) = &self.latest {
+            // The model trained on every row: a model folder of its own inside this one.
+            let sub = dir.join(LATEST);
+            std::fs::create_dir(&sub).map_err(|e| Error::io(&sub, e))?;
+            latest.save_into(&sub)?;
+        }
+        Ok(())
     }
 
     /// The weights as a safetensors file (Keras names and shapes).
@@ -285,6 +300,18 @@ impl TrainedForecaster {
             .map(|k| read_network(&st, &member_prefix(k), &meta.spec, dir, &path))
             .collect::<Result<Vec<Network>>>()?;
         let members = networks.split_off(1);
+        let latest = if dir.join(LATEST).is_dir() {
+            let l = TrainedForecaster::load(&dir.join(LATEST))?;
+            if l.names != meta.names || l.latest.is_some() {
+                return Err(Error::model(
+                    dir.join(LATEST),
+                    "is not the model of every row of this run (other columns, or a further model inside)",
+                ));
+            }
+            Some(Box::new(l))
+        } else {
+            None
+        };
         let network = networks.pop().expect("the main network");
         use crate::transform::Transform as T;
         if meta.transform.kind != config.transform
@@ -352,6 +379,8 @@ impl TrainedForecaster {
             season: meta.season,
             mase_scale: meta.mase_scale,
             report: meta.report,
+            refit: meta.refit,
+            latest,
         })
     }
 }

@@ -173,7 +173,7 @@ pub fn tune_model(
     let trials: Vec<TrialResult> = results.into_iter().flatten().collect();
     let result = conclude(base, ts, space, skipped, rungs, trials, start)?;
     let model = match kept {
-        Some(t) if t.result.trial == result.best => Some(t.into_model()?),
+        Some(t) if t.result.trial == result.best => Some(t.into_model(jobs, interrupt)?),
         _ => None,
     };
     Ok((result, model))

@@ -171,8 +171,13 @@ impl Trial {
         self.result.seconds += t0.elapsed().as_secs_f64();
     }
 
-    /// The trained forecaster of a finished trial: its best weights, as `fit` would give them.
-    pub(super) fn into_model(self) -> Result<TrainedForecaster> {
+    /// The trained forecaster of a finished trial: its best weights, refitted on more rows as
+    /// the configuration asks (on up to `threads` threads), as `fit` would give them.
+    pub(super) fn into_model(
+        self,
+        threads: usize,
+        interrupt: Option<&AtomicBool>,
+    ) -> Result<TrainedForecaster> {
         let Trial {
             cfg,
             panel,
@@ -190,7 +195,27 @@ impl Trial {
         let score =
             model.candidate_score(cfg.training.loss(), result.val_mse, (result.val_mase, 0));
         model.selection = Some(model.selection_record(mode, vec![score], Vec::new(), None));
-        Ok(model)
+        let net = crate::forecaster::refit::Net {
+            seed: cfg.seed,
+            epochs: model.report.best_epoch,
+        };
+        let chosen = crate::forecaster::refit::Chosen {
+            panel: ts,
+            prep: &prep,
+            mode,
+        };
+        model.config.training.threads = threads.max(1);
+        match crate::forecaster::refit::apply(
+            &cfg.validated()?,
+            chosen,
+            model,
+            &[net],
+            threads,
+            interrupt,
+        )? {
+            Some(m) => Ok(m),
+            None => Err(crate::error::Error::Interrupted("tune".into())),
+        }
     }
 
     pub(super) fn finished(&self) -> bool {
