@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import io
 import json
+import html as _html
 import os
 import sys
+import tempfile
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
@@ -32,7 +34,7 @@ import pandas as pd
 from . import _native
 from ._native import LstmcastError
 
-__all__ = ["Forecaster", "LstmcastError", "Evaluation", "cross_validation", "__version__"]
+__all__ = ["Forecaster", "LstmcastError", "Evaluation", "Report", "cross_validation", "__version__"]
 __version__ = _native.__version__
 
 _DEFAULT = object()
@@ -370,6 +372,32 @@ class Evaluation:
     predictions: pd.DataFrame
 
 
+class Report(os.PathLike):
+    """The path of a written ``report.html`` (``os.fspath`` and ``str`` give it); in a notebook
+    it shows the page inline."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def __fspath__(self) -> str:
+        return self.path
+
+    def __str__(self) -> str:
+        return self.path
+
+    def __repr__(self) -> str:
+        return f"Report({self.path!r})"
+
+    def _repr_html_(self) -> str:
+        with open(self.path, encoding="utf-8") as f:
+            page = f.read()
+        return (
+            '<iframe style="width:100%;height:900px;border:1px solid #ddd" srcdoc="'
+            + _html.escape(page, quote=True)
+            + '"></iframe>'
+        )
+
+
 @dataclass
 class _Inputs:
     """What a backtest or a search reads: the layout, the configuration, the data options, the
@@ -598,6 +626,23 @@ class Forecaster:
         pdf = self._data(df, "evaluate")
         metrics, predictions = model.evaluate(_frame(pdf, layout.columns(), "data frame"), self.threads)
         return Evaluation(json.loads(metrics), _Types.of(pdf, layout).read(predictions, ["origin"]))
+
+    def report(self, path: Union[str, os.PathLike, None] = None, df: Any = None) -> "Report":
+        """Writes ``report.html`` (the page ``lstmcast train`` writes into its run folder: the
+        verdict, the scores, the forecast with its bands, every series of a panel, training and
+        what ``auto`` chose) for ``df`` (default: the frame given to ``fit``) to ``path`` (default:
+        ``report.html`` in a new temporary folder) and returns it: a path-like object that a
+        notebook shows inline."""
+        model = self._fitted()
+        layout = self._need_layout()
+        pdf = self._data(df, "report")
+        html = model.report_html(_frame(pdf, layout.columns(), "data frame"), self.threads)
+        if path is None:
+            path = os.path.join(tempfile.mkdtemp(prefix="lstmcast-report-"), "report.html")
+        path = os.fspath(path)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(html)
+        return Report(path)
 
     # -- persistence ----------------------------------------------------------------------
 

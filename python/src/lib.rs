@@ -494,6 +494,28 @@ impl Model {
         .map_err(err)
     }
 
+    /// `report.html` for `data` (scored and forecast again, as the run folder's report is).
+    #[pyo3(signature = (data, threads=None))]
+    fn report_html(
+        &self,
+        py: Python<'_>,
+        data: FrameArgs<'_>,
+        threads: Option<usize>,
+    ) -> PyResult<String> {
+        let mut model = self.inner.clone();
+        model.config.training.threads = lstmcast::threads_or_cores(threads);
+        let mut opts = model.config.data.clone();
+        opts.static_data = None;
+        let (ts, rows) = load(py, &data, &opts, None, None)?;
+        let stop = AtomicBool::new(false);
+        interruptible(py, &stop, || -> lstmcast::Result<String> {
+            let ev = model.evaluate(&ts)?;
+            let fc = lstmcast::run::forecast_after(&model, &ts, rows.as_ref())?;
+            Ok(lstmcast::report::html::run_report(&model, &ts, &ev, &fc))
+        })?
+        .map_err(err)
+    }
+
     /// Evaluates on the test part of `data` as `lstmcast evaluate` does: `metrics.json`'s
     /// evaluation (JSON) and `predictions.csv`.
     #[pyo3(signature = (data, threads=None))]

@@ -432,3 +432,31 @@ def test_refit_all_matches_the_cli_and_saves_the_model_of_every_row(panel, tmp_p
     assert_forecast_equal(lstmcast.Forecaster.load(tmp_path / "py").predict(df), csv, "avg_temp_f")
     with pytest.raises(lstmcast.LstmcastError, match="refit: 'sometimes' is not one of none, val, all"):
         lstmcast.Forecaster(refit="sometimes")
+
+
+def test_report_writes_the_runs_page_and_shows_inline(panel, tmp_path):
+    df, path = panel
+    opts = ["--id-col", "city", "--target", "avg_temp_f", "--horizon", 7, "--epochs", 4, "--seed", 7]
+    cli_ok("train", "--data", path, *opts, "--out", tmp_path / "cli", "--quiet")
+    m = lstmcast.Forecaster(horizon=7, epochs=4, seed=7).fit(df, id_col="city", time_col="date", target="avg_temp_f")
+    r = m.report(tmp_path / "py.html")
+    assert os.fspath(r) == str(tmp_path / "py.html")
+    page = Path(r).read_text()
+
+    def data(html):
+        """The page's data, timings (measured, so never equal) left out."""
+        import re
+
+        d = json.loads(re.search(r'id="data">(.*?)</script>', html, re.S).group(1).replace("<\\/", "</"))
+        for part in (d["metrics"]["training"], d["metrics"]["refit"]):
+            part.pop("seconds")
+        return d
+
+    # The same page `lstmcast train` writes (the same model, data and numbers).
+    cli_page = (tmp_path / "cli" / "report.html").read_text()
+    assert data(page) == data(cli_page)
+    assert page.split('id="data">')[0] == cli_page.split('id="data">')[0]
+    assert "<iframe" in r._repr_html_()
+    assert data(page)["kind"] == "train" and [s["id"] for s in data(page)["series"]][:1] == ["Auckland"]
+    default = m.report()
+    assert Path(default).name == "report.html" and Path(default).is_file()

@@ -26,6 +26,8 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// Forecast past the end of a CSV with a saved model.
     Forecast(ForecastArgs),
+    /// Write report.html again for a run folder (train: with its data; tune: from tune.json).
+    Report(ReportArgs),
     /// Search lookback, layers, dropout, learning rate, batch size and normalisation
     /// (quasi-random sampling + successive halving, trials in parallel), then retrain the best.
     Tune(Box<TuneArgs>),
@@ -317,6 +319,20 @@ pub struct EvaluateArgs {
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// `lstmcast report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A folder written by `lstmcast train` or `lstmcast tune`.
+    pub run: PathBuf,
+    /// The data the run was trained on (a training run's report scores and forecasts it again
+    /// with the saved model, as the run did; for a tune folder, also rewrites best/report.html).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Fill missing values: none (error), linear or forward (default: as in training).
+    #[arg(long)]
+    pub fill: Option<String>,
 }
 
 /// `lstmcast forecast`.

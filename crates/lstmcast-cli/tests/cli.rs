@@ -327,6 +327,64 @@ fn refit_all_keeps_the_model_of_every_row_and_forecast_uses_it() {
 }
 
 #[test]
+fn report_html_is_written_by_train_and_again_by_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("r");
+    let csv = data("air_passengers.csv");
+    let mut args = quick_train(&csv, &out, "1");
+    args.extend(["--normalize", "diff"]);
+    let o = run(&args);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    // One self-contained file: the run's data as JSON, uPlot and the page's script inline.
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert!(page.contains("id=\"data\">") && page.contains("uPlot"));
+    assert!(!page.contains("src=\"http") && !page.contains("href=\"http"));
+    let json = page
+        .split("id=\"data\">")
+        .nth(1)
+        .and_then(|t| t.split("</script>").next())
+        .unwrap()
+        .replace("<\\/", "</");
+    let d: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(d["kind"], "train");
+    assert_eq!(d["series"].as_array().unwrap().len(), 1);
+    // The test's one-step predictions and the forecast (horizon 1) are in the chart data.
+    assert_eq!(
+        d["series"][0]["forecast"]["pred"].as_array().unwrap().len(),
+        1
+    );
+    assert!(!d["series"][0]["step1"].as_array().unwrap().is_empty());
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(d["metrics"]["test"], m["test"]);
+    assert!(d["verdict"].as_str().unwrap().starts_with("Test MASE"));
+    // `lstmcast report RUN --data FILE` writes the same page again.
+    std::fs::remove_file(out.join("report.html")).unwrap();
+    let o = run(&[
+        "report",
+        out.to_str().unwrap(),
+        "--data",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    assert_eq!(
+        std::fs::read_to_string(out.join("report.html")).unwrap(),
+        page
+    );
+    fails_with(
+        &["report", out.to_str().unwrap()],
+        1,
+        &["--data", "trained on"],
+    );
+    fails_with(
+        &["report", tmp.path().to_str().unwrap()],
+        1,
+        &["lstmcast.json"],
+    );
+}
+
+#[test]
 fn existing_folders_are_protected() {
     let tmp = tempfile::tempdir().unwrap();
     let csv = data("nottem.csv");
@@ -542,9 +600,21 @@ fn tune_writes_trials_plots_and_a_usable_best_model() {
         "tune_lookback.svg",
         "tune_normalize.png",
         "best.toml",
+        "report.html",
+        "best/report.html",
     ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
+    // `report` writes the tuning folder's page again from tune.json (and best/'s with --data).
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    std::fs::remove_file(out.join("report.html")).unwrap();
+    let o = run(&["report", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    assert_eq!(
+        std::fs::read_to_string(out.join("report.html")).unwrap(),
+        page
+    );
+    assert!(page.contains("\"kind\":\"tune\"") && page.contains("best/report.html"));
     let best = out.join("best");
     let o = run(&[
         "forecast",
@@ -607,9 +677,17 @@ fn backtest_writes_folds_and_rejects_bad_options() {
         "metrics.json",
         "backtest.png",
         "backtest.svg",
+        "report.html",
     ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(page.contains("\"kind\":\"backtest\"") && page.contains("\"fold\":4"));
+    fails_with(
+        &["report", out.to_str().unwrap()],
+        1,
+        &["backtest folder", "lstmcast backtest"],
+    );
     let a = args(&["--folds", "4", "--refit", "sometimes", "--force"]);
     fails_with(
         &a.iter().map(String::as_str).collect::<Vec<_>>(),

@@ -822,6 +822,13 @@ fn catalogue(t: &Path) -> Vec<Case> {
     );
     add(
         "flags",
+        "report of a training run without its data",
+        args(&["report", &trained(t, "rp")]),
+        1,
+        &["data", "--data", "trained on"],
+    );
+    add(
+        "flags",
         "old ';' syntax in a tune list",
         args(&["tune", "--data", n, "--out", &o, "--search-layers", "32;64"]),
         1,

@@ -44,6 +44,10 @@ pub fn run(a: BacktestArgs) -> anyhow::Result<()> {
             ("folds.csv", lstmcast::report::folds_csv(&bt)),
             ("metrics.json", lstmcast::report::backtest_json(&bt)),
             ("config.toml", cfg.to_toml()),
+            (
+                "report.html",
+                lstmcast::report::html::backtest_report(&bt, &ts),
+            ),
         ] {
             store::write(&dir.join(name), text)?;
         }

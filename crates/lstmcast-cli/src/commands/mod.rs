@@ -4,6 +4,7 @@ mod backtest;
 mod demo;
 mod evaluate;
 mod forecast;
+mod html_report;
 mod inspect;
 mod report;
 mod train;
@@ -24,6 +25,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(a) => train::run(*a),
         Command::Evaluate(a) => evaluate::run(a),
         Command::Forecast(a) => forecast::run(a),
+        Command::Report(a) => html_report::run(a),
         Command::Tune(a) => tune::run(*a),
         Command::Backtest(a) => backtest::run(*a),
     }
@@ -136,12 +138,31 @@ pub fn write_file_atomically(path: &std::path::Path, contents: &str) -> anyhow::
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => std::path::Path::new("."),
     };
+    // The file keeps the permissions of the one it replaces (a new one gets the usual 0644,
+    // not the temporary file's 0600).
+    let perms = std::fs::metadata(path).map(|m| m.permissions()).ok();
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("cannot write in {}", dir.display()))?;
     tmp.write_all(contents.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.persist(path)
+    let file = tmp
+        .persist(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
+    match perms {
+        Some(p) => file.set_permissions(p),
+        None => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                file.set_permissions(std::fs::Permissions::from_mode(0o644))
+            }
+            #[cfg(not(unix))]
+            {
+                Ok(())
+            }
+        }
+    }
+    .with_context(|| format!("cannot set the permissions of {}", path.display()))?;
     Ok(())
 }
 

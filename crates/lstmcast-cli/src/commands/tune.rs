@@ -187,6 +187,7 @@ pub fn run(a: TuneArgs) -> anyhow::Result<()> {
             serde_json::to_string_pretty(&result).unwrap_or_default(),
         )?;
         write("best.toml", cfg.to_toml())?;
+        write("report.html", lstmcast::report::html::tune_report(&result))?;
         plot::write_chart(dir, "tune_trials", &plot::tune_trials_chart(&result))?;
         for param in TrialParams::NAMES {
             plot::write_chart(

@@ -56,7 +56,7 @@ pub(crate) fn read(path: &Path) -> Result<Vec<u8>> {
 /// Entries of an lstmcast folder that no lstmcast command writes (so `--force` must not delete
 /// them).
 pub(crate) fn foreign_entries(dir: &Path) -> Result<Vec<String>> {
-    const FILES: [&str; 23] = [
+    const FILES: [&str; 24] = [
         MARKER,
         "config.toml",
         "scaler.json",
@@ -74,6 +74,7 @@ pub(crate) fn foreign_entries(dir: &Path) -> Result<Vec<String>> {
         "folds.csv",
         "best",
         super::model::LATEST,
+        "report.html",
         "loss.svg",
         "loss.png",
         "forecast.svg",
@@ -172,6 +173,19 @@ pub fn write_atomically(
         return Err(Error::io(dir, e));
     }
     Ok(())
+}
+
+/// The kind of lstmcast folder `dir` is (`lstmcast-run`, `lstmcast-tune`, `lstmcast-backtest`,
+/// `lstmcast-checkpoint`), from its marker file.
+///
+/// # Errors
+/// Not a folder, or no readable marker (not an lstmcast folder).
+pub fn folder_kind(dir: &Path) -> Result<String> {
+    if !dir.is_dir() {
+        return Err(Error::model(dir, "is not a folder"));
+    }
+    let marker: Marker = from_json(&dir.join(MARKER))?;
+    Ok(marker.format)
 }
 
 pub(crate) fn from_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {

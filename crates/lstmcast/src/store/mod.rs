@@ -7,4 +7,4 @@ pub mod folder;
 pub mod model;
 
 pub use checkpoint::{read_checkpoint, write_checkpoint, CheckpointInfo, CHECKPOINT_FILE};
-pub use folder::{write, write_atomically, write_marker, FORMAT_VERSION, MARKER};
+pub use folder::{folder_kind, write, write_atomically, write_marker, FORMAT_VERSION, MARKER};

@@ -186,7 +186,8 @@ impl TrainedForecaster {
     }
 
     /// Writes a complete run into `dir` (which must exist): the model files, `history.csv`,
-    /// `metrics.json`, `predictions.csv`, `forecast.csv` and the loss and forecast plots.
+    /// `metrics.json`, `predictions.csv`, `forecast.csv`, the loss and forecast plots and
+    /// `report.html`.
     ///
     /// # Errors
     /// Any write or plot failure.
@@ -209,7 +210,11 @@ impl TrainedForecaster {
             write(&dir.join(name), text)?;
         }
         crate::plot::write_chart(dir, "loss", &crate::plot::loss_chart(&self.report))?;
-        crate::plot::write_forecast_charts(dir, panel, ev, future)
+        crate::plot::write_forecast_charts(dir, panel, ev, future)?;
+        write(
+            &dir.join("report.html"),
+            crate::report::html::run_report(self, panel, ev, future),
+        )
     }
 
     /// Saves the model alone into a new folder `dir` (atomically).
