@@ -26,7 +26,8 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// Forecast past the end of a CSV with a saved model.
     Forecast(ForecastArgs),
-    /// Write report.html again for a run folder (train: with its data; tune: from tune.json).
+    /// Write report.html again for a run folder (train: with its data; tune and backtest: from
+    /// their own files).
     Report(ReportArgs),
     /// Search lookback, layers, dropout, learning rate, batch size and normalisation
     /// (quasi-random sampling + successive halving, trials in parallel), then retrain the best.
@@ -324,7 +325,7 @@ pub struct EvaluateArgs {
 /// `lstmcast report`.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// A folder written by `lstmcast train` or `lstmcast tune`.
+    /// A folder written by `lstmcast train`, `tune` or `backtest`.
     pub run: PathBuf,
     /// The data the run was trained on (a training run's report scores and forecasts it again
     /// with the saved model, as the run did; for a tune folder, also rewrites best/report.html).

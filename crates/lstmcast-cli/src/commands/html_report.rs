@@ -1,5 +1,6 @@
 //! `lstmcast report RUN`: writes `report.html` again for a training run (its model scores and
-//! forecasts the data once more, as the run did) or a tuning folder (from `tune.json`).
+//! forecasts the data once more, as the run did), a tuning folder (from `tune.json`) or a
+//! backtest folder (from its `metrics.json`).
 
 use crate::cli::ReportArgs;
 use anyhow::Context;
@@ -24,10 +25,19 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
             }
             out
         }
-        "lstmcast-backtest" => anyhow::bail!(
-            "invalid configuration: report: {} is a backtest folder; its report.html is written by `lstmcast backtest` (run it again to rewrite it)",
-            a.run.display()
-        ),
+        "lstmcast-backtest" => {
+            let file = a.run.join("metrics.json");
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let metrics: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("{} cannot be read", file.display()))?;
+            let path = a.run.join("report.html");
+            super::write_file_atomically(
+                &path,
+                &lstmcast::report::html::backtest_report_from(&metrics)?,
+            )?;
+            vec![path]
+        }
         "lstmcast-checkpoint" => anyhow::bail!(
             "invalid configuration: report: {} holds an interrupted training; finish it with `lstmcast train --resume {}`",
             a.run.display(),

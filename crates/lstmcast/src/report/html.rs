@@ -54,32 +54,57 @@ pub fn run_report(
 
 /// The report of a backtest folder: every fold and the scores over all of them.
 pub fn backtest_report(bt: &Backtest, panel: &Panel) -> String {
+    let metrics: Value =
+        serde_json::from_str(&crate::report::backtest_json(bt)).unwrap_or_default();
     let target = panel.names.first().cloned().unwrap_or_default();
-    let folds: Vec<Value> = bt
-        .folds
+    backtest_page(&metrics, &bt.aggregate, &target)
+}
+
+/// The report of a backtest folder from its `metrics.json` (what `lstmcast report` reads).
+///
+/// # Errors
+/// A `metrics.json` that is not a backtest's.
+pub fn backtest_report_from(metrics: &Value) -> crate::error::Result<String> {
+    let bad = |why: &str| crate::error::Error::config("report", format!("metrics.json {why}"));
+    let aggregate: Evaluation = serde_json::from_value(metrics["aggregate"].clone())
+        .map_err(|e| bad(&format!("has no backtest aggregate ({e})")))?;
+    let target = aggregate
+        .overall
+        .keys()
+        .next()
+        .cloned()
+        .ok_or_else(|| bad("scores no target"))?;
+    Ok(backtest_page(metrics, &aggregate, &target))
+}
+
+fn backtest_page(metrics: &Value, aggregate: &Evaluation, target: &str) -> String {
+    let empty = Vec::new();
+    let folds: Vec<Value> = metrics["folds"]
+        .as_array()
+        .unwrap_or(&empty)
         .iter()
         .enumerate()
         .map(|(i, f)| {
-            let s = f.evaluation.overall.get(&target);
+            let s = &f["test"]["overall"][target];
             json!({
                 "fold": i + 1,
-                "origin": f.rows.origin,
-                "windows": f.evaluation.windows,
-                "model": s.and_then(|s| s.model.mase),
-                "naive": s.and_then(|s| s.naive.mase),
-                "seasonal_naive": s.and_then(|s| s.seasonal_naive.mase),
-                "ets": s.and_then(|s| s.ets.as_ref().and_then(|m| m.mase)),
-                "chosen": f.model.norm.mode.name(),
+                "origin": f["rows"]["origin"],
+                "windows": f["test"]["windows"],
+                "model": s["model"]["mase"],
+                "naive": s["naive"]["mase"],
+                "seasonal_naive": s["seasonal_naive"]["mase"],
+                "ets": s["ets"]["mase"],
+                "chosen": f["normalize"],
             })
         })
         .collect();
     let data = json!({
         "kind": "backtest",
-        "title": format!("lstmcast backtest: {} folds", bt.folds.len()),
-        "verdict": verdict(&bt.aggregate, &target),
+        "title": format!("lstmcast backtest: {} folds", folds.len()),
+        "verdict": verdict(aggregate, target),
         "target": target,
         "folds": folds,
-        "metrics": { "test": bt.aggregate },
+        "metrics": { "test": aggregate },
     });
     page(&data_title(&data), &data)
 }
