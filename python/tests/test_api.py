@@ -460,3 +460,27 @@ def test_report_writes_the_runs_page_and_shows_inline(panel, tmp_path):
     assert data(page)["kind"] == "train" and [s["id"] for s in data(page)["series"]][:1] == ["Auckland"]
     default = m.report()
     assert Path(default).name == "report.html" and Path(default).is_file()
+
+
+def test_a_checkpoint_folder_another_process_writes_is_refused(panel, tmp_path):
+    """One writer per run folder, from Python as from the CLI: while `lstmcast train` writes a
+    folder, `fit(checkpoint=...)` into it is refused with the holder's pid."""
+    df, _ = panel
+    run = tmp_path / "busy"
+    p = subprocess.Popen(
+        [str(BIN), "train", "--data", DATA / "economics.csv", "--target", "unemploy", "--normalize", "window",
+         "--layers", "64", "--lookback", "48", "--epochs", "40", "--patience", "0", "--out", run, "--quiet"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.time() + 60
+        while not (run / "checkpoint.safetensors").is_file():
+            assert time.time() < deadline, "no checkpoint after 60 s"
+            time.sleep(0.02)
+        with pytest.raises(lstmcast.LstmcastError, match=f"in use by another lstmcast run \\(pid {p.pid}"):
+            lstmcast.Forecaster(horizon=7, epochs=2).fit(
+                df, id_col="city", time_col="date", target="avg_temp_f", checkpoint=run
+            )
+    finally:
+        p.kill()
+        p.wait()

@@ -1584,3 +1584,62 @@ fn the_calendar_setting_is_recorded_in_the_run_config() {
         ]
     );
 }
+
+#[test]
+fn a_running_training_locks_its_folder_and_a_killed_one_frees_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("locked");
+    let mut child = bin()
+        .args(long_train(&out))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !out.join("checkpoint.safetensors").is_file() {
+        assert!(started.elapsed().as_secs() < 60, "no checkpoint after 60 s");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let pid = format!("pid {}", child.id());
+    // A second writer is refused while the first runs, naming it; --force does not override.
+    let mut force = long_train(&out);
+    force.push("--force".into());
+    let force: Vec<&str> = force.iter().map(String::as_str).collect();
+    fails_with(
+        &force,
+        1,
+        &["in use by another lstmcast run", &pid, "started"],
+    );
+    fails_with(
+        &["train", "--resume", out.to_str().unwrap()],
+        1,
+        &["in use by another lstmcast run", &pid],
+    );
+    let csv = data("nottem.csv");
+    fails_with(
+        &[
+            "backtest",
+            "--data",
+            csv.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--folds",
+            "2",
+            "--force",
+        ],
+        1,
+        &["in use by another lstmcast run", &pid],
+    );
+    // Killed at once (SIGKILL: no handler runs), the OS releases the lock: the folder is an
+    // interrupted training, as before, and resumes.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let plain = long_train(&out);
+    let plain: Vec<&str> = plain.iter().map(String::as_str).collect();
+    fails_with(&plain, 1, &["holds an interrupted training", "--resume"]);
+    let o = run(&["train", "--resume", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    assert!(out.join("model.safetensors").is_file());
+    // The holder removes its lock file when it is done.
+    assert!(!tmp.path().join(".locked.lock").exists());
+}

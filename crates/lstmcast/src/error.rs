@@ -115,6 +115,15 @@ pub enum Error {
         /// What differs and what to do.
         reason: String,
     },
+    /// Another process is writing this run folder (it holds the folder's lock); `--force` never
+    /// overrides a live lock.
+    #[error("{} is in use by another lstmcast run ({holder}); wait for it to finish, or choose another --out", dir.display())]
+    RunLocked {
+        /// The run folder.
+        dir: PathBuf,
+        /// Who holds it: pid, command and start time, as the holder recorded them.
+        holder: String,
+    },
     /// The work was interrupted (Ctrl-C, a stop flag); `0` says what and how to continue.
     #[error("interrupted: {0}")]
     Interrupted(String),

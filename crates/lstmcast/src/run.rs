@@ -32,6 +32,8 @@ pub struct TrainingRun {
     dir: PathBuf,
     info: CheckpointInfo,
     resume: Option<FitCheckpoint>,
+    /// The folder's lock, held from `create`/`open` until the run is dropped (after `finish`).
+    _lock: store::RunLock,
 }
 
 impl TrainingRun {
@@ -40,7 +42,8 @@ impl TrainingRun {
     /// can be checked before training first: nothing is written before this.
     ///
     /// # Errors
-    /// A folder holding an interrupted training (without `force`), a folder that is not
+    /// [`Error::RunLocked`] while another process writes the folder (even with `force`), a
+    /// folder holding an interrupted training (without `force`), a folder that is not
     /// lstmcast's, an unreadable data file, or a write failure.
     pub fn create(
         dir: &Path,
@@ -49,6 +52,8 @@ impl TrainingRun {
         force: bool,
     ) -> Result<TrainingRun> {
         let info = info_of(cfg, data)?;
+        // A folder another process is writing is refused first, `force` or not.
+        let lock = store::RunLock::acquire(dir)?;
         if !force && dir.join(CHECKPOINT_FILE).is_file() {
             return Err(Error::config(
                 "out",
@@ -68,19 +73,23 @@ impl TrainingRun {
             dir: dir.to_path_buf(),
             info,
             resume: None,
+            _lock: lock,
         })
     }
 
     /// Opens the interrupted run in `dir` to continue it.
     ///
     /// # Errors
-    /// No checkpoint (a finished run, or not a training folder), or a damaged one.
+    /// [`Error::RunLocked`] while another process writes the folder, no checkpoint (a finished
+    /// run, or not a training folder), or a damaged one.
     pub fn open(dir: &Path) -> Result<TrainingRun> {
+        let lock = store::RunLock::acquire(dir)?;
         let (info, ck) = store::read_checkpoint(dir)?;
         Ok(TrainingRun {
             dir: dir.to_path_buf(),
             info,
             resume: Some(ck),
+            _lock: lock,
         })
     }
 

@@ -12,6 +12,8 @@ pub fn run(a: BacktestArgs) -> anyhow::Result<()> {
     let refit = a.refit.parse::<Refit>()?;
     let window = a.window.parse::<TrainWindow>()?;
     guard_input(a.data.path()?, &a.out)?;
+    // One writer per folder, held until the folder is written.
+    let _lock = store::RunLock::acquire(&a.out)?;
     let (ts, future) = super::load_data(a.data.path()?, &cfg.data, None)?;
     if a.output.text() {
         print!("{}", super::covariate_notes(future.as_ref()));

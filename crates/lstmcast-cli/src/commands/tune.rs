@@ -74,6 +74,8 @@ pub fn run(a: TuneArgs) -> anyhow::Result<()> {
     let mut base = resolve(&a.data, &a.model, a.refit.as_deref())?.into_inner();
     let space = space(&a, base.tune.take())?;
     guard_input(a.data.path()?, &a.out)?;
+    // One writer per folder, held until the folder is written.
+    let _lock = store::RunLock::acquire(&a.out)?;
     let jobs = match a.jobs {
         Some(0) => anyhow::bail!("invalid configuration: jobs: must be at least 1"),
         Some(j) => j,
