@@ -820,6 +820,19 @@ fn catalogue(t: &Path) -> Vec<Case> {
         1,
         &["series", "no id column", "--id-col"],
     );
+    // A Parquet file the decoder panics on (found by mutating the corpus; kept as a fuzz
+    // regression input): an error naming the file and the column, and no panic text.
+    add(
+        "csv",
+        "a corrupt Parquet file the decoder panics on",
+        train("fuzz/corpus/parquet/regression-decoder-panic.parquet", &[]),
+        1,
+        &[
+            "regression-decoder-panic.parquet",
+            "corrupt Parquet file",
+            "column 'u64'",
+        ],
+    );
     // A folder another process writes: this test holds its lock for as long as it runs.
     let busy = t.join("busy");
     std::mem::forget(lstmcast::store::RunLock::acquire(&busy).unwrap());

@@ -66,13 +66,48 @@ pub struct ParquetTable {
 /// the default `panic = "unwind"`).
 pub fn read_parquet(bytes: &[u8]) -> Result<ParquetTable, String> {
     check_magic(bytes)?;
-    match panic::catch_unwind(AssertUnwindSafe(|| read_table(bytes))) {
+    quiet_panics();
+    QUIET.with(|q| q.set(true));
+    PLACE.with(|p| p.borrow_mut().clear());
+    let result = panic::catch_unwind(AssertUnwindSafe(|| read_table(bytes)));
+    QUIET.with(|q| q.set(false));
+    match result {
         Ok(result) => result,
-        Err(_) => Err(
-            "corrupt Parquet file: the Parquet decoder failed on it; re-export the file"
-                .to_string(),
-        ),
+        Err(_) => {
+            let place = PLACE.with(|p| std::mem::take(&mut *p.borrow_mut()));
+            let place = if place.is_empty() {
+                String::new()
+            } else {
+                format!(" in {place}")
+            };
+            Err(format!(
+                "corrupt Parquet file: the Parquet decoder failed{place}; re-export the file"
+            ))
+        }
     }
+}
+
+thread_local! {
+    /// Set while this thread reads a Parquet file: a panic of the decoder is caught and turned
+    /// into an error, so its text must not reach the user's terminal.
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// What this thread is decoding (a column of a row group), for the error a panic becomes.
+    static PLACE: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// Installs, once per process, a panic hook that says nothing for a panic on a thread inside
+/// [`read_parquet`] (it is caught and becomes an error naming the file and the column) and
+/// hands every other panic to the hook that was there before.
+fn quiet_panics() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
 }
 
 /// The 4-byte marker at both ends of a Parquet file.
@@ -448,6 +483,9 @@ fn read_table(bytes: &[u8]) -> Result<ParquetTable, String> {
         let first_row = rows.len();
         let mut cells = Vec::with_capacity(columns.len());
         for (c, (descr, kind)) in columns.iter().zip(&kinds).enumerate() {
+            PLACE.with(|p| {
+                *p.borrow_mut() = format!("column '{}' of row group {}", header[c], g + 1)
+            });
             let column = group.get_column_reader(c).map_err(|e| corrupt(&e))?;
             let mut values = read_column(column, *kind, descr.max_def_level()).map_err(
                 |(row, msg)| match row {

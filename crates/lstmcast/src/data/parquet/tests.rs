@@ -905,3 +905,21 @@ fn a_parquet_panel_loads_like_the_same_csv() {
     let e = load(&bad, &LoadOptions::default()).unwrap_err().to_string();
     assert!(e.starts_with(&bad.display().to_string()), "{e}");
 }
+
+#[test]
+fn a_decoder_panic_is_an_error_naming_the_column() {
+    // A corpus file with a few bytes changed, on which the parquet crate's dictionary decoder
+    // panics ("Decoder for dict should have been set"); kept as a fuzz regression input.
+    let bytes = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fuzz/corpus/parquet/regression-decoder-panic.parquet"),
+    )
+    .unwrap();
+    let e = read_parquet(&bytes).unwrap_err();
+    assert_eq!(
+        e,
+        "corrupt Parquet file: the Parquet decoder failed in column 'u64' of row group 1; re-export the file"
+    );
+    // Twice: the hook and the flags are left as they were.
+    assert_eq!(read_parquet(&bytes).unwrap_err(), e);
+}
