@@ -142,3 +142,31 @@ def test_ctrl_c_stops_a_search_on_ray(cluster, panel):
     timer.cancel()
     assert took < 10, took
     assert wait_for_free_cpus(2, within=20), ray.available_resources()
+
+
+def test_a_worker_killed_mid_trial_is_retried_and_the_search_is_unchanged(cluster, panel, tmp_path, monkeypatch):
+    """The first trial's worker process dies (SIGKILL) in the middle of its task; Ray retries
+    the task on another worker, and the search ends with the trials of a search nothing
+    happened to."""
+    df = panel.drop(columns=["region"])
+    args = dict(id_col="city", time_col="date", target="avg_temp_f")
+    search = dict(lookback=[7, 14], layers=[[8], [16]], min_epochs=2, eta=2)
+    marker = str(tmp_path / "killed")
+    original = lray._trial
+
+    def dying(*a):
+        import os
+        import signal
+
+        if not os.path.exists(marker):
+            open(marker, "w").close()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return original(*a)
+
+    monkeypatch.setattr(lray, "_trial", dying)
+    killed = lray.tune(lstmcast.Forecaster(horizon=7, epochs=6, seed=3), df, trials=5, search=search, **args)
+    assert os.path.exists(marker), "no worker was killed"
+    monkeypatch.setattr(lray, "_trial", original)
+    clean = lray.tune(lstmcast.Forecaster(horizon=7, epochs=6, seed=3), df, trials=5, search=search, **args)
+    seconds = [c for c in clean.columns if "second" in c]
+    pd.testing.assert_frame_equal(clean.drop(columns=seconds), killed.drop(columns=seconds), check_exact=True)
