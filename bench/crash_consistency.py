@@ -13,8 +13,10 @@ starts it afresh into a new folder and sends SIGKILL after a delay drawn (seeded
   (`train`: model, predictions and forecast; `tune`: trials.csv without its seconds column,
   best/model.safetensors; `backtest`: backtest.csv and folds.csv);
 and never anything else (a folder without its marker, a partial file set, a model that loads
-with other bytes). Temporary folders of an interrupted atomic write (`.lstmcast-tmp-*`) are
-counted: they are never read as a run. Prints a table; exits 1 on any other outcome.
+with other bytes). Temporary folders of an interrupted atomic write (`.lstmcast-tmp-*`, never
+read as a run) are counted; then the command runs again into the same folder (with --force
+where one is there) and must end like the reference with those folders gone (taking the
+folder's lock tidies them). Prints a table; exits 1 on any other outcome.
 Standard library only.
 """
 
@@ -85,7 +87,7 @@ def main():
             if p.returncode != 0:
                 sys.exit(f"{name}: the reference run failed: {p.stderr}")
             want = {f: content(os.path.join(ref, f)) for f in COMPARED[name]}
-            counts = {"absent": 0, "resumed": 0, "complete": 0, "other": 0}
+            counts = {"absent": 0, "resumed": 0, "complete": 0, "other": 0, "left": 0}
             for k in range(a.kills):
                 out = os.path.join(tmp, f"{name}-{k}")
                 delay = rng.uniform(0, 1.2 * full)
@@ -95,24 +97,40 @@ def main():
                 if child.poll() is None:
                     child.send_signal(signal.SIGKILL)
                 child.wait()
+                counts["left"] += len(leftovers(tmp, out))
                 outcome, why = judge(bin_, name, out, want)
                 counts[outcome] += 1
                 if outcome == "other":
                     bad.append(f"{name} kill {k} after {delay:.2f} s: {why}")
-            leftovers = len([e for e in os.listdir(tmp) if e.startswith(".lstmcast-tmp-")])
-            table.append((name, a.kills, full, counts, leftovers))
-            for e in os.listdir(tmp):
-                if e.startswith(".lstmcast-tmp-"):
-                    shutil.rmtree(os.path.join(tmp, e), ignore_errors=True)
+                    continue
+                # The next run into the same folder (with --force where one is there) tidies
+                # what the killed one left beside it and ends like the reference.
+                again = run(bin_, args + (["--force"] if os.path.exists(out) else []), out)
+                if again.returncode != 0:
+                    bad.append(f"{name} kill {k}: the next run failed: {again.stderr.strip()}")
+                    continue
+                outcome, why = same(out, want, "complete")
+                if outcome != "complete":
+                    bad.append(f"{name} kill {k}: the next run: {why}")
+                if leftovers(tmp, out):
+                    bad.append(f"{name} kill {k}: the next run left {leftovers(tmp, out)}")
+            table.append((name, a.kills, full, counts))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("| command | kills | one run (s) | absent | resumed, identical | complete, identical | anything else | temporary folders left |")
+    print("| command | kills | one run (s) | absent | resumed, identical | complete, identical | anything else | temporary folders left, then tidied |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for name, kills, full, c, left in table:
-        print(f"| `{name}` | {kills} | {full:.1f} | {c['absent']} | {c['resumed']} | {c['complete']} | {c['other']} | {left} |")
+    for name, kills, full, c in table:
+        print(f"| `{name}` | {kills} | {full:.1f} | {c['absent']} | {c['resumed']} | {c['complete']} | {c['other']} | {c['left']} |")
     for b in bad:
         print("FAILED:", b, file=sys.stderr)
     sys.exit(1 if bad else 0)
+
+
+def leftovers(parent, out):
+    """The temporary sibling folders of `out` (its name's, see store/folder.rs)."""
+    name = os.path.basename(out)
+    mine = [f".lstmcast-tmp-{len(name)}-{name}-", f".lstmcast-old-{len(name)}-{name}-"]
+    return [e for e in os.listdir(parent) if any(e.startswith(m) for m in mine)]
 
 
 def judge(bin_, name, out, want):

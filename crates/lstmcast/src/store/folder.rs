@@ -147,8 +147,9 @@ pub fn write_atomically(
         }
     }
     std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
+    let (tmp_prefix, old_prefix) = side_prefixes(dir);
     let tmp = tempfile::Builder::new()
-        .prefix(".lstmcast-tmp-")
+        .prefix(&tmp_prefix)
         .tempdir_in(&parent)
         .map_err(|e| Error::io(&parent, e))?;
     fill(tmp.path())?;
@@ -156,7 +157,7 @@ pub fn write_atomically(
     if dir.exists() {
         // Move the old folder aside first so that a failure leaves it intact.
         let old = tempfile::Builder::new()
-            .prefix(".lstmcast-old-")
+            .prefix(&old_prefix)
             .tempdir_in(&parent)
             .map_err(|e| Error::io(&parent, e))?
             .keep();
@@ -186,6 +187,71 @@ pub fn folder_kind(dir: &Path) -> Result<String> {
     }
     let marker: Marker = from_json(&dir.join(MARKER))?;
     Ok(marker.format)
+}
+
+/// The name prefixes of `dir`'s temporary sibling folders: the new folder being written, and
+/// the old one moved aside while the new one takes its place.
+fn side_prefixes(dir: &Path) -> (String, String) {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // The name's length keeps one output's prefix from being the start of another's
+    // (`run-` and `run-x-`).
+    let n = name.chars().count();
+    (
+        format!(".lstmcast-tmp-{n}-{name}-"),
+        format!(".lstmcast-old-{n}-{name}-"),
+    )
+}
+
+/// Tidies what a writer of `dir` killed in the middle of [`write_atomically`] left beside it:
+/// a folder moved aside whose replacement never arrived is put back (it is the last complete
+/// run), and half-written temporary folders are removed. Call it only while holding `dir`'s
+/// [`super::RunLock`]: no other writer of `dir` is then running. Returns what it did, one line
+/// each.
+///
+/// # Errors
+/// A folder that cannot be renamed or removed.
+pub fn recover(dir: &Path) -> Result<Vec<String>> {
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let (tmp_prefix, old_prefix) = side_prefixes(dir);
+    let mut done = Vec::new();
+    let Ok(entries) = std::fs::read_dir(&parent) else {
+        return Ok(done);
+    };
+    let mut olds = Vec::new();
+    let mut tmps = Vec::new();
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with(&old_prefix) {
+            olds.push(e.path());
+        } else if name.starts_with(&tmp_prefix) {
+            tmps.push(e.path());
+        }
+    }
+    olds.sort();
+    if !dir.exists() {
+        if let Some(old) = olds.pop() {
+            std::fs::rename(&old, dir).map_err(|e| Error::io(&old, e))?;
+            done.push(format!(
+                "restored {} from {} (a replacement was interrupted)",
+                dir.display(),
+                old.display()
+            ));
+        }
+    }
+    for p in olds.into_iter().chain(tmps) {
+        std::fs::remove_dir_all(&p).map_err(|e| Error::io(&p, e))?;
+        done.push(format!(
+            "removed {} (left by an interrupted write)",
+            p.display()
+        ));
+    }
+    Ok(done)
 }
 
 pub(crate) fn from_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {

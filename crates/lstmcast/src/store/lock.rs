@@ -4,7 +4,8 @@
 //! The OS releases the lock when the holder exits, however it exits (`kill -9` included), so a
 //! folder whose writer died is free again: "interrupted" as before, and resumable. The holder
 //! writes its pid, command line and start time into the file for the message a second writer
-//! gets, and removes the file when it is done.
+//! gets, and removes the file when it is done. Taking the lock also tidies what a killed writer
+//! left beside the folder ([`super::folder::recover`]).
 
 use crate::error::{Error, Result};
 use std::fs::{File, OpenOptions, TryLockError};
@@ -60,6 +61,8 @@ impl RunLock {
                     file.set_len(0).map_err(|e| Error::io(&path, e))?;
                     file.write_all(holder_text().as_bytes())
                         .map_err(|e| Error::io(&path, e))?;
+                    // No other writer of `dir` runs now: tidy what a killed one left.
+                    super::folder::recover(dir)?;
                     return Ok(RunLock { file, path });
                 }
                 Err(TryLockError::WouldBlock) => {
@@ -148,5 +151,33 @@ mod tests {
             PathBuf::from("runs/.x.lock")
         );
         assert_eq!(lock_path(Path::new("x")), PathBuf::from("./.x.lock"));
+    }
+
+    #[test]
+    fn taking_the_lock_tidies_what_a_killed_writer_left() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("run");
+        // Killed between moving the old folder aside and renaming the new one in: the old one
+        // is put back, the half-written new one is removed; another folder's are left alone.
+        let old = tmp.path().join(".lstmcast-old-3-run-abc");
+        std::fs::create_dir(&old).unwrap();
+        std::fs::write(old.join("model.json"), "{}").unwrap();
+        let half = tmp.path().join(".lstmcast-tmp-3-run-def");
+        std::fs::create_dir(&half).unwrap();
+        // The folder "run-x"'s (its prefix starts like ours would without the length).
+        let other = tmp.path().join(".lstmcast-tmp-5-run-x-ghi");
+        std::fs::create_dir(&other).unwrap();
+        let lock = RunLock::acquire(&dir).unwrap();
+        assert!(dir.join("model.json").is_file());
+        assert!(!old.exists() && !half.exists());
+        assert!(
+            other.exists(),
+            "the temporary folder of another output is not ours"
+        );
+        drop(lock);
+        // With the folder in place, a leftover moved-aside copy is stale: removed.
+        std::fs::create_dir(&old).unwrap();
+        drop(RunLock::acquire(&dir).unwrap());
+        assert!(!old.exists() && dir.join("model.json").is_file());
     }
 }
