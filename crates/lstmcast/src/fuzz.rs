@@ -46,6 +46,59 @@ pub fn parquet(data: &[u8]) {
     let _ = crate::data::parse(path, data, &opts);
 }
 
+/// Separates the cells of a row in a [`frame`] fuzz input (rows are lines).
+pub const CELL_SEPARATOR: u8 = 0x1f;
+
+/// The loader of frames as the Python package hands them over ([`crate::data::Frame`]: a name,
+/// column names and each column's cells as text): the first line holds the column names, each
+/// further line a row, cells separated by [`CELL_SEPARATOR`]; rows may be ragged (columns of
+/// other lengths), as a broken bridge could hand them. Loaded with default options, with an id
+/// column and linear fill, as future-known rows, and with the third column as target and the
+/// last as future-known.
+pub fn frame(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut lines = text.split('\n');
+    let header: Vec<String> = lines
+        .next()
+        .unwrap_or("")
+        .split(CELL_SEPARATOR as char)
+        .map(str::to_string)
+        .collect();
+    let mut columns: Vec<Vec<String>> = vec![Vec::new(); header.len()];
+    for line in lines {
+        for (c, cell) in line.split(CELL_SEPARATOR as char).enumerate() {
+            if c >= columns.len() {
+                columns.push(Vec::new());
+            }
+            columns[c].push(cell.to_string());
+        }
+    }
+    let f = crate::data::Frame {
+        name: "data frame".into(),
+        header,
+        columns,
+    };
+    if let Ok((ts, _)) = crate::data::load_frame(&f, &LoadOptions::default()) {
+        let _ = ts.summary();
+    }
+    let opts = LoadOptions {
+        id_col: f.header.first().cloned(),
+        fill: Fill::Linear,
+        ..Default::default()
+    };
+    let _ = crate::data::load_frame(&f, &opts);
+    let _ = crate::data::load_future_frame(&f, &opts);
+    // The third column as target and the last as future-known (the seed with future rows).
+    if f.header.len() >= 4 {
+        let opts = LoadOptions {
+            target: vec![f.header[2].clone()],
+            future_known: vec![f.header[f.header.len() - 1].clone()],
+            ..opts
+        };
+        let _ = crate::data::load_frame(&f, &opts);
+    }
+}
+
 /// The configuration parser and validation; a configuration that parses must also serialise.
 pub fn config(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {

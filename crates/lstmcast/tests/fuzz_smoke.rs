@@ -56,6 +56,7 @@ fn edits() -> impl Strategy<Value = Vec<Edit>> {
         b"\xff\xfe".to_vec(),
         b"99999999999999999999".to_vec(),
         b"--8<--".to_vec(),
+        vec![0x1f],
         vec![0u8; 9],
     ]);
     prop::collection::vec(
@@ -125,6 +126,7 @@ smoke!(config_parser_never_panics, config, 400);
 smoke!(model_folder_loader_never_panics, model_folder, 200);
 smoke!(checkpoint_reader_never_panics, checkpoint, 200);
 smoke!(parquet_loader_never_panics, parquet, 200);
+smoke!(frame_loader_never_panics, frame, 400);
 
 /// Rewrites the model-folder and checkpoint seeds in the current format (after a format change:
 /// `LSTMCAST_BLESS=1 cargo test --profile test-release --test fuzz_smoke`): a tiny model trained
@@ -211,4 +213,54 @@ fn the_seed_corpus_is_what_the_targets_expect() {
     )
     .unwrap();
     lstmcast::store::read_checkpoint(ck.path()).unwrap();
+}
+
+#[test]
+fn the_frame_seeds_load() {
+    // The frame target's seeds are frames the loader reads (so mutations start from valid
+    // input): a single series, a panel, and a panel ending in future-known rows.
+    for (name, series, future) in [
+        ("seed-single", 1, false),
+        ("seed-panel", 3, false),
+        ("seed-future", 1, true),
+    ] {
+        let text = std::fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../fuzz/corpus/frame")
+                .join(name),
+        )
+        .unwrap();
+        let mut lines = text.lines();
+        let header: Vec<String> = lines
+            .next()
+            .unwrap()
+            .split(fuzz::CELL_SEPARATOR as char)
+            .map(str::to_string)
+            .collect();
+        let mut columns = vec![Vec::new(); header.len()];
+        for l in lines {
+            for (c, cell) in l.split(fuzz::CELL_SEPARATOR as char).enumerate() {
+                columns[c].push(cell.to_string());
+            }
+        }
+        let frame = lstmcast::data::Frame {
+            name: "data frame".into(),
+            header: header.clone(),
+            columns,
+        };
+        let opts = lstmcast::LoadOptions {
+            id_col: (series > 1 || future).then(|| header[0].clone()),
+            target: if future { vec!["y".into()] } else { Vec::new() },
+            future_known: if future {
+                vec!["promo".into()]
+            } else {
+                Vec::new()
+            },
+            ..Default::default()
+        };
+        let (ts, rows) =
+            lstmcast::data::load_frame(&frame, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(ts.n_series(), series, "{name}");
+        assert_eq!(rows.is_some(), future, "{name}");
+    }
 }
