@@ -80,8 +80,12 @@ pub(crate) struct Net {
     pub epochs: usize,
 }
 
-/// The rows record of a model trained on `prep`'s training rows.
+/// The rows record of a model trained on `prep_split`'s rows through part `what`.
 fn rows_of(role: &str, prep_split: &PanelSplit, what: Part, epochs: usize) -> ModelRows {
+    let n_rows = match what {
+        Part::Train => n_train_rows(prep_split),
+        _ => n_train_rows(&through(prep_split, what)),
+    };
     let (rows, before) = match what {
         Part::Train => ("training", Some(prep_split.report.val_start.clone())),
         Part::Val => (
@@ -93,7 +97,7 @@ fn rows_of(role: &str, prep_split: &PanelSplit, what: Part, epochs: usize) -> Mo
     ModelRows {
         role: role.into(),
         rows: rows.into(),
-        n_rows: 0,
+        n_rows,
         before,
         epochs,
     }
@@ -132,10 +136,7 @@ pub(crate) fn apply(
     let t0 = std::time::Instant::now();
     let split = &chosen.prep.split;
     let epochs = nets.first().map_or(0, |n| n.epochs);
-    let selection = ModelRows {
-        n_rows: n_train_rows(split),
-        ..rows_of("select", split, Part::Train, epochs)
-    };
+    let selection = rows_of("select", split, Part::Train, epochs);
     let record = |models: Vec<ModelRows>, skipped: Option<String>| RefitRecord {
         refit: cfg.refit,
         models,
@@ -159,10 +160,7 @@ pub(crate) fn apply(
         let mut model = model;
         let mut rows = vec![selection.clone()];
         for (role, part) in [("test", Part::Val), ("forecast", Part::Test)] {
-            rows.push(ModelRows {
-                n_rows: n_train_rows(&through(split, part)),
-                ..rows_of(role, split, part, 0)
-            });
+            rows.push(rows_of(role, split, part, 0));
         }
         let why = format!(
             "'{}' has no network; it is fitted again on the rows before the test and on every row anyway",
@@ -225,23 +223,16 @@ pub(crate) fn apply(
         m.selection = model.selection.clone();
         m.mase_scale = model.mase_scale.clone();
         m.trained_split = model.trained_split.clone();
-        models.push((m, n_train_rows(&prep.split)));
+        models.push(m);
     }
     let mut rows = vec![selection.clone()];
-    for (&part, (_, n)) in targets.iter().zip(&models) {
-        rows.push(ModelRows {
-            n_rows: *n,
-            ..rows_of(
-                if part == Part::Val {
-                    "test"
-                } else {
-                    "forecast"
-                },
-                split,
-                part,
-                epochs,
-            )
-        });
+    for &part in targets {
+        let role = if part == Part::Val {
+            "test"
+        } else {
+            "forecast"
+        };
+        rows.push(rows_of(role, split, part, epochs));
     }
     if targets.len() == 1 {
         // `val`: the test model forecasts too.
@@ -249,7 +240,7 @@ pub(crate) fn apply(
         f.role = "forecast".into();
         rows.push(f);
     }
-    let mut it = models.into_iter().map(|(m, _)| m);
+    let mut it = models.into_iter();
     let mut test = it.next().expect("a refit target");
     test.latest = it.next().map(Box::new);
     test.refit = Some(record(rows, None));
