@@ -510,7 +510,7 @@ impl Model {
         let stop = AtomicBool::new(false);
         interruptible(py, &stop, || -> lstmcast::Result<String> {
             let ev = model.evaluate(&ts)?;
-            let fc = lstmcast::run::forecast_after(&model, &ts, rows.as_ref())?;
+            let fc = lstmcast::run::forecast_after(&model, &ts, rows.as_ref(), &ev)?;
             Ok(lstmcast::report::html::run_report(&model, &ts, &ev, &fc))
         })?
         .map_err(err)

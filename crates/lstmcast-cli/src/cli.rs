@@ -223,6 +223,10 @@ pub struct ModelArgs {
     /// on the validation rows' errors, per horizon step.
     #[arg(long)]
     pub intervals: Option<String>,
+    /// Adaptive intervals: how many of its latest errors a series' bands follow on the test
+    /// origins and in the forecast (default 150; 0: the bands as calibrated on validation).
+    #[arg(long)]
+    pub intervals_window: Option<usize>,
     /// Training loss: mse, mae or quantile (default: mae for es and ets-residual, mse
     /// otherwise).
     #[arg(long)]

@@ -242,7 +242,7 @@ pub fn write_run(
     rows: Option<&Panel>,
 ) -> Result<(Evaluation, Forecast)> {
     let ev = model.evaluate(panel)?;
-    let future = forecast_after(model, panel, rows)?;
+    let future = forecast_after(model, panel, rows, &ev)?;
     store::write_atomically(out, force, |dir| {
         model.save_run_into(dir, panel, &ev, &future)
     })?;
@@ -250,7 +250,8 @@ pub fn write_run(
 }
 
 /// The forecast past the end of `panel` for a run folder, with the future-known values of
-/// `rows` (the data's future rows). A model with future-known columns whose future rows are
+/// `rows` (the data's future rows), its bands adapted by the factors of `ev` (the evaluation
+/// of the same model on `panel`). A model with future-known columns whose future rows are
 /// missing or incomplete gets an empty forecast that lists every series as skipped and says why:
 /// a run must not fail after its training succeeded.
 ///
@@ -260,6 +261,7 @@ pub fn forecast_after(
     model: &TrainedForecaster,
     panel: &Panel,
     rows: Option<&Panel>,
+    ev: &Evaluation,
 ) -> Result<Forecast> {
     let needs = model.roles.contains(&Role::Future);
     let skipped = |why: String| Forecast {
@@ -279,7 +281,7 @@ pub fn forecast_after(
             "no future-known values for the steps after the data (end each series with rows whose target is empty, or run `lstmcast forecast --future FILE`)".into(),
         ));
     }
-    match model.forecast_with(panel, rows, None) {
+    match model.forecast_adapted(panel, rows, None, &ev.interval_factors) {
         Ok(f) => Ok(f),
         // Future rows that do not cover the horizon must not cost the trained model: the run
         // folder is written, and the forecast says why it is empty.

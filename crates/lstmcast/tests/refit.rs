@@ -181,9 +181,16 @@ fn a_saved_run_keeps_the_model_of_every_row_and_forecasts_with_it() {
     // the model of the rows before it.
     let f = back.forecast(&p, None).unwrap();
     assert_eq!(f, m.forecast(&p, None).unwrap());
-    assert_eq!(f, latest.forecast(&p, None).unwrap());
     let mut alone = m.clone();
     alone.latest = None;
+    // Its bands adapt by the factors of the model that scored the test (whose errors there
+    // are out of sample), not by the model of every row's own, in-sample errors.
+    let factors = alone.evaluate(&p).unwrap().interval_factors;
+    assert_eq!(
+        f,
+        latest.forecast_adapted(&p, None, None, &factors).unwrap()
+    );
+    assert_ne!(f, latest.forecast(&p, None).unwrap());
     assert_ne!(f, alone.forecast(&p, None).unwrap());
     assert_eq!(
         back.evaluate(&p).unwrap().rows,

@@ -72,7 +72,7 @@ fn run_report(dir: &Path, a: &ReportArgs) -> anyhow::Result<PathBuf> {
     );
     let (ts, future) = super::load_data(data, &opts, Some(&specs))?;
     let ev = model.evaluate(&ts)?;
-    let fc = lstmcast::run::forecast_after(&model, &ts, future.as_ref())?;
+    let fc = lstmcast::run::forecast_after(&model, &ts, future.as_ref(), &ev)?;
     let path = dir.join("report.html");
     super::write_file_atomically(
         &path,

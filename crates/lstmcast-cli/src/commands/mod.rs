@@ -227,6 +227,7 @@ pub fn resolve(d: &DataArgs, a: &ModelArgs, refit: Option<&str>) -> anyhow::Resu
         ("scaler", text(&a.scaler)),
         ("normalize", text(&a.normalize)),
         ("intervals", text(&a.intervals)),
+        ("intervals_window", whole(a.intervals_window)),
         ("quantiles", text(&a.quantiles)),
         ("loss", text(&a.loss)),
         ("strategy", text(&a.strategy)),

@@ -532,7 +532,8 @@ pub fn covariates(model: &lstmcast::TrainedForecaster) -> Option<String> {
 }
 
 /// One line on how the intervals were calibrated: per level, how many (series, target, step)
-/// cells use their series' own validation errors, errors pooled across series, or none.
+/// cells use their series' own validation errors, errors pooled across series, their series'
+/// spread times a quantile of every series' scaled errors, or none.
 pub fn calibration(c: &lstmcast::forecaster::intervals::Calibration) -> Option<String> {
     if c.levels.is_empty() {
         return None;
@@ -542,7 +543,7 @@ pub fn calibration(c: &lstmcast::forecaster::intervals::Calibration) -> Option<S
         .iter()
         .zip(c.summary())
         .enumerate()
-        .map(|(i, (l, [own, pooled, refused]))| {
+        .map(|(i, (l, [own, pooled, scaled, refused]))| {
             let kind = if c.cqr.get(i).copied().flatten().is_some() {
                 "quantile band corrected (CQR)"
             } else {
@@ -554,6 +555,15 @@ pub fn calibration(c: &lstmcast::forecaster::intervals::Calibration) -> Option<S
             }
             if pooled > 0 {
                 from.push(format!("{pooled} pooled across series"));
+            }
+            if scaled > 0 {
+                let n = c.bands.iter().flatten().flatten().find_map(|b| {
+                    (b[i].from == lstmcast::forecaster::intervals::Source::Scaled).then_some(b[i].n)
+                });
+                from.push(format!(
+                    "{scaled} scaled (each series' error spread × a quantile of {} scaled errors of every series and step)",
+                    n.unwrap_or(0)
+                ));
             }
             if refused > 0 {
                 from.push(format!("{refused} refused (too few errors)"));

@@ -179,7 +179,7 @@ pub fn run(a: TuneArgs) -> anyhow::Result<()> {
     let mut model = fitted.context("retraining the best configuration failed")?;
     model.config.training.threads = jobs;
     let ev = model.evaluate(&ts)?;
-    let future = lstmcast::run::forecast_after(&model, &ts, future.as_ref())?;
+    let future = lstmcast::run::forecast_after(&model, &ts, future.as_ref(), &ev)?;
     store::write_atomically(&a.out, a.force, |dir| {
         store::write_marker(dir, "lstmcast-tune")?;
         let write = |name: &str, text: String| store::write(&dir.join(name), text);

@@ -171,6 +171,12 @@ pub struct ForecasterConfig {
     /// Prediction-interval levels in percent, calibrated on the validation rows (split
     /// conformal); empty for none (default 80 and 95).
     pub intervals: Vec<f64>,
+    /// Adaptive intervals: how many of its latest errors a series' bands follow, in evaluation
+    /// (the test origins, each using the errors known by then) and in the forecast past the
+    /// data (every error after the validation rows); 0 keeps the bands as calibrated (default
+    /// 150; see `forecaster::intervals::Tracker`).
+    #[serde(default = "default_intervals_window")]
+    pub intervals_window: usize,
     /// Columns and missing values.
     pub data: LoadOptions,
     /// Where the parts start: fractions of the distinct timestamps (default 0.7, 0.1, 0.2),
@@ -183,6 +189,12 @@ pub struct ForecasterConfig {
     /// The search space of `lstmcast tune` (`[tune]`); ignored by `train`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tune: Option<TuneSpace>,
+}
+
+/// The default of [`ForecasterConfig::intervals_window`] (also for configurations written before
+/// it existed).
+fn default_intervals_window() -> usize {
+    150
 }
 
 impl Default for ForecasterConfig {
@@ -200,6 +212,7 @@ impl Default for ForecasterConfig {
             calendar: crate::covariates::Calendar::Auto,
             refit: Refit::None,
             intervals: vec![80.0, 95.0],
+            intervals_window: default_intervals_window(),
             data: LoadOptions::default(),
             split: SplitSpec::default(),
             model: ModelConfig::default(),

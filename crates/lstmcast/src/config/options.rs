@@ -88,6 +88,7 @@ pub const OPTIONS: &[OptionSpec] = &[
     spec("scaler_scope", Kind::Text),
     spec("sampling", Kind::Text),
     listed("intervals", "a list of levels in percent, or None"),
+    spec("intervals_window", Kind::Whole),
     listed("quantiles", "a list of numbers in (0, 1)"),
     spec("loss", Kind::Text),
     spec("strategy", Kind::Text),
@@ -234,6 +235,7 @@ impl ForecasterConfig {
                     _ => return Err(v.wrong(o)),
                 }
             }
+            "intervals_window" => self.intervals_window = v.usize(o)?,
             "quantiles" => {
                 self.training.quantiles = match v {
                     Value::Text(t) => numbers(t, "quantiles", "0.1,0.5,0.9")?,

@@ -2,6 +2,7 @@
 //! ETS and Theta baselines (refitted on the rows before the test).
 
 use super::infer::{floor_at_zero, row_values};
+use super::intervals::Tracker;
 use super::{part_index, Evaluation, PredictionRow, TrainedForecaster};
 use crate::data::Panel;
 use crate::error::{Error, Result};
@@ -60,20 +61,30 @@ impl TrainedForecaster {
         let mut mase: std::collections::HashMap<String, Vec<Option<f64>>> =
             std::collections::HashMap::new();
         let mut w = 0;
+        let mut factors = std::collections::BTreeMap::new();
         for seg in test.segments() {
             let s = seg.series;
             let base = panel.offsets[s];
             let id = &panel.ids[s];
             let maps = self.scaler.for_series(id).unwrap_or_default();
             mase.insert(id.clone(), self.mase_for(panel, s, &split.series[s]));
+            let mut track = Tracker::new(&self.calibration, id, nt, self.adapt_window());
             for t in seg.origins.clone() {
+                track.advance(t);
                 for h in 1..=hz {
                     for k in 0..nt {
                         let at = (w * hz + h - 1) * nt + k;
                         let predicted = self.transform.inverse(maps[k].inverse(pred[at] as f64));
                         let quantiles = self.quantiles_at(&qs, at, k, maps);
                         let mut r = self.test_row(panel, &refit, (s, t - base), (h, k));
-                        r.intervals = self.interval_around(id, (k, h), predicted, &quantiles);
+                        r.intervals = self.interval_around(
+                            id,
+                            (k, h),
+                            predicted,
+                            &quantiles,
+                            track.factor(k),
+                        );
+                        track.observe(t + h, (k, h), predicted, r.actual);
                         r.predicted = predicted;
                         r.quantiles = quantiles;
                         r.model = self.model_name().to_string();
@@ -82,6 +93,7 @@ impl TrainedForecaster {
                 }
                 w += 1;
             }
+            factors.insert(id.clone(), track.finish());
         }
         // Every series gets a forecast: one too short for the network's lookback (or without
         // a scaler of its own) is forecast by the ETS fitted on its rows before the test, or
@@ -100,12 +112,16 @@ impl TrainedForecaster {
             }
             mase.insert(id.clone(), self.mase_for(panel, s, sp));
             fallback.insert(id.clone());
+            let mut track = Tracker::new(&self.calibration, id, nt, self.adapt_window());
             for local in origins {
+                track.advance(local);
                 for h in 1..=hz {
                     for k in 0..nt {
                         let mut r = self.test_row(panel, &refit, (s, local), (h, k));
                         let (predicted, model) = self.stand_in(r.ets, r.theta, r.naive);
-                        r.intervals = self.interval_around(id, (k, h), predicted, &[]);
+                        r.intervals =
+                            self.interval_around(id, (k, h), predicted, &[], track.factor(k));
+                        track.observe(local + h, (k, h), predicted, r.actual);
                         r.predicted = predicted;
                         r.model = model.to_string();
                         rows.push(r);
@@ -113,6 +129,7 @@ impl TrainedForecaster {
                 }
                 n_windows += 1;
             }
+            factors.insert(id.clone(), track.finish());
         }
         // Positive data get positive forecasts: where a series' values before the test are all
         // positive, no forecast or bound goes below zero.
@@ -158,6 +175,9 @@ impl TrainedForecaster {
         ev.skipped = skipped;
         ev.models = models;
         ev.truncated_at_zero = truncated;
+        if self.config.intervals_window > 0 && !levels.is_empty() {
+            ev.interval_factors = factors;
+        }
         ev.split = Some(split.report.clone());
         if let Some(w) = self.overlap(panel, &split.report) {
             ev.warnings.push(w);
@@ -174,6 +194,11 @@ impl TrainedForecaster {
             ));
         }
         Ok(ev)
+    }
+
+    /// How many errors the adaptive bands average over (0: bands as calibrated).
+    pub(super) fn adapt_window(&self) -> usize {
+        self.config.intervals_window
     }
 
     /// A warning when a test period starting at `now.test_start` begins before the model's own

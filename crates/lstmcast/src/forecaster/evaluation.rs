@@ -209,13 +209,18 @@ pub struct Evaluation {
     /// are all positive.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub truncated_at_zero: usize,
+    /// Per series id, per target: the factor of its interval half-widths after every test error
+    /// (adaptive intervals, see [`super::intervals::Tracker`]): what the forecast past the data
+    /// multiplies them by.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub interval_factors: BTreeMap<String, Vec<f64>>,
     /// Every prediction, in (series, window, step, target) order.
     #[serde(skip)]
     pub rows: Vec<PredictionRow>,
 }
 
 /// The median of `v` (sorted in place), `None` when empty.
-fn median(v: &mut [f64]) -> Option<f64> {
+pub(super) fn median(v: &mut [f64]) -> Option<f64> {
     if v.is_empty() {
         return None;
     }
@@ -367,6 +372,7 @@ impl Evaluation {
             warnings: Vec::new(),
             models: BTreeMap::new(),
             truncated_at_zero: 0,
+            interval_factors: BTreeMap::new(),
             intervals: BTreeMap::new(),
             quantiles: BTreeMap::new(),
             rows,

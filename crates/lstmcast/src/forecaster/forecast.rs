@@ -73,9 +73,35 @@ impl TrainedForecaster {
         future: Option<&Panel>,
         horizon: Option<usize>,
     ) -> Result<Forecast> {
-        // The model trained on every row forecasts past the data, where the run has one.
+        // Adaptive intervals: the factors the test errors leave (bands as calibrated where the
+        // data have no test part to score).
+        let factors = if self.config.intervals_window > 0 && !self.calibration.levels.is_empty() {
+            self.evaluate(panel)
+                .map(|ev| ev.interval_factors)
+                .unwrap_or_default()
+        } else {
+            Default::default()
+        };
+        self.forecast_adapted(panel, future, horizon, &factors)
+    }
+
+    /// As [`TrainedForecaster::forecast_with`], each series' interval half-widths multiplied by
+    /// its factor in `factors` (per target; 1 for a series not there): those an evaluation of
+    /// the same data left ([`super::Evaluation::interval_factors`]).
+    ///
+    /// # Errors
+    /// As [`TrainedForecaster::forecast_with`].
+    pub fn forecast_adapted(
+        &self,
+        panel: &Panel,
+        future: Option<&Panel>,
+        horizon: Option<usize>,
+        factors: &std::collections::BTreeMap<String, Vec<f64>>,
+    ) -> Result<Forecast> {
+        // The model trained on every row forecasts past the data, where the run has one (with
+        // the factors of the model that scored the test: its errors there are out of sample).
         if let Some(latest) = &self.latest {
-            return latest.forecast_with(panel, future, horizon);
+            return latest.forecast_adapted(panel, future, horizon, factors);
         }
         let panel = &self.covariates.complete(panel, &self.names, &self.roles)?;
         self.check_columns(panel)?;
@@ -225,7 +251,16 @@ impl TrainedForecaster {
                 .map(|(h, row)| {
                     row.iter()
                         .enumerate()
-                        .map(|(k, &v)| self.interval_around(id, (k, h + 1), v, &quantiles[h][k]))
+                        .map(|(k, &v)| {
+                            let factor = factors.get(id).and_then(|f| f.get(k)).copied();
+                            self.interval_around(
+                                id,
+                                (k, h + 1),
+                                v,
+                                &quantiles[h][k],
+                                factor.unwrap_or(1.0),
+                            )
+                        })
                         .collect()
                 })
                 .collect();

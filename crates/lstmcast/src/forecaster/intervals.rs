@@ -21,10 +21,15 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
-    /// The series' own validation errors.
+    /// The series' own validation errors (model folders written before the scaled
+    /// calibration).
     Series,
-    /// Every series' errors, scaled by their MASE scales.
+    /// Every series' errors, scaled by their MASE scales (model folders written before the
+    /// scaled calibration).
     Pooled,
+    /// The series' error spread at that step times a quantile of every series' and step's
+    /// errors, each divided by its own series' spread at its step.
+    Scaled,
     /// Too few errors for this level: no interval.
     Refused,
 }
@@ -56,6 +61,17 @@ pub struct Calibration {
     /// (conformalised quantile regression), or `None` for an interval around the point.
     #[serde(default)]
     pub cqr: Vec<Option<(usize, usize)>>,
+    /// Per series, per target: the unit of its spread (see [`Spread`]); empty in model folders
+    /// written before the scaled calibration.
+    #[serde(default)]
+    pub sigma: Vec<Vec<Option<f64>>>,
+    /// Per target, per step: the growth of every series' spread with the step.
+    #[serde(default)]
+    pub growth: Vec<Vec<Option<f64>>>,
+    /// Per target: the mean point score of the calibrating series, divided by their spreads
+    /// (what a series' recent errors are compared with when bands adapt).
+    #[serde(default)]
+    pub mean_score: Vec<Option<f64>>,
 }
 
 /// A level (or a quantile in percent) as written in column names and reports: `80`, `97.5`.
@@ -80,7 +96,8 @@ fn kth(v: &mut [f64], rank: usize) -> f64 {
 impl Calibration {
     /// Calibrates from validation scores: `errors[s][k][h]` holds series `s`'s scores of target
     /// `k` at step `h + 1`, relative where `relative[s][k]`, else absolute; `scale[s][k]` is its
-    /// MASE scale (`None`: an absolute series not pooled).
+    /// unit of spread: its MASE scale on the training rows, divided by their mean for a relative
+    /// series (`None` without one; see [`Spread`]).
     pub fn fit(
         levels: &[f64],
         ids: &[String],
@@ -92,6 +109,7 @@ impl Calibration {
         Calibration::fit_levels(
             levels,
             ids,
+            errors,
             &per_level,
             scale,
             relative,
@@ -99,103 +117,71 @@ impl Calibration {
         )
     }
 
-    /// As [`Calibration::fit`] with scores of their own per level (`errors[level][s][k][h]`),
-    /// and each level's quantile pair for conformalised quantile regression.
+    /// As [`Calibration::fit`] with scores of their own per level (`per_level[level][s][k][h]`,
+    /// in the same order as the point errors `errors[s][k][h]` they come with), and each
+    /// level's quantile pair for conformalised quantile regression.
     pub fn fit_levels(
         levels: &[f64],
         ids: &[String],
-        errors: &[&[Vec<Vec<Vec<f64>>>]],
+        errors: &[Vec<Vec<Vec<f64>>>],
+        per_level: &[&[Vec<Vec<Vec<f64>>>]],
         scale: &[Vec<Option<f64>>],
         relative: &[Vec<bool>],
         cqr: Vec<Option<(usize, usize)>>,
     ) -> Calibration {
+        let n_series = errors.len();
+        let n_targets = errors.first().map_or(0, Vec::len);
+        let horizon = errors.first().and_then(|t| t.first()).map_or(0, Vec::len);
+        let refused = Band {
+            half: None,
+            from: Source::Refused,
+            n: 0,
+        };
         let mut c = Calibration {
             levels: levels.to_vec(),
             ids: ids.to_vec(),
-            bands: Vec::new(),
+            bands: vec![vec![vec![vec![refused; levels.len()]; horizon]; n_targets]; n_series],
             relative: relative.to_vec(),
             cqr,
+            sigma: vec![vec![None; n_targets]; n_series],
+            growth: vec![vec![None; horizon]; n_targets],
+            mean_score: vec![None; n_targets],
         };
-        for (i, &level) in levels.iter().enumerate() {
-            let one = Calibration::fit_one(level, errors[i], scale, relative);
-            if c.bands.is_empty() {
-                c.bands = one
-                    .iter()
-                    .map(|t| t.iter().map(|h| vec![Vec::new(); h.len()]).collect())
-                    .collect();
+        for k in 0..n_targets {
+            let Some(spread) = Spread::fit(errors, k, horizon, scale, relative) else {
+                continue;
+            };
+            for (s, sigma) in spread.sigma.iter().enumerate() {
+                c.sigma[s][k] = *sigma;
             }
-            for (s, t) in one.into_iter().enumerate() {
-                for (k, h) in t.into_iter().enumerate() {
-                    for (j, b) in h.into_iter().enumerate() {
-                        c.bands[s][k][j].push(b);
+            c.growth[k].clone_from(&spread.growth);
+            c.mean_score[k] = mean(spread.scaled(errors, k));
+            for (i, &level) in levels.iter().enumerate() {
+                let scores = spread.scaled(per_level[i], k);
+                let Some(rank) = conformal_rank(scores.len(), level) else {
+                    continue;
+                };
+                let q = kth(&mut scores.clone(), rank);
+                if !q.is_finite() {
+                    continue;
+                }
+                for (s, bands) in c.bands.iter_mut().enumerate() {
+                    let Some(sigma) = spread.sigma[s] else {
+                        continue;
+                    };
+                    for (h, g) in spread.growth.iter().enumerate() {
+                        if let Some(g) = g {
+                            bands[k][h][i] = Band {
+                                half: Some(q * g * sigma),
+                                from: Source::Scaled,
+                                n: scores.len(),
+                            };
+                        }
                     }
                 }
             }
         }
         c
-    }
-
-    /// The bands of one level: `[series][target][step]`.
-    fn fit_one(
-        level: f64,
-        errors: &[Vec<Vec<Vec<f64>>>],
-        scale: &[Vec<Option<f64>>],
-        relative: &[Vec<bool>],
-    ) -> Vec<Vec<Vec<Band>>> {
-        let n_series = errors.len();
-        let n_targets = errors.first().map_or(0, Vec::len);
-        let horizon = errors.first().and_then(|t| t.first()).map_or(0, Vec::len);
-        let none = Band {
-            half: None,
-            from: Source::Refused,
-            n: 0,
-        };
-        let mut bands = vec![vec![vec![none; horizon]; n_targets]; n_series];
-        for k in 0..n_targets {
-            for h in 0..horizon {
-                // Pooled scores of each kind: relative ones as they are, absolute ones per unit
-                // of their series' MASE scale.
-                let unit = |s: usize| -> Option<f64> {
-                    if relative[s][k] {
-                        Some(1.0)
-                    } else {
-                        scale[s][k]
-                    }
-                };
-                let pool = |rel: bool| -> Vec<f64> {
-                    (0..n_series)
-                        .filter(|&s| relative[s][k] == rel)
-                        .filter_map(|s| unit(s).map(|q| (s, q)))
-                        .flat_map(|(s, q)| errors[s][k][h].iter().map(move |e| e / q))
-                        .collect()
-                };
-                let mut pools = [pool(false), pool(true)];
-                for (s, series_bands) in bands.iter_mut().enumerate() {
-                    let own = &errors[s][k][h];
-                    let pooled = &mut pools[usize::from(relative[s][k])];
-                    series_bands[k][h] = match conformal_rank(own.len(), level) {
-                        Some(r) => Band {
-                            half: Some(kth(&mut own.clone(), r)),
-                            from: Source::Series,
-                            n: own.len(),
-                        },
-                        None => match (conformal_rank(pooled.len(), level), unit(s)) {
-                            (Some(r), Some(q)) if n_series > 1 => Band {
-                                half: Some(kth(pooled, r) * q),
-                                from: Source::Pooled,
-                                n: pooled.len(),
-                            },
-                            _ => Band {
-                                half: None,
-                                from: Source::Refused,
-                                n: own.len(),
-                            },
-                        },
-                    };
-                }
-            }
-        }
-        bands
     }
 
     /// The interval of half-width band `half` around `predicted` for series position `s`,
@@ -249,12 +235,198 @@ impl Calibration {
     }
 
     /// How many (series, target, step) cells each level got from each source: `[series,
-    /// pooled, refused]` per level.
-    pub fn summary(&self) -> Vec<[usize; 3]> {
-        let mut out = vec![[0usize; 3]; self.levels.len()];
+    /// pooled, scaled, refused]` per level.
+    pub fn summary(&self) -> Vec<[usize; 4]> {
+        let mut out = vec![[0usize; 4]; self.levels.len()];
         for b in self.bands.iter().flatten().flatten() {
             for (i, band) in b.iter().enumerate() {
                 out[i][band.from as usize] += 1;
+            }
+        }
+        out
+    }
+}
+
+/// A series' bands following its latest errors (adaptive intervals): each error whose actual
+/// value is known by a forecast origin (`|y − ŷ|`, relative where the series' scores are,
+/// divided by its spread at its step) moves the series' factor `r` (1 at the end of the
+/// validation rows) toward its ratio to the calibration's mean score, by `1/window` of the way;
+/// every half-width is multiplied by `r`. The errors come in as the origins pass them: a step-`h`
+/// prediction from origin `t` counts from origin `t + h` on, when its actual value is history.
+pub struct Tracker<'a> {
+    c: &'a Calibration,
+    s: Option<usize>,
+    rate: f64,
+    r: Vec<f64>,
+    pending: Vec<(usize, usize, f64)>,
+}
+
+impl<'a> Tracker<'a> {
+    /// The tracker of series `id` (factors stay 1 for a series the calibration does not know,
+    /// without spreads, or with `window` 0: no adaptation).
+    pub fn new(c: &'a Calibration, id: &str, n_targets: usize, window: usize) -> Tracker<'a> {
+        Tracker {
+            c,
+            s: c.series(id).filter(|_| window > 0),
+            rate: if window > 0 { 1.0 / window as f64 } else { 0.0 },
+            r: vec![1.0; n_targets],
+            pending: Vec::new(),
+        }
+    }
+
+    /// Queues the error of a prediction of target `k` at 1-based `step` whose actual value is
+    /// known from origin `due` on.
+    pub fn observe(&mut self, due: usize, (k, step): (usize, usize), predicted: f64, actual: f64) {
+        let Some(s) = self.s else { return };
+        let c = self.c;
+        let (Some(Some(sigma)), Some(Some(g)), Some(Some(m))) = (
+            c.sigma.get(s).and_then(|v| v.get(k)),
+            c.growth.get(k).and_then(|v| v.get(step.wrapping_sub(1))),
+            c.mean_score.get(k),
+        ) else {
+            return;
+        };
+        let unit = c.unit(s, k, predicted);
+        if unit > 0.0 && *m > 0.0 && actual.is_finite() && predicted.is_finite() {
+            let z = (actual - predicted).abs() / unit / (g * sigma);
+            self.pending.push((due, k, z / m));
+        }
+    }
+
+    /// Takes in every queued error known by origin `now`, oldest first.
+    pub fn advance(&mut self, now: usize) {
+        let mut known: Vec<(usize, usize, f64)> = Vec::new();
+        self.pending.retain(|&e| {
+            if e.0 <= now {
+                known.push(e);
+            }
+            e.0 > now
+        });
+        known.sort_by_key(|e| e.0);
+        for (_, k, ratio) in known {
+            self.r[k] += self.rate * (ratio - self.r[k]);
+        }
+    }
+
+    /// The factors of every target after every queued error.
+    pub fn finish(mut self) -> Vec<f64> {
+        self.advance(usize::MAX);
+        self.r
+    }
+
+    /// The factor of target `k`'s half-widths now.
+    pub fn factor(&self, k: usize) -> f64 {
+        self.r.get(k).copied().unwrap_or(1.0)
+    }
+}
+
+/// The error spread of one target: what makes the scores of different series and steps
+/// comparable. A series' spread at step `h + 1` is `sigma[s] · growth[h]`:
+/// - `sigma[s]`, its unit: its MASE scale on the training rows (divided by the mean of those
+///   rows for a series with relative scores); a series without one (too few training rows) takes
+///   its own mean error per unit of growth where it has two errors, else the median unit of the
+///   relative series where its scores are relative, else none;
+/// - `growth[h]`: the mean error at that step of every series with a MASE scale, each divided by
+///   it (of every series with two errors, each divided by its own mean error, when no series has
+///   a MASE scale).
+struct Spread {
+    sigma: Vec<Option<f64>>,
+    growth: Vec<Option<f64>>,
+    /// Whether the series' errors calibrate the quantile: those of series with a unit of their
+    /// own (not their errors' mean, which would shrink their own scores).
+    scores: Vec<bool>,
+}
+
+/// The mean of `v`, `None` when empty.
+fn mean(v: impl IntoIterator<Item = f64>) -> Option<f64> {
+    let (sum, n) = v
+        .into_iter()
+        .fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
+    (n > 0).then(|| sum / n as f64)
+}
+
+impl Spread {
+    /// The spread of target `k` from the point errors `errors[s][k][h]` and the units `unit[s][k]`
+    /// (`None`: no MASE scale); `None` when no series has a unit and none has two errors.
+    fn fit(
+        errors: &[Vec<Vec<Vec<f64>>>],
+        k: usize,
+        horizon: usize,
+        unit: &[Vec<Option<f64>>],
+        relative: &[Vec<bool>],
+    ) -> Option<Spread> {
+        let positive = |v: Option<f64>| v.filter(|&v| v > 0.0 && v.is_finite());
+        let mut base: Vec<Option<f64>> = unit.iter().map(|u| positive(u[k])).collect();
+        let scores: Vec<bool> = if base.iter().any(Option::is_some) {
+            base.iter().map(Option::is_some).collect()
+        } else {
+            // No series has a MASE scale: each one's own mean error is its unit.
+            base = errors
+                .iter()
+                .map(|t| {
+                    let e: Vec<f64> = t[k].iter().flatten().copied().collect();
+                    positive(mean(e.iter().copied()).filter(|_| e.len() >= 2))
+                })
+                .collect();
+            vec![false; errors.len()]
+        };
+        let growth: Vec<Option<f64>> = (0..horizon)
+            .map(|h| {
+                positive(mean(errors.iter().zip(&base).flat_map(|(t, u)| {
+                    let u = *u;
+                    t[k][h].iter().filter_map(move |e| u.map(|u| e / u))
+                })))
+            })
+            .collect();
+        if growth.iter().all(Option::is_none) {
+            return None;
+        }
+        // A series without a unit: its own mean error per unit of growth.
+        let own = |s: usize| -> Option<f64> {
+            let e: Vec<f64> = errors[s][k]
+                .iter()
+                .zip(&growth)
+                .filter_map(|(e, g)| g.map(|g| e.iter().map(move |v| v / g)))
+                .flatten()
+                .collect();
+            positive(mean(e.iter().copied()).filter(|_| e.len() >= 2))
+        };
+        let relative_prior = super::evaluation::median(
+            &mut (0..errors.len())
+                .filter(|&s| relative[s][k])
+                .filter_map(|s| base[s])
+                .collect::<Vec<f64>>(),
+        );
+        let sigma = (0..errors.len())
+            .map(|s| {
+                base[s]
+                    .or_else(|| own(s))
+                    .or(relative_prior.filter(|_| relative[s][k]))
+            })
+            .collect();
+        Some(Spread {
+            sigma,
+            growth,
+            scores: if scores.iter().any(|&b| b) {
+                scores
+            } else {
+                base.iter().map(Option::is_some).collect()
+            },
+        })
+    }
+
+    /// The scores of one level (`level[s][k][h]`), each divided by its series' spread at its
+    /// step.
+    fn scaled(&self, level: &[Vec<Vec<Vec<f64>>>], k: usize) -> Vec<f64> {
+        let mut out = Vec::new();
+        for (s, t) in level.iter().enumerate() {
+            let Some(sigma) = self.sigma[s].filter(|_| self.scores[s]) else {
+                continue;
+            };
+            for (v, g) in t[k].iter().zip(&self.growth) {
+                if let Some(g) = g {
+                    out.extend(v.iter().map(|v| v / (g * sigma)));
+                }
             }
         }
         out
@@ -281,6 +453,22 @@ impl TrainedForecaster {
                     .map(|k| {
                         let y = &panel.series_column(s, k)[train.clone()];
                         !y.is_empty() && y.iter().all(|&v| v > 0.0)
+                    })
+                    .collect()
+            })
+            .collect();
+        let scale: Vec<Vec<Option<f64>>> = (0..panel.n_series())
+            .map(|s| {
+                let train = prep.split.series[s].train.clone();
+                (0..self.n_targets)
+                    .map(|k| {
+                        let q = self.mase_scale[s][k]?;
+                        if !relative[s][k] {
+                            return Some(q);
+                        }
+                        let y = &panel.series_column(s, k)[train.clone()];
+                        let m = y.iter().sum::<f64>() / y.len() as f64;
+                        Some(q / m)
                     })
                     .collect()
             })
@@ -317,12 +505,7 @@ impl TrainedForecaster {
             })
             .collect();
         Ok(Calibration::fit_levels(
-            levels,
-            &panel.ids,
-            &per_level,
-            &self.mase_scale,
-            &relative,
-            cqr,
+            levels, &panel.ids, &around, &per_level, &scale, &relative, cqr,
         ))
     }
 }
@@ -342,51 +525,105 @@ mod tests {
         assert_eq!(conformal_rank(0, 50.0), None);
     }
 
+    /// Two absolute series a and b with MASE scales 1 and 10 and the same errors per unit, a
+    /// series d without a scale whose two step-1 errors are 3, and e with neither.
+    type Scores = Vec<Vec<Vec<Vec<f64>>>>;
+
+    fn four_series() -> (Vec<String>, Scores, Vec<Vec<Option<f64>>>) {
+        let ids = ["a", "b", "d", "e"].map(String::from).to_vec();
+        let errors = vec![
+            vec![vec![vec![1.0, 2.0], vec![2.0, 4.0]]],
+            vec![vec![vec![10.0, 20.0], vec![20.0, 40.0]]],
+            vec![vec![vec![3.0, 3.0], vec![]]],
+            vec![vec![vec![], vec![]]],
+        ];
+        let scale = vec![vec![Some(1.0)], vec![Some(10.0)], vec![None], vec![None]];
+        (ids, errors, scale)
+    }
+
     #[test]
-    fn own_errors_first_then_pooled_then_refused() {
-        // Series a: 9 errors 1..=9 at step 1 → 80 %: rank 8 → 8; 95 %: ⌈10 · 0.95⌉ = 10 > 9, so
-        // pooled: a's 9 errors / 2 and b's 12 errors (10..=120 step 10) / 20, 21 in all → rank
-        // ⌈22 · 0.95⌉ = 21, the largest scaled error: max(9/2, 120/20) = 6; × a's scale 2 = 12.
-        let a: Vec<f64> = (1..=9).map(f64::from).collect();
-        let b: Vec<f64> = (1..=12).map(|v| 10.0 * v as f64).collect();
-        let errors = vec![vec![vec![a]], vec![vec![b]]];
-        let scale = vec![vec![Some(2.0)], vec![Some(20.0)]];
-        let ids = vec!["a".to_string(), "b".to_string()];
-        let abs = vec![vec![false]; 2];
-        let c = Calibration::fit(&[80.0, 95.0], &ids, &errors, &scale, &abs);
-        let ba = c.bands("a", 0, 1).unwrap();
-        assert_eq!(
-            ba[0],
-            Band {
-                half: Some(8.0),
-                from: Source::Series,
-                n: 9
-            }
+    fn scaled_scores_pool_every_series_and_step() {
+        // Growth (mean error per unit of scale) at step 1: (1, 2, 1, 2)/(1, 1, 10, 10) → 1.5;
+        // at step 2: 3. The scores of a and b over unit × growth: 1/1.5, 2/1.5, 2/3, 4/3 for
+        // each, so four of 2/3 and four of 4/3 (d has no scale: its errors calibrate nothing).
+        // 80 %: rank ⌈9 · 0.8⌉ = 8 → 4/3; 95 %: ⌈9 · 0.95⌉ = 9 > 8 → refused everywhere.
+        let (ids, errors, scale) = four_series();
+        let c = Calibration::fit(&[80.0, 95.0], &ids, &errors, &scale, &vec![vec![false]; 4]);
+        let half = |id: &str, step: usize| c.bands(id, 0, step).unwrap()[0].half.unwrap();
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
+        // a: 4/3 · 1.5 · 1 = 2 and 4/3 · 3 · 1 = 4; b ten times as wide.
+        assert!(close(half("a", 1), 2.0) && close(half("a", 2), 4.0));
+        assert!(close(half("b", 1), 20.0) && close(half("b", 2), 40.0));
+        // d: its own mean error per unit of growth, 3/1.5 = 2, is its unit: 4 and 8.
+        assert!(close(half("d", 1), 4.0) && close(half("d", 2), 8.0));
+        assert_eq!(c.bands("a", 0, 1).unwrap()[0].from, Source::Scaled);
+        assert_eq!(c.bands("a", 0, 1).unwrap()[0].n, 8);
+        // e has no unit: refused; no level is 95 % anywhere (8 scores).
+        assert_eq!(c.bands("e", 0, 1).unwrap()[0].from, Source::Refused);
+        assert_eq!(c.summary(), vec![[0, 0, 6, 2], [0, 0, 0, 8]]);
+        assert_eq!(c.mean_score, vec![Some(1.0)]);
+        // The bands of one series grow with the levels: every level's quantile comes from the
+        // same scores, so 95 % (with enough of them) is never inside 80 %.
+        let many: Vec<Vec<Vec<Vec<f64>>>> = (0..20)
+            .map(|i| {
+                vec![vec![
+                    vec![1.0 + (i % 7) as f64, 2.0],
+                    vec![3.0, 0.5 * i as f64],
+                ]]
+            })
+            .collect();
+        let ids: Vec<String> = (0..20).map(|i| i.to_string()).collect();
+        let c = Calibration::fit(
+            &[80.0, 95.0],
+            &ids,
+            &many,
+            &vec![vec![Some(2.0)]; 20],
+            &vec![vec![false]; 20],
         );
-        assert_eq!(
-            ba[1],
-            Band {
-                half: Some(12.0),
-                from: Source::Pooled,
-                n: 21
+        for id in &ids {
+            for step in 1..=2 {
+                let b = c.bands(id, 0, step).unwrap();
+                assert!(
+                    b[0].half.unwrap() <= b[1].half.unwrap(),
+                    "{id} {step}: {b:?}"
+                );
             }
+        }
+        assert!(c.bands("zz", 0, 1).is_none() && c.bands("a", 0, 3).is_none());
+        // A relative series scales its band with the prediction.
+        let c = Calibration::fit(
+            &[80.0],
+            &ids[..2],
+            &many[..2],
+            &vec![vec![Some(2.0)]; 2],
+            &[vec![true], vec![false]],
         );
-        // b: 12 own errors → 80 %: rank ⌈13 · 0.8⌉ = 11 → 110; 95 %: ⌈13 · 0.95⌉ = 13 > 12 →
-        // pooled rank 21 → 6 × 20 = 120.
-        let bb = c.bands("b", 0, 1).unwrap();
-        assert_eq!(bb[0].half, Some(110.0));
-        assert_eq!(bb[1].half, Some(120.0));
-        assert_eq!(c.summary(), vec![[2, 0, 0], [0, 2, 0]]);
-        // One series alone cannot pool: its 95 % is refused.
-        let c = Calibration::fit(&[95.0], &ids[..1], &errors[..1], &scale[..1], &abs[..1]);
-        assert_eq!(c.bands("a", 0, 1).unwrap()[0].from, Source::Refused);
-        assert!(c.bands("zz", 0, 1).is_none() && c.bands("a", 0, 2).is_none());
-        // Relative scores pool only with relative ones: a relative series next to an absolute
-        // one cannot pool, so its 95 % is refused; its 80 % band scales with the prediction.
-        let rel = vec![vec![true], vec![false]];
-        let c = Calibration::fit(&[80.0, 95.0], &ids, &errors, &scale, &rel);
-        assert_eq!(c.bands("a", 0, 1).unwrap()[1].from, Source::Refused);
-        assert_eq!(c.around(0, 0, 8.0, 10.0), (-70.0, 90.0));
-        assert_eq!(c.around(1, 0, 8.0, 10.0), (2.0, 18.0));
+        let h = c.bands("0", 0, 1).unwrap()[0].half.unwrap();
+        assert_eq!(c.around(0, 0, h, 10.0), (10.0 - 10.0 * h, 10.0 + 10.0 * h));
+        assert_eq!(c.around(1, 0, h, 10.0), (10.0 - h, 10.0 + h));
+    }
+
+    #[test]
+    fn a_tracker_follows_the_errors_it_has_seen() {
+        // Calibration as above: mean score 1; a's unit 1, growth 1.5 and 3.
+        let (ids, errors, scale) = four_series();
+        let c = Calibration::fit(&[80.0], &ids, &errors, &scale, &vec![vec![false]; 4]);
+        let mut t = Tracker::new(&c, "a", 1, 2);
+        // An error of 3 at step 1 scores 3 / 1.5 = 2, twice the mean: known from origin 5 on.
+        t.observe(5, (0, 1), 10.0, 13.0);
+        t.advance(4);
+        assert_eq!(t.factor(0), 1.0);
+        t.advance(5);
+        // Half of the way (window 2): 1 + (2 − 1)/2.
+        assert_eq!(t.factor(0), 1.5);
+        // An error of 1.5 at step 2 scores 1.5 / 3 = 0.5: 1.5 + (0.5 − 1.5)/2 = 1.
+        t.observe(6, (0, 2), 0.0, -1.5);
+        assert_eq!(t.finish(), vec![1.0]);
+        // Window 0, or a series the calibration does not know: no adaptation.
+        for (id, window) in [("a", 0), ("zz", 2)] {
+            let mut t = Tracker::new(&c, id, 1, window);
+            t.observe(1, (0, 1), 10.0, 100.0);
+            assert_eq!(t.finish(), vec![1.0]);
+        }
     }
 }

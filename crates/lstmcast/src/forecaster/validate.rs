@@ -105,13 +105,16 @@ impl TrainedForecaster {
     }
 
     /// The calibrated intervals (one per level) around `predicted`, target `k`, 1-based `step`,
-    /// series `id`; empty without calibration or for a series or step it does not cover.
+    /// series `id`, their half-widths multiplied by `factor` (see
+    /// [`super::intervals::Tracker`]; 1 as calibrated); empty without calibration or for a series
+    /// or step it does not cover.
     pub fn interval_around(
         &self,
         id: &str,
         (k, step): (usize, usize),
         predicted: f64,
         quantiles: &[f64],
+        factor: f64,
     ) -> Intervals {
         let c = &self.calibration;
         match (c.bands(id, k, step), c.series(id)) {
@@ -122,7 +125,7 @@ impl TrainedForecaster {
                     .enumerate()
                     .map(|(i, b)| {
                         b.half
-                            .map(|w| c.interval((s, k, i), w, predicted, quantiles))
+                            .map(|w| c.interval((s, k, i), w * factor, predicted, quantiles))
                     })
                     .collect(),
                 predicted,
