@@ -1544,7 +1544,7 @@ fn every_catalogued_bad_input_fails_cleanly_and_is_documented() {
     let cases = catalogue(&t);
     assert!(cases.len() >= 30, "the catalogue has {} cases", cases.len());
     let mut doc = String::from(
-        "# Error catalogue\n\nEvery row is a test (`crates/lstmcast-cli/tests/errors.rs`): the command exits with the code\nshown, prints the message shown (`$TMP` is the test's temporary folder), never panics, and\nleaves its input files untouched. Usage errors exit with 2 and add a hint to `--help`; all\nothers exit with 1; an interrupted training exits with 130 (see the README).\n",
+        "# Error catalogue\n\nEvery row is a test (`crates/lstmcast-cli/tests/errors.rs`): the command exits with the code\nshown, prints the message shown (`$TMP` is the test's temporary folder), never panics, and\nleaves its input files untouched. Usage errors exit with 2 and add a hint to `--help`; all\nothers exit with 1; an interrupted training exits with 130 (see [Troubleshooting](troubleshooting.md)).\n",
     );
     let mut area = "";
     let mut failures = Vec::new();

@@ -54,7 +54,7 @@ impl std::str::FromStr for Strategy {
 #[serde(rename_all = "snake_case")]
 pub enum Refit {
     /// One model, trained on the training rows, scores the test and forecasts (the default:
-    /// measured, the refits did not pay on the benchmarks; README, "Refit").
+    /// measured, the refits did not pay on the benchmarks; docs/models.md, "Refit").
     #[default]
     None,
     /// The chosen configuration is trained again on the training and validation rows for the

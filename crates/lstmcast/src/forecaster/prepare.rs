@@ -236,7 +236,7 @@ impl Prepared {
     /// and difference modes compete too when `plain_too`: one network learning across many
     /// series is where they earn their place, and many series' validation origins make the
     /// choice reliable; on one short series they lost to the ETS family everywhere and only
-    /// added noise to the choice, and `global` lost everywhere (README, "Accuracy").
+    /// added noise to the choice, and `global` lost everywhere (docs/benchmarks/accuracy.md).
     pub fn auto_candidates(&self, cfg: &ForecasterConfig, plain_too: bool) -> Vec<Normalize> {
         if self.check_mode(cfg, Normalize::Es).is_err() {
             return Normalize::PLAIN_CANDIDATES.to_vec();
