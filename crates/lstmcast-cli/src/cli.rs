@@ -223,6 +223,11 @@ pub struct ModelArgs {
     /// on the validation rows' errors, per horizon step.
     #[arg(long)]
     pub intervals: Option<String>,
+    /// For a panel: per series, the kept model or a statistical forecast (plain ETS, Theta or
+    /// their mean), whichever scores best on the series' validation rows shrunk toward the
+    /// panel's ranking (choose), or one model for every series (none, the default).
+    #[arg(long)]
+    pub per_series: Option<String>,
     /// Adaptive intervals: how many of its latest errors a series' bands follow on the test
     /// origins and in the forecast (default 150; 0: the bands as calibrated on validation).
     #[arg(long)]

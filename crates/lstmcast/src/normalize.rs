@@ -383,6 +383,38 @@ pub struct Selection {
     /// The ensemble's validation MASE (the median of all its networks), when there are members.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ensemble_val_mase: Option<f64>,
+    /// The choice per series of a panel (`--per-series choose`): `None` where it was not made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_series: Option<PerSeriesChoice>,
+}
+
+/// The model of each series of a panel, chosen among the kept one and the statistical
+/// forecasts (plain ETS, Theta, their mean) by validation MASE, each series' own evidence
+/// shrunk toward the panel's ranking (see `forecaster::choice`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PerSeriesChoice {
+    /// The options, the kept model first.
+    pub options: Vec<Normalize>,
+    /// Each option's validation MASE averaged over the series that have one (the panel's
+    /// ranking), in the order of `options`.
+    pub panel: Vec<Option<f64>>,
+    /// Every series with validation predictions, in panel order.
+    pub series: Vec<SeriesChoice>,
+}
+
+/// One series' choice and the scores behind it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeriesChoice {
+    /// The series id.
+    pub id: String,
+    /// The option kept for it.
+    pub chosen: Normalize,
+    /// Its validation origins.
+    pub origins: usize,
+    /// The weight of its own scores against the panel's (`origins / (origins + horizon)`).
+    pub weight: f64,
+    /// Its own validation MASE per option (in the order of the options).
+    pub scores: Vec<Option<f64>>,
 }
 
 /// One candidate's validation result.

@@ -192,6 +192,17 @@
         })),
       ]);
     }
+    var per = sel && sel.per_series;
+    if (per && per.series) {
+      var count = {};
+      per.series.forEach(function (c) { count[c.chosen] = (count[c.chosen] || 0) + 1; });
+      section("The model of each series", [
+        el("p", { class: "note", text: "--per-series choose: per series, the option with the lowest w \u00b7 own validation MASE + (1 \u2212 w) \u00b7 the panel's mean, w = origins / (origins + horizon); each series' scores are in metrics.json (normalize.per_series), its model in the series table." }),
+        table(["option", "series", "panel validation MASE"], per.options.map(function (o, i) {
+          return { cells: [o + (i === 0 ? " (kept)" : ""), String(count[o] || 0), num(per.panel[i], 4)], cls: i === 0 ? "chosen" : "" };
+        })),
+      ]);
+    }
     if (m.refit) {
       section("Rows each model saw", [
         table(["model", "rows", "row count", "before", "epochs"], m.refit.models.map(function (r) {

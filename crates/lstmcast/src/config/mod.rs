@@ -76,6 +76,48 @@ impl Refit {
     }
 }
 
+/// Whether `auto` chooses a model per series of a panel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PerSeries {
+    /// One model for every series (the default: measured, the choice did not pay on the
+    /// benchmarks; docs/models.md, "Per series").
+    #[default]
+    None,
+    /// Per series, the kept model or a statistical forecast (plain ETS, Theta, their mean),
+    /// whichever scores best on the series' validation rows shrunk toward the panel's ranking.
+    Choose,
+}
+
+impl PerSeries {
+    /// The name (`none`, `choose`).
+    pub fn name(self) -> &'static str {
+        match self {
+            PerSeries::None => "none",
+            PerSeries::Choose => "choose",
+        }
+    }
+}
+
+impl std::str::FromStr for PerSeries {
+    type Err = Error;
+
+    /// Parses `none` or `choose`.
+    ///
+    /// # Errors
+    /// Any other name, as [`Error::InvalidConfig`] of `per_series`.
+    fn from_str(text: &str) -> Result<PerSeries> {
+        match text {
+            "none" => Ok(PerSeries::None),
+            "choose" => Ok(PerSeries::Choose),
+            other => Err(Error::config(
+                "per_series",
+                format!("'{other}' is not one of none, choose"),
+            )),
+        }
+    }
+}
+
 impl std::str::FromStr for Refit {
     type Err = Error;
 
@@ -168,6 +210,10 @@ pub struct ForecasterConfig {
     /// validation rows to score the test, and on every row to forecast past the data (`all`),
     /// on training + validation rows for both (`val`), or not at all (`none`, the default).
     pub refit: Refit,
+    /// Per series of a panel: the kept model or a statistical forecast, chosen on validation
+    /// (`choose`), or one model for all (`none`).
+    #[serde(default)]
+    pub per_series: PerSeries,
     /// Prediction-interval levels in percent, calibrated on the validation rows (split
     /// conformal); empty for none (default 80 and 95).
     pub intervals: Vec<f64>,
@@ -211,6 +257,7 @@ impl Default for ForecasterConfig {
             seed: 42,
             calendar: crate::covariates::Calendar::Auto,
             refit: Refit::None,
+            per_series: PerSeries::default(),
             intervals: vec![80.0, 95.0],
             intervals_window: default_intervals_window(),
             data: LoadOptions::default(),

@@ -94,6 +94,7 @@ pub const OPTIONS: &[OptionSpec] = &[
     spec("strategy", Kind::Text),
     spec("calendar", Kind::Text),
     spec("refit", Kind::Text),
+    spec("per_series", Kind::Text),
     spec("split", Kind::Text),
     spec("split_at", Kind::Text),
     spec("split_last", Kind::Text),
@@ -247,6 +248,7 @@ impl ForecasterConfig {
             "strategy" => self.strategy = v.text(o)?.parse::<Strategy>()?,
             "calendar" => self.calendar = v.text(o)?.parse::<Calendar>()?,
             "refit" => self.refit = v.text(o)?.parse::<Refit>()?,
+            "per_series" => self.per_series = v.text(o)?.parse::<super::PerSeries>()?,
             "split" => self.split = v.text(o)?.parse::<SplitSpec>()?,
             "split_at" => {
                 self.split.at = Some(SplitSpec::parse_at(v.text(o)?)?);

@@ -7,7 +7,7 @@ use super::{part_index, Evaluation, PredictionRow, TrainedForecaster};
 use crate::data::Panel;
 use crate::error::{Error, Result};
 use crate::metrics::seasonal_naive;
-use crate::normalize::EsFrame;
+use crate::normalize::{EsFrame, Normalize};
 use crate::split::{PanelSplit, Part};
 
 impl TrainedForecaster {
@@ -62,6 +62,7 @@ impl TrainedForecaster {
             std::collections::HashMap::new();
         let mut w = 0;
         let mut factors = std::collections::BTreeMap::new();
+        let choices = self.series_choices();
         for seg in test.segments() {
             let s = seg.series;
             let base = panel.offsets[s];
@@ -69,12 +70,21 @@ impl TrainedForecaster {
             let maps = self.scaler.for_series(id).unwrap_or_default();
             mase.insert(id.clone(), self.mase_for(panel, s, &split.series[s]));
             let mut track = Tracker::new(&self.calibration, id, nt, self.adapt_window());
+            // A series whose model is a statistical forecast is predicted by it (fitted again
+            // on the rows before the test, as the statistical modes are).
+            let chosen = choices.get(id.as_str()).copied();
+            let model = chosen.map_or(self.model_name(), Normalize::name);
             for t in seg.origins.clone() {
                 track.advance(t);
                 for h in 1..=hz {
                     for k in 0..nt {
                         let at = (w * hz + h - 1) * nt + k;
-                        let predicted = self.transform.inverse(maps[k].inverse(pred[at] as f64));
+                        let mut predicted =
+                            self.transform.inverse(maps[k].inverse(pred[at] as f64));
+                        if let Some(mode) = chosen {
+                            let v = super::choice::statistical(&refit, mode, t, h, k);
+                            predicted = self.original(v).unwrap_or(predicted);
+                        }
                         let quantiles = self.quantiles_at(&qs, at, k, maps);
                         let mut r = self.test_row(panel, &refit, (s, t - base), (h, k));
                         r.intervals = self.interval_around(
@@ -87,7 +97,7 @@ impl TrainedForecaster {
                         track.observe(t + h, (k, h), predicted, r.actual);
                         r.predicted = predicted;
                         r.quantiles = quantiles;
-                        r.model = self.model_name().to_string();
+                        r.model = model.to_string();
                         rows.push(r);
                     }
                 }

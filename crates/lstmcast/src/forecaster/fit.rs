@@ -440,7 +440,6 @@ impl Validated {
         } else {
             model.validation_mase(panel, prep)?.0
         };
-        model.calibration = model.calibrate(panel, prep)?;
         debug_assert_eq!(model.norm.mode, mode);
         model.selection = Some(model.selection_record(
             self.normalize,
@@ -448,6 +447,13 @@ impl Validated {
             member_scores,
             ensemble_val_mase,
         ));
+        // The model of each series of a panel, then intervals calibrated on what forecasts
+        // each series.
+        let per_series = model.choose_per_series(panel, prep)?;
+        if let Some(sel) = model.selection.as_mut() {
+            sel.per_series = per_series;
+        }
+        model.calibration = model.calibrate(panel, prep)?;
         // The networks to train again on more rows: the main one, then the members kept, each
         // for its own best epoch count.
         let nets: Vec<refit::Net> = std::iter::once(refit::Net {
@@ -506,6 +512,7 @@ impl TrainedForecaster {
             candidates,
             members,
             ensemble_val_mase,
+            per_series: None,
         }
     }
 

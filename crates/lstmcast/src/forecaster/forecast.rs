@@ -166,6 +166,10 @@ impl TrainedForecaster {
                 usable.push(s);
             }
         }
+        // A series whose model is a statistical forecast (see `choice`) is forecast by it, fitted
+        // on all of its rows, beside the stand-ins.
+        let choices = self.series_choices();
+        usable.retain(|&s| !choices.contains_key(panel.ids[s].as_str()));
         // Every series gets a forecast: one the network cannot forecast (too short for the
         // lookback, no scaler of its own, no ETS references) is forecast by ETS fitted on all of
         // its rows, or by its last value where they are too few even for that.
@@ -309,11 +313,43 @@ impl TrainedForecaster {
                 let last: Vec<f64> = (0..nt)
                     .map(|k| panel.series_column(s, k)[panel.series_len(s) - 1])
                     .collect();
-                let (values, model) = self.stand_in(ets, theta, vec![last; steps]);
+                let chosen = choices.get(id.as_str()).copied().and_then(|mode| {
+                    let v = all(&|h, k| super::choice::statistical(stats, mode, end, h, k))?;
+                    Some((v, mode.name()))
+                });
+                let (values, model, intervals) = match chosen {
+                    Some((values, model)) => {
+                        let intervals = values
+                            .iter()
+                            .enumerate()
+                            .map(|(h, row)| {
+                                row.iter()
+                                    .enumerate()
+                                    .map(|(k, &v)| {
+                                        let factor = factors.get(id).and_then(|f| f.get(k));
+                                        self.interval_around(
+                                            id,
+                                            (k, h + 1),
+                                            v,
+                                            &[],
+                                            factor.copied().unwrap_or(1.0),
+                                        )
+                                    })
+                                    .collect()
+                            })
+                            .collect();
+                        (values, model, intervals)
+                    }
+                    None => {
+                        let (values, model) = self.stand_in(ets, theta, vec![last; steps]);
+                        let none = vec![vec![vec![None; self.calibration.levels.len()]; nt]; steps];
+                        (values, model, none)
+                    }
+                };
                 series.push(SeriesForecast {
                     id: id.clone(),
                     timestamps,
-                    intervals: vec![vec![vec![None; self.calibration.levels.len()]; nt]; steps],
+                    intervals,
                     quantiles: Vec::new(),
                     values,
                     model: model.to_string(),

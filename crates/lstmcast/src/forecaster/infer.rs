@@ -12,7 +12,7 @@ use crate::time::Timestamp;
 
 /// Receives one validation prediction: `(series, target, step index, predicted, actual,
 /// quantiles)`.
-pub(crate) type ValidationError<'a> = dyn FnMut(usize, usize, usize, f64, f64, &[f64]) + 'a;
+pub(crate) type ValidationError<'a> = dyn FnMut(usize, usize, usize, usize, f64, f64, &[f64]) + 'a;
 
 /// One prediction's intervals, one per level: `(lo, hi)`, or `None` where refused.
 pub type Intervals = Vec<Option<(f64, f64)>>;

@@ -483,7 +483,7 @@ impl TrainedForecaster {
         let empty = || vec![vec![vec![Vec::new(); hz]; self.n_targets]; panel.n_series()];
         let mut around = empty();
         let mut banded: Vec<Vec<Vec<Vec<Vec<f64>>>>> = cqr.iter().map(|_| empty()).collect();
-        self.validation_errors(panel, prep, hz, &mut |s, k, h, p, y, q| {
+        self.validation_errors(panel, prep, hz, &mut |s, k, _t, h, p, y, q| {
             let unit = if relative[s][k] { p.abs() } else { 1.0 };
             if unit <= 0.0 || !unit.is_finite() {
                 // A prediction of exactly 0 has no relative error: it calibrates nothing.

@@ -6,6 +6,7 @@
 //! fit the scalers on training rows only, then build one window index over the one scaled matrix.
 
 mod candidates;
+mod choice;
 mod evaluate;
 mod evaluation;
 mod fit;

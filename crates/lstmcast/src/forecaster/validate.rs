@@ -13,10 +13,11 @@ use crate::window::WindowIndex;
 
 impl TrainedForecaster {
     /// Predicts `horizon` steps from every origin in each series' validation rows (series with
-    /// validation windows) and hands `f(series, target, step index, predicted, actual,
-    /// quantiles)` every step that stays inside the validation rows, in original units, in
-    /// (origin, target, step) order (`quantiles` empty without quantile outputs). Returns the
-    /// number of origins.
+    /// validation windows) and hands `f(series, target, global origin, step index, predicted,
+    /// actual, quantiles)` every step that stays inside the validation rows, in original units,
+    /// in (origin, target, step) order (`quantiles` empty without quantile outputs). A series
+    /// whose model is a statistical forecast (see [`super::choice`]) is predicted by it.
+    /// Returns the number of origins.
     ///
     /// # Errors
     /// As [`TrainedForecaster::evaluate`].
@@ -51,19 +52,26 @@ impl TrainedForecaster {
             self.config.training.outputs_per_target()
         };
         let mut q = vec![0f64; nq];
+        let choices = self.series_choices();
+        let stats = prep.frame_for(crate::normalize::Normalize::Ets);
         for (j, &(s, t, steps)) in origins.iter().enumerate() {
+            let chosen = choices.get(panel.ids[s].as_str()).copied();
             let maps = self.scaler.for_series(&panel.ids[s]).unwrap_or_default();
             for (k, map) in maps.iter().enumerate().take(nt) {
                 let y = &panel.columns[k];
                 for h in 0..steps {
                     let i = (j * horizon + h) * nt + k;
-                    let p = self.transform.inverse(map.inverse(pred[i] as f64));
+                    let mut p = self.transform.inverse(map.inverse(pred[i] as f64));
+                    if let Some(mode) = chosen {
+                        let v = super::choice::statistical(stats, mode, t, h + 1, k);
+                        p = self.original(v).unwrap_or(p);
+                    }
                     if nq > 0 {
                         for (v, &z) in q.iter_mut().zip(&qs[i * nq..(i + 1) * nq]) {
                             *v = self.transform.inverse(map.inverse(z as f64));
                         }
                     }
-                    f(s, k, h, p, y[t + h], &q);
+                    f(s, k, t, h, p, y[t + h], &q);
                 }
             }
         }
@@ -88,7 +96,7 @@ impl TrainedForecaster {
             panel,
             prep,
             self.config.model_horizon(),
-            &mut |s, k, _h, p, y, _| {
+            &mut |s, k, _t, _h, p, y, _| {
                 if let Some(q) = self.mase_scale[s][k] {
                     per_series[s].0 += (p - y).abs() / q;
                     per_series[s].1 += 1;
@@ -171,7 +179,7 @@ impl TrainedForecaster {
             panel,
             prep,
             self.config.model_horizon(),
-            &mut |s, k, _h, _p, y, q| {
+            &mut |s, k, _t, _h, _p, y, q| {
                 let Some(scale) = self.mase_scale[s][k] else {
                     return;
                 };

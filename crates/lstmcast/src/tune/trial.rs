@@ -191,10 +191,12 @@ impl Trial {
         let mode = norm.mode;
         let ts = &panel;
         let mut model = TrainedForecaster::from_parts(&cfg, ts, &prep, norm, network, report);
-        model.calibration = model.calibrate(ts, &prep)?;
         let score =
             model.candidate_score(cfg.training.loss(), result.val_mse, (result.val_mase, 0));
-        model.selection = Some(model.selection_record(mode, vec![score], Vec::new(), None));
+        let mut selection = model.selection_record(mode, vec![score], Vec::new(), None);
+        selection.per_series = model.choose_per_series(ts, &prep)?;
+        model.selection = Some(selection);
+        model.calibration = model.calibrate(ts, &prep)?;
         let net = crate::forecaster::refit::Net {
             seed: cfg.seed,
             epochs: model.report.best_epoch,

@@ -1,0 +1,168 @@
+//! The model of each series of a panel (issue 26, `--per-series choose`): chosen on
+//! validation by the rule the record states, stored in the model, reused by `evaluate` and
+//! `forecast` (and after saving and loading), and independent of the thread count. Small
+//! networks and few epochs: plumbing and invariants, not accuracy.
+
+use lstmcast::config::{PerSeries, Validated};
+use lstmcast::forecaster::{FitControl, FitOutcome};
+use lstmcast::{ForecasterConfig, Normalize, Panel, TrainedForecaster};
+
+/// Six monthly series of 96 rows on their own levels: three with a yearly cycle, three with a
+/// trend and a slower wobble. With `--split-last 12,12`: training 0..72, validation 72..84.
+fn panel() -> Panel {
+    let series = (0..6)
+        .map(|k| {
+            let y: Vec<f64> = (0..96)
+                .map(|t| {
+                    let t = t as f64;
+                    let noise = ((t as usize * 7 + k * 5) % 11) as f64 * 0.4;
+                    if k < 3 {
+                        40.0 + 10.0 * k as f64
+                            + 8.0 * (t * std::f64::consts::PI / 6.0).sin()
+                            + noise
+                    } else {
+                        20.0 + 0.5 * k as f64 * t + 3.0 * (t / 9.0).sin() + noise
+                    }
+                })
+                .collect();
+            (format!("s{k}"), vec![y])
+        })
+        .collect();
+    Panel::from_series(vec!["y".into()], 1, series).unwrap()
+}
+
+fn cfg(per_series: PerSeries) -> ForecasterConfig {
+    let mut c = ForecasterConfig {
+        lookback: 12,
+        horizon: 3,
+        season: Some(12),
+        per_series,
+        ..Default::default()
+    };
+    c.split.last = Some([12, 12]);
+    c.model.layers = vec![6];
+    c.training.epochs = 3;
+    c.training.patience = 0;
+    c
+}
+
+fn fit(c: &ForecasterConfig, p: &Panel, threads: usize) -> TrainedForecaster {
+    let v: Validated = c.validated().unwrap();
+    let mut quiet = |_: &lstmcast::forecaster::FitProgress| {};
+    let ctl = FitControl::new(&mut quiet).with_threads(threads);
+    match v.fit_with(p, v.split.resolve(p).unwrap(), ctl).unwrap() {
+        FitOutcome::Done(m) => *m,
+        FitOutcome::Interrupted(_) => panic!("not interrupted"),
+    }
+}
+
+#[test]
+fn each_series_gets_the_option_its_shrunk_validation_score_says() {
+    let p = panel();
+    let m = fit(&cfg(PerSeries::Choose), &p, 1);
+    let sel = m.selection.as_ref().unwrap();
+    let ch = sel
+        .per_series
+        .as_ref()
+        .expect("a panel gets a choice per series");
+    // The kept model first, then the statistical options it is not.
+    assert_eq!(ch.options[0], sel.chosen);
+    assert_eq!(
+        ch.options.len(),
+        4 - usize::from(ch.options[0].is_statistical())
+    );
+    assert_eq!(ch.series.len(), 6);
+    for c in &ch.series {
+        // 12 validation rows, horizon 3: every one of them is an origin.
+        assert_eq!(c.origins, 12, "{}", c.id);
+        assert!((c.weight - 12.0 / 15.0).abs() < 1e-12);
+        // The rule, recomputed from the record: w · own + (1 − w) · panel, lowest wins, the kept
+        // model on a tie.
+        let shrunk: Vec<f64> = c
+            .scores
+            .iter()
+            .zip(&ch.panel)
+            .map(|(o, a)| c.weight * o.unwrap() + (1.0 - c.weight) * a.unwrap())
+            .collect();
+        let best = (0..shrunk.len()).fold(0, |b, i| if shrunk[i] < shrunk[b] { i } else { b });
+        assert_eq!(c.chosen, ch.options[best], "{}: {shrunk:?}", c.id);
+    }
+    // The panel's ranking is the mean of the series' own scores.
+    for (i, a) in ch.panel.iter().enumerate() {
+        let mean = ch.series.iter().map(|c| c.scores[i].unwrap()).sum::<f64>() / 6.0;
+        assert!((a.unwrap() - mean).abs() < 1e-12);
+    }
+    // `none`: no choice, every series forecast by the kept model.
+    let one = fit(&cfg(PerSeries::None), &p, 1);
+    assert!(one.selection.as_ref().unwrap().per_series.is_none());
+    let kept = one.model_name();
+    assert!(one
+        .evaluate(&p)
+        .unwrap()
+        .rows
+        .iter()
+        .all(|r| r.model == kept));
+}
+
+#[test]
+fn a_stored_choice_is_what_evaluate_and_forecast_use_after_a_reload() {
+    let p = panel();
+    let mut m = fit(&cfg(PerSeries::Choose), &p, 1);
+    // Whatever validation chose, send s0 to Theta and s1 to the kept model, so that both
+    // routes are exercised.
+    let kept = m.norm.mode;
+    let other = if kept == Normalize::Theta {
+        Normalize::Ets
+    } else {
+        Normalize::Theta
+    };
+    {
+        let ch = m.selection.as_mut().unwrap().per_series.as_mut().unwrap();
+        ch.series[0].chosen = other;
+        ch.series[1].chosen = kept;
+    }
+    let ev = m.evaluate(&p).unwrap();
+    let name = other.name();
+    let s0: Vec<_> = ev.rows.iter().filter(|r| r.series == "s0").collect();
+    assert!(!s0.is_empty());
+    for r in &s0 {
+        assert_eq!(r.model, name);
+        // The statistical forecast is the baseline column of the same name (both fitted on
+        // the rows before the test).
+        let want = if other == Normalize::Theta {
+            r.theta
+        } else {
+            r.ets
+        };
+        assert_eq!(Some(r.predicted), want);
+        assert!(r.intervals.iter().all(Option::is_some));
+    }
+    assert!(ev
+        .rows
+        .iter()
+        .filter(|r| r.series == "s1")
+        .all(|r| r.model == m.model_name()));
+    assert_eq!(ev.models.get(name).copied(), Some(1));
+    let f = m.forecast(&p, None).unwrap();
+    let f0 = f.series.iter().find(|s| s.id == "s0").unwrap();
+    assert_eq!(f0.model, name);
+    assert!(f0.intervals.iter().flatten().flatten().all(Option::is_some));
+    // Saved and loaded: the same rows and forecast.
+    let dir = tempfile::tempdir().unwrap();
+    m.save(&dir.path().join("m"), false).unwrap();
+    let back = TrainedForecaster::load(&dir.path().join("m")).unwrap();
+    assert_eq!(back.evaluate(&p).unwrap().rows, ev.rows);
+    assert_eq!(back.forecast(&p, None).unwrap(), f);
+}
+
+#[test]
+fn the_choice_does_not_depend_on_the_thread_count() {
+    let p = panel();
+    let (a, b) = (
+        fit(&cfg(PerSeries::Choose), &p, 1),
+        fit(&cfg(PerSeries::Choose), &p, 2),
+    );
+    assert_eq!(a.selection, b.selection);
+    assert_eq!(a.calibration, b.calibration);
+    assert_eq!(a.evaluate(&p).unwrap().rows, b.evaluate(&p).unwrap().rows);
+}
