@@ -3,8 +3,10 @@
 //! `forecast` (and after saving and loading), and independent of the thread count. Small
 //! networks and few epochs: plumbing and invariants, not accuracy.
 
-use lstmcast::config::{PerSeries, Validated};
-use lstmcast::forecaster::{FitControl, FitOutcome};
+mod common;
+use common::fit;
+
+use lstmcast::config::PerSeries;
 use lstmcast::{ForecasterConfig, Normalize, Panel, TrainedForecaster};
 
 /// Six monthly series of 96 rows on their own levels: three with a yearly cycle, three with a
@@ -44,16 +46,6 @@ fn cfg(per_series: PerSeries) -> ForecasterConfig {
     c.training.epochs = 3;
     c.training.patience = 0;
     c
-}
-
-fn fit(c: &ForecasterConfig, p: &Panel, threads: usize) -> TrainedForecaster {
-    let v: Validated = c.validated().unwrap();
-    let mut quiet = |_: &lstmcast::forecaster::FitProgress| {};
-    let ctl = FitControl::new(&mut quiet).with_threads(threads);
-    match v.fit_with(p, v.split.resolve(p).unwrap(), ctl).unwrap() {
-        FitOutcome::Done(m) => *m,
-        FitOutcome::Interrupted(_) => panic!("not interrupted"),
-    }
 }
 
 #[test]

@@ -4,8 +4,10 @@
 //! independent of the thread count; and `ets-theta`, the mean of plain ETS and Theta. Small
 //! networks and few epochs: plumbing and invariants, not accuracy.
 
+mod common;
+use common::fit;
+
 use lstmcast::config::Refit;
-use lstmcast::config::Validated;
 use lstmcast::forecaster::{FitControl, FitOutcome};
 use lstmcast::Transform;
 use lstmcast::{load, ForecasterConfig, LoadOptions, Normalize, Panel, TrainedForecaster};
@@ -52,16 +54,6 @@ fn cfg(refit: Refit) -> ForecasterConfig {
     c.training.epochs = 4;
     c.training.patience = 0;
     c
-}
-
-fn fit(c: &ForecasterConfig, p: &Panel, threads: usize) -> TrainedForecaster {
-    let v: Validated = c.validated().unwrap();
-    let mut quiet = |_: &lstmcast::forecaster::FitProgress| {};
-    let ctl = FitControl::new(&mut quiet).with_threads(threads);
-    match v.fit_with(p, v.split.resolve(p).unwrap(), ctl).unwrap() {
-        FitOutcome::Done(m) => *m,
-        FitOutcome::Interrupted(_) => panic!("not interrupted"),
-    }
 }
 
 #[test]

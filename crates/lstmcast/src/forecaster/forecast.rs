@@ -46,6 +46,38 @@ pub struct Forecast {
 }
 
 impl TrainedForecaster {
+    /// The intervals of series `id`'s forecast `values[h][k]` (with its quantiles
+    /// `quantiles[h][k]`; empty for none), each half-width times the series' factor of its
+    /// target in `factors` (1 where it has none).
+    fn forecast_bands(
+        &self,
+        id: &str,
+        values: &[Vec<f64>],
+        quantiles: &[Vec<Vec<f64>>],
+        factors: &std::collections::BTreeMap<String, Vec<f64>>,
+    ) -> Vec<Vec<Intervals>> {
+        values
+            .iter()
+            .enumerate()
+            .map(|(h, row)| {
+                row.iter()
+                    .enumerate()
+                    .map(|(k, &v)| {
+                        let q = quantiles.get(h).and_then(|q| q.get(k));
+                        let factor = factors.get(id).and_then(|f| f.get(k)).copied();
+                        self.interval_around(
+                            id,
+                            (k, h + 1),
+                            v,
+                            q.map_or(&[][..], Vec::as_slice),
+                            factor.unwrap_or(1.0),
+                        )
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
     /// Forecasts `horizon` steps (default: the trained horizon) after the last row of every
     /// series of `panel`, in original units, with timestamps continuing the frequency. A series
     /// of a panel with fewer rows than the lookback is left out and listed in `skipped`.
@@ -249,25 +281,7 @@ impl TrainedForecaster {
                         .collect()
                 })
                 .collect();
-            let intervals = values
-                .iter()
-                .enumerate()
-                .map(|(h, row)| {
-                    row.iter()
-                        .enumerate()
-                        .map(|(k, &v)| {
-                            let factor = factors.get(id).and_then(|f| f.get(k)).copied();
-                            self.interval_around(
-                                id,
-                                (k, h + 1),
-                                v,
-                                &quantiles[h][k],
-                                factor.unwrap_or(1.0),
-                            )
-                        })
-                        .collect()
-                })
-                .collect();
+            let intervals = self.forecast_bands(id, &values, &quantiles, factors);
             series.push(SeriesForecast {
                 id: id.clone(),
                 timestamps,
@@ -319,25 +333,7 @@ impl TrainedForecaster {
                 });
                 let (values, model, intervals) = match chosen {
                     Some((values, model)) => {
-                        let intervals = values
-                            .iter()
-                            .enumerate()
-                            .map(|(h, row)| {
-                                row.iter()
-                                    .enumerate()
-                                    .map(|(k, &v)| {
-                                        let factor = factors.get(id).and_then(|f| f.get(k));
-                                        self.interval_around(
-                                            id,
-                                            (k, h + 1),
-                                            v,
-                                            &[],
-                                            factor.copied().unwrap_or(1.0),
-                                        )
-                                    })
-                                    .collect()
-                            })
-                            .collect();
+                        let intervals = self.forecast_bands(id, &values, &[], factors);
                         (values, model, intervals)
                     }
                     None => {
