@@ -228,6 +228,10 @@ pub struct ModelArgs {
     /// panel's ranking (choose), or one model for every series (none, the default).
     #[arg(long)]
     pub per_series: Option<String>,
+    /// A kept network averaged with the ets-theta forecast where that scores lower on
+    /// validation (auto), or alone (none, the default).
+    #[arg(long)]
+    pub combine: Option<String>,
     /// Adaptive intervals: how many of its latest errors a series' bands follow on the test
     /// origins and in the forecast (default 150; 0: the bands as calibrated on validation).
     #[arg(long)]

@@ -386,6 +386,24 @@ pub struct Selection {
     /// The choice per series of a panel (`--per-series choose`): `None` where it was not made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub per_series: Option<PerSeriesChoice>,
+    /// The combination of a kept network with a statistical forecast (`--combine auto`): the
+    /// forecast is their mean where that scored better on validation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub combination: Option<Combination>,
+}
+
+/// `auto`'s combination of the kept network with a statistical forecast, and the validation
+/// scores behind the decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Combination {
+    /// The statistical forecast averaged with the network.
+    pub with: Normalize,
+    /// Validation MASE of the network alone (the ensemble where there is one).
+    pub alone: Option<f64>,
+    /// Validation MASE of the mean.
+    pub combined: Option<f64>,
+    /// Whether the mean is the forecast (it scored lower).
+    pub kept: bool,
 }
 
 /// The model of each series of a panel, chosen among the kept one and the statistical

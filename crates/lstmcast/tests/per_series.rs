@@ -158,3 +158,58 @@ fn the_choice_does_not_depend_on_the_thread_count() {
     assert_eq!(a.calibration, b.calibration);
     assert_eq!(a.evaluate(&p).unwrap().rows, b.evaluate(&p).unwrap().rows);
 }
+
+#[test]
+fn a_network_averaged_with_ets_theta_is_what_validation_says_and_what_forecasts() {
+    let p = panel();
+    let mut c = cfg(PerSeries::None);
+    c.normalize = Normalize::Window;
+    c.combine = lstmcast::config::Combine::Auto;
+    let m = fit(&c, &p, 1);
+    let comb = m
+        .selection
+        .as_ref()
+        .unwrap()
+        .combination
+        .clone()
+        .expect("a network with the statistical fits gets the decision");
+    assert_eq!(comb.with, Normalize::EtsTheta);
+    let (alone, combined) = (comb.alone.unwrap(), comb.combined.unwrap());
+    assert_eq!(comb.kept, combined < alone);
+    // Kept or not, force both ways and check what evaluate and forecast do.
+    let set = |kept: bool| {
+        let mut m = m.clone();
+        m.selection
+            .as_mut()
+            .unwrap()
+            .combination
+            .as_mut()
+            .unwrap()
+            .kept = kept;
+        m
+    };
+    let (net, mean) = (set(false), set(true));
+    let (a, b) = (net.evaluate(&p).unwrap(), mean.evaluate(&p).unwrap());
+    assert!(a.rows.iter().all(|r| r.model == "lstm"));
+    for (r, s) in a.rows.iter().zip(&b.rows) {
+        assert_eq!(s.model, "lstm+ets-theta");
+        // The mean of the network and of ETS and Theta (fitted on the rows before the test).
+        let want = 0.5 * r.predicted + 0.25 * (r.ets.unwrap() + r.theta.unwrap());
+        assert!(
+            (s.predicted - want).abs() < 1e-9 * want.abs().max(1.0),
+            "{} vs {want}",
+            s.predicted
+        );
+    }
+    let f = mean.forecast(&p, None).unwrap();
+    assert!(f.series.iter().all(|s| s.model == "lstm+ets-theta"));
+    assert_ne!(f, net.forecast(&p, None).unwrap());
+    // Saved and loaded, the mean stays.
+    let dir = tempfile::tempdir().unwrap();
+    mean.save(&dir.path().join("m"), false).unwrap();
+    let back = TrainedForecaster::load(&dir.path().join("m")).unwrap();
+    assert_eq!(back.evaluate(&p).unwrap().rows, b.rows);
+    // `none`: no decision.
+    c.combine = lstmcast::config::Combine::None;
+    assert!(fit(&c, &p, 1).selection.unwrap().combination.is_none());
+}

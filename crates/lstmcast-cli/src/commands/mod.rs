@@ -229,6 +229,7 @@ pub fn resolve(d: &DataArgs, a: &ModelArgs, refit: Option<&str>) -> anyhow::Resu
         ("intervals", text(&a.intervals)),
         ("intervals_window", whole(a.intervals_window)),
         ("per_series", text(&a.per_series)),
+        ("combine", text(&a.combine)),
         ("quantiles", text(&a.quantiles)),
         ("loss", text(&a.loss)),
         ("strategy", text(&a.strategy)),

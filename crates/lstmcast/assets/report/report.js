@@ -192,6 +192,10 @@
         })),
       ]);
     }
+    var comb = sel && sel.combination;
+    if (comb) {
+      section("Combination", [el("p", { class: "note", text: "--combine auto: the network alone scored validation MASE " + num(comb.alone, 4) + ", its mean with " + comb["with"] + " " + num(comb.combined, 4) + "; " + (comb.kept ? "the mean forecasts." : "the network alone forecasts.") })]);
+    }
     var per = sel && sel.per_series;
     if (per && per.series) {
       var count = {};

@@ -99,6 +99,47 @@ impl PerSeries {
     }
 }
 
+/// Whether `auto` may average a kept network with a statistical forecast.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Combine {
+    /// The network alone (the default: measured, the combination did not pay on the
+    /// benchmarks; docs/models.md, "Combination").
+    #[default]
+    None,
+    /// The mean of the network and `ets-theta` where it scores lower on validation.
+    Auto,
+}
+
+impl Combine {
+    /// The name (`none`, `auto`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Combine::None => "none",
+            Combine::Auto => "auto",
+        }
+    }
+}
+
+impl std::str::FromStr for Combine {
+    type Err = Error;
+
+    /// Parses `none` or `auto`.
+    ///
+    /// # Errors
+    /// Any other name, as [`Error::InvalidConfig`] of `combine`.
+    fn from_str(text: &str) -> Result<Combine> {
+        match text {
+            "none" => Ok(Combine::None),
+            "auto" => Ok(Combine::Auto),
+            other => Err(Error::config(
+                "combine",
+                format!("'{other}' is not one of none, auto"),
+            )),
+        }
+    }
+}
+
 impl std::str::FromStr for PerSeries {
     type Err = Error;
 
@@ -214,6 +255,10 @@ pub struct ForecasterConfig {
     /// (`choose`), or one model for all (`none`).
     #[serde(default)]
     pub per_series: PerSeries,
+    /// A kept network averaged with the `ets-theta` forecast where that scores lower on
+    /// validation (`auto`), or alone (`none`, the default).
+    #[serde(default)]
+    pub combine: Combine,
     /// Prediction-interval levels in percent, calibrated on the validation rows (split
     /// conformal); empty for none (default 80 and 95).
     pub intervals: Vec<f64>,
@@ -258,6 +303,7 @@ impl Default for ForecasterConfig {
             calendar: crate::covariates::Calendar::Auto,
             refit: Refit::None,
             per_series: PerSeries::default(),
+            combine: Combine::default(),
             intervals: vec![80.0, 95.0],
             intervals_window: default_intervals_window(),
             data: LoadOptions::default(),

@@ -95,6 +95,7 @@ pub const OPTIONS: &[OptionSpec] = &[
     spec("calendar", Kind::Text),
     spec("refit", Kind::Text),
     spec("per_series", Kind::Text),
+    spec("combine", Kind::Text),
     spec("split", Kind::Text),
     spec("split_at", Kind::Text),
     spec("split_last", Kind::Text),
@@ -249,6 +250,7 @@ impl ForecasterConfig {
             "calendar" => self.calendar = v.text(o)?.parse::<Calendar>()?,
             "refit" => self.refit = v.text(o)?.parse::<Refit>()?,
             "per_series" => self.per_series = v.text(o)?.parse::<super::PerSeries>()?,
+            "combine" => self.combine = v.text(o)?.parse::<super::Combine>()?,
             "split" => self.split = v.text(o)?.parse::<SplitSpec>()?,
             "split_at" => {
                 self.split.at = Some(SplitSpec::parse_at(v.text(o)?)?);

@@ -11,11 +11,19 @@
 //! forecast past the data, as the statistical modes themselves are.
 
 use super::{Prepared, TrainedForecaster};
-use crate::config::PerSeries;
+use crate::config::{Combine, PerSeries};
 use crate::data::Panel;
 use crate::error::Result;
-use crate::normalize::{EsFrame, Normalize, PerSeriesChoice, SeriesChoice};
+use crate::normalize::{Combination, EsFrame, Normalize, PerSeriesChoice, SeriesChoice};
 use std::collections::HashMap;
+
+/// The statistical forecast a kept network is averaged with (`--combine auto`).
+const PARTNER: Normalize = Normalize::EtsTheta;
+
+/// `p` moved toward the statistical forecast `stat` by `weight` (`p` where there is none).
+pub(super) fn blended(p: f64, stat: Option<f64>, weight: f64) -> f64 {
+    stat.map_or(p, |v| (1.0 - weight) * p + weight * v)
+}
 
 /// The statistical options a series may take instead of the kept model.
 const STATISTICAL: [Normalize; 3] = [Normalize::EtsTheta, Normalize::Ets, Normalize::Theta];
@@ -40,6 +48,73 @@ pub(super) fn statistical(
 }
 
 impl TrainedForecaster {
+    /// The statistical forecast the kept network is averaged with, where it is.
+    pub(super) fn combined_with(&self) -> Option<Normalize> {
+        let c = self.selection.as_ref()?.combination.as_ref()?;
+        c.kept.then_some(c.with)
+    }
+
+    /// What joins or replaces the model's prediction of series `id`: a statistical forecast and
+    /// its weight (1: the series' own choice replaces it; ½: the combination's mean).
+    pub(super) fn blend(
+        &self,
+        choices: &HashMap<&str, Normalize>,
+        id: &str,
+    ) -> Option<(Normalize, f64)> {
+        match choices.get(id) {
+            Some(&m) => Some((m, 1.0)),
+            None => self.combined_with().map(|m| (m, 0.5)),
+        }
+    }
+
+    /// The name of what forecasts series `id`: its own choice, the kept model, or the kept
+    /// network and its partner (`lstm+ets-theta`).
+    pub(super) fn series_model(&self, choices: &HashMap<&str, Normalize>, id: &str) -> String {
+        match (choices.get(id), self.combined_with()) {
+            (Some(m), _) => m.name().to_string(),
+            (None, Some(c)) => format!("{}+{}", self.model_name(), c.name()),
+            (None, None) => self.model_name().to_string(),
+        }
+    }
+
+    /// Whether the kept network averaged with `ets-theta` scores a lower validation MASE than
+    /// alone (both recorded); `None` for a statistical model, `--combine none`, a quantile
+    /// model, or without the statistical fits.
+    ///
+    /// # Errors
+    /// As [`TrainedForecaster::evaluate`].
+    pub(crate) fn choose_combination(
+        &self,
+        panel: &Panel,
+        prep: &Prepared,
+    ) -> Result<Option<Combination>> {
+        if !self.norm.mode.trains()
+            || self.config.combine == Combine::None
+            || prep.stats.is_none()
+            || self.config.training.outputs_per_target() > 1
+        {
+            return Ok(None);
+        }
+        let alone = self.validation_mase(panel, prep)?.0;
+        let mut with = self.clone();
+        let Some(sel) = with.selection.as_mut() else {
+            return Ok(None);
+        };
+        sel.combination = Some(Combination {
+            with: PARTNER,
+            alone,
+            combined: None,
+            kept: true,
+        });
+        let combined = with.validation_mase(panel, prep)?.0;
+        Ok(Some(Combination {
+            with: PARTNER,
+            alone,
+            combined,
+            kept: matches!((alone, combined), (Some(a), Some(c)) if c < a),
+        }))
+    }
+
     /// The series that do not use the kept model, with the statistical option they use.
     pub(super) fn series_choices(&self) -> HashMap<&str, Normalize> {
         let Some(p) = self.selection.as_ref().and_then(|s| s.per_series.as_ref()) else {

@@ -7,7 +7,7 @@ use super::{part_index, Evaluation, PredictionRow, TrainedForecaster};
 use crate::data::Panel;
 use crate::error::{Error, Result};
 use crate::metrics::seasonal_naive;
-use crate::normalize::{EsFrame, Normalize};
+use crate::normalize::EsFrame;
 use crate::split::{PanelSplit, Part};
 
 impl TrainedForecaster {
@@ -70,10 +70,11 @@ impl TrainedForecaster {
             let maps = self.scaler.for_series(id).unwrap_or_default();
             mase.insert(id.clone(), self.mase_for(panel, s, &split.series[s]));
             let mut track = Tracker::new(&self.calibration, id, nt, self.adapt_window());
-            // A series whose model is a statistical forecast is predicted by it (fitted again
-            // on the rows before the test, as the statistical modes are).
-            let chosen = choices.get(id.as_str()).copied();
-            let model = chosen.map_or(self.model_name(), Normalize::name);
+            // A series whose model is a statistical forecast (or a network averaged with one) is
+            // predicted by it (fitted again on the rows before the test, as the statistical
+            // modes are).
+            let blend = self.blend(&choices, id);
+            let model = self.series_model(&choices, id);
             for t in seg.origins.clone() {
                 track.advance(t);
                 for h in 1..=hz {
@@ -81,9 +82,9 @@ impl TrainedForecaster {
                         let at = (w * hz + h - 1) * nt + k;
                         let mut predicted =
                             self.transform.inverse(maps[k].inverse(pred[at] as f64));
-                        if let Some(mode) = chosen {
+                        if let Some((mode, w)) = blend {
                             let v = super::choice::statistical(&refit, mode, t, h, k);
-                            predicted = self.original(v).unwrap_or(predicted);
+                            predicted = super::choice::blended(predicted, self.original(v), w);
                         }
                         let quantiles = self.quantiles_at(&qs, at, k, maps);
                         let mut r = self.test_row(panel, &refit, (s, t - base), (h, k));
@@ -97,7 +98,7 @@ impl TrainedForecaster {
                         track.observe(t + h, (k, h), predicted, r.actual);
                         r.predicted = predicted;
                         r.quantiles = quantiles;
-                        r.model = model.to_string();
+                        r.model.clone_from(&model);
                         rows.push(r);
                     }
                 }

@@ -447,8 +447,12 @@ impl Validated {
             member_scores,
             ensemble_val_mase,
         ));
-        // The model of each series of a panel, then intervals calibrated on what forecasts
-        // each series.
+        // The network with a statistical forecast, the model of each series of a panel, then
+        // intervals calibrated on what forecasts each series.
+        let combination = model.choose_combination(panel, prep)?;
+        if let Some(sel) = model.selection.as_mut() {
+            sel.combination = combination;
+        }
         let per_series = model.choose_per_series(panel, prep)?;
         if let Some(sel) = model.selection.as_mut() {
             sel.per_series = per_series;
@@ -513,6 +517,7 @@ impl TrainedForecaster {
             members,
             ensemble_val_mase,
             per_series: None,
+            combination: None,
         }
     }
 

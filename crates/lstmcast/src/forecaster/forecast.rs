@@ -1,6 +1,7 @@
 //! Forecasts past the end of every series: the network's where it can, the statistics' stand-ins
 //! where it cannot, with future-known values from the data's own future rows or a future file.
 
+use super::choice::{blended, statistical};
 use super::infer::{floor_at_zero, steps_after, Intervals};
 use super::TrainedForecaster;
 use crate::data::Panel;
@@ -246,6 +247,24 @@ impl TrainedForecaster {
                 steps,
             )?
         };
+        // A network averaged with a statistical forecast: that one fitted on every row of its
+        // series.
+        let partner = self
+            .combined_with()
+            .filter(|_| !usable.is_empty())
+            .map(|mode| {
+                let ends: Vec<usize> = (0..work.n_series())
+                    .map(|s| match usable.contains(&s) {
+                        true => hist_end(s) - work.offsets[s],
+                        false => 0,
+                    })
+                    .collect();
+                let frame = self
+                    .refit_ets(&transformed, &ends)
+                    .frame(&transformed, &self.scaler)
+                    .with_positive_floor(&transformed, self.transform.forward(0.0));
+                (mode, frame)
+            });
         let mut series = Vec::with_capacity(usable.len());
         for (j, &s) in usable.iter().enumerate() {
             let id = &panel.ids[s];
@@ -255,8 +274,17 @@ impl TrainedForecaster {
                 .map(|h| {
                     (0..nt)
                         .map(|k| {
-                            self.transform
-                                .inverse(maps[k].inverse(pred[(j * steps + h) * nt + k] as f64))
+                            let v = self
+                                .transform
+                                .inverse(maps[k].inverse(pred[(j * steps + h) * nt + k] as f64));
+                            match &partner {
+                                Some((mode, frame)) => {
+                                    let at = hist_end(s);
+                                    let stat = statistical(frame, *mode, at, h + 1, k);
+                                    blended(v, self.original(stat), 0.5)
+                                }
+                                None => v,
+                            }
                         })
                         .collect()
                 })
@@ -288,7 +316,7 @@ impl TrainedForecaster {
                 values,
                 intervals,
                 quantiles,
-                model: self.model_name().to_string(),
+                model: self.series_model(&choices, id),
             });
         }
         if !stand_ins.is_empty() {
@@ -328,7 +356,7 @@ impl TrainedForecaster {
                     .map(|k| panel.series_column(s, k)[panel.series_len(s) - 1])
                     .collect();
                 let chosen = choices.get(id.as_str()).copied().and_then(|mode| {
-                    let v = all(&|h, k| super::choice::statistical(stats, mode, end, h, k))?;
+                    let v = all(&|h, k| statistical(stats, mode, end, h, k))?;
                     Some((v, mode.name()))
                 });
                 let (values, model, intervals) = match chosen {

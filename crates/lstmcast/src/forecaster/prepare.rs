@@ -133,22 +133,25 @@ impl Prepared {
         check_f32_range(&scaled, panel)?;
         let ets = EtsBank::fit_on_threads(&transformed, &train, season_of(cfg, panel), threads);
         let frame = ets.frame(&transformed, &scaler);
-        let stats = matches!(
+        // The statistical forecasts: candidates of `auto`, the statistical modes, and the
+        // partners of a combination or a choice per series.
+        let stats = (matches!(
             cfg.normalize,
             Normalize::Auto | Normalize::Ets | Normalize::Theta | Normalize::EtsTheta
-        )
-        .then(|| {
-            let bank = EtsBank::fit_forecasters_on_threads(
-                &transformed,
-                &train,
-                season_of(cfg, panel),
-                threads,
-            );
-            let frame = bank
-                .frame(&transformed, &scaler)
-                .with_positive_floor(&transformed, transform.forward(0.0));
-            (bank, frame)
-        });
+        ) || cfg.combine == crate::config::Combine::Auto
+            || cfg.per_series == crate::config::PerSeries::Choose)
+            .then(|| {
+                let bank = EtsBank::fit_forecasters_on_threads(
+                    &transformed,
+                    &train,
+                    season_of(cfg, panel),
+                    threads,
+                );
+                let frame = bank
+                    .frame(&transformed, &scaler)
+                    .with_positive_floor(&transformed, transform.forward(0.0));
+                (bank, frame)
+            });
         let [tr, va, te]: [WindowIndex; 3] = parts.try_into().unwrap_or_default();
         Ok(Prepared {
             split,

@@ -16,7 +16,8 @@ impl TrainedForecaster {
     /// validation windows) and hands `f(series, target, global origin, step index, predicted,
     /// actual, quantiles)` every step that stays inside the validation rows, in original units,
     /// in (origin, target, step) order (`quantiles` empty without quantile outputs). A series
-    /// whose model is a statistical forecast (see [`super::choice`]) is predicted by it.
+    /// whose model is a statistical forecast, or a network averaged with one (see
+    /// [`super::choice`]), is predicted by it.
     /// Returns the number of origins.
     ///
     /// # Errors
@@ -55,16 +56,16 @@ impl TrainedForecaster {
         let choices = self.series_choices();
         let stats = prep.frame_for(crate::normalize::Normalize::Ets);
         for (j, &(s, t, steps)) in origins.iter().enumerate() {
-            let chosen = choices.get(panel.ids[s].as_str()).copied();
+            let blend = self.blend(&choices, &panel.ids[s]);
             let maps = self.scaler.for_series(&panel.ids[s]).unwrap_or_default();
             for (k, map) in maps.iter().enumerate().take(nt) {
                 let y = &panel.columns[k];
                 for h in 0..steps {
                     let i = (j * horizon + h) * nt + k;
                     let mut p = self.transform.inverse(map.inverse(pred[i] as f64));
-                    if let Some(mode) = chosen {
+                    if let Some((mode, w)) = blend {
                         let v = super::choice::statistical(stats, mode, t, h + 1, k);
-                        p = self.original(v).unwrap_or(p);
+                        p = super::choice::blended(p, self.original(v), w);
                     }
                     if nq > 0 {
                         for (v, &z) in q.iter_mut().zip(&qs[i * nq..(i + 1) * nq]) {

@@ -193,9 +193,14 @@ impl Trial {
         let mut model = TrainedForecaster::from_parts(&cfg, ts, &prep, norm, network, report);
         let score =
             model.candidate_score(cfg.training.loss(), result.val_mse, (result.val_mase, 0));
-        let mut selection = model.selection_record(mode, vec![score], Vec::new(), None);
-        selection.per_series = model.choose_per_series(ts, &prep)?;
+        let selection = model.selection_record(mode, vec![score], Vec::new(), None);
         model.selection = Some(selection);
+        let combination = model.choose_combination(ts, &prep)?;
+        let per_series = model.choose_per_series(ts, &prep)?;
+        if let Some(sel) = model.selection.as_mut() {
+            sel.combination = combination;
+            sel.per_series = per_series;
+        }
         model.calibration = model.calibrate(ts, &prep)?;
         let net = crate::forecaster::refit::Net {
             seed: cfg.seed,
