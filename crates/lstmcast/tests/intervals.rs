@@ -326,3 +326,36 @@ fn adaptive_bands_follow_a_series_that_gets_louder_and_never_read_ahead() {
     }
     assert!(compared > 200, "{compared}");
 }
+
+#[test]
+fn a_run_folder_keeps_its_factors_for_the_same_data_and_scores_other_data_again() {
+    // The louder AR(2): its factors are far from 1, so a forecast that ignored them would show.
+    let y = ar2_louder(2000, 11, 1650);
+    let panel = Panel::from_columns(vec!["y".into()], vec![y.clone()], 1).unwrap();
+    let mut c = config(1);
+    c.normalize = lstmcast::Normalize::Global;
+    let m = c.fit(&panel, &mut |_| {}).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let (ev, future) = lstmcast::run::write_run(&out, false, &m, &panel, None).unwrap();
+    let back = lstmcast::TrainedForecaster::load(&out).unwrap();
+    let stored = back
+        .interval_factors
+        .as_ref()
+        .expect("the run keeps its factors");
+    assert_eq!(stored.data, panel.fingerprint());
+    assert_eq!(stored.factors, ev.interval_factors);
+    assert!(stored.factors[""][0] > 1.5);
+    // The same data: the stored factors, the run's own forecast.
+    assert_eq!(back.forecast(&panel, None).unwrap(), future);
+    // Other data (a later tail, louder still): scored again, not the stored factors.
+    let mut other = y.clone();
+    for v in &mut other[1800..] {
+        *v *= 2.0;
+    }
+    let other = Panel::from_columns(vec!["y".into()], vec![other], 1).unwrap();
+    let fresh = back.evaluate(&other).unwrap().interval_factors;
+    assert_ne!(fresh, stored.factors);
+    let want = back.forecast_adapted(&other, None, None, &fresh).unwrap();
+    assert_eq!(back.forecast(&other, None).unwrap(), want);
+}

@@ -584,6 +584,7 @@ impl TrainedForecaster {
             report,
             refit: None,
             latest: None,
+            interval_factors: None,
         }
     }
 }

@@ -108,12 +108,17 @@ impl TrainedForecaster {
     ) -> Result<Forecast> {
         // Adaptive intervals: the factors the test errors leave (bands as calibrated where the
         // data have no test part to score).
-        let factors = if self.config.intervals_window > 0 && !self.calibration.levels.is_empty() {
-            self.evaluate(panel)
-                .map(|ev| ev.interval_factors)
-                .unwrap_or_default()
-        } else {
+        let factors = if self.config.intervals_window == 0 || self.calibration.levels.is_empty() {
             Default::default()
+        } else {
+            match &self.interval_factors {
+                // The run's own data: its evaluation's factors, kept in the model folder.
+                Some(st) if st.data == panel.fingerprint() => st.factors.clone(),
+                _ => self
+                    .evaluate(panel)
+                    .map(|ev| ev.interval_factors)
+                    .unwrap_or_default(),
+            }
         };
         self.forecast_adapted(panel, future, horizon, &factors)
     }

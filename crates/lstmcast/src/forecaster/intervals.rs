@@ -247,6 +247,17 @@ impl Calibration {
     }
 }
 
+/// The adaptive factors a run's evaluation left ([`super::Evaluation::interval_factors`]), kept
+/// in its model folder with the fingerprint of the data they were measured on, so that a
+/// forecast of the same data need not score the test again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredFactors {
+    /// [`crate::data::Panel::fingerprint`] of the data.
+    pub data: String,
+    /// Per series id, per target.
+    pub factors: std::collections::BTreeMap<String, Vec<f64>>,
+}
+
 /// A series' bands following its latest errors (adaptive intervals): each error whose actual
 /// value is known by a forecast origin (`|y − ŷ|`, relative where the series' scores are,
 /// divided by its spread at its step) moves the series' factor `r` (1 at the end of the

@@ -93,6 +93,9 @@ pub struct TrainedForecaster {
     /// The model trained on every row (`--refit all`): it forecasts past the data, while this
     /// one (trained on the rows before the test) scores the test.
     pub latest: Option<Box<TrainedForecaster>>,
+    /// The adaptive interval factors of the run's evaluation, with the data they came from
+    /// (`None` until a run folder is written).
+    pub interval_factors: Option<intervals::StoredFactors>,
 }
 
 /// The seasonal period: the configured one, else the data's frequency's usual one.

@@ -61,6 +61,10 @@ struct ModelMeta {
     /// refits existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     refit: Option<crate::forecaster::refit::RefitRecord>,
+    /// The adaptive interval factors of the run's evaluation and the data they came from
+    /// (absent in a model saved without a run, or before adaptive intervals existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    interval_factors: Option<crate::forecaster::intervals::StoredFactors>,
     /// CRC-32 of `model.safetensors`, as 8 hex digits.
     weights_crc32: String,
 }
@@ -123,6 +127,15 @@ impl TrainedForecaster {
     /// # Errors
     /// Any write failure.
     pub fn save_into(&self, dir: &Path) -> Result<()> {
+        self.save_into_with(dir, self.interval_factors.clone())
+    }
+
+    /// As [`TrainedForecaster::save_into`], with `factors` as the stored interval factors.
+    fn save_into_with(
+        &self,
+        dir: &Path,
+        factors: Option<crate::forecaster::intervals::StoredFactors>,
+    ) -> Result<()> {
         write_marker(dir, "lstmcast-run")?;
         write(&dir.join("config.toml"), self.config.to_toml())?;
         write(&dir.join("scaler.json"), to_json(&self.scaler))?;
@@ -147,6 +160,7 @@ impl TrainedForecaster {
             selection: self.selection.clone(),
             report: self.report.clone(),
             refit: self.refit.clone(),
+            interval_factors: factors,
             weights_crc32: format!("{:08x}", crc32fast::hash(&st)),
         };
         write(&dir.join("model.json"), to_json(&meta))?;
@@ -198,7 +212,14 @@ impl TrainedForecaster {
         ev: &Evaluation,
         future: &Forecast,
     ) -> Result<()> {
-        self.save_into(dir)?;
+        // The evaluation's adaptive factors, so that `forecast` on the same data reuses them.
+        let factors = (!ev.interval_factors.is_empty()).then(|| {
+            crate::forecaster::intervals::StoredFactors {
+                data: panel.fingerprint(),
+                factors: ev.interval_factors.clone(),
+            }
+        });
+        self.save_into_with(dir, factors)?;
         let id = panel.id_name.as_deref();
         let files = [
             ("history.csv", history_csv(&self.report)),
@@ -360,6 +381,7 @@ impl TrainedForecaster {
             members,
             calibration: meta.calibration,
             selection: meta.selection,
+            interval_factors: meta.interval_factors,
             network,
             roles: if meta.roles.is_empty() {
                 (0..meta.names.len())
