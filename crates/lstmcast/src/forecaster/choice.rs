@@ -10,6 +10,7 @@
 //! validation, refitted on the rows before the test for the test, and on every row for the
 //! forecast past the data, as the statistical modes themselves are.
 
+use super::evaluation::mean;
 use super::{Prepared, TrainedForecaster};
 use crate::config::{Combine, PerSeries};
 use crate::data::Panel;
@@ -19,11 +20,6 @@ use std::collections::HashMap;
 
 /// The statistical forecast a kept network is averaged with (`--combine auto`).
 const PARTNER: Normalize = Normalize::EtsTheta;
-
-/// `p` moved toward the statistical forecast `stat` by `weight` (`p` where there is none).
-pub(super) fn blended(p: f64, stat: Option<f64>, weight: f64) -> f64 {
-    stat.map_or(p, |v| (1.0 - weight) * p + weight * v)
-}
 
 /// The statistical options a series may take instead of the kept model.
 const STATISTICAL: [Normalize; 3] = [Normalize::EtsTheta, Normalize::Ets, Normalize::Theta];
@@ -65,6 +61,23 @@ impl TrainedForecaster {
             Some(&m) => Some((m, 1.0)),
             None => self.combined_with().map(|m| (m, 0.5)),
         }
+    }
+
+    /// `p`, the model's prediction from global origin `t` at 1-based step `h` of target `k`,
+    /// moved toward the statistical forecast of `blend` (see [`TrainedForecaster::blend`]) in
+    /// `frame` by its weight; `p` without a blend or where the statistics have no forecast.
+    pub(super) fn blend_at(
+        &self,
+        blend: Option<(Normalize, f64)>,
+        frame: &EsFrame,
+        p: f64,
+        (t, h, k): (usize, usize, usize),
+    ) -> f64 {
+        let Some((mode, weight)) = blend else {
+            return p;
+        };
+        self.original(statistical(frame, mode, t, h, k))
+            .map_or(p, |v| (1.0 - weight) * p + weight * v)
     }
 
     /// The name of what forecasts series `id`: its own choice, the kept model, or the kept
@@ -183,10 +196,7 @@ impl TrainedForecaster {
             })
             .collect();
         let panel_mean: Vec<Option<f64>> = (0..options.len())
-            .map(|i| {
-                let v: Vec<f64> = own.iter().filter_map(|o| o[i]).collect();
-                (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
-            })
+            .map(|i| mean(&own.iter().filter_map(|o| o[i]).collect::<Vec<f64>>()))
             .collect();
         if panel_mean[0].is_none() {
             return Ok(None);

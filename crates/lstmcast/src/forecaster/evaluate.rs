@@ -69,7 +69,7 @@ impl TrainedForecaster {
             let id = &panel.ids[s];
             let maps = self.scaler.for_series(id).unwrap_or_default();
             mase.insert(id.clone(), self.mase_for(panel, s, &split.series[s]));
-            let mut track = Tracker::new(&self.calibration, id, nt, self.adapt_window());
+            let mut track = Tracker::new(&self.calibration, id, nt, self.config.intervals_window);
             // A series whose model is a statistical forecast (or a network averaged with one) is
             // predicted by it (fitted again on the rows before the test, as the statistical
             // modes are).
@@ -80,12 +80,12 @@ impl TrainedForecaster {
                 for h in 1..=hz {
                     for k in 0..nt {
                         let at = (w * hz + h - 1) * nt + k;
-                        let mut predicted =
-                            self.transform.inverse(maps[k].inverse(pred[at] as f64));
-                        if let Some((mode, w)) = blend {
-                            let v = super::choice::statistical(&refit, mode, t, h, k);
-                            predicted = super::choice::blended(predicted, self.original(v), w);
-                        }
+                        let predicted = self.blend_at(
+                            blend,
+                            &refit,
+                            self.transform.inverse(maps[k].inverse(pred[at] as f64)),
+                            (t, h, k),
+                        );
                         let quantiles = self.quantiles_at(&qs, at, k, maps);
                         let mut r = self.test_row(panel, &refit, (s, t - base), (h, k));
                         r.intervals = self.interval_around(
@@ -123,7 +123,7 @@ impl TrainedForecaster {
             }
             mase.insert(id.clone(), self.mase_for(panel, s, sp));
             fallback.insert(id.clone());
-            let mut track = Tracker::new(&self.calibration, id, nt, self.adapt_window());
+            let mut track = Tracker::new(&self.calibration, id, nt, self.config.intervals_window);
             for local in origins {
                 track.advance(local);
                 for h in 1..=hz {
@@ -205,11 +205,6 @@ impl TrainedForecaster {
             ));
         }
         Ok(ev)
-    }
-
-    /// How many errors the adaptive bands average over (0: bands as calibrated).
-    pub(super) fn adapt_window(&self) -> usize {
-        self.config.intervals_window
     }
 
     /// A warning when a test period starting at `now.test_start` begins before the model's own

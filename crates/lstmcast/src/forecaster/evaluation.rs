@@ -237,7 +237,8 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
-fn mean(v: &[f64]) -> Option<f64> {
+/// The mean of `v`, `None` when empty.
+pub(super) fn mean(v: &[f64]) -> Option<f64> {
     (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
 }
 

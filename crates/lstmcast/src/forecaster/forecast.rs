@@ -1,7 +1,7 @@
 //! Forecasts past the end of every series: the network's where it can, the statistics' stand-ins
 //! where it cannot, with future-known values from the data's own future rows or a future file.
 
-use super::choice::{blended, statistical};
+use super::choice::statistical;
 use super::infer::{floor_at_zero, steps_after, Intervals};
 use super::TrainedForecaster;
 use crate::data::Panel;
@@ -252,28 +252,44 @@ impl TrainedForecaster {
                 steps,
             )?
         };
-        // A network averaged with a statistical forecast: that one fitted on every row of its
-        // series.
-        let partner = self
-            .combined_with()
-            .filter(|_| !usable.is_empty())
-            .map(|mode| {
+        // ETS and Theta fitted on every row, once, for every series that needs them: the
+        // stand-ins (Theta as it is), and with Theta floored at zero for positive series (as
+        // validation and evaluation have it) those a statistical choice forecasts and the
+        // network's where it is averaged with them. A statistical mode's frame is already that.
+        let partner = self.combined_with().filter(|_| !usable.is_empty());
+        let needs = |s: usize| stand_ins.contains(&s) || (partner.is_some() && usable.contains(&s));
+        let refitted =
+            (!self.norm.mode.is_statistical() && (0..work.n_series()).any(needs)).then(|| {
                 let ends: Vec<usize> = (0..work.n_series())
-                    .map(|s| match usable.contains(&s) {
-                        true => hist_end(s) - work.offsets[s],
-                        false => 0,
+                    .map(|s| {
+                        if needs(s) {
+                            hist_end(s) - work.offsets[s]
+                        } else {
+                            0
+                        }
                     })
                     .collect();
-                let frame = self
-                    .refit_ets(&transformed, &ends)
+                self.refit_ets(&transformed, &ends)
                     .frame(&transformed, &self.scaler)
-                    .with_positive_floor(&transformed, self.transform.forward(0.0));
-                (mode, frame)
             });
+        let floored = refitted
+            .as_ref()
+            .filter(|_| partner.is_some() || !choices.is_empty())
+            .map(|f| {
+                f.clone()
+                    .with_positive_floor(&transformed, self.transform.forward(0.0))
+            });
+        let (plain_stats, floored_stats) = match &frame {
+            Some(f) if self.norm.mode.is_statistical() => (Some(f), Some(f)),
+            _ => (refitted.as_ref(), floored.as_ref()),
+        };
         let mut series = Vec::with_capacity(usable.len());
         for (j, &s) in usable.iter().enumerate() {
             let id = &panel.ids[s];
             let maps = self.scaler.for_series(id).unwrap_or_default();
+            // The network's own series: a blend is the combination's (the chosen ones are
+            // stand-ins).
+            let blend = self.blend(&choices, id);
             let timestamps = steps_after(panel.timestamps[panel.offsets[s + 1] - 1], freq, steps)?;
             let values: Vec<Vec<f64>> = (0..steps)
                 .map(|h| {
@@ -282,12 +298,8 @@ impl TrainedForecaster {
                             let v = self
                                 .transform
                                 .inverse(maps[k].inverse(pred[(j * steps + h) * nt + k] as f64));
-                            match &partner {
-                                Some((mode, frame)) => {
-                                    let at = hist_end(s);
-                                    let stat = statistical(frame, *mode, at, h + 1, k);
-                                    blended(v, self.original(stat), 0.5)
-                                }
+                            match floored_stats {
+                                Some(f) => self.blend_at(blend, f, v, (hist_end(s), h + 1, k)),
                                 None => v,
                             }
                         })
@@ -325,24 +337,9 @@ impl TrainedForecaster {
             });
         }
         if !stand_ins.is_empty() {
-            // A statistical mode's frame is already fitted on every row of every series;
-            // otherwise the stand-ins alone are fitted.
-            let owned;
-            let stats = match &frame {
-                Some(f) if self.norm.mode.is_statistical() => f,
-                _ => {
-                    let ends: Vec<usize> = (0..work.n_series())
-                        .map(|s| match stand_ins.contains(&s) {
-                            true => hist_end(s) - work.offsets[s],
-                            false => 0,
-                        })
-                        .collect();
-                    owned = self
-                        .refit_ets(&transformed, &ends)
-                        .frame(&transformed, &self.scaler);
-                    &owned
-                }
-            };
+            let stats = plain_stats.ok_or_else(|| {
+                Error::Forecast("no statistical fit for the series the network cannot forecast (a bug: please report it)".into())
+            })?;
             for &s in &stand_ins {
                 let id = &panel.ids[s];
                 let end = hist_end(s);
@@ -361,7 +358,8 @@ impl TrainedForecaster {
                     .map(|k| panel.series_column(s, k)[panel.series_len(s) - 1])
                     .collect();
                 let chosen = choices.get(id.as_str()).copied().and_then(|mode| {
-                    let v = all(&|h, k| statistical(stats, mode, end, h, k))?;
+                    let frame = floored_stats?;
+                    let v = all(&|h, k| statistical(frame, mode, end, h, k))?;
                     Some((v, mode.name()))
                 });
                 let (values, model, intervals) = match chosen {

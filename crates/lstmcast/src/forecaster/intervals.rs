@@ -12,6 +12,7 @@
 //! Validation rows also chose the epoch and the normalisation, so the errors are those of a model
 //! selected on them: slightly optimistic, as in every split-conformal use of a validation set.
 
+use super::evaluation::mean;
 use super::{Prepared, TrainedForecaster};
 use crate::data::Panel;
 use crate::error::Result;
@@ -155,7 +156,7 @@ impl Calibration {
                 c.sigma[s][k] = *sigma;
             }
             c.growth[k].clone_from(&spread.growth);
-            c.mean_score[k] = mean(spread.scaled(errors, k));
+            c.mean_score[k] = mean(&spread.scaled(errors, k));
             for (i, &level) in levels.iter().enumerate() {
                 let scores = spread.scaled(per_level[i], k);
                 let Some(rank) = conformal_rank(scores.len(), level) else {
@@ -343,17 +344,9 @@ impl<'a> Tracker<'a> {
 struct Spread {
     sigma: Vec<Option<f64>>,
     growth: Vec<Option<f64>>,
-    /// Whether the series' errors calibrate the quantile: those of series with a unit of their
-    /// own (not their errors' mean, which would shrink their own scores).
+    /// Whether the series' errors calibrate the quantile: those of the series with a unit
+    /// before any fallback (their MASE scale, or their own mean error when no series has one).
     scores: Vec<bool>,
-}
-
-/// The mean of `v`, `None` when empty.
-fn mean(v: impl IntoIterator<Item = f64>) -> Option<f64> {
-    let (sum, n) = v
-        .into_iter()
-        .fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
-    (n > 0).then(|| sum / n as f64)
 }
 
 impl Spread {
@@ -368,25 +361,26 @@ impl Spread {
     ) -> Option<Spread> {
         let positive = |v: Option<f64>| v.filter(|&v| v > 0.0 && v.is_finite());
         let mut base: Vec<Option<f64>> = unit.iter().map(|u| positive(u[k])).collect();
-        let scores: Vec<bool> = if base.iter().any(Option::is_some) {
-            base.iter().map(Option::is_some).collect()
-        } else {
+        if base.iter().all(Option::is_none) {
             // No series has a MASE scale: each one's own mean error is its unit.
             base = errors
                 .iter()
                 .map(|t| {
                     let e: Vec<f64> = t[k].iter().flatten().copied().collect();
-                    positive(mean(e.iter().copied()).filter(|_| e.len() >= 2))
+                    positive(mean(&e).filter(|_| e.len() >= 2))
                 })
                 .collect();
-            vec![false; errors.len()]
-        };
+        }
+        // The errors of the series with a unit calibrate the quantile.
+        let scores: Vec<bool> = base.iter().map(Option::is_some).collect();
         let growth: Vec<Option<f64>> = (0..horizon)
             .map(|h| {
-                positive(mean(errors.iter().zip(&base).flat_map(|(t, u)| {
-                    let u = *u;
-                    t[k][h].iter().filter_map(move |e| u.map(|u| e / u))
-                })))
+                let e: Vec<f64> = errors
+                    .iter()
+                    .zip(&base)
+                    .flat_map(|(t, u)| t[k][h].iter().filter_map(move |e| u.map(|u| e / u)))
+                    .collect();
+                positive(mean(&e))
             })
             .collect();
         if growth.iter().all(Option::is_none) {
@@ -400,7 +394,7 @@ impl Spread {
                 .filter_map(|(e, g)| g.map(|g| e.iter().map(move |v| v / g)))
                 .flatten()
                 .collect();
-            positive(mean(e.iter().copied()).filter(|_| e.len() >= 2))
+            positive(mean(&e).filter(|_| e.len() >= 2))
         };
         let relative_prior = super::evaluation::median(
             &mut (0..errors.len())
@@ -418,11 +412,7 @@ impl Spread {
         Some(Spread {
             sigma,
             growth,
-            scores: if scores.iter().any(|&b| b) {
-                scores
-            } else {
-                base.iter().map(Option::is_some).collect()
-            },
+            scores,
         })
     }
 

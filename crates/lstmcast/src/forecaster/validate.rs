@@ -62,11 +62,8 @@ impl TrainedForecaster {
                 let y = &panel.columns[k];
                 for h in 0..steps {
                     let i = (j * horizon + h) * nt + k;
-                    let mut p = self.transform.inverse(map.inverse(pred[i] as f64));
-                    if let Some((mode, w)) = blend {
-                        let v = super::choice::statistical(stats, mode, t, h + 1, k);
-                        p = super::choice::blended(p, self.original(v), w);
-                    }
+                    let p = self.transform.inverse(map.inverse(pred[i] as f64));
+                    let p = self.blend_at(blend, stats, p, (t, h + 1, k));
                     if nq > 0 {
                         for (v, &z) in q.iter_mut().zip(&qs[i * nq..(i + 1) * nq]) {
                             *v = self.transform.inverse(map.inverse(z as f64));
