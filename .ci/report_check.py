@@ -21,6 +21,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 import zlib
 
@@ -39,14 +40,31 @@ def chromium_path(given):
     fail("no Chromium found (install Debian's `chromium` package: apt-get install chromium)")
 
 
-def browser(chrome, args, url, timeout=120):
-    cmd = [chrome, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-           "--no-first-run", "--disable-extensions", "--enable-logging=stderr", "--v=0",
-           "--virtual-time-budget=5000"] + args + [url]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    if p.returncode != 0:
-        fail(f"chromium exited with {p.returncode}: {p.stderr[-2000:]}")
-    return p
+def browser(chrome, args, url, timeout=120, tries=3):
+    """Runs headless Chromium once per try, each with a fresh profile.
+
+    `--disable-dev-shm-usage` is passed here because Debian's launcher only adds it when its
+    /dev/shm test works, and that test breaks where `findmnt` prints more than one mount (a CI
+    machine did: "[: 25276194816: unexpected operator", then a SIGSEGV). A browser killed by a
+    signal says nothing about the page, so it is tried again (up to `tries` times, each crash
+    printed); an ordinary non-zero exit, or a crash on every try, fails the check.
+    """
+    for attempt in range(1, tries + 1):
+        profile = tempfile.mkdtemp(prefix="report-check-profile-")
+        cmd = [chrome, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+               "--hide-scrollbars", "--no-first-run", "--disable-extensions",
+               f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
+               "--virtual-time-budget=5000"] + args + [url]
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        finally:
+            shutil.rmtree(profile, ignore_errors=True)
+        if p.returncode == 0:
+            return p
+        if p.returncode > 0 or attempt == tries:
+            fail(f"chromium exited with {p.returncode} (try {attempt} of {tries}): {p.stderr[-2000:]}")
+        print(f"report check: chromium was killed by signal {-p.returncode} (try {attempt} of "
+              f"{tries}); trying again with a fresh profile", file=sys.stderr)
 
 
 def console_messages(stderr):
