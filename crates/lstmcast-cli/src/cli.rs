@@ -228,8 +228,9 @@ pub struct ModelArgs {
     /// panel's ranking (choose), or one model for every series (none, the default).
     #[arg(long)]
     pub per_series: Option<String>,
-    /// A kept network averaged with the ets-theta forecast where that scores lower on
-    /// validation (auto), or alone (none, the default).
+    /// The best network averaged with the best statistical forecast (ets-theta where none was
+    /// scored) where the mean scores lower on validation than what would be kept otherwise
+    /// (auto), or never (none, the default).
     #[arg(long)]
     pub combine: Option<String>,
     /// Adaptive intervals: how many of its latest errors a series' bands follow on the test

@@ -396,13 +396,24 @@ pub struct Selection {
 /// scores behind the decision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Combination {
-    /// The statistical forecast averaged with the network.
+    /// The statistical forecast averaged with the network: the best statistical candidate of
+    /// `auto`, else `ets-theta`.
     pub with: Normalize,
-    /// Validation MASE of the network alone (the ensemble where there is one).
+    /// The network averaged (the best network candidate); `None` in folders written before it
+    /// was recorded (the kept network).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<Normalize>,
+    /// Validation MASE of the network alone (its main network: ensemble members join after
+    /// the decision).
     pub alone: Option<f64>,
+    /// Validation MASE of the statistical candidate `auto` keeps without the combination, where
+    /// one scored below every network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instead: Option<f64>,
     /// Validation MASE of the mean.
     pub combined: Option<f64>,
-    /// Whether the mean is the forecast (it scored lower).
+    /// Whether the mean is the forecast (it scored lower than the network alone and than
+    /// `instead`).
     pub kept: bool,
 }
 

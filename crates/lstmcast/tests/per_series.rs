@@ -173,7 +173,11 @@ fn a_network_averaged_with_ets_theta_is_what_validation_says_and_what_forecasts(
         .combination
         .clone()
         .expect("a network with the statistical fits gets the decision");
+    // A network asked for by name: no statistical candidate was scored, so the partner is
+    // `ets-theta` and nothing stands instead of the network.
     assert_eq!(comb.with, Normalize::EtsTheta);
+    assert_eq!(comb.network, Some(Normalize::Window));
+    assert_eq!(comb.instead, None);
     let (alone, combined) = (comb.alone.unwrap(), comb.combined.unwrap());
     assert_eq!(comb.kept, combined < alone);
     // Kept or not, force both ways and check what evaluate and forecast do.
@@ -212,4 +216,117 @@ fn a_network_averaged_with_ets_theta_is_what_validation_says_and_what_forecasts(
     // `none`: no decision.
     c.combine = lstmcast::config::Combine::None;
     assert!(fit(&c, &p, 1).selection.unwrap().combination.is_none());
+}
+
+#[test]
+fn under_auto_the_best_network_averaged_with_the_best_statistics_competes_with_the_kept_one() {
+    let p = panel();
+    let mut c = cfg(PerSeries::None);
+    c.combine = lstmcast::config::Combine::Auto;
+    let m = fit(&c, &p, 1);
+    let sel = m.selection.as_ref().unwrap();
+    let comb = sel
+        .combination
+        .clone()
+        .expect("auto with --combine auto decides");
+    let val = |keep: fn(Normalize) -> bool| {
+        sel.candidates
+            .iter()
+            .filter(|s| keep(s.mode))
+            .min_by(|a, b| a.val_mase.unwrap().total_cmp(&b.val_mase.unwrap()))
+            .unwrap()
+    };
+    // The two recomputed from the candidates' record: the best network and the best
+    // statistical forecast by validation MASE.
+    let (net, stat) = (val(Normalize::trains), val(Normalize::is_statistical));
+    assert_eq!(comb.network, Some(net.mode));
+    assert_eq!(comb.with, stat.mode);
+    // The network alone scores what it scored as a candidate (the same weights, the same
+    // validation origins).
+    let alone = comb.alone.unwrap();
+    assert!((alone - net.val_mase.unwrap()).abs() <= 1e-9 * alone);
+    // `instead` is the statistical candidate's score where it beat every network.
+    let stat_won = stat.val_mase.unwrap() < net.val_mase.unwrap();
+    assert_eq!(comb.instead, stat_won.then(|| stat.val_mase.unwrap()));
+    let single = alone.min(stat.val_mase.unwrap());
+    assert_eq!(comb.kept, comb.combined.unwrap() < single);
+    // What is kept: the network (averaged) where the mean won, else the best candidate.
+    let best = val(|_| true);
+    assert_eq!(sel.chosen, if comb.kept { net.mode } else { best.mode });
+    // Forced kept, the test rows are the averaged network's.
+    let mut forced = m.clone();
+    if !comb.kept {
+        forced = fit(
+            &ForecasterConfig {
+                normalize: net.mode,
+                ..c.clone()
+            },
+            &p,
+            1,
+        );
+        let f = forced
+            .selection
+            .as_mut()
+            .unwrap()
+            .combination
+            .as_mut()
+            .unwrap();
+        f.with = stat.mode;
+        f.kept = true;
+    }
+    let name = format!("lstm+{}", stat.mode.name());
+    assert!(forced
+        .evaluate(&p)
+        .unwrap()
+        .rows
+        .iter()
+        .all(|r| r.model == name));
+}
+
+#[test]
+fn a_network_and_its_partner_are_each_floored_at_zero_before_they_are_averaged() {
+    // 60 positive rows falling fast (1000 down to about 56): past the data, a network of
+    // differences and Theta's trend go below zero within a few steps.
+    let y: Vec<f64> = (0..60)
+        .map(|t| 1000.0 - 16.0 * t as f64 + 8.0 * (t as f64 * 1.3).sin())
+        .collect();
+    let p = Panel::from_series(vec!["y".into()], 1, vec![("s".into(), vec![y.clone()])]).unwrap();
+    let mut c = cfg(PerSeries::None);
+    c.normalize = Normalize::Diff;
+    c.combine = lstmcast::config::Combine::Auto;
+    c.season = Some(1);
+    c.lookback = 6;
+    c.horizon = 12;
+    let m = fit(&c, &p, 1);
+    let set = |kept: bool, with: Normalize| {
+        let mut m = m.clone();
+        let comb = m.selection.as_mut().unwrap().combination.as_mut().unwrap();
+        comb.kept = kept;
+        comb.with = with;
+        m
+    };
+    // The network alone (floored at the end, as every forecast of positive data is) and
+    // Theta fitted on all 60 rows (as `forecast` fits it), floored.
+    let net = set(false, Normalize::Theta).forecast(&p, None).unwrap();
+    let theta = lstmcast::theta::Theta::fit(&y, 1).unwrap().filter(&y);
+    let mean = set(true, Normalize::Theta).forecast(&p, None).unwrap();
+    let mut teeth = 0;
+    for h in 0..12 {
+        let (a, b) = (
+            net.series[0].values[h][0],
+            theta.forecast(60, h + 1).max(0.0),
+        );
+        let got = mean.series[0].values[h][0];
+        let want = 0.5 * (a + b);
+        assert!(
+            (got - want).abs() <= 1e-6 * want.abs().max(1.0),
+            "step {}: {got} vs {want} (network {a}, theta {b})",
+            h + 1
+        );
+        teeth += usize::from(a == 0.0 && b > 0.0 || b == 0.0 && a > 0.0);
+    }
+    assert!(
+        teeth > 0,
+        "the test has no teeth: nothing was floored alone"
+    );
 }

@@ -194,18 +194,35 @@
     }
     var comb = sel && sel.combination;
     if (comb) {
-      section("Combination", [el("p", { class: "note", text: "--combine auto: the network alone scored validation MASE " + num(comb.alone, 4) + ", its mean with " + comb["with"] + " " + num(comb.combined, 4) + "; " + (comb.kept ? "the mean forecasts." : "the network alone forecasts.") })]);
+      var net = comb.network || "the network";
+      var instead = comb.instead === undefined || comb.instead === null ? "" : ", the statistical candidate kept otherwise (" + sel.chosen + ") " + num(comb.instead, 4);
+      var verdictText = comb.kept ? "the mean forecasts." : (comb.instead === undefined || comb.instead === null ? net + " alone forecasts." : sel.chosen + " forecasts.");
+      section("Combination", [el("p", { class: "note", text: "--combine auto: validation MASE of " + net + " alone " + num(comb.alone, 4) + instead + ", their mean with " + comb["with"] + " " + num(comb.combined, 4) + "; " + verdictText })]);
     }
     var per = sel && sel.per_series;
     if (per && per.series) {
       var count = {};
       per.series.forEach(function (c) { count[c.chosen] = (count[c.chosen] || 0) + 1; });
+      var cbox = el("div", { class: "chart", id: "choice-chart", role: "img", "aria-label": "each option's validation MASE per series, sorted" });
       section("The model of each series", [
         el("p", { class: "note", text: "--per-series choose: per series, the option with the lowest w \u00b7 own validation MASE + (1 \u2212 w) \u00b7 the panel's mean, w = origins / (origins + horizon); each series' scores are in metrics.json (normalize.per_series), its model in the series table." }),
         table(["option", "series", "panel validation MASE"], per.options.map(function (o, i) {
           return { cells: [o + (i === 0 ? " (kept)" : ""), String(count[o] || 0), num(per.panel[i], 4)], cls: i === 0 ? "chosen" : "" };
         })),
+        cbox,
+        el("p", { class: "note", text: "Each option's own validation MASE on every series, sorted from best to worst: where the lines cross, different series are best served by different options." }),
       ]);
+      // The distribution of the scores behind the choice: each option's per-series validation
+      // MASE, sorted (series without a score for an option end its line early).
+      var n = per.series.length;
+      var colors = ["#1565c0", "#c62828", "#2e7d32", "#6a1b9a", "#ef6c00"];
+      chart(cbox, per.series.map(function (_, i) { return i + 1; }), per.options.map(function (o, i) {
+        var v = per.series.map(function (c) { return c.scores[i]; })
+          .filter(function (x) { return x !== null && x !== undefined; })
+          .sort(function (a, b) { return a - b; });
+        while (v.length < n) v.push(null);
+        return { label: o + (i === 0 ? " (kept)" : ""), values: v, stroke: colors[i % colors.length], width: i === 0 ? 2.5 : 1.5 };
+      }), [], function (x) { return "rank " + x; }, 240);
     }
     if (m.refit) {
       section("Rows each model saw", [

@@ -99,7 +99,7 @@ impl PerSeries {
     }
 }
 
-/// Whether `auto` may average a kept network with a statistical forecast.
+/// Whether the best network may be averaged with the best statistical forecast.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Combine {
@@ -107,7 +107,9 @@ pub enum Combine {
     /// benchmarks; docs/models.md, "Combination").
     #[default]
     None,
-    /// The mean of the network and `ets-theta` where it scores lower on validation.
+    /// The mean of the best network candidate and the best statistical one (`ets-theta` where
+    /// none was scored) where it scores lower on validation than each alone and than what
+    /// `auto` kept.
     Auto,
 }
 

@@ -386,12 +386,37 @@ impl Validated {
                 best = Some(i);
             }
         }
-        let Some(b) = best else {
+        let Some(mut b) = best else {
             return Err(Error::NoUsableCandidate);
         };
+        // `--combine auto`: the best network candidate averaged with the best statistical one
+        // (`ets-theta` where none was scored) competes with the kept candidate on validation
+        // MASE. Nothing is trained for it: both were trained and scored already.
+        let best_of = |keep: fn(Normalize) -> bool| {
+            (0..cands.len())
+                .filter(|&i| keep(cands[i].mode) && !key(&ck.done[i]).is_nan())
+                .min_by(|&i, &j| key(&ck.done[i]).total_cmp(&key(&ck.done[j])))
+        };
+        let mut combination = None;
+        if self.combine == crate::config::Combine::Auto && by_mase {
+            if let Some(n) = best_of(Normalize::trains) {
+                let with = best_of(Normalize::is_statistical)
+                    .map_or(super::PARTNER, |i| cands[i].mode);
+                let instead = (n != b).then(|| key(&ck.done[b]));
+                let mut net = self.candidate_model(&cands[n], &ck.done[n])?;
+                net.config.training.threads = threads.max(1);
+                net.selection =
+                    Some(net.selection_record(self.normalize, Vec::new(), Vec::new(), None));
+                combination =
+                    net.choose_combination(cands[n].panel, cands[n].prep, with, instead)?;
+                if combination.as_ref().is_some_and(|c| c.kept) {
+                    b = n;
+                }
+            }
+        }
         let d = &ck.done[b];
         let chosen = cands[b];
-        let (mode, prep, train_rows) = (chosen.mode, chosen.prep, chosen.train_rows);
+        let (mode, prep) = (chosen.mode, chosen.prep);
         // Ensemble members: the chosen mode from the next seeds. They are not checkpointed: an
         // interruption keeps every candidate, and a resume retrains the members identically.
         let n_members = if mode.trains() {
@@ -411,12 +436,8 @@ impl Validated {
             Some(m) => m,
             None => return Ok(FitOutcome::Interrupted(Box::new(ck))),
         };
-        let norm = prep.window_norm(mode, train_rows)?;
         let spec = prep.network_spec(self);
-        let mut network = Network::zeros(spec.clone())?;
-        network.set_params(&d.params)?;
-        let mut model =
-            TrainedForecaster::from_parts(self, panel, prep, norm, network, d.report.clone());
+        let mut model = self.candidate_model(&chosen, d)?;
         // Scoring and calibrating the chosen model predicts on every core (results do not
         // depend on it).
         model.config.training.threads = threads.max(1);
@@ -447,9 +468,8 @@ impl Validated {
             member_scores,
             ensemble_val_mase,
         ));
-        // The network with a statistical forecast, the model of each series of a panel, then
-        // intervals calibrated on what forecasts each series.
-        let combination = model.choose_combination(panel, prep)?;
+        // The combination decided above, the model of each series of a panel, then intervals
+        // calibrated on what forecasts each series.
         if let Some(sel) = model.selection.as_mut() {
             sel.combination = combination;
         }
@@ -474,6 +494,27 @@ impl Validated {
             Some(model) => Ok(FitOutcome::Done(Box::new(model))),
             None => Ok(FitOutcome::Interrupted(Box::new(ck))),
         }
+    }
+}
+
+impl ForecasterConfig {
+    /// The forecaster of trained candidate `cand` with its best weights `done`.
+    fn candidate_model(
+        &self,
+        cand: &candidates::Cand,
+        done: &DoneCandidate,
+    ) -> Result<TrainedForecaster> {
+        let norm = cand.prep.window_norm(cand.mode, cand.train_rows)?;
+        let mut network = Network::zeros(cand.prep.network_spec(self))?;
+        network.set_params(&done.params)?;
+        Ok(TrainedForecaster::from_parts(
+            self,
+            cand.panel,
+            cand.prep,
+            norm,
+            network,
+            done.report.clone(),
+        ))
     }
 }
 

@@ -446,8 +446,9 @@ impl TrainedForecaster {
     }
 
     /// The forecast of a series the network cannot forecast, and its model's name: plain Theta's
-    /// own where that is the mode, the mean of ETS and Theta for `ets-theta`, else ETS, else
-    /// Theta (it needs 4 rows, ETS 5), else `naive`.
+    /// own where that is the mode (or the statistical forecast a network is averaged with),
+    /// the mean of ETS and Theta for `ets-theta`, else ETS, else Theta (it needs 4 rows, ETS
+    /// 5), else `naive`.
     pub(super) fn stand_in<T: Combine>(
         &self,
         ets: Option<T>,
@@ -455,7 +456,8 @@ impl TrainedForecaster {
         naive: T,
     ) -> (T, &'static str) {
         use crate::normalize::Normalize;
-        match (self.norm.mode, ets, theta) {
+        let mode = self.combined_with().unwrap_or(self.norm.mode);
+        match (mode, ets, theta) {
             (Normalize::Theta, _, Some(v)) => (v, "theta"),
             (Normalize::EtsTheta, Some(e), Some(t)) => (e.mean_with(&t), "ets-theta"),
             (_, Some(v), _) => (v, "ets"),

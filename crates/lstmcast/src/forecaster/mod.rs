@@ -18,6 +18,7 @@ pub mod refit;
 mod validate;
 
 pub(crate) use candidates::{candidate_loss, initial_network, validation_scores};
+pub(crate) use choice::PARTNER;
 pub use evaluation::{
     Evaluation, IntervalScore, PanelScores, PanelTarget, PredictionRow, QuantileScore, Scores,
     SeriesMase, Trio,

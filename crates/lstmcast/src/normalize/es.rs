@@ -262,6 +262,32 @@ impl ColumnStates {
         (map.transform(reference) as f32, (unit / map.scale) as f32)
     }
 
+    /// Whether every value before `origin` is positive (recorded by
+    /// [`EsFrame::with_positive_floor`]; `false` without it), and the floor there.
+    fn floor_before(&self, origin: usize) -> Option<f64> {
+        self.positive
+            .and_then(|(lead, zero)| (origin <= lead).then_some(zero))
+    }
+
+    /// `ets-theta`'s forecast `h` steps ahead from `origin`: the mean of ETS and Theta, Theta
+    /// floored at zero where every value before the origin is positive; ETS alone without a
+    /// Theta model there.
+    fn ets_theta(&self, origin: usize, h: usize) -> f64 {
+        let e = self.states.forecast(origin, h);
+        match self
+            .theta
+            .as_ref()
+            .filter(|th| origin >= 1 && origin <= th.len())
+        {
+            Some(th) => {
+                let t = th.forecast(origin, h);
+                let t = self.floor_before(origin).map_or(t, |z| t.max(z));
+                0.5 * (e + t)
+            }
+            None => e,
+        }
+    }
+
     /// The level at `origin` with the seasonal index of `row` as known there.
     fn level_season(&self, origin: usize, row: usize) -> f64 {
         let (l, s) = (self.states.level(origin), self.states.season(origin, row));
@@ -367,19 +393,7 @@ impl EsFrame {
                     (r, u.max(origin_unit * 1e-3))
                 }
                 Reference::EtsTheta => {
-                    let e = c.states.forecast(o, shift + h + 1);
-                    let f = match c.theta.as_ref().filter(|th| o >= 1 && o <= th.len()) {
-                        Some(th) => {
-                            let t = th.forecast(o, shift + h + 1);
-                            let t = match c.positive {
-                                Some((lead, zero)) if o <= lead => t.max(zero),
-                                _ => t,
-                            };
-                            0.5 * (e + t)
-                        }
-                        None => e,
-                    };
-                    let (r, u) = c.scaled(map, f);
+                    let (r, u) = c.scaled(map, c.ets_theta(o, shift + h + 1));
                     (r, u.max(origin_unit * 1e-3))
                 }
             };
@@ -411,6 +425,22 @@ impl EsFrame {
         let c = self.series[s].get(k)?.as_ref()?;
         let th = c.theta.as_ref()?;
         (o >= 1 && o <= th.len()).then(|| th.forecast(o, h))
+    }
+
+    /// `ets-theta`'s forecast `h` steps ahead (`h ≥ 1`) of target `k` from the origin at global
+    /// row `t`, in transformed units (see [`EsFrame::with_positive_floor`]); `None` without
+    /// states.
+    pub fn ets_theta_forecast(&self, t: usize, h: usize, k: usize) -> Option<f64> {
+        let (s, o) = self.origin(t);
+        Some(self.series[s].get(k)?.as_ref()?.ets_theta(o, h))
+    }
+
+    /// Whether every value of target `k`'s series before the origin at global row `t` is
+    /// positive, as recorded by [`EsFrame::with_positive_floor`] (`false` on a frame without
+    /// that record).
+    pub fn positive_before(&self, t: usize, k: usize) -> bool {
+        let (s, o) = self.origin(t);
+        matches!(self.series[s].get(k), Some(Some(c)) if c.floor_before(o).is_some())
     }
 
     /// Whether target `k` of every series has a Theta model.

@@ -195,7 +195,7 @@ impl Trial {
             model.candidate_score(cfg.training.loss(), result.val_mse, (result.val_mase, 0));
         let selection = model.selection_record(mode, vec![score], Vec::new(), None);
         model.selection = Some(selection);
-        let combination = model.choose_combination(ts, &prep)?;
+        let combination = model.choose_combination(ts, &prep, crate::forecaster::PARTNER, None)?;
         let per_series = model.choose_per_series(ts, &prep)?;
         if let Some(sel) = model.selection.as_mut() {
             sel.combination = combination;
