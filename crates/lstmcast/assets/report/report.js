@@ -38,8 +38,9 @@
   }
 
   // A line chart: xs (positions), series [{label, values, stroke, dash, width, fill}], bands
-  // [[hi index, lo index, fill]] (indices into the series, 1-based as uPlot counts), xlabel(x).
-  function chart(box, xs, series, bands, xlabel, height) {
+  // [[hi index, lo index, fill]] (indices into the series, 1-based as uPlot counts), xlabel(x),
+  // and the x axis' name in the legend (xname, default "time").
+  function chart(box, xs, series, bands, xlabel, height, xname) {
     box.innerHTML = "";
     var width = Math.max(280, Math.min(1060, (box.clientWidth || main.clientWidth || 800)));
     var points = 0;
@@ -49,7 +50,7 @@
       height: height || 300,
       scales: { x: { time: false } },
       legend: { live: true },
-      series: [{ label: "time", value: function (u, v) { return v === null ? "" : xlabel(v); } }].concat(series.map(function (s) {
+      series: [{ label: xname || "time", value: function (u, v) { return v === null ? "" : xlabel(v); } }].concat(series.map(function (s) {
         return {
           label: s.label,
           stroke: s.stroke,
@@ -175,7 +176,7 @@
       chart(lbox, loss.epoch, [
         { label: "training loss", values: loss.train, stroke: "#1565c0" },
         { label: "validation loss", values: loss.val, stroke: "#c62828" },
-      ], [], function (x) { return "epoch " + x; }, 240);
+      ], [], function (x) { return "epoch " + x; }, 240, "epoch");
     } else {
       section("Training", [el("p", { class: "note", text: "No network was trained: the kept model is statistical (" + ((m.normalize && m.normalize.chosen) || "") + ")." })]);
     }
@@ -222,7 +223,7 @@
           .sort(function (a, b) { return a - b; });
         while (v.length < n) v.push(null);
         return { label: o + (i === 0 ? " (kept)" : ""), values: v, stroke: colors[i % colors.length], width: i === 0 ? 2.5 : 1.5 };
-      }), [], function (x) { return "rank " + x; }, 240);
+      }), [], function (x) { return "rank " + x; }, 240, "rank");
     }
     if (m.refit) {
       section("Rows each model saw", [
@@ -333,7 +334,7 @@
       { label: "model", values: D.folds.map(function (f) { return f.model; }), stroke: "#c62828", dots: true },
       { label: "seasonal naive", values: D.folds.map(function (f) { return f.seasonal_naive; }), stroke: "#2e7d32", dots: true },
       { label: "ETS", values: D.folds.map(function (f) { return f.ets; }), stroke: "#ef6c00", dots: true, span: true },
-    ], [], function (x) { var f = D.folds[x - 1]; return f ? f.origin : ""; }, 240);
+    ], [], function (x) { var f = D.folds[x - 1]; return f ? f.origin : ""; }, 240, "fold origin");
   }
 
   function tuneReport() {
@@ -348,7 +349,7 @@
     ]);
     chart(box, D.trials.map(function (t) { return t.trial; }), [
       { label: "validation MASE", values: D.trials.map(function (t) { return t.val_mase; }), stroke: "#c62828", dots: true, width: 0 },
-    ], [], function (x) { return "trial " + x; }, 240);
+    ], [], function (x) { return "trial " + x; }, 240, "trial");
   }
 
   if (D.kind === "train") trainReport();

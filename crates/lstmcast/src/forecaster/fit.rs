@@ -400,8 +400,8 @@ impl Validated {
         let mut combination = None;
         if self.combine == crate::config::Combine::Auto && by_mase {
             if let Some(n) = best_of(Normalize::trains) {
-                let with = best_of(Normalize::is_statistical)
-                    .map_or(super::PARTNER, |i| cands[i].mode);
+                let with =
+                    best_of(Normalize::is_statistical).map_or(super::PARTNER, |i| cands[i].mode);
                 let instead = (n != b).then(|| key(&ck.done[b]));
                 let mut net = self.candidate_model(&cands[n], &ck.done[n])?;
                 net.config.training.threads = threads.max(1);
