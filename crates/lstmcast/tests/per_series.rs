@@ -330,3 +330,47 @@ fn a_network_and_its_partner_are_each_floored_at_zero_before_they_are_averaged()
         "the test has no teeth: nothing was floored alone"
     );
 }
+
+#[test]
+fn an_es_network_asked_for_by_name_leaves_a_series_without_ets_to_the_stand_in() {
+    // Five series of 96 rows, and one of 26 whose last 24 rows are its validation and test:
+    // 2 training rows, too few for ETS, but with a lookback of 4 it has validation and test
+    // windows. `--normalize es` used to refuse the whole panel for it.
+    let long = panel();
+    let mut series: Vec<(String, Vec<Vec<f64>>)> = (0..5)
+        .map(|s| {
+            let y = long.series_column(s, 0).to_vec();
+            (long.ids[s].clone(), vec![y])
+        })
+        .collect();
+    let short: Vec<f64> = (0..26).map(|t| 50.0 + (t % 5) as f64).collect();
+    series.push(("short".into(), vec![short]));
+    let p = Panel::from_series(vec!["y".into()], 1, series).unwrap();
+    let mut c = cfg(PerSeries::None);
+    c.normalize = Normalize::Es;
+    c.lookback = 4;
+    let m = fit(&c, &p, 1);
+    assert_eq!(m.norm.mode, Normalize::Es);
+    let ev = m.evaluate(&p).unwrap();
+    let short_rows: Vec<_> = ev.rows.iter().filter(|r| r.series == "short").collect();
+    // Forecast by the stand-in on every test origin: ETS fitted on the 14 rows before the
+    // test (enough there).
+    assert!(!short_rows.is_empty());
+    assert!(
+        short_rows.iter().all(|r| r.model != "lstm"),
+        "{:?}",
+        short_rows[0].model
+    );
+    assert!(short_rows.iter().all(|r| r.predicted.is_finite()));
+    assert!(ev
+        .rows
+        .iter()
+        .filter(|r| r.series != "short")
+        .all(|r| r.model == "lstm"));
+    assert_eq!(ev.models.get("ets").copied(), Some(1));
+    // The forecast past the data covers it too.
+    let f = m.forecast(&p, None).unwrap();
+    let fs = f.series.iter().find(|s| s.id == "short").unwrap();
+    assert_ne!(fs.model, "lstm");
+    assert!(fs.values.iter().flatten().all(|v| v.is_finite()));
+}

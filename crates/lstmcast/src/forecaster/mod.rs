@@ -105,6 +105,31 @@ pub(crate) fn season_of(cfg: &ForecasterConfig, panel: &Panel) -> usize {
         .unwrap_or_else(|| panel.frequency().map(|f| f.default_season()).unwrap_or(1))
 }
 
+/// Why each series of `panel` is left out of the network's windows (`None`: it takes part): no
+/// scaler (no training rows of its own to fit one on), or, where `ets` is given (a network of an
+/// exponential-smoothing mode), no ETS fitted on its training rows, whose states its windows
+/// would be normalised by. A series left out is forecast by the stand-in.
+pub(crate) fn left_out(
+    panel: &Panel,
+    unscaled: &[bool],
+    ets: Option<&EtsBank>,
+) -> Vec<Option<String>> {
+    (0..panel.n_series())
+        .map(|s| {
+            if unscaled[s] {
+                return Some("no scaler: no training rows of its own to fit one on".to_string());
+            }
+            let bank = ets?;
+            let missing = (0..panel.n_targets).find(|&k| bank.get(&panel.ids[s], k).is_none())?;
+            Some(format!(
+                "no ETS on its training rows for target {}, which the exponential-smoothing \
+                 normalisation needs: forecast by the stand-in",
+                panel.names[missing]
+            ))
+        })
+        .collect()
+}
+
 /// The window index of one part: every series' origins, and the series left out.
 ///
 /// # Errors
@@ -116,7 +141,7 @@ pub(crate) fn part_index(
     part: Part,
     lookback: usize,
     horizon: usize,
-    unscaled: &[bool],
+    left_out: &[Option<String>],
 ) -> Result<(WindowIndex, Vec<Skipped>)> {
     let mut segments = Vec::new();
     let mut skipped = Vec::new();
@@ -124,9 +149,9 @@ pub(crate) fn part_index(
     for (s, sp) in splits.iter().enumerate() {
         let rows = sp.part(part);
         let o = Splits::origins(rows, lookback, horizon);
-        if o.is_empty() || unscaled[s] {
-            let why = if unscaled[s] {
-                "no scaler: no training rows of its own to fit one on".to_string()
+        if o.is_empty() || left_out[s].is_some() {
+            let why = if let Some(why) = &left_out[s] {
+                why.clone()
             } else if rows.len() >= needed {
                 format!(
                     "{} rows, but only {} rows of the series before them, fewer than the lookback {lookback}",

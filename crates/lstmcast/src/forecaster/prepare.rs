@@ -112,6 +112,12 @@ impl Prepared {
         let scaler = Scaler::fit(cfg.scaler, cfg.scaler_scope, &transformed, &train);
         // A series without training rows has no scaler of its own: it is left out.
         let (scaled, unscaled) = scaler.transform(&transformed);
+        let ets = EtsBank::fit_on_threads(&transformed, &train, season_of(cfg, panel), threads);
+        // A network of an exponential-smoothing mode asked for by name leaves out a series
+        // with no ETS on its training rows (too few of them): the stand-in forecasts it.
+        // (`auto` leaves such a mode out instead: its candidates share one window index.)
+        let es_network = cfg.normalize.trains() && cfg.normalize.uses_ets();
+        let left_out = super::left_out(panel, &unscaled, es_network.then_some(&ets));
         // Train and validation windows predict the model's own horizon; test windows always
         // cover the full horizon so that both strategies are scored on the same targets.
         let mut skipped = Vec::new();
@@ -126,12 +132,11 @@ impl Prepared {
             } else {
                 cfg.model_horizon()
             };
-            let (index, sk) = part_index(panel, &split.series, part, cfg.lookback, h, &unscaled)?;
+            let (index, sk) = part_index(panel, &split.series, part, cfg.lookback, h, &left_out)?;
             skipped.extend(sk);
             parts.push(index);
         }
         check_f32_range(&scaled, panel)?;
-        let ets = EtsBank::fit_on_threads(&transformed, &train, season_of(cfg, panel), threads);
         let frame = ets.frame(&transformed, &scaler);
         // The statistical forecasts: candidates of `auto`, the statistical modes, and the
         // partners of a combination or a choice per series.
