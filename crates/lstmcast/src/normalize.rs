@@ -103,6 +103,14 @@ impl Normalize {
         !self.is_statistical()
     }
 
+    /// Whether a series with no ETS on its training rows (too few of them) is left out of the
+    /// network's windows, and forecast by the stand-in, when this normalisation is asked for:
+    /// under `auto`, so that one short series does not take the ETS family from every other
+    /// series, and for a network of an ES mode, whose windows need those states.
+    pub fn leaves_out_series_without_ets(self) -> bool {
+        self == Normalize::Auto || (self.trains() && self.uses_ets())
+    }
+
     /// Whether the mode forecasts from the forecaster statistics (plain `ets` and `theta`),
     /// fitted again on the newest rows before the test and the forecast.
     pub fn is_statistical(self) -> bool {

@@ -406,12 +406,13 @@ fn cycle(k: usize, n: usize) -> Vec<f64> {
 }
 
 #[test]
-fn a_series_too_short_for_ets_makes_auto_fall_back_es_use_the_stand_in_and_ets_refuse() {
+fn a_series_too_short_for_ets_goes_to_the_stand_in_under_auto_and_es_and_ets_refuses() {
     // Two series of 80 rows and one of 10; `--split-last 3,5` gives every series its own last 5
-    // rows as test and the 3 before as validation, so "short" has 2 training rows: Ets::auto
-    // needs at least 5 (ETS(A,N,N): 2 parameters, the variance and 2 for the AICc), so it has no
-    // ETS model on its training rows. It still has test
-    // windows (origins 6..=8, lookback 6, horizon 2), so the plain model scores it.
+    // rows as test and the 3 before as validation, so "short" has 2 training rows: too few for
+    // the reference smoother (3) and for Ets::auto (5: ETS(A,N,N)'s 2 parameters, the variance
+    // and 2 for the AICc), so it has no ETS model on its training rows. It has test windows
+    // (origins 6..=8, lookback 6, horizon 2) a network could score, but it is left to the
+    // stand-in, and the ETS family competes for the other series.
     let long = |k| (format!("s{k}"), vec![cycle(k, 80)]);
     let series = vec![long(0), long(1), ("short".to_string(), vec![cycle(2, 10)])];
     let panel = Panel::from_series(vec!["y".into()], 1, series.clone()).unwrap();
@@ -433,10 +434,17 @@ fn a_series_too_short_for_ets_makes_auto_fall_back_es_use_the_stand_in_and_ets_r
     assert_eq!(prep.auto_candidates(&cfg, true), both);
     let prep = Prepared::new(&cfg, &panel).unwrap();
     assert_eq!(prep.split.series[2].train, 0..2);
-    assert_eq!(
-        prep.auto_candidates(&cfg, true),
-        Normalize::PLAIN_CANDIDATES
-    );
+    // "short" is left out of `auto`'s windows (it goes to the stand-in), so its missing ETS
+    // does not take the ETS family from the other series.
+    assert_eq!(prep.auto_candidates(&cfg, true), both);
+    assert!(prep
+        .index
+        .iter()
+        .all(|i| i.segments().iter().all(|g| g.series != 2)));
+    assert!(prep
+        .skipped
+        .iter()
+        .any(|s| s.series == "short" && s.why.contains("no ETS on its training rows")));
     let (id, k, why) = prep.ets.first_missing().unwrap();
     assert_eq!((id.as_str(), k), ("short", 0), "{why}");
     assert!(prep.ets.get("s0", 0).is_some() && prep.ets.get("s1", 0).is_some());
@@ -444,14 +452,17 @@ fn a_series_too_short_for_ets_makes_auto_fall_back_es_use_the_stand_in_and_ets_r
     let m = cfg.fit(&panel, &mut |_| {}).unwrap();
     let sel = m.selection.as_ref().unwrap();
     let modes: Vec<Normalize> = sel.candidates.iter().map(|c| c.mode).collect();
-    assert_eq!(modes, Normalize::PLAIN_CANDIDATES);
-    assert!(Normalize::PLAIN_CANDIDATES.contains(&sel.chosen));
-    assert!(!m.norm.mode.uses_ets());
+    assert_eq!(modes, both);
     // The ETS baseline is fitted again on the rows before the test: the short series' 5 are
     // enough for ETS(A,N,N), so every series has one.
     let ev = m.evaluate(&panel).unwrap();
     let short: Vec<_> = ev.rows.iter().filter(|r| r.series == "short").collect();
-    assert_eq!(short.len(), 3 * 2);
+    // The stand-in forecasts from every test origin with a row before it (5..=8), not only
+    // those with a lookback's rows (6..=8): 4 origins of 2 steps.
+    assert_eq!(short.len(), 4 * 2);
+    assert!(short
+        .iter()
+        .all(|r| r.model == "ets" && Some(r.predicted) == r.ets));
     assert!(ev.rows.iter().all(|r| r.ets.is_some_and(f64::is_finite)));
     let refit = m.refit_ets(&panel, &[75, 75, 5]);
     assert_eq!(refit.get("short", 0).unwrap().model.n, 5);

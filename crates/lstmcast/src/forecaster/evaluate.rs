@@ -45,8 +45,7 @@ impl TrainedForecaster {
             m if m.is_statistical() => &refit,
             _ => &frame,
         };
-        let es_network = self.norm.mode.trains() && self.norm.mode.uses_ets();
-        let left_out = super::left_out(panel, &unscaled, es_network.then_some(&self.ets));
+        let left_out = self.left_out(panel, &unscaled);
         let (test, skipped) = part_index(panel, &split.series, Part::Test, l, hz, &left_out)?;
         let n_win = test.len();
         let (pred, qs) = self.predict_paths_q(

@@ -178,11 +178,16 @@ impl TrainedForecaster {
             m if m.uses_ets() => Some(self.ets.frame(&transformed, &self.scaler)),
             _ => None,
         };
+        let left_out = self.left_out(work, &unscaled);
         let mut usable = Vec::new();
         let mut skipped = Vec::new();
         for (s, &no_scaler) in unscaled.iter().enumerate() {
             let n = panel.series_len(s);
-            if no_scaler {
+            // (A network of an ES mode says it below, naming the mode.)
+            let es_network = self.norm.mode.trains() && self.norm.mode.uses_ets();
+            if let (false, Some(why), false) = (no_scaler, &left_out[s], es_network) {
+                skipped.push((panel.ids[s].clone(), why.clone()));
+            } else if no_scaler {
                 skipped.push((panel.ids[s].clone(), "not in the model's training data, so it has no scaler; train with --scaler-scope global to forecast new series".to_string()));
             } else if n < l {
                 skipped.push((

@@ -106,28 +106,54 @@ pub(crate) fn season_of(cfg: &ForecasterConfig, panel: &Panel) -> usize {
 }
 
 /// Why each series of `panel` is left out of the network's windows (`None`: it takes part): no
-/// scaler (no training rows of its own to fit one on), or, where `ets` is given (a network of an
-/// exponential-smoothing mode), no ETS fitted on its training rows, whose states its windows
-/// would be normalised by. A series left out is forecast by the stand-in.
+/// scaler (no training rows of its own to fit one on), or, where `ets` is given, no ETS fitted
+/// on its training rows (too few of them; with `ets.1`, also a series the bank never saw: a
+/// network of an ES mode normalises its windows by those states). A series left out is
+/// forecast by the stand-in.
 pub(crate) fn left_out(
     panel: &Panel,
     unscaled: &[bool],
-    ets: Option<&EtsBank>,
+    ets: Option<(&EtsBank, bool)>,
 ) -> Vec<Option<String>> {
     (0..panel.n_series())
         .map(|s| {
             if unscaled[s] {
                 return Some("no scaler: no training rows of its own to fit one on".to_string());
             }
-            let bank = ets?;
-            let missing = (0..panel.n_targets).find(|&k| bank.get(&panel.ids[s], k).is_none())?;
+            let (bank, unseen_too) = ets?;
+            let id = &panel.ids[s];
+            if !unseen_too && !bank.knows(id) {
+                return None;
+            }
+            if !bank.knows(id) {
+                return Some(
+                    "not among the training series, so no ETS on its training rows, which the \
+                     exponential-smoothing normalisation needs"
+                        .to_string(),
+                );
+            }
+            let missing = (0..panel.n_targets).find(|&k| bank.get(id, k).is_none())?;
             Some(format!(
-                "no ETS on its training rows for target {}, which the exponential-smoothing \
-                 normalisation needs: forecast by the stand-in",
+                "no ETS on its training rows for target {} (too few of them)",
                 panel.names[missing]
             ))
         })
         .collect()
+}
+
+impl TrainedForecaster {
+    /// [`left_out`] under the rule of the normalisation this model was asked for (see
+    /// [`Normalize::leaves_out_series_without_ets`]; its own mode for a model that did not
+    /// record the request).
+    pub(crate) fn left_out(&self, panel: &Panel, unscaled: &[bool]) -> Vec<Option<String>> {
+        let asked = self
+            .selection
+            .as_ref()
+            .map_or(self.norm.mode, |s| s.requested);
+        let es_network = self.norm.mode.trains() && self.norm.mode.uses_ets();
+        let rule = asked.leaves_out_series_without_ets() || es_network;
+        left_out(panel, unscaled, rule.then_some((&self.ets, es_network)))
+    }
 }
 
 /// The window index of one part: every series' origins, and the series left out.

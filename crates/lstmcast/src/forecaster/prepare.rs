@@ -113,11 +113,10 @@ impl Prepared {
         // A series without training rows has no scaler of its own: it is left out.
         let (scaled, unscaled) = scaler.transform(&transformed);
         let ets = EtsBank::fit_on_threads(&transformed, &train, season_of(cfg, panel), threads);
-        // A network of an exponential-smoothing mode asked for by name leaves out a series
-        // with no ETS on its training rows (too few of them): the stand-in forecasts it.
-        // (`auto` leaves such a mode out instead: its candidates share one window index.)
-        let es_network = cfg.normalize.trains() && cfg.normalize.uses_ets();
-        let left_out = super::left_out(panel, &unscaled, es_network.then_some(&ets));
+        // `auto` and a network of an exponential-smoothing mode leave out a series with no ETS
+        // on its training rows (too few of them): the stand-in forecasts it.
+        let without_ets = cfg.normalize.leaves_out_series_without_ets();
+        let left_out = super::left_out(panel, &unscaled, without_ets.then_some((&ets, true)));
         // Train and validation windows predict the model's own horizon; test windows always
         // cover the full horizon so that both strategies are scored on the same targets.
         let mut skipped = Vec::new();

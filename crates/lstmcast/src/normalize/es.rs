@@ -127,6 +127,11 @@ impl EtsBank {
         self.fits[s].get(k)?.as_ref().ok()
     }
 
+    /// Whether series `id` is among the fitted ones (with or without a fit for each target).
+    pub fn knows(&self, id: &str) -> bool {
+        self.ids.iter().any(|i| i == id)
+    }
+
     /// The first series and target without a fit, and why: `es` and `ets-residual` cannot be
     /// used while there is one.
     pub fn first_missing(&self) -> Option<(String, usize, String)> {
