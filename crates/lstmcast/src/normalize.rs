@@ -108,7 +108,13 @@ impl Normalize {
     /// under `auto`, so that one short series does not take the ETS family from every other
     /// series, and for a network of an ES mode, whose windows need those states.
     pub fn leaves_out_series_without_ets(self) -> bool {
-        self == Normalize::Auto || (self.trains() && self.uses_ets())
+        self == Normalize::Auto || self.is_es_network()
+    }
+
+    /// Whether the mode trains a network on windows normalised by ETS states (`es`,
+    /// `ets-residual`).
+    pub fn is_es_network(self) -> bool {
+        self.trains() && self.uses_ets()
     }
 
     /// Whether the mode forecasts from the forecaster statistics (plain `ets` and `theta`),

@@ -179,12 +179,12 @@ impl TrainedForecaster {
             _ => None,
         };
         let left_out = self.left_out(work, &unscaled);
+        // (A network of an ES mode says why below, naming the mode.)
+        let es_network = self.norm.mode.is_es_network();
         let mut usable = Vec::new();
         let mut skipped = Vec::new();
         for (s, &no_scaler) in unscaled.iter().enumerate() {
             let n = panel.series_len(s);
-            // (A network of an ES mode says it below, naming the mode.)
-            let es_network = self.norm.mode.trains() && self.norm.mode.uses_ets();
             if let (false, Some(why), false) = (no_scaler, &left_out[s], es_network) {
                 skipped.push((panel.ids[s].clone(), why.clone()));
             } else if no_scaler {

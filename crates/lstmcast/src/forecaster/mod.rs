@@ -122,15 +122,12 @@ pub(crate) fn left_out(
             }
             let (bank, unseen_too) = ets?;
             let id = &panel.ids[s];
-            if !unseen_too && !bank.knows(id) {
-                return None;
-            }
             if !bank.knows(id) {
-                return Some(
+                return unseen_too.then(|| {
                     "not among the training series, so no ETS on its training rows, which the \
                      exponential-smoothing normalisation needs"
-                        .to_string(),
-                );
+                        .to_string()
+                });
             }
             let missing = (0..panel.n_targets).find(|&k| bank.get(id, k).is_none())?;
             Some(format!(
@@ -150,7 +147,7 @@ impl TrainedForecaster {
             .selection
             .as_ref()
             .map_or(self.norm.mode, |s| s.requested);
-        let es_network = self.norm.mode.trains() && self.norm.mode.uses_ets();
+        let es_network = self.norm.mode.is_es_network();
         let rule = asked.leaves_out_series_without_ets() || es_network;
         left_out(panel, unscaled, rule.then_some((&self.ets, es_network)))
     }

@@ -267,6 +267,13 @@ impl ColumnStates {
         (map.transform(reference) as f32, (unit / map.scale) as f32)
     }
 
+    /// The Theta model, where it has states at `origin` (1 ..= its rows).
+    fn theta_at(&self, origin: usize) -> Option<&crate::theta::ThetaStates> {
+        self.theta
+            .as_ref()
+            .filter(|th| origin >= 1 && origin <= th.len())
+    }
+
     /// Whether every value before `origin` is positive (recorded by
     /// [`EsFrame::with_positive_floor`]; `false` without it), and the floor there.
     fn floor_before(&self, origin: usize) -> Option<f64> {
@@ -279,11 +286,7 @@ impl ColumnStates {
     /// Theta model there.
     fn ets_theta(&self, origin: usize, h: usize) -> f64 {
         let e = self.states.forecast(origin, h);
-        match self
-            .theta
-            .as_ref()
-            .filter(|th| origin >= 1 && origin <= th.len())
-        {
+        match self.theta_at(origin) {
             Some(th) => {
                 let t = th.forecast(origin, h);
                 let t = self.floor_before(origin).map_or(t, |z| t.max(z));
@@ -391,7 +394,7 @@ impl EsFrame {
                     (r, u.max(origin_unit * 1e-3))
                 }
                 Reference::Theta => {
-                    let Some(th) = c.theta.as_ref().filter(|th| o >= 1 && o <= th.len()) else {
+                    let Some(th) = c.theta_at(o) else {
                         return false;
                     };
                     let (r, u) = c.scaled(map, th.forecast(o, shift + h + 1));
@@ -428,8 +431,7 @@ impl EsFrame {
     pub fn theta_forecast(&self, t: usize, h: usize, k: usize) -> Option<f64> {
         let (s, o) = self.origin(t);
         let c = self.series[s].get(k)?.as_ref()?;
-        let th = c.theta.as_ref()?;
-        (o >= 1 && o <= th.len()).then(|| th.forecast(o, h))
+        Some(c.theta_at(o)?.forecast(o, h))
     }
 
     /// `ets-theta`'s forecast `h` steps ahead (`h ≥ 1`) of target `k` from the origin at global
