@@ -8,7 +8,8 @@ them (as the accuracy bench's `--runs DIR` keeps them). Per level it prints, ove
 every run: the coverage of the scored test predictions (pooled over predictions), the mean width
 divided by the series' MASE scale and the MSIS (both averaged over series, each series weighing
 the same, the M4 competition's way), and how many predictions got no band (refused for too few
-calibration errors). The MASE scale of a series is its model's test MAE over its test MASE, as
+calibration errors). A series without a MASE scale (too few training rows for its seasonal
+naive) counts in the coverage but not in the width or the MSIS; the line says how many. The MASE scale of a series is its model's test MAE over its test MASE, as
 metrics.json records them. Standard library only.
 """
 import json
@@ -41,14 +42,16 @@ def main(paths):
         for bands, model in cells:
             scale = model["mae"] / model["mase"] if model.get("mase") else None
             for b in bands:
-                row = levels.setdefault(b["level"], {"hit": 0.0, "scored": 0, "refused": 0, "width": [], "msis": []})
+                row = levels.setdefault(b["level"], {"hit": 0.0, "scored": 0, "refused": 0, "width": [], "msis": [], "unscaled": 0})
                 row["refused"] += b["refused"]
                 if b["scored"] and b["coverage"] is not None:
                     row["hit"] += b["coverage"] / 100 * b["scored"]
                     row["scored"] += b["scored"]
-                    row["msis"].append(b["msis"])
-                    if scale:
+                    if scale and b["msis"] is not None:
+                        row["msis"].append(b["msis"])
                         row["width"].append(b["mean_width"] / scale)
+                    else:  # no MASE scale on the training rows (fewer than a season and one)
+                        row["unscaled"] += 1
     if not n_runs:
         sys.exit("no run folder (metrics.json) under " + " ".join(paths))
     for level in sorted(levels):
@@ -56,7 +59,8 @@ def main(paths):
         mean = lambda v: sum(v) / len(v) if v else float("nan")
         cov = 100 * r["hit"] / r["scored"] if r["scored"] else float("nan")
         print(f"{level:g} %: coverage {cov:.1f} %, scaled width {mean(r['width']):.2f}, MSIS {mean(r['msis']):.2f}"
-              f" ({r['scored']} predictions over {len(r['msis'])} series, {r['refused']} refused; {n_runs} runs)")
+              f" ({r['scored']} predictions over {len(r['msis']) + r['unscaled']} series, {r['refused']} refused;"
+              f" {r['unscaled']} series without a MASE scale left out of width and MSIS; {n_runs} runs)")
 
 
 if __name__ == "__main__":
