@@ -237,6 +237,11 @@ pub struct ModelArgs {
     /// origins and in the forecast (default 150; 0: the bands as calibrated on validation).
     #[arg(long)]
     pub intervals_window: Option<usize>,
+    /// Adaptive intervals, per level: how far a miss on the test origins widens that level's
+    /// bands and a hit narrows them, so that the misses tend to the level's share (adaptive
+    /// conformal inference; default 0.005; 0: off).
+    #[arg(long)]
+    pub intervals_rate: Option<f64>,
     /// Training loss: mse, mae or quantile (default: mae for es and ets-residual, mse
     /// otherwise).
     #[arg(long)]

@@ -707,6 +707,13 @@ fn catalogue(t: &Path) -> Vec<Case> {
     );
     add(
         "flags",
+        "adaptive intervals' rate outside [0, 1]",
+        train(n, &["--intervals-rate", "2"]),
+        1,
+        &["intervals_rate", "between 0 and 1"],
+    );
+    add(
+        "flags",
         "quantiles not increasing",
         train(n, &["--loss", "quantile", "--quantiles", "0.9,0.1"]),
         1,

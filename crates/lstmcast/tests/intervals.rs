@@ -78,10 +78,12 @@ fn coverage_on_ar2(level_of_series: f64, relative: bool) {
         let (a, b) = (r.intervals[0].unwrap(), r.intervals[1].unwrap());
         assert!(b.0 < a.0 && a.0 < r.predicted && r.predicted < a.1 && a.1 < b.1);
     }
-    // A forecast carries the same bands past the end, times the factor the test errors left
-    // (adaptive intervals): near 1 on a stationary series.
-    let factor = ev.interval_factors[""][0];
-    assert!((factor - 1.0).abs() < 0.3, "{factor}");
+    // A forecast carries the same bands past the end, times each level's factor the test
+    // errors left (adaptive intervals): near 1 on a stationary series.
+    let factors = &ev.interval_factors[""][0];
+    assert_eq!(factors.len(), 2);
+    assert!(factors.iter().all(|f| (f - 1.0).abs() < 0.3), "{factors:?}");
+    let factor = factors[1];
     let f = m.forecast(&panel, None).unwrap();
     assert_eq!(f.levels, vec![80.0, 95.0]);
     for (h, step) in f.series[0].intervals.iter().enumerate() {
@@ -278,8 +280,10 @@ fn adaptive_bands_follow_a_series_that_gets_louder_and_never_read_ahead() {
     c.normalize = lstmcast::Normalize::Global;
     let adaptive = c.fit(&panel, &mut |_| {}).unwrap();
     assert_eq!(adaptive.config.intervals_window, 150);
+    assert_eq!(adaptive.config.intervals_rate, 0.005);
     let mut fixed = adaptive.clone();
     fixed.config.intervals_window = 0;
+    fixed.config.intervals_rate = 0.0;
     let cover = |m: &lstmcast::TrainedForecaster| {
         let ev = m.evaluate(&panel).unwrap();
         ev.intervals["y"][0].coverage.unwrap()
@@ -294,7 +298,7 @@ fn adaptive_bands_follow_a_series_that_gets_louder_and_never_read_ahead() {
     // The forecast past the data widens by the factor the test errors left (> 1 here), and
     // with window 0 it is the calibrated band.
     let ev = adaptive.evaluate(&panel).unwrap();
-    let factor = ev.interval_factors[""][0];
+    let factor = ev.interval_factors[""][0][0];
     assert!(factor > 1.5, "{factor}");
     let width = |m: &lstmcast::TrainedForecaster| {
         let f = m.forecast(&panel, None).unwrap();
@@ -345,7 +349,7 @@ fn a_run_folder_keeps_its_factors_for_the_same_data_and_scores_other_data_again(
         .expect("the run keeps its factors");
     assert_eq!(stored.data, panel.fingerprint());
     assert_eq!(stored.factors, ev.interval_factors);
-    assert!(stored.factors[""][0] > 1.5);
+    assert!(stored.factors[""][0][0] > 1.5);
     // The same data: the stored factors, the run's own forecast.
     assert_eq!(back.forecast(&panel, None).unwrap(), future);
     // Other data (a later tail, louder still): scored again, not the stored factors.
@@ -358,4 +362,56 @@ fn a_run_folder_keeps_its_factors_for_the_same_data_and_scores_other_data_again(
     assert_ne!(fresh, stored.factors);
     let want = back.forecast_adapted(&other, None, None, &fresh).unwrap();
     assert_eq!(back.forecast(&other, None).unwrap(), want);
+}
+
+#[test]
+fn each_level_corrects_its_own_misses_so_their_share_tends_to_the_level() {
+    // The louder AR(2) again, with the spread window off: only the per-level correction
+    // (adaptive conformal inference on the log-width) adapts. By its definition each level's
+    // final factor is exp(rate · Σ (missed − α)) over every test prediction, so the share of
+    // misses is α + ln(factor) / (rate · n): checked to 1e-9 from the evaluation's own
+    // coverage. With rate 0.05 the bands end near their level (the gap is ln(factor) / (rate ·
+    // n): about 6 points for the 3.5-fold widening 400 predictions need here), where bands as
+    // calibrated cover 33 % at 80 %.
+    let y = ar2_louder(2000, 11, 1650);
+    let panel = Panel::from_columns(vec!["y".into()], vec![y], 1).unwrap();
+    let mut c = config(1);
+    c.normalize = lstmcast::Normalize::Global;
+    c.intervals_window = 0;
+    c.intervals_rate = 0.05;
+    let m = c.fit(&panel, &mut |_| {}).unwrap();
+    let ev = m.evaluate(&panel).unwrap();
+    let mut fixed = m.clone();
+    fixed.config.intervals_rate = 0.0;
+    let plain = fixed.evaluate(&panel).unwrap();
+    assert!(plain.interval_factors.is_empty());
+    for (i, sc) in ev.intervals["y"].iter().enumerate() {
+        let alpha = 1.0 - sc.level / 100.0;
+        let n = sc.scored as f64;
+        let missed = 1.0 - sc.coverage.unwrap() / 100.0;
+        let factor = ev.interval_factors[""][0][i];
+        let want = (0.05 * n * (missed - alpha)).exp();
+        assert!(
+            (factor.ln() - want.ln()).abs() < 1e-9,
+            "level {}: factor {factor}, exp(rate·Σ(missed − α)) {want}",
+            sc.level
+        );
+        let before = plain.intervals["y"][i].coverage.unwrap();
+        eprintln!(
+            "{} %: coverage {:.1} % (as calibrated {before:.1} %), factor {factor:.3}",
+            sc.level,
+            sc.coverage.unwrap()
+        );
+        assert!(
+            (sc.coverage.unwrap() - sc.level).abs() < 8.0,
+            "level {}: {:?}",
+            sc.level,
+            sc.coverage
+        );
+        assert!(
+            sc.coverage.unwrap() > before + 3.0,
+            "{} vs {before}",
+            sc.level
+        );
+    }
 }

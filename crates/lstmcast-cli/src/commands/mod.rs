@@ -228,6 +228,7 @@ pub fn resolve(d: &DataArgs, a: &ModelArgs, refit: Option<&str>) -> anyhow::Resu
         ("normalize", text(&a.normalize)),
         ("intervals", text(&a.intervals)),
         ("intervals_window", whole(a.intervals_window)),
+        ("intervals_rate", number(a.intervals_rate)),
         ("per_series", text(&a.per_series)),
         ("combine", text(&a.combine)),
         ("quantiles", text(&a.quantiles)),

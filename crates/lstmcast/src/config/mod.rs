@@ -270,6 +270,14 @@ pub struct ForecasterConfig {
     /// 150; see `forecaster::intervals::Tracker`).
     #[serde(default = "default_intervals_window")]
     pub intervals_window: usize,
+    /// Adaptive intervals, per level: how far each miss (actual outside the band it was given)
+    /// widens that level's bands and each hit narrows them, so that the share of misses tends to
+    /// the level's (adaptive conformal inference, on the logarithm of the width: a miss adds
+    /// `rate · level/100`, a hit subtracts `rate · (1 − level/100)`); 0 leaves the width to
+    /// [`ForecasterConfig::intervals_window`] alone (default 0.005; see
+    /// `forecaster::intervals::Tracker`).
+    #[serde(default = "default_intervals_rate")]
+    pub intervals_rate: f64,
     /// Columns and missing values.
     pub data: LoadOptions,
     /// Where the parts start: fractions of the distinct timestamps (default 0.7, 0.1, 0.2),
@@ -290,6 +298,12 @@ fn default_intervals_window() -> usize {
     150
 }
 
+/// The default of [`ForecasterConfig::intervals_rate`] (also for configurations written before
+/// it existed): the step Gibbs and Candès (2021) use for adaptive conformal inference.
+fn default_intervals_rate() -> f64 {
+    0.005
+}
+
 impl Default for ForecasterConfig {
     fn default() -> Self {
         ForecasterConfig {
@@ -308,6 +322,7 @@ impl Default for ForecasterConfig {
             combine: Combine::default(),
             intervals: vec![80.0, 95.0],
             intervals_window: default_intervals_window(),
+            intervals_rate: default_intervals_rate(),
             data: LoadOptions::default(),
             split: SplitSpec::default(),
             model: ModelConfig::default(),
@@ -433,6 +448,15 @@ impl ForecasterConfig {
                     format!("level {l} is given twice"),
                 ));
             }
+        }
+        if !(self.intervals_rate.is_finite() && (0.0..=1.0).contains(&self.intervals_rate)) {
+            return Err(Error::config(
+                "intervals_rate",
+                format!(
+                    "{} must be between 0 and 1 (0.005 by default; 0 turns the correction off)",
+                    self.intervals_rate
+                ),
+            ));
         }
         if !(1..=64).contains(&self.model.ensemble) {
             return Err(Error::config(

@@ -89,6 +89,7 @@ pub const OPTIONS: &[OptionSpec] = &[
     spec("sampling", Kind::Text),
     listed("intervals", "a list of levels in percent, or None"),
     spec("intervals_window", Kind::Whole),
+    spec("intervals_rate", Kind::Number),
     listed("quantiles", "a list of numbers in (0, 1)"),
     spec("loss", Kind::Text),
     spec("strategy", Kind::Text),
@@ -238,6 +239,7 @@ impl ForecasterConfig {
                 }
             }
             "intervals_window" => self.intervals_window = v.usize(o)?,
+            "intervals_rate" => self.intervals_rate = v.number(o)?,
             "quantiles" => {
                 self.training.quantiles = match v {
                     Value::Text(t) => numbers(t, "quantiles", "0.1,0.5,0.9")?,

@@ -70,7 +70,7 @@ impl TrainedForecaster {
             let id = &panel.ids[s];
             let maps = self.scaler.for_series(id).unwrap_or_default();
             mase.insert(id.clone(), self.mase_for(panel, s, &split.series[s]));
-            let mut track = Tracker::new(&self.calibration, id, nt, self.config.intervals_window);
+            let mut track = Tracker::new(&self.calibration, id, nt, self.adaptation());
             // A series whose model is a statistical forecast (or a network averaged with one) is
             // predicted by it (fitted again on the rows before the test, as the statistical
             // modes are).
@@ -94,9 +94,9 @@ impl TrainedForecaster {
                             (k, h),
                             predicted,
                             &quantiles,
-                            track.factor(k),
+                            &track.factors(k),
                         );
-                        track.observe(t + h, (k, h), predicted, r.actual);
+                        track.observe(t + h, (k, h), (predicted, r.actual), &r.intervals);
                         r.predicted = predicted;
                         r.quantiles = quantiles;
                         r.model.clone_from(&model);
@@ -124,7 +124,7 @@ impl TrainedForecaster {
             }
             mase.insert(id.clone(), self.mase_for(panel, s, sp));
             fallback.insert(id.clone());
-            let mut track = Tracker::new(&self.calibration, id, nt, self.config.intervals_window);
+            let mut track = Tracker::new(&self.calibration, id, nt, self.adaptation());
             for local in origins {
                 track.advance(local);
                 for h in 1..=hz {
@@ -132,8 +132,8 @@ impl TrainedForecaster {
                         let mut r = self.test_row(panel, &refit, (s, local), (h, k));
                         let (predicted, model) = self.stand_in(r.ets, r.theta, r.naive);
                         r.intervals =
-                            self.interval_around(id, (k, h), predicted, &[], track.factor(k));
-                        track.observe(local + h, (k, h), predicted, r.actual);
+                            self.interval_around(id, (k, h), predicted, &[], &track.factors(k));
+                        track.observe(local + h, (k, h), (predicted, r.actual), &r.intervals);
                         r.predicted = predicted;
                         r.model = model.to_string();
                         rows.push(r);
@@ -187,7 +187,7 @@ impl TrainedForecaster {
         ev.skipped = skipped;
         ev.models = models;
         ev.truncated_at_zero = truncated;
-        if self.config.intervals_window > 0 && !levels.is_empty() {
+        if self.adapts() && !levels.is_empty() {
             ev.interval_factors = factors;
         }
         ev.split = Some(split.report.clone());

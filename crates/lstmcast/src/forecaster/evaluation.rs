@@ -209,11 +209,15 @@ pub struct Evaluation {
     /// are all positive.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub truncated_at_zero: usize,
-    /// Per series id, per target: the factor of its interval half-widths after every test error
-    /// (adaptive intervals, see [`super::intervals::Tracker`]): what the forecast past the data
-    /// multiplies them by.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub interval_factors: BTreeMap<String, Vec<f64>>,
+    /// Per series id, per target, per level: the factor of its interval half-widths after every
+    /// test error (adaptive intervals, see [`super::intervals::Tracker`]): what the forecast past
+    /// the data multiplies them by.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "super::intervals::factors_of_any_shape"
+    )]
+    pub interval_factors: super::intervals::Factors,
     /// Every prediction, in (series, window, step, target) order.
     #[serde(skip)]
     pub rows: Vec<PredictionRow>,

@@ -3,6 +3,7 @@
 
 use super::choice::statistical;
 use super::infer::{floor_at_zero, steps_after, Intervals};
+use super::intervals::Factors;
 use super::TrainedForecaster;
 use crate::data::Panel;
 use crate::error::{Error, Result};
@@ -55,7 +56,7 @@ impl TrainedForecaster {
         id: &str,
         values: &[Vec<f64>],
         quantiles: &[Vec<Vec<f64>>],
-        factors: &std::collections::BTreeMap<String, Vec<f64>>,
+        factors: &Factors,
     ) -> Vec<Vec<Intervals>> {
         values
             .iter()
@@ -65,13 +66,13 @@ impl TrainedForecaster {
                     .enumerate()
                     .map(|(k, &v)| {
                         let q = quantiles.get(h).and_then(|q| q.get(k));
-                        let factor = factors.get(id).and_then(|f| f.get(k)).copied();
+                        let factor = factors.get(id).and_then(|f| f.get(k));
                         self.interval_around(
                             id,
                             (k, h + 1),
                             v,
                             q.map_or(&[][..], Vec::as_slice),
-                            factor.unwrap_or(1.0),
+                            factor.map_or(&[][..], Vec::as_slice),
                         )
                     })
                     .collect()
@@ -108,7 +109,7 @@ impl TrainedForecaster {
     ) -> Result<Forecast> {
         // Adaptive intervals: the factors the test errors leave (bands as calibrated where the
         // data have no test part to score).
-        let factors = if self.config.intervals_window == 0 || self.calibration.levels.is_empty() {
+        let factors = if !self.adapts() || self.calibration.levels.is_empty() {
             Default::default()
         } else {
             match &self.interval_factors {
@@ -134,7 +135,7 @@ impl TrainedForecaster {
         panel: &Panel,
         future: Option<&Panel>,
         horizon: Option<usize>,
-        factors: &std::collections::BTreeMap<String, Vec<f64>>,
+        factors: &Factors,
     ) -> Result<Forecast> {
         // The model trained on every row forecasts past the data, where the run has one (with
         // the factors of the model that scored the test: its errors there are out of sample).

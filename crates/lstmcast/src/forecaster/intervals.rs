@@ -1,13 +1,16 @@
 //! Split-conformal prediction intervals: the errors of the trained model on the validation rows
 //! (every origin there, each step that stays inside them) calibrate a half-width per series,
-//! target, horizon step and level, with the finite-sample quantile: the `⌈(n + 1)·level⌉`-th
-//! smallest of n scores. The score is the error relative to the prediction, `|y − ŷ| / |ŷ|`, for
-//! a series whose training values are all positive (its errors grow with its level, which may
-//! leave the validation range), else the absolute error `|y − ŷ|`. A series with enough scores of
-//! its own for a level gets its own; otherwise the scores of every series of the same kind are
-//! pooled (absolute ones divided by each series' MASE scale, and the quantile scaled back); with
-//! too few even then the level is refused for that step (never an interval whose coverage cannot
-//! be promised).
+//! target, horizon step and level. The score is the error relative to the prediction,
+//! `|y − ŷ| / |ŷ|`, for a series whose training values are all positive (its errors grow with
+//! its level, which may leave the validation range), else the absolute error `|y − ŷ|`. Each
+//! score is divided by its series' spread at its step (`Spread`: the series' unit times the
+//! step's growth), the scores of every series and step are pooled per target, and a level's
+//! half-width is the finite-sample quantile of the pool (the `⌈(n + 1)·level⌉`-th smallest of n)
+//! times the spread; with too few scores even then the level is refused (never an interval whose
+//! coverage cannot be promised). Every level comes from the same pool, so the bands nest.
+//!
+//! After the validation rows the bands adapt ([`Tracker`]): to the series' latest errors (the
+//! spread) and, per level, to its own misses (adaptive conformal inference).
 //!
 //! Validation rows also chose the epoch and the normalisation, so the errors are those of a model
 //! selected on them: slightly optimistic, as in every split-conformal use of a validation set.
@@ -248,6 +251,47 @@ impl Calibration {
     }
 }
 
+/// Each series' adaptive factors ([`Tracker`]): per series id, per target, per level (in the
+/// calibration's order), what the calibrated half-widths are multiplied by. Folders written
+/// before the per-level correction hold one factor per target, for every level: read through
+/// [`level_factor`].
+pub type Factors = std::collections::BTreeMap<String, Vec<Vec<f64>>>;
+
+/// Level `i`'s factor among one target's: its own, or the single factor of every level (folders
+/// written before the per-level correction), or 1 where there is none.
+pub fn level_factor(factors: &[f64], i: usize) -> f64 {
+    match factors {
+        [one] => *one,
+        f => f.get(i).copied().unwrap_or(1.0),
+    }
+}
+
+/// Reads [`Factors`] in either shape: `[[f80, f95], …]` per target and level, or `[f, …]` per
+/// target (folders written before the per-level correction).
+pub(crate) fn factors_of_any_shape<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Factors, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum PerTarget {
+        Levels(Vec<f64>),
+        Every(f64),
+    }
+    let m: std::collections::BTreeMap<String, Vec<PerTarget>> = Deserialize::deserialize(d)?;
+    Ok(m.into_iter()
+        .map(|(id, v)| {
+            let v = v
+                .into_iter()
+                .map(|t| match t {
+                    PerTarget::Levels(l) => l,
+                    PerTarget::Every(f) => vec![f],
+                })
+                .collect();
+            (id, v)
+        })
+        .collect())
+}
+
 /// The adaptive factors a run's evaluation left ([`super::Evaluation::interval_factors`]), kept
 /// in its model folder with the fingerprint of the data they were measured on, so that a
 /// forecast of the same data need not score the test again.
@@ -255,80 +299,147 @@ impl Calibration {
 pub struct StoredFactors {
     /// [`crate::data::Panel::fingerprint`] of the data.
     pub data: String,
-    /// Per series id, per target.
-    pub factors: std::collections::BTreeMap<String, Vec<f64>>,
+    /// Per series id, per target, per level.
+    #[serde(deserialize_with = "factors_of_any_shape")]
+    pub factors: Factors,
 }
 
-/// A series' bands following its latest errors (adaptive intervals): each error whose actual
-/// value is known by a forecast origin (`|y − ŷ|`, relative where the series' scores are,
-/// divided by its spread at its step) moves the series' factor `r` (1 at the end of the
-/// validation rows) toward its ratio to the calibration's mean score, by `1/window` of the way;
-/// every half-width is multiplied by `r`. The errors come in as the origins pass them: a step-`h`
-/// prediction from origin `t` counts from origin `t + h` on, when its actual value is history.
+/// A series' bands following its latest errors on the test origins (adaptive intervals), in two
+/// ways, both starting from the bands as calibrated at the end of the validation rows:
+/// - **Spread** (`window`): each error (`|y − ŷ|`, relative where the series' scores are,
+///   divided by its spread at its step) moves the series' factor `r` of a target (1 at first)
+///   toward its ratio to the calibration's mean score, by `1/window` of the way; every level's
+///   half-width is multiplied by `r`.
+/// - **Coverage** (`rate`, adaptive conformal inference of Gibbs and Candès, 2021, on the
+///   logarithm of the width): each level's own factor `a` grows by `exp(rate · (1 − α))` where
+///   the actual value fell outside the band the level gave it, and shrinks by `exp(−rate · α)`
+///   where it fell inside (α = 1 − level/100), so that in the long run a share α of them miss.
+///
+/// A level's half-width is multiplied by `r · a`. An error counts only once its actual value is
+/// history: a step-`h` prediction from origin `t` counts from origin `t + h` on.
 pub struct Tracker<'a> {
     c: &'a Calibration,
     s: Option<usize>,
     rate: f64,
+    coverage_rate: f64,
     r: Vec<f64>,
-    pending: Vec<(usize, usize, f64)>,
+    a: Vec<Vec<f64>>,
+    pending: Vec<Pending>,
+}
+
+/// An error waiting for its actual value to be history.
+struct Pending {
+    due: usize,
+    k: usize,
+    /// Its scaled score over the calibration's mean (`None` without a spread).
+    ratio: Option<f64>,
+    /// Per level: whether it fell outside that level's band (`None`: no band).
+    missed: Vec<Option<bool>>,
 }
 
 impl<'a> Tracker<'a> {
-    /// The tracker of series `id` (factors stay 1 for a series the calibration does not know,
-    /// without spreads, or with `window` 0: no adaptation).
-    pub fn new(c: &'a Calibration, id: &str, n_targets: usize, window: usize) -> Tracker<'a> {
+    /// The tracker of series `id` with a spread `window` (0: no spread adaptation) and a
+    /// coverage `rate` (0: none); factors stay 1 for a series the calibration does not know.
+    pub fn new(
+        c: &'a Calibration,
+        id: &str,
+        n_targets: usize,
+        (window, rate): (usize, f64),
+    ) -> Tracker<'a> {
         Tracker {
             c,
-            s: c.series(id).filter(|_| window > 0),
+            s: c.series(id).filter(|_| window > 0 || rate > 0.0),
             rate: if window > 0 { 1.0 / window as f64 } else { 0.0 },
+            coverage_rate: rate,
             r: vec![1.0; n_targets],
+            a: vec![vec![1.0; c.levels.len()]; n_targets],
             pending: Vec::new(),
         }
     }
 
     /// Queues the error of a prediction of target `k` at 1-based `step` whose actual value is
-    /// known from origin `due` on.
-    pub fn observe(&mut self, due: usize, (k, step): (usize, usize), predicted: f64, actual: f64) {
+    /// known from origin `due` on, with the bands it was given (per level, as issued).
+    pub fn observe(
+        &mut self,
+        due: usize,
+        (k, step): (usize, usize),
+        (predicted, actual): (f64, f64),
+        bands: &[Option<(f64, f64)>],
+    ) {
         let Some(s) = self.s else { return };
+        if !(actual.is_finite() && predicted.is_finite()) {
+            return;
+        }
         let c = self.c;
-        let (Some(Some(sigma)), Some(Some(g)), Some(Some(m))) = (
+        let ratio = match (
             c.sigma.get(s).and_then(|v| v.get(k)),
             c.growth.get(k).and_then(|v| v.get(step.wrapping_sub(1))),
             c.mean_score.get(k),
-        ) else {
-            return;
+        ) {
+            (Some(Some(sigma)), Some(Some(g)), Some(Some(m))) if self.rate > 0.0 => {
+                let unit = c.unit(s, k, predicted);
+                (unit > 0.0 && *m > 0.0)
+                    .then(|| (actual - predicted).abs() / unit / (g * sigma) / m)
+            }
+            _ => None,
         };
-        let unit = c.unit(s, k, predicted);
-        if unit > 0.0 && *m > 0.0 && actual.is_finite() && predicted.is_finite() {
-            let z = (actual - predicted).abs() / unit / (g * sigma);
-            self.pending.push((due, k, z / m));
-        }
+        let missed = if self.coverage_rate > 0.0 {
+            bands
+                .iter()
+                .map(|b| b.map(|(lo, hi)| actual < lo || actual > hi))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        self.pending.push(Pending {
+            due,
+            k,
+            ratio,
+            missed,
+        });
     }
 
     /// Takes in every queued error known by origin `now`, oldest first.
     pub fn advance(&mut self, now: usize) {
-        let mut known: Vec<(usize, usize, f64)> = Vec::new();
-        self.pending.retain(|&e| {
-            if e.0 <= now {
+        let mut known: Vec<Pending> = Vec::new();
+        let mut waiting = Vec::with_capacity(self.pending.len());
+        for e in self.pending.drain(..) {
+            if e.due <= now {
                 known.push(e);
+            } else {
+                waiting.push(e);
             }
-            e.0 > now
-        });
-        known.sort_by_key(|e| e.0);
-        for (_, k, ratio) in known {
-            self.r[k] += self.rate * (ratio - self.r[k]);
+        }
+        self.pending = waiting;
+        known.sort_by_key(|e| e.due);
+        for e in known {
+            if let Some(ratio) = e.ratio {
+                self.r[e.k] += self.rate * (ratio - self.r[e.k]);
+            }
+            for (i, missed) in e.missed.iter().enumerate() {
+                let (Some(missed), Some(a)) = (missed, self.a[e.k].get_mut(i)) else {
+                    continue;
+                };
+                let alpha = 1.0 - self.c.levels[i] / 100.0;
+                let step = if *missed { 1.0 - alpha } else { -alpha };
+                *a *= (self.coverage_rate * step).exp();
+            }
         }
     }
 
-    /// The factors of every target after every queued error.
-    pub fn finish(mut self) -> Vec<f64> {
+    /// The factors of every target and level after every queued error.
+    pub fn finish(mut self) -> Vec<Vec<f64>> {
         self.advance(usize::MAX);
-        self.r
+        (0..self.r.len()).map(|k| self.factors(k)).collect()
     }
 
-    /// The factor of target `k`'s half-widths now.
-    pub fn factor(&self, k: usize) -> f64 {
-        self.r.get(k).copied().unwrap_or(1.0)
+    /// The factors of target `k`'s half-widths now, per level.
+    pub fn factors(&self, k: usize) -> Vec<f64> {
+        let r = self.r.get(k).copied().unwrap_or(1.0);
+        match self.a.get(k) {
+            Some(a) => a.iter().map(|a| r * a).collect(),
+            None => vec![r; self.c.levels.len()],
+        }
     }
 }
 
@@ -609,22 +720,75 @@ mod tests {
         // Calibration as above: mean score 1; a's unit 1, growth 1.5 and 3.
         let (ids, errors, scale) = four_series();
         let c = Calibration::fit(&[80.0], &ids, &errors, &scale, &vec![vec![false]; 4]);
-        let mut t = Tracker::new(&c, "a", 1, 2);
+        let mut t = Tracker::new(&c, "a", 1, (2, 0.0));
         // An error of 3 at step 1 scores 3 / 1.5 = 2, twice the mean: known from origin 5 on.
-        t.observe(5, (0, 1), 10.0, 13.0);
+        t.observe(5, (0, 1), (10.0, 13.0), &[Some((9.0, 11.0))]);
         t.advance(4);
-        assert_eq!(t.factor(0), 1.0);
+        assert_eq!(t.factors(0), vec![1.0]);
         t.advance(5);
         // Half of the way (window 2): 1 + (2 − 1)/2.
-        assert_eq!(t.factor(0), 1.5);
+        assert_eq!(t.factors(0), vec![1.5]);
         // An error of 1.5 at step 2 scores 1.5 / 3 = 0.5: 1.5 + (0.5 − 1.5)/2 = 1.
-        t.observe(6, (0, 2), 0.0, -1.5);
-        assert_eq!(t.finish(), vec![1.0]);
-        // Window 0, or a series the calibration does not know: no adaptation.
-        for (id, window) in [("a", 0), ("zz", 2)] {
-            let mut t = Tracker::new(&c, id, 1, window);
-            t.observe(1, (0, 1), 10.0, 100.0);
-            assert_eq!(t.finish(), vec![1.0]);
+        t.observe(6, (0, 2), (0.0, -1.5), &[None]);
+        assert_eq!(t.finish(), vec![vec![1.0]]);
+        // Window and rate 0, or a series the calibration does not know: no adaptation.
+        for (id, window, rate) in [("a", 0, 0.0), ("zz", 2, 0.1)] {
+            let mut t = Tracker::new(&c, id, 1, (window, rate));
+            t.observe(1, (0, 1), (10.0, 100.0), &[Some((9.0, 11.0))]);
+            assert_eq!(t.finish(), vec![vec![1.0]]);
         }
+    }
+
+    #[test]
+    fn each_level_widens_on_its_misses_and_narrows_on_its_hits() {
+        let (ids, errors, scale) = four_series();
+        let c = Calibration::fit(&[80.0, 95.0], &ids, &errors, &scale, &vec![vec![false]; 4]);
+        // Rate 0.1, spread window off: a miss multiplies a level's factor by exp(0.1·(1 − α)),
+        // a hit by exp(−0.1·α) (α = 0.2 at 80 %, 0.05 at 95 %).
+        let mut t = Tracker::new(&c, "a", 1, (0, 0.1));
+        // 13 lies outside the 80 % band, inside the 95 % one: known from origin 2 on.
+        t.observe(
+            2,
+            (0, 1),
+            (10.0, 13.0),
+            &[Some((9.0, 11.0)), Some((7.0, 14.0))],
+        );
+        // A refused level is left as it is.
+        t.observe(3, (0, 1), (10.0, 10.5), &[Some((9.0, 11.0)), None]);
+        t.advance(1);
+        assert_eq!(t.factors(0), vec![1.0, 1.0]);
+        t.advance(2);
+        let f = t.factors(0);
+        assert!((f[0] - (0.1f64 * 0.8).exp()).abs() < 1e-12, "{f:?}");
+        assert!((f[1] - (-0.1f64 * 0.05).exp()).abs() < 1e-12, "{f:?}");
+        let f = t.finish();
+        assert!(
+            (f[0][0] - (0.1f64 * (0.8 - 0.2)).exp()).abs() < 1e-12,
+            "{f:?}"
+        );
+        assert!((f[0][1] - (-0.1f64 * 0.05).exp()).abs() < 1e-12, "{f:?}");
+    }
+
+    #[test]
+    fn factors_read_in_either_shape() {
+        // Per target and level, and (folders written before the per-level correction) one
+        // factor per target for every level.
+        #[derive(serde::Deserialize)]
+        struct F {
+            #[serde(deserialize_with = "factors_of_any_shape")]
+            f: Factors,
+        }
+        let new: F = serde_json::from_str(r#"{"f": {"a": [[1.5, 0.5]]}}"#).unwrap();
+        let old: F = serde_json::from_str(r#"{"f": {"a": [1.25, 2.0]}}"#).unwrap();
+        assert_eq!(new.f["a"], vec![vec![1.5, 0.5]]);
+        assert_eq!(old.f["a"], vec![vec![1.25], vec![2.0]]);
+        assert_eq!(
+            (
+                level_factor(&new.f["a"][0], 1),
+                level_factor(&old.f["a"][1], 1)
+            ),
+            (0.5, 2.0)
+        );
+        assert_eq!(level_factor(&[], 0), 1.0);
     }
 }

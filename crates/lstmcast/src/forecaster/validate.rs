@@ -2,6 +2,7 @@
 //! what `tune` ranks trials by. The test part is never read here.
 
 use super::infer::{nested, Intervals, ValidationError, CHUNK};
+use super::intervals::level_factor;
 use super::TrainedForecaster;
 use crate::data::Panel;
 use crate::engine::Workspace;
@@ -110,17 +111,28 @@ impl TrainedForecaster {
         Ok((score.filter(|v| v.is_finite()), n_origins))
     }
 
+    /// The adaptive intervals' spread window and coverage rate (see
+    /// [`super::intervals::Tracker`]).
+    pub(super) fn adaptation(&self) -> (usize, f64) {
+        (self.config.intervals_window, self.config.intervals_rate)
+    }
+
+    /// Whether the bands adapt to the errors after the validation rows.
+    pub(super) fn adapts(&self) -> bool {
+        self.config.intervals_window > 0 || self.config.intervals_rate > 0.0
+    }
+
     /// The calibrated intervals (one per level) around `predicted`, target `k`, 1-based `step`,
-    /// series `id`, their half-widths multiplied by `factor` (see
-    /// [`super::intervals::Tracker`]; 1 as calibrated); empty without calibration or for a series
-    /// or step it does not cover.
+    /// series `id`, each level's half-width multiplied by its factor in `factors` (see
+    /// [`super::intervals::Tracker`], [`super::intervals::level_factor`]; 1 as calibrated);
+    /// empty without calibration or for a series or step it does not cover.
     pub fn interval_around(
         &self,
         id: &str,
         (k, step): (usize, usize),
         predicted: f64,
         quantiles: &[f64],
-        factor: f64,
+        factors: &[f64],
     ) -> Intervals {
         let c = &self.calibration;
         match (c.bands(id, k, step), c.series(id)) {
@@ -130,8 +142,10 @@ impl TrainedForecaster {
                     .iter()
                     .enumerate()
                     .map(|(i, b)| {
-                        b.half
-                            .map(|w| c.interval((s, k, i), w * factor, predicted, quantiles))
+                        b.half.map(|w| {
+                            let w = w * level_factor(factors, i);
+                            c.interval((s, k, i), w, predicted, quantiles)
+                        })
                     })
                     .collect(),
                 predicted,
