@@ -220,7 +220,9 @@ pub(super) fn initial_states(y: &[f64], spec: EtsSpec) -> Start {
             .zip(&comp)
             .map(|(v, s)| if mult { v / s.max(1e-2) } else { v - s })
             .collect();
-        (complete_season(&free, spec.season), adjusted)
+        let mut season = Vec::with_capacity(m);
+        complete_season(&free, spec.season, &mut season);
+        (season, adjusted)
     } else if m > 0 {
         (vec![spec.season.neutral(); m], y.to_vec())
     } else {
@@ -247,16 +249,19 @@ pub(super) fn initial_states(y: &[f64], spec: EtsSpec) -> Start {
     }
 }
 
-/// The `m` initial seasonal states from the `m − 1` free ones (those rows 1..m use): row 0's is
-/// `m − Σ` (multiplicative) or `−Σ` (additive), so they average 1 or 0.
-fn complete_season(free: &[f64], season: Season) -> Vec<f64> {
+/// Writes into `out` (cleared) the `m` initial seasonal states from the `m − 1` free ones
+/// (those rows 1..m use): row 0's is `m − Σ` (multiplicative) or `−Σ` (additive), so they
+/// average 1 or 0.
+fn complete_season(free: &[f64], season: Season, out: &mut Vec<f64>) {
     let m = free.len() + 1;
     let sum: f64 = free.iter().sum();
     let first = match season {
         Season::Multiplicative => m as f64 - sum,
         _ => -sum,
     };
-    std::iter::once(first).chain(free.iter().copied()).collect()
+    out.clear();
+    out.push(first);
+    out.extend_from_slice(free);
 }
 
 /// Whether every root of `c[0] + c[1] z + … + c[d] z^d` (`c[d] ≠ 0`) has modulus below
@@ -267,15 +272,24 @@ fn roots_within(c: &[f64], radius: f64) -> bool {
         .enumerate()
         .map(|(k, v)| v * radius.powi(k as i32))
         .collect();
-    while p.len() > 1 {
-        let d = p.len() - 1;
+    // Each step shortens the polynomial by one, in place (two buffers for the whole recursion:
+    // this runs at every likelihood evaluation of a seasonal form).
+    let mut next = vec![0.0; p.len()];
+    let mut len = p.len();
+    while len > 1 {
+        let d = len - 1;
         let (a0, an) = (p[0], p[d]);
         if a0.abs() >= an.abs() {
             return false;
         }
-        let next: Vec<f64> = (0..d).map(|k| an * p[k + 1] - a0 * p[d - k - 1]).collect();
+        for (k, v) in next[..d].iter_mut().enumerate() {
+            *v = an * p[k + 1] - a0 * p[d - k - 1];
+        }
         let lead = next[d - 1];
-        p = next.iter().map(|v| v / lead).collect();
+        for (v, n) in p.iter_mut().zip(&next[..d]) {
+            *v = n / lead;
+        }
+        len = d;
     }
     true
 }
@@ -365,11 +379,11 @@ impl Layout {
         } else {
             0.0
         };
-        ring.clear();
         if self.m == 0 {
+            ring.clear();
             ring.push(self.spec.season.neutral());
         } else {
-            ring.extend(complete_season(&x[i..], self.spec.season));
+            complete_season(&x[i..], self.spec.season, ring);
             if self.spec.season == Season::Multiplicative && ring.iter().any(|s| *s <= 0.0) {
                 return None;
             }
