@@ -257,6 +257,24 @@ fn bands_nest_on_every_row_of_a_panel_run() {
     eprintln!("{both} rows with both bands; {raw_crossed} would cross without nesting");
     assert!(both > 100, "{both}");
     assert_eq!(raw_crossed, 0, "the calibrated half-widths crossed");
+    // Each level's score notes the factor its bands came to after the test errors (what the
+    // forecast multiplies them by): the series' own per series, the median over series overall.
+    let p = ev.panel.as_ref().unwrap();
+    let n = ev.interval_factors.len();
+    assert!(n >= 5, "{n} series with factors");
+    for (i, sc) in ev.intervals["y"].iter().enumerate() {
+        let mut own: Vec<f64> = ev.interval_factors.values().map(|f| f[0][i]).collect();
+        own.sort_by(f64::total_cmp);
+        let median = if n % 2 == 1 {
+            own[n / 2]
+        } else {
+            (own[n / 2 - 1] + own[n / 2]) / 2.0
+        };
+        assert_eq!(sc.factor, Some(median), "level {}", sc.level);
+        for (id, f) in &ev.interval_factors {
+            assert_eq!(p.intervals[id]["y"][i].factor, Some(f[0][i]), "{id}");
+        }
+    }
 }
 
 /// An AR(2) whose noise is three times as large from row `from` on.
@@ -385,6 +403,7 @@ fn each_level_corrects_its_own_misses_so_their_share_tends_to_the_level() {
     fixed.config.intervals_rate = 0.0;
     let plain = fixed.evaluate(&panel).unwrap();
     assert!(plain.interval_factors.is_empty());
+    assert!(plain.intervals["y"].iter().all(|s| s.factor.is_none()));
     for (i, sc) in ev.intervals["y"].iter().enumerate() {
         let alpha = 1.0 - sc.level / 100.0;
         let n = sc.scored as f64;

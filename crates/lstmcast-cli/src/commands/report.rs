@@ -313,9 +313,17 @@ pub fn table(ev: &Evaluation, horizon: usize) -> String {
                 } else {
                     String::new()
                 };
+                let adapted = sc.factor.map_or(String::new(), |f| {
+                    let over = if ev.panel.is_some() {
+                        ", median over series"
+                    } else {
+                        ""
+                    };
+                    format!("; the forecast's bands ×{f:.2} (adapted to the test errors{over})")
+                });
                 let _ = writeln!(
                     out,
-                    "  {}% interval: coverage {}% on {} predictions, mean width {}, MSIS {}{refused}",
+                    "  {}% interval: coverage {}% on {} predictions, mean width {}, MSIS {}{refused}{adapted}",
                     lstmcast::forecaster::intervals::level_name(sc.level),
                     pct(sc.coverage, 1),
                     sc.scored,

@@ -144,8 +144,13 @@
   function intervalsTable(test, target) {
     var iv = test.intervals && test.intervals[target];
     if (!iv || !iv.length) return null;
-    return table(["level", "coverage %", "mean width", "MSIS", "scored", "refused"], iv.map(function (i) {
-      return { cells: [i.level + " %", num(i.coverage, 1), num(i.mean_width), num(i.msis), String(i.scored), String(i.refused)] };
+    var adapted = iv.some(function (i) { return i.factor != null; });
+    var head = ["level", "coverage %", "mean width", "MSIS", "scored", "refused"];
+    if (adapted) head.push(test.panel ? "forecast bands \u00d7 (median over series)" : "forecast bands \u00d7");
+    return table(head, iv.map(function (i) {
+      var cells = [i.level + " %", num(i.coverage, 1), num(i.mean_width), num(i.msis), String(i.scored), String(i.refused)];
+      if (adapted) cells.push(num(i.factor, 2));
+      return { cells: cells };
     }));
   }
 

@@ -189,6 +189,7 @@ impl TrainedForecaster {
         ev.truncated_at_zero = truncated;
         if self.adapts() && !levels.is_empty() {
             ev.interval_factors = factors;
+            ev.note_interval_factors(&self.names[..nt]);
         }
         ev.split = Some(split.report.clone());
         if let Some(w) = self.overlap(panel, &split.report) {

@@ -74,6 +74,11 @@ pub struct IntervalScore {
     pub scored: usize,
     /// Predictions without one (the level refused for their series and step).
     pub refused: usize,
+    /// What the adaptive bands' factor of this level came to after the test errors (the
+    /// forecast past the data multiplies its calibrated bands by it): the series' own in a
+    /// panel's per-series scores, the median over series overall; `None` without adaptation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factor: Option<f64>,
 }
 
 /// Scores of the model and the baselines on the same windows.
@@ -497,9 +502,46 @@ fn interval_scores(
                 msis: mean(&msis),
                 scored,
                 refused: rows.len() - scored,
+                factor: None,
             }
         })
         .collect()
+}
+
+impl Evaluation {
+    /// Notes in the interval scores of every target (`names`, in the model's order) the factor
+    /// each level's bands came to ([`Evaluation::interval_factors`]): per series in the panel's
+    /// scores, the median over series overall.
+    pub(super) fn note_interval_factors(&mut self, names: &[String]) {
+        use super::intervals::level_factor;
+        for (k, name) in names.iter().enumerate() {
+            let own = |id: &str, i: usize| {
+                self.interval_factors
+                    .get(id)
+                    .and_then(|f| f.get(k))
+                    .map(|f| level_factor(f, i))
+            };
+            if let Some(scores) = self.intervals.get_mut(name) {
+                for (i, sc) in scores.iter_mut().enumerate() {
+                    let mut all: Vec<f64> = self
+                        .interval_factors
+                        .keys()
+                        .filter_map(|id| own(id, i))
+                        .collect();
+                    sc.factor = median(&mut all);
+                }
+            }
+            if let Some(p) = self.panel.as_mut() {
+                for (id, targets) in p.intervals.iter_mut() {
+                    if let Some(scores) = targets.get_mut(name) {
+                        for (i, sc) in scores.iter_mut().enumerate() {
+                            sc.factor = own(id, i);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The across-series summary of one target.
