@@ -672,6 +672,30 @@ fn backtest_writes_folds_and_rejects_bad_options() {
     );
     let folds = std::fs::read_to_string(out.join("folds.csv")).unwrap();
     assert_eq!(folds.lines().count(), 5, "{folds}");
+    // Each fold's coverage, mean width and MSIS per level, as its metrics.json scores them.
+    let header: Vec<&str> = folds.lines().next().unwrap().split(',').collect();
+    assert!(
+        header.ends_with(&[
+            "coverage80",
+            "width80",
+            "msis80",
+            "coverage95",
+            "width95",
+            "msis95"
+        ]),
+        "{header:?}"
+    );
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    for (fold, line) in folds.lines().skip(1).enumerate() {
+        let cells: Vec<&str> = line.split(',').collect();
+        let scores = &m["folds"][fold]["test"]["intervals"]["temp_f"];
+        for (i, key) in ["coverage", "mean_width", "msis"].iter().enumerate() {
+            let want = scores[0][key].as_f64().unwrap();
+            let got: f64 = cells[header.len() - 6 + i].parse().unwrap();
+            assert_eq!(got, want, "fold {fold} {key}");
+        }
+    }
     for f in [
         "backtest.csv",
         "metrics.json",

@@ -301,7 +301,11 @@ pub fn folds_csv(bt: &crate::backtest::Backtest) -> String {
         .map(str::to_string)
         .chain(levels.iter().flat_map(|l| {
             let l = crate::forecaster::intervals::level_name(*l);
-            [format!("coverage{l}"), format!("msis{l}")]
+            [
+                format!("coverage{l}"),
+                format!("width{l}"),
+                format!("msis{l}"),
+            ]
         })),
     );
     let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
@@ -329,6 +333,7 @@ pub fn folds_csv(bt: &crate::backtest::Backtest) -> String {
                     let sc = f.evaluation.intervals.get(target).and_then(|v| v.get(i));
                     [
                         opt(sc.and_then(|s| s.coverage)),
+                        opt(sc.and_then(|s| s.mean_width)),
                         opt(sc.and_then(|s| s.msis)),
                     ]
                 })),
