@@ -707,6 +707,13 @@ fn backtest_writes_folds_and_rejects_bad_options() {
     }
     let page = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(page.contains("\"kind\":\"backtest\"") && page.contains("\"fold\":4"));
+    // Each fold's row carries its coverage per level (the report's folds table shows it).
+    let fold_coverage = format!(
+        "\"coverage\":[{},{}]",
+        m["folds"][0]["test"]["intervals"]["temp_f"][0]["coverage"],
+        m["folds"][0]["test"]["intervals"]["temp_f"][1]["coverage"]
+    );
+    assert!(page.contains(&fold_coverage), "{fold_coverage}");
     // `report` writes the same page again from the folder's metrics.json.
     std::fs::remove_file(out.join("report.html")).unwrap();
     let o = run(&["report", out.to_str().unwrap()]);

@@ -328,9 +328,16 @@
     header();
     section("Scores over every fold (original units)", [metricsTable(D.metrics.test, D.target), intervalsTable(D.metrics.test, D.target)]);
     var box = el("div", { class: "chart", id: "folds-chart", role: "img", "aria-label": "test MASE per fold" });
+    var levels = (D.metrics.test.intervals && D.metrics.test.intervals[D.target] || []).map(function (i) { return i.level; });
+    var head = ["fold", "origin", "windows", "MASE", "naive", "seasonal naive", "ETS"];
+    levels.forEach(function (l) { head.push("coverage " + l + " %"); });
+    head.push("model");
     section("Folds", [
-      table(["fold", "origin", "windows", "MASE", "naive", "seasonal naive", "ETS", "model"], D.folds.map(function (f) {
-        return { cells: [String(f.fold), f.origin, String(f.windows), num(f.model), num(f.naive), num(f.seasonal_naive), num(f.ets), f.chosen] };
+      table(head, D.folds.map(function (f) {
+        var cells = [String(f.fold), f.origin, String(f.windows), num(f.model), num(f.naive), num(f.seasonal_naive), num(f.ets)];
+        levels.forEach(function (l, i) { cells.push(num((f.coverage || [])[i], 1)); });
+        cells.push(f.chosen);
+        return { cells: cells };
       })),
       box,
     ]);

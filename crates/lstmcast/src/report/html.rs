@@ -86,6 +86,10 @@ fn backtest_page(metrics: &Value, aggregate: &Evaluation, target: &str) -> Strin
         .enumerate()
         .map(|(i, f)| {
             let s = &f["test"]["overall"][target];
+            let coverage: Vec<Value> = f["test"]["intervals"][target]
+                .as_array()
+                .map(|v| v.iter().map(|sc| sc["coverage"].clone()).collect())
+                .unwrap_or_default();
             json!({
                 "fold": i + 1,
                 "origin": f["rows"]["origin"],
@@ -95,6 +99,7 @@ fn backtest_page(metrics: &Value, aggregate: &Evaluation, target: &str) -> Strin
                 "seasonal_naive": s["seasonal_naive"]["mase"],
                 "ets": s["ets"]["mase"],
                 "chosen": f["normalize"],
+                "coverage": coverage,
             })
         })
         .collect();
