@@ -26,24 +26,10 @@ pub enum Refit {
     Once,
 }
 
-impl std::str::FromStr for Refit {
-    type Err = Error;
-
-    /// Parses `every` or `once`.
-    ///
-    /// # Errors
-    /// Any other name, as [`Error::InvalidConfig`] of `refit`.
-    fn from_str(text: &str) -> Result<Refit> {
-        match text {
-            "every" => Ok(Refit::Every),
-            "once" => Ok(Refit::Once),
-            other => Err(Error::config(
-                "refit",
-                format!("'{other}' is not one of every, once"),
-            )),
-        }
-    }
-}
+option_names!(Refit, "refit", {
+    Every => "every",
+    Once => "once",
+});
 
 /// How the training rows grow with the origin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -56,24 +42,10 @@ pub enum TrainWindow {
     Sliding,
 }
 
-impl std::str::FromStr for TrainWindow {
-    type Err = Error;
-
-    /// Parses `expanding` or `sliding`.
-    ///
-    /// # Errors
-    /// Any other name, as [`Error::InvalidConfig`] of `window`.
-    fn from_str(text: &str) -> Result<TrainWindow> {
-        match text {
-            "expanding" => Ok(TrainWindow::Expanding),
-            "sliding" => Ok(TrainWindow::Sliding),
-            other => Err(Error::config(
-                "window",
-                format!("'{other}' is not one of expanding, sliding"),
-            )),
-        }
-    }
-}
+option_names!(TrainWindow, "window", {
+    Expanding => "expanding",
+    Sliding => "sliding",
+});
 
 /// Backtest settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

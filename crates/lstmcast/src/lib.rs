@@ -4,6 +4,8 @@
 //! [`PanelSplit`] (by calendar, common to all series) → fitted [`Scaler`]s → [`Windows`] over
 //! every series → [`engine`] → one trained global model → forecasts and metrics → run folder.
 
+#[macro_use]
+mod names;
 pub mod backtest;
 pub mod config;
 pub mod covariates;

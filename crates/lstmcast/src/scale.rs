@@ -144,24 +144,10 @@ pub enum ScalerScope {
     Global,
 }
 
-impl std::str::FromStr for ScalerScope {
-    type Err = Error;
-
-    /// Parses `series` or `global`.
-    ///
-    /// # Errors
-    /// Any other name.
-    fn from_str(text: &str) -> Result<ScalerScope> {
-        match text {
-            "series" => Ok(ScalerScope::Series),
-            "global" => Ok(ScalerScope::Global),
-            _ => Err(Error::config(
-                "scaler-scope",
-                format!("'{text}' is not one of series, global"),
-            )),
-        }
-    }
-}
+option_names!(ScalerScope, "scaler-scope", {
+    Series => "series",
+    Global => "global",
+});
 
 /// Fitted scalers: per series (panel order, with their ids) or one shared set, each one map per
 /// column in the panel's column order.

@@ -29,24 +29,10 @@ pub enum Strategy {
     Recursive,
 }
 
-impl std::str::FromStr for Strategy {
-    type Err = Error;
-
-    /// Parses `direct` or `recursive`.
-    ///
-    /// # Errors
-    /// Any other name, as [`Error::InvalidConfig`] of `strategy`.
-    fn from_str(text: &str) -> Result<Strategy> {
-        match text {
-            "direct" => Ok(Strategy::Direct),
-            "recursive" => Ok(Strategy::Recursive),
-            other => Err(Error::config(
-                "strategy",
-                format!("'{other}' is not one of direct, recursive"),
-            )),
-        }
-    }
-}
+option_names!(Strategy, "strategy", {
+    Direct => "direct",
+    Recursive => "recursive",
+});
 
 /// Which rows the model that scores the test and the model that forecasts past the data are
 /// trained on, once validation has chosen the candidate and its epoch count.
@@ -65,16 +51,11 @@ pub enum Refit {
     All,
 }
 
-impl Refit {
-    /// The name (`none`, `val`, `all`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Refit::None => "none",
-            Refit::Val => "val",
-            Refit::All => "all",
-        }
-    }
-}
+option_names!(Refit, "refit", {
+    None => "none",
+    Val => "val",
+    All => "all",
+});
 
 /// Whether `auto` chooses a model per series of a panel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -89,15 +70,10 @@ pub enum PerSeries {
     Choose,
 }
 
-impl PerSeries {
-    /// The name (`none`, `choose`).
-    pub fn name(self) -> &'static str {
-        match self {
-            PerSeries::None => "none",
-            PerSeries::Choose => "choose",
-        }
-    }
-}
+option_names!(PerSeries, "per_series", {
+    None => "none",
+    Choose => "choose",
+});
 
 /// Whether the best network may be averaged with the best statistical forecast.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -113,73 +89,10 @@ pub enum Combine {
     Auto,
 }
 
-impl Combine {
-    /// The name (`none`, `auto`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Combine::None => "none",
-            Combine::Auto => "auto",
-        }
-    }
-}
-
-impl std::str::FromStr for Combine {
-    type Err = Error;
-
-    /// Parses `none` or `auto`.
-    ///
-    /// # Errors
-    /// Any other name, as [`Error::InvalidConfig`] of `combine`.
-    fn from_str(text: &str) -> Result<Combine> {
-        match text {
-            "none" => Ok(Combine::None),
-            "auto" => Ok(Combine::Auto),
-            other => Err(Error::config(
-                "combine",
-                format!("'{other}' is not one of none, auto"),
-            )),
-        }
-    }
-}
-
-impl std::str::FromStr for PerSeries {
-    type Err = Error;
-
-    /// Parses `none` or `choose`.
-    ///
-    /// # Errors
-    /// Any other name, as [`Error::InvalidConfig`] of `per_series`.
-    fn from_str(text: &str) -> Result<PerSeries> {
-        match text {
-            "none" => Ok(PerSeries::None),
-            "choose" => Ok(PerSeries::Choose),
-            other => Err(Error::config(
-                "per_series",
-                format!("'{other}' is not one of none, choose"),
-            )),
-        }
-    }
-}
-
-impl std::str::FromStr for Refit {
-    type Err = Error;
-
-    /// Parses `none`, `val` or `all`.
-    ///
-    /// # Errors
-    /// Any other name, as [`Error::InvalidConfig`] of `refit`.
-    fn from_str(text: &str) -> Result<Refit> {
-        match text {
-            "none" => Ok(Refit::None),
-            "val" => Ok(Refit::Val),
-            "all" => Ok(Refit::All),
-            other => Err(Error::config(
-                "refit",
-                format!("'{other}' is not one of none, val, all"),
-            )),
-        }
-    }
-}
+option_names!(Combine, "combine", {
+    None => "none",
+    Auto => "auto",
+});
 
 /// Writes an `f32` as the shortest decimal that reads back to it (`0.1`, not
 /// `0.10000000149011612` as its `f64` widening would print).

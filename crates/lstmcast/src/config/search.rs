@@ -1,7 +1,6 @@
 //! The search space of `tune` as data (`[tune]` in the configuration file): what may be
 //! searched and how the search is ranked. Sampling and the search itself live in [`crate::tune`].
 
-use crate::error::{Error, Result};
 use crate::normalize::Normalize;
 use serde::{Deserialize, Serialize};
 
@@ -49,24 +48,10 @@ pub enum Select {
     Msis,
 }
 
-impl std::str::FromStr for Select {
-    type Err = Error;
-
-    /// Parses `point` or `msis`.
-    ///
-    /// # Errors
-    /// Any other name.
-    fn from_str(text: &str) -> Result<Select> {
-        match text {
-            "point" => Ok(Select::Point),
-            "msis" => Ok(Select::Msis),
-            _ => Err(Error::config(
-                "select",
-                format!("'{text}' is not one of point, msis"),
-            )),
-        }
-    }
-}
+option_names!(Select, "select", {
+    Point => "point",
+    Msis => "msis",
+});
 
 impl Default for TuneSpace {
     fn default() -> Self {

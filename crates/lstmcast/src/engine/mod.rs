@@ -42,36 +42,13 @@ impl Loss {
             Loss::Quantile => network::pinball(0.5, e),
         }
     }
-
-    /// The lower-case name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Loss::Mse => "mse",
-            Loss::Mae => "mae",
-            Loss::Quantile => "quantile",
-        }
-    }
 }
 
-impl std::str::FromStr for Loss {
-    type Err = crate::Error;
-
-    /// Parses `mse`, `mae` or `quantile`.
-    ///
-    /// # Errors
-    /// Any other name.
-    fn from_str(text: &str) -> crate::Result<Loss> {
-        match text {
-            "mse" => Ok(Loss::Mse),
-            "mae" => Ok(Loss::Mae),
-            "quantile" => Ok(Loss::Quantile),
-            _ => Err(crate::Error::config(
-                "loss",
-                format!("'{text}' is not one of mse, mae, quantile"),
-            )),
-        }
-    }
-}
+option_names!(Loss, "loss", {
+    Mse => "mse",
+    Mae => "mae",
+    Quantile => "quantile",
+});
 
 /// Where a network trains and predicts (`--device`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -43,24 +43,10 @@ pub enum Sampling {
     PerSeries,
 }
 
-impl std::str::FromStr for Sampling {
-    type Err = Error;
-
-    /// Parses `windows` or `per-series`.
-    ///
-    /// # Errors
-    /// Any other name.
-    fn from_str(text: &str) -> Result<Sampling> {
-        match text {
-            "windows" => Ok(Sampling::Windows),
-            "per-series" => Ok(Sampling::PerSeries),
-            _ => Err(Error::config(
-                "sampling",
-                format!("'{text}' is not one of windows, per-series"),
-            )),
-        }
-    }
-}
+option_names!(Sampling, "sampling", {
+    Windows => "windows",
+    PerSeries => "per-series",
+});
 
 /// How to train.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
