@@ -49,6 +49,8 @@
       width: width,
       height: height || 300,
       scales: { x: { time: false } },
+      // Room on the right for the last x label (a date, centred on its tick).
+      padding: [null, 44, null, null],
       legend: { live: true },
       series: [{ label: xname || "time", value: function (u, v) { return v === null ? "" : xlabel(v); } }].concat(series.map(function (s) {
         return {
