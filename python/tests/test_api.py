@@ -336,6 +336,26 @@ def test_bad_options_raise_at_once_with_the_clis_message():
         lstmcast.Forecaster().predict()
 
 
+def test_intervals_rate_is_the_clis_flag(nottem, single, tmp_path):
+    # The per-level correction of the adaptive bands (--intervals-rate) from Python: the same
+    # bands and factors as the CLI's, and different ones from the default rate's.
+    out = tmp_path / "run"
+    cli_ok("train", "--data", DATA / "nottem.csv", "--horizon", 12, "--epochs", 6, "--seed", 7,
+           "--intervals-rate", "0.05", "--out", out, "--quiet")
+    m = lstmcast.Forecaster(horizon=12, intervals_rate=0.05, **QUICK).fit(nottem, time_col="date", target="temp_f")
+    py = m.predict()
+    assert_forecast_equal(py, pd.read_csv(out / "forecast.csv"), "temp_f")
+    cli_test = json.loads((out / "metrics.json").read_text())["test"]
+    assert m.evaluate().metrics["test"]["interval_factors"] == cli_test["interval_factors"]
+    default, _ = single
+    assert same(py["lstm"], default.predict()["lstm"])
+    assert not same(py["lstm-lo-80"], default.predict()["lstm-lo-80"])
+    r = cli("train", "--data", DATA / "nottem.csv", "--intervals-rate", "2", "--out", "/nonexistent/x")
+    with pytest.raises(lstmcast.LstmcastError) as e:
+        lstmcast.Forecaster(intervals_rate=2)
+    assert str(e.value) == r.stderr.strip().removeprefix("error: ")
+
+
 def test_future_known_columns_with_a_future_frame(tmp_path):
     full = pd.read_csv(DATA / "weather_cities_daily.csv", parse_dates=["date"])[["city", "date", "avg_temp_f", "high_temp_f"]]
     cut = full.groupby("city").head(full.groupby("city").size().min() - 7)
