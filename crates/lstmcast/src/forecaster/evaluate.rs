@@ -78,6 +78,7 @@ impl TrainedForecaster {
             let model = self.series_model(&choices, id);
             for t in seg.origins.clone() {
                 track.advance(t);
+                let now = track.all();
                 for h in 1..=hz {
                     for k in 0..nt {
                         let at = (w * hz + h - 1) * nt + k;
@@ -89,13 +90,8 @@ impl TrainedForecaster {
                         );
                         let quantiles = self.quantiles_at(&qs, at, k, maps);
                         let mut r = self.test_row(panel, &refit, (s, t - base), (h, k));
-                        r.intervals = self.interval_around(
-                            id,
-                            (k, h),
-                            predicted,
-                            &quantiles,
-                            &track.factors(k),
-                        );
+                        r.intervals =
+                            self.interval_around(id, (k, h), predicted, &quantiles, &now[k]);
                         track.observe(t + h, (k, h), (predicted, r.actual), &r.intervals);
                         r.predicted = predicted;
                         r.quantiles = quantiles;
@@ -127,12 +123,12 @@ impl TrainedForecaster {
             let mut track = Tracker::new(&self.calibration, id, nt, self.adaptation());
             for local in origins {
                 track.advance(local);
+                let now = track.all();
                 for h in 1..=hz {
-                    for k in 0..nt {
+                    for (k, f) in now.iter().enumerate() {
                         let mut r = self.test_row(panel, &refit, (s, local), (h, k));
                         let (predicted, model) = self.stand_in(r.ets, r.theta, r.naive);
-                        r.intervals =
-                            self.interval_around(id, (k, h), predicted, &[], &track.factors(k));
+                        r.intervals = self.interval_around(id, (k, h), predicted, &[], f);
                         track.observe(local + h, (k, h), (predicted, r.actual), &r.intervals);
                         r.predicted = predicted;
                         r.model = model.to_string();

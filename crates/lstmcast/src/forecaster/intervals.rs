@@ -327,6 +327,12 @@ pub struct Tracker<'a> {
     pending: Vec<Pending>,
 }
 
+/// Whether bands with a spread `window` and a coverage `rate` adapt at all (both 0: the bands
+/// as calibrated).
+pub fn adapts((window, rate): (usize, f64)) -> bool {
+    window > 0 || rate > 0.0
+}
+
 /// An error waiting for its actual value to be history.
 struct Pending {
     due: usize,
@@ -348,7 +354,7 @@ impl<'a> Tracker<'a> {
     ) -> Tracker<'a> {
         Tracker {
             c,
-            s: c.series(id).filter(|_| window > 0 || rate > 0.0),
+            s: c.series(id).filter(|_| adapts((window, rate))),
             rate: if window > 0 { 1.0 / window as f64 } else { 0.0 },
             coverage_rate: rate,
             r: vec![1.0; n_targets],
@@ -401,15 +407,8 @@ impl<'a> Tracker<'a> {
 
     /// Takes in every queued error known by origin `now`, oldest first.
     pub fn advance(&mut self, now: usize) {
-        let mut known: Vec<Pending> = Vec::new();
-        let mut waiting = Vec::with_capacity(self.pending.len());
-        for e in self.pending.drain(..) {
-            if e.due <= now {
-                known.push(e);
-            } else {
-                waiting.push(e);
-            }
-        }
+        let (mut known, waiting): (Vec<Pending>, Vec<Pending>) =
+            self.pending.drain(..).partition(|e| e.due <= now);
         self.pending = waiting;
         known.sort_by_key(|e| e.due);
         for e in known {
@@ -430,6 +429,11 @@ impl<'a> Tracker<'a> {
     /// The factors of every target and level after every queued error.
     pub fn finish(mut self) -> Vec<Vec<f64>> {
         self.advance(usize::MAX);
+        self.all()
+    }
+
+    /// The factors of every target's half-widths now, per level.
+    pub fn all(&self) -> Vec<Vec<f64>> {
         (0..self.r.len()).map(|k| self.factors(k)).collect()
     }
 

@@ -119,7 +119,7 @@ impl TrainedForecaster {
 
     /// Whether the bands adapt to the errors after the validation rows.
     pub(super) fn adapts(&self) -> bool {
-        self.config.intervals_window > 0 || self.config.intervals_rate > 0.0
+        super::intervals::adapts(self.adaptation())
     }
 
     /// The calibrated intervals (one per level) around `predicted`, target `k`, 1-based `step`,
